@@ -1,0 +1,272 @@
+// 3x3 convolution, stride 1, 'same' padding, on the padded planes of
+// include/layout.h. The host (host/conv.c) builds this file once per layer
+// shape and direction with these defines:
+//   CIN, COUT      input and output channels of THIS program's convolution
+//   IMG_H, IMG_W   image size; MARGIN = ACT_MARGIN(IMG_W) floats
+//   FLIP           0: forward weights; 1: the input-gradient convolution, whose
+//                  weights are the forward ones flipped in space with Cin and
+//                  Cout swapped (CIN here is the forward Cout)
+//   HAS_BIAS       add b[b_off + co] in conv_tile / conv_simple
+//   TILE_CO        output channels per work-item of conv_tile (1 for conv_simple)
+//   DW_TK, DW_TC   weight-gradient register tile: rows k = tap*Cin + ci x channels
+//   SEG, NSEG      the weight-gradient reduction over an image's interior rows is
+//                  split into NSEG segments of SEG positions (SEG % 16 == 0)
+//
+// Two styles, chosen by the host per device type:
+//   conv_tile / conv_dw_tile: CPU style. A work-item owns a register tile
+//     (TILE_CO channels x 16 consecutive padded positions in float16
+//     accumulators), no local memory, no barriers; loops are fully unrolled so
+//     the accumulators stay in vector registers.
+//   conv_simple / conv_dw_simple: one work-item per output value, for GPUs.
+// Every reduction runs in a fixed order: no atomics, results are bit-identical
+// run to run.
+
+#define PW (IMG_W + 2)
+#define PH (IMG_H + 2)
+#define PLANE (PH * PW)
+// Padded positions of the interior rows (ring columns included) and their end.
+#define NPOS (IMG_H * PW)
+#define QEND ((IMG_H + 1) * PW)
+#define NCHUNK ((NPOS + 15) / 16)
+// Packed weights: wp[(tap*CIN + ci)*COUTP + co], zero for co >= COUT.
+#define COUTP ((COUT + TILE_CO - 1) / TILE_CO * TILE_CO)
+#define KDIM (9 * CIN)
+// One partial of the weight gradient: dw (KDIM x COUT) then db (COUT).
+#define PSTRIDE (KDIM * COUT + COUT)
+
+// Offset of tap t (ky*3 + kx) from the output position, in a padded plane.
+#define TAP_OFF(t) (((t) / 3 - 1) * PW + ((t) % 3 - 1))
+
+// Lane numbers 0..15, for masks.
+#define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
+// Sum of 16 lanes in a fixed order.
+static inline float hsum16(float16 v) {
+    float8 a = v.lo + v.hi;
+    float4 b = a.lo + a.hi;
+    float2 c = b.lo + b.hi;
+    return c.x + c.y;
+}
+
+// Reorders (and for FLIP, flips) the Keras weights into the packed layout above.
+// w: (3,3,CIN,COUT) at w_off (FLIP=0), or the forward (3,3,COUT,CIN) (FLIP=1).
+// global (COUTP, CIN, 9)
+__kernel void conv_pack_weights(__global const float *w, int w_off, __global float *wp) {
+    const int co = get_global_id(0), ci = get_global_id(1), t = get_global_id(2);
+    float v = 0.0f;
+    if (co < COUT) {
+#if FLIP
+        // dx[ci'] = sum w[2-ky, 2-kx, ci', co'] dy[co'] shifted: tap t reads forward tap 8-t.
+        v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
+#else
+        v = w[w_off + (t * CIN + ci) * COUT + co];
+#endif
+    }
+    wp[(t * CIN + ci) * COUTP + co] = v;
+}
+
+// Writes zeros to padded positions [from, to) of the TILE_CO planes at yp.
+static inline void zero_span(__global float *yp, int co0, int from, int to) {
+    for (int j = 0; j < TILE_CO; j++)
+        if (co0 + j < COUT)
+            for (int q = from; q < to; q++) yp[j * PLANE + q] = 0.0f;
+}
+
+// CPU style. y[n, co0..co0+TILE_CO) at padded positions q0..q0+15 of the
+// interior rows; ring lanes are written as zeros, rows 0 and PH-1 by the first
+// and last chunk. x: (N, CIN) planes, y: (N, COUT) planes.
+// global (NCHUNK rounded up, COUTP/TILE_CO, N)
+__kernel void conv_tile(__global const float *restrict x, __global const float *restrict wp,
+                        __global const float *restrict b, int b_off, __global float *restrict y,
+                        int relu) {
+    const int chunk = get_global_id(0);
+    const int co0 = get_global_id(1) * TILE_CO;
+    const int n = get_global_id(2);
+    if (chunk >= NCHUNK) return;
+    const int q0 = PW + chunk * 16;
+    __global const float *xp = x + MARGIN + n * CIN * PLANE + q0;
+    __global const float *wr = wp + co0;
+
+    float16 acc[TILE_CO];
+#pragma unroll
+    for (int j = 0; j < TILE_CO; j++) acc[j] = (float16)(0.0f);
+
+    for (int ci = 0; ci < CIN; ci++) {
+#pragma unroll
+        for (int t = 0; t < 9; t++) {
+            const float16 xv = vload16(0, xp + TAP_OFF(t));
+            __global const float *wt = wr + t * CIN * COUTP;
+#pragma unroll
+            for (int j = 0; j < TILE_CO; j++) acc[j] = fma(xv, (float16)(wt[j]), acc[j]);
+        }
+        xp += PLANE;
+        wr += COUTP;
+    }
+
+    const int16 q = q0 + LANES;
+    const int16 col = q % PW;
+    const int16 keep = (col != 0) & (col != PW - 1) & (q < QEND);
+    __global float *yp = y + MARGIN + (n * COUT + co0) * PLANE;
+#pragma unroll
+    for (int j = 0; j < TILE_CO; j++) {
+        if (co0 + j < COUT) {
+            float16 v = acc[j];
+#if HAS_BIAS
+            v += b[b_off + co0 + j];
+#endif
+            if (relu) v = fmax(v, 0.0f);
+            v = select((float16)(0.0f), v, keep);
+            if (q0 + 16 <= PLANE) {
+                vstore16(v, 0, yp + j * PLANE + q0);
+            } else { // tiny images: the last chunk runs past the plane
+                float tmp[16];
+                vstore16(v, 0, tmp);
+                for (int l = 0; l < 16 && q0 + l < PLANE; l++) yp[j * PLANE + q0 + l] = tmp[l];
+            }
+        }
+    }
+    if (chunk == 0) zero_span(yp, co0, 0, PW);
+    if (chunk == NCHUNK - 1) zero_span(yp, co0, min(q0 + 16, PLANE), PLANE);
+}
+
+// GPU style: one work-item per output value (ring values written as zeros).
+// global (PLANE rounded up, COUT, N)
+__kernel void conv_simple(__global const float *restrict x, __global const float *restrict wp,
+                          __global const float *restrict b, int b_off, __global float *restrict y,
+                          int relu) {
+    const int q = get_global_id(0), co = get_global_id(1), n = get_global_id(2);
+    if (q >= PLANE || co >= COUT) return;
+    const int row = q / PW, col = q % PW;
+    float v = 0.0f;
+    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
+        __global const float *xp = x + MARGIN + n * CIN * PLANE + q;
+        float s = 0.0f;
+        for (int ci = 0; ci < CIN; ci++)
+            for (int t = 0; t < 9; t++) s = fma(xp[ci * PLANE + TAP_OFF(t)], wp[(t * CIN + ci) * COUTP + co], s);
+#if HAS_BIAS
+        s += b[b_off + co];
+#endif
+        v = relu ? fmax(s, 0.0f) : s;
+    }
+    y[MARGIN + (n * COUT + co) * PLANE + q] = v;
+}
+
+#if !FLIP
+// Weight gradient, first pass: partial sums over one segment of one image.
+//   part[p*PSTRIDE + k*COUT + co] = sum_q x[n, ci, q + TAP_OFF(t)] * dy[n, co, q]
+//   part[p*PSTRIDE + KDIM*COUT + co] = sum_q dy[n, co, q]
+// with k = t*CIN + ci (the Keras row), p = n*NSEG + s, q over segment s of the
+// interior rows. dy's ring is zero, so ring columns add nothing; x is only read
+// inside the image's own planes (and the zero ring/margin next to them).
+
+// Segment [qb, qe) of partial p.
+#define SEG_BEGIN(s) (PW + (s) * SEG)
+#define SEG_END(s) min(SEG_BEGIN(s) + SEG, QEND)
+
+// CPU style: a work-item owns DW_TK rows x DW_TC channels, each a float16 of
+// per-lane partial sums over the segment, summed across lanes at the end.
+// global (ceil(COUT/DW_TC), ceil(KDIM/DW_TK), N*NSEG)
+__kernel void conv_dw_tile(__global const float *restrict x, __global const float *restrict dy,
+                           __global float *restrict part) {
+    const int co0 = get_global_id(0) * DW_TC;
+    const int k0 = get_global_id(1) * DW_TK;
+    const int p = get_global_id(2);
+    if (co0 >= COUT || k0 >= KDIM) return;
+    const int n = p / NSEG, s = p % NSEG;
+    const int qb = SEG_BEGIN(s), qe = SEG_END(s);
+
+    // Rows and channels past the end repeat the last one (computed, not stored).
+    __global const float *xr[DW_TK];
+    __global const float *dr[DW_TC];
+#pragma unroll
+    for (int r = 0; r < DW_TK; r++) {
+        const int k = min(k0 + r, KDIM - 1), t = k / CIN, ci = k % CIN;
+        xr[r] = x + MARGIN + (n * CIN + ci) * PLANE + TAP_OFF(t);
+    }
+#pragma unroll
+    for (int c = 0; c < DW_TC; c++) dr[c] = dy + MARGIN + (n * COUT + min(co0 + c, COUT - 1)) * PLANE;
+
+    float16 acc[DW_TK * DW_TC];
+#pragma unroll
+    for (int i = 0; i < DW_TK * DW_TC; i++) acc[i] = (float16)(0.0f);
+
+    int q = qb;
+    for (; q + 16 <= qe; q += 16) {
+        float16 dv[DW_TC];
+#pragma unroll
+        for (int c = 0; c < DW_TC; c++) dv[c] = vload16(0, dr[c] + q);
+#pragma unroll
+        for (int r = 0; r < DW_TK; r++) {
+            const float16 xv = vload16(0, xr[r] + q);
+#pragma unroll
+            for (int c = 0; c < DW_TC; c++) acc[r * DW_TC + c] = fma(xv, dv[c], acc[r * DW_TC + c]);
+        }
+    }
+    if (q < qe) { // tail: lanes past qe may read the next plane; mask both operands
+        const int16 m = LANES < (qe - q);
+        float16 dv[DW_TC];
+#pragma unroll
+        for (int c = 0; c < DW_TC; c++) dv[c] = select((float16)(0.0f), vload16(0, dr[c] + q), m);
+#pragma unroll
+        for (int r = 0; r < DW_TK; r++) {
+            const float16 xv = select((float16)(0.0f), vload16(0, xr[r] + q), m);
+#pragma unroll
+            for (int c = 0; c < DW_TC; c++) acc[r * DW_TC + c] = fma(xv, dv[c], acc[r * DW_TC + c]);
+        }
+    }
+
+    __global float *out = part + p * PSTRIDE;
+#pragma unroll
+    for (int r = 0; r < DW_TK; r++)
+#pragma unroll
+        for (int c = 0; c < DW_TC; c++)
+            if (k0 + r < KDIM && co0 + c < COUT) out[(k0 + r) * COUT + co0 + c] = hsum16(acc[r * DW_TC + c]);
+}
+
+// CPU style bias-gradient partials. global (COUT, N*NSEG)
+__kernel void conv_db_tile(__global const float *restrict dy, __global float *restrict part) {
+    const int co = get_global_id(0), p = get_global_id(1);
+    if (co >= COUT) return;
+    const int n = p / NSEG, s = p % NSEG;
+    const int qb = SEG_BEGIN(s), qe = SEG_END(s);
+    __global const float *dp = dy + MARGIN + (n * COUT + co) * PLANE;
+    float16 acc = (float16)(0.0f);
+    int q = qb;
+    for (; q + 16 <= qe; q += 16) acc += vload16(0, dp + q);
+    if (q < qe) acc += select((float16)(0.0f), vload16(0, dp + q), LANES < (qe - q));
+    part[p * PSTRIDE + KDIM * COUT + co] = hsum16(acc);
+}
+
+// GPU style: one work-item per (dw or db element, partial), a scalar loop.
+// global (KDIM*COUT + COUT, N*NSEG)
+__kernel void conv_dw_simple(__global const float *restrict x, __global const float *restrict dy,
+                             __global float *restrict part) {
+    const int i = get_global_id(0), p = get_global_id(1);
+    if (i >= PSTRIDE) return;
+    const int n = p / NSEG, s = p % NSEG;
+    const int qb = SEG_BEGIN(s), qe = SEG_END(s);
+    float acc = 0.0f;
+    if (i < KDIM * COUT) {
+        const int k = i / COUT, co = i % COUT, t = k / CIN, ci = k % CIN;
+        __global const float *xp = x + MARGIN + (n * CIN + ci) * PLANE + TAP_OFF(t);
+        __global const float *dp = dy + MARGIN + (n * COUT + co) * PLANE;
+        for (int q = qb; q < qe; q++) acc = fma(xp[q], dp[q], acc);
+    } else {
+        __global const float *dp = dy + MARGIN + (n * COUT + (i - KDIM * COUT)) * PLANE;
+        for (int q = qb; q < qe; q++) acc += dp[q];
+    }
+    part[p * PSTRIDE + i] = acc;
+}
+
+// Second pass: dw and db are the sums of the nparts partials, in order p = 0, 1, ...
+// dw and db may be the same buffer (disjoint ranges). global (PSTRIDE)
+__kernel void conv_dw_reduce(__global const float *restrict part, int nparts, __global float *dw, int dw_off,
+                             __global float *db, int db_off) {
+    const int i = get_global_id(0);
+    if (i >= PSTRIDE) return;
+    float s = 0.0f;
+    for (int p = 0; p < nparts; p++) s += part[p * PSTRIDE + i];
+    if (i < KDIM * COUT) dw[dw_off + i] = s;
+    else db[db_off + i - KDIM * COUT] = s;
+}
+#endif

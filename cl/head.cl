@@ -1,0 +1,107 @@
+// The 1x1 convolution head (Cin -> 1) with bias and sigmoid, the MSE loss / MAE
+// metric against the target heatmaps, and the head's backward pass.
+// x: (N, Cin) padded planes (include/layout.h); s, t, dz: (N, H, W) dense.
+// Reductions are deterministic and barrier-free: per-work-item partials over
+// fixed ranges, then one work-item adding them in index order.
+
+// s = sigmoid(b + sum_c w[c] * x[n, c]).  global (W, H, N)
+__kernel void head_forward(__global const float *x, __global const float *params, int w_off,
+                           int b_off, __global float *s, int Cin, int H, int W, int margin) {
+    int j = get_global_id(0), y = get_global_id(1), n = get_global_id(2);
+    if (j >= W || y >= H) return;
+    size_t plane = (size_t)(H + 2) * (size_t)(W + 2);
+    __global const float *xp = x + margin + (size_t)n * Cin * plane + (size_t)(y + 1) * (W + 2) + j + 1;
+    float z = params[b_off];
+    for (int c = 0; c < Cin; c++) z += params[w_off + c] * xp[c * plane];
+    s[((size_t)n * H + y) * W + j] = 1.0f / (1.0f + exp(-z));
+}
+
+// part[2q] = sum (s-t)^2, part[2q+1] = sum |s-t| over range q of Q of the T outputs.  global (Q)
+__kernel void head_loss_partial(__global const float *s, __global const float *t,
+                                __global float *part, int T, int Q) {
+    int q = get_global_id(0);
+    if (q >= Q) return;
+    int i0 = (int)(((long)T * q) / Q), i1 = (int)(((long)T * (q + 1)) / Q);
+    float se = 0.0f, ae = 0.0f;
+    for (int i = i0; i < i1; i++) {
+        float d = s[i] - t[i];
+        se += d * d;
+        ae += fabs(d);
+    }
+    part[2 * q] = se;
+    part[2 * q + 1] = ae;
+}
+
+// out[0] = MSE, out[1] = MAE.  global (1)
+__kernel void head_loss_final(__global const float *part, __global float *out, int T, int Q) {
+    if (get_global_id(0) != 0) return;
+    float se = 0.0f, ae = 0.0f;
+    for (int q = 0; q < Q; q++) {
+        se += part[2 * q];
+        ae += part[2 * q + 1];
+    }
+    out[0] = se / (float)T;
+    out[1] = ae / (float)T;
+}
+
+// Gradient of the mean squared error w.r.t. the head's pre-sigmoid value:
+// dz = 2*(s-t)/T * s*(1-s), two_over_T = 2/T.  global (T)
+__kernel void head_loss_grad(__global const float *s, __global const float *t, __global float *dz,
+                             int T, float two_over_T) {
+    int i = get_global_id(0);
+    if (i >= T) return;
+    float sv = s[i];
+    dz[i] = (sv - t[i]) * two_over_T * (sv * (1.0f - sv));
+}
+
+// part[c*P + p] = sum over rows chunk p of dz * x[n, c] (c < Cin), or of dz (c == Cin).
+// Rows are the N*H image rows.  global (P, Cin + 1)
+__kernel void head_bwd_partial(__global const float *x, __global const float *dz,
+                               __global float *part, int N, int Cin, int H, int W, int margin,
+                               int P) {
+    int p = get_global_id(0), c = get_global_id(1);
+    if (p >= P || c > Cin) return;
+    int rows = N * H;
+    int r0 = (int)(((long)rows * p) / P), r1 = (int)(((long)rows * (p + 1)) / P);
+    size_t plane = (size_t)(H + 2) * (size_t)(W + 2);
+    float s = 0.0f;
+    // (n, y) = (r / H, r % H) kept incrementally and without a division: LLVM
+    // turns a paired / and % into a `freeze`, which oclgrind's uninitialized-value
+    // checker cannot execute.
+    int n = 0, y = r0;
+    while (y >= H) { y -= H; n++; }
+    for (int r = r0; r < r1; r++, n += (y + 1 == H), y = (y + 1 == H) ? 0 : y + 1) {
+        __global const float *d = dz + (size_t)r * W;
+        if (c == Cin) {
+            for (int j = 0; j < W; j++) s += d[j];
+        } else {
+            __global const float *xr =
+                x + margin + ((size_t)n * Cin + c) * plane + (size_t)(y + 1) * (W + 2) + 1;
+            for (int j = 0; j < W; j++) s += d[j] * xr[j];
+        }
+    }
+    part[c * P + p] = s;
+}
+
+// dW[c] (c < Cin) and db (c == Cin) from the partials, in index order.  global (Cin + 1)
+__kernel void head_bwd_final(__global const float *part, __global float *grads, int dw_off,
+                             int db_off, int Cin, int P) {
+    int c = get_global_id(0);
+    if (c > Cin) return;
+    float s = 0.0f;
+    for (int p = 0; p < P; p++) s += part[c * P + p];
+    grads[c == Cin ? db_off : dw_off + c] = s;
+}
+
+// dx[n, c] = dz[n] * w[c] on the interior, 0 on the ring.  global (PW, PH, N)
+__kernel void head_bwd_input(__global const float *dz, __global const float *params, int w_off,
+                             __global float *dx, int Cin, int H, int W, int margin) {
+    int px = get_global_id(0), py = get_global_id(1), n = get_global_id(2);
+    int PW = W + 2, PH = H + 2;
+    if (px >= PW || py >= PH) return;
+    size_t plane = (size_t)(PH * PW);
+    size_t i = (size_t)margin + (size_t)n * Cin * plane + (size_t)(py * PW + px);
+    int inside = px >= 1 && px <= W && py >= 1 && py <= H;
+    float d = inside ? dz[((size_t)n * H + (py - 1)) * W + (px - 1)] : 0.0f;
+    for (int c = 0; c < Cin; c++) dx[i + c * plane] = d * params[w_off + c];
+}

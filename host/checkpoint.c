@@ -1,0 +1,290 @@
+// Checkpoints; see include/checkpoint.h.
+#include "checkpoint.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pixloc.h"
+#include "safetensors.h"
+
+static void ints_to_string(const int *v, int n, char *buf, size_t len) {
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o < len; i++) o += (size_t)snprintf(buf + o, len - o, i ? ",%d" : "%d", v[i]);
+}
+
+void train_settings_json(const train_settings *s, char **out) {
+    cJSON *j = cJSON_CreateObject();
+    char buf[512];
+    cJSON_AddStringToObject(j, "preset", s->preset);
+    cJSON_AddNumberToObject(j, "samples", s->samples);
+    cJSON_AddNumberToObject(j, "seed", s->seed);
+    cJSON_AddStringToObject(j, "data", s->data);
+    recipe_to_string(&s->rec, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "recipe", buf);
+    ints_to_string(s->net.channels, s->net.nblocks, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "channels", buf);
+    ints_to_string(s->net.relu, s->net.nblocks, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "relu", buf);
+    ints_to_string(s->net.bn, s->net.nblocks, buf, sizeof buf);
+    cJSON_AddStringToObject(j, "bn", buf);
+    cJSON_AddNumberToObject(j, "bn_momentum", s->net.bn_momentum);
+    cJSON_AddNumberToObject(j, "bn_eps", s->net.bn_eps);
+    cJSON_AddNumberToObject(j, "head_bias_init", s->net.head_bias_init);
+    cJSON_AddNumberToObject(j, "epochs", s->epochs);
+    cJSON_AddNumberToObject(j, "batch_size", s->batch);
+    cJSON_AddNumberToObject(j, "lr", s->lr);
+    cJSON_AddStringToObject(j, "lr_schedule", s->lr_schedule);
+    cJSON_AddNumberToObject(j, "lr_min_frac", s->lr_min_frac);
+    cJSON_AddNumberToObject(j, "bn_reestimate", s->bn_reestimate);
+    cJSON_AddBoolToObject(j, "fresh_data", s->fresh_data);
+    cJSON_AddNumberToObject(j, "test_frac", s->test_frac);
+    cJSON_AddNumberToObject(j, "val_frac", s->val_frac);
+    *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+}
+
+static int parse_int_list(const char *s, int *out, int max) {
+    int n = 0;
+    while (s && *s && n < max) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < INT_MIN || v > INT_MAX) return -1;
+        out[n++] = (int)v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    if (s && *s) return -1; // more than max entries
+    return n;
+}
+
+int train_settings_from_json(train_settings *s, const char *json, char *err, size_t errlen) {
+    cJSON *j = cJSON_Parse(json);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        snprintf(err, errlen, "training settings are not a JSON object");
+        return -1;
+    }
+    memset(s, 0, sizeof *s);
+    net_config_seed(&s->net);
+    recipe_default(&s->rec);
+    int rc = 0;
+#define STR(key, dst)                                                                                  \
+    do {                                                                                               \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                           \
+        if (!cJSON_IsString(v)) { snprintf(err, errlen, "training settings lack '%s'", key); rc = -1; goto done; } \
+        snprintf(dst, sizeof dst, "%s", v->valuestring);                                               \
+    } while (0)
+// A number outside the destination type's range [lo, hi] is an error (converting it would be undefined).
+#define NUM(key, dst, type, lo, hi)                                                                    \
+    do {                                                                                               \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                           \
+        if (!cJSON_IsNumber(v)) { snprintf(err, errlen, "training settings lack '%s'", key); rc = -1; goto done; } \
+        if (!(v->valuedouble >= (lo) && v->valuedouble <= (hi))) {                                     \
+            snprintf(err, errlen, "training settings: '%s' is out of range (%g)", key, v->valuedouble); \
+            rc = -1;                                                                                   \
+            goto done;                                                                                 \
+        }                                                                                              \
+        dst = (type)v->valuedouble;                                                                    \
+    } while (0)
+    char rec[512], ch[512], relu[512], bn[512];
+    STR("preset", s->preset);
+    NUM("samples", s->samples, int, INT_MIN, INT_MAX);
+    NUM("seed", s->seed, uint32_t, 0, UINT32_MAX);
+    STR("data", s->data);
+    STR("recipe", rec);
+    STR("channels", ch);
+    STR("relu", relu);
+    STR("bn", bn);
+    NUM("bn_momentum", s->net.bn_momentum, float, -FLT_MAX, FLT_MAX);
+    NUM("bn_eps", s->net.bn_eps, float, -FLT_MAX, FLT_MAX);
+    NUM("head_bias_init", s->net.head_bias_init, float, -FLT_MAX, FLT_MAX);
+    NUM("epochs", s->epochs, int, INT_MIN, INT_MAX);
+    NUM("batch_size", s->batch, int, INT_MIN, INT_MAX);
+    NUM("lr", s->lr, double, -DBL_MAX, DBL_MAX);
+    STR("lr_schedule", s->lr_schedule);
+    NUM("lr_min_frac", s->lr_min_frac, double, -DBL_MAX, DBL_MAX);
+    NUM("bn_reestimate", s->bn_reestimate, int, INT_MIN, INT_MAX);
+    NUM("test_frac", s->test_frac, double, -DBL_MAX, DBL_MAX);
+    NUM("val_frac", s->val_frac, double, -DBL_MAX, DBL_MAX);
+    {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "fresh_data");
+        s->fresh_data = cJSON_IsTrue(v);
+    }
+    if (recipe_from_string(&s->rec, rec, err, errlen) != 0) { rc = -1; goto done; }
+    int n1 = parse_int_list(ch, s->net.channels, NET_MAX_BLOCKS);
+    int n2 = parse_int_list(relu, s->net.relu, NET_MAX_BLOCKS);
+    int n3 = parse_int_list(bn, s->net.bn, NET_MAX_BLOCKS);
+    if (n1 <= 0 || n1 != n2 || n1 != n3) {
+        snprintf(err, errlen, "architecture in the settings is malformed (channels '%s')", ch);
+        rc = -1;
+        goto done;
+    }
+    for (int i = 0; i < n1; i++)
+        if (s->net.channels[i] < 1 || s->net.channels[i] > 4096) {
+            snprintf(err, errlen, "architecture in the settings has a bad channel count %d", s->net.channels[i]);
+            rc = -1;
+            goto done;
+        }
+    s->net.nblocks = n1;
+    if (s->batch < 1 || s->epochs < 0 || s->rec.H < 1 || s->rec.W < 1) {
+        snprintf(err, errlen, "training settings out of range");
+        rc = -1;
+    }
+#undef STR
+#undef NUM
+done:
+    cJSON_Delete(j);
+    return rc;
+}
+
+int checkpoint_save(const char *path, net *n, const train_settings *s, const train_progress *p, char *err,
+                    size_t errlen) {
+    st_writer *w = st_writer_new();
+    int nt = net_tensor_count(n);
+    size_t maxc = 0;
+    for (int i = 0; i < nt; i++)
+        if (net_tensor_at(n, i)->count > maxc) maxc = net_tensor_at(n, i)->count;
+    float *buf = px_malloc(maxc * sizeof(float), "checkpoint tensor");
+    for (int i = 0; i < nt; i++) {
+        const net_tensor *t = net_tensor_at(n, i);
+        net_get_tensor(n, i, buf);
+        st_writer_add(w, t->name, ST_F32, t->ndim, t->shape, buf);
+    }
+    free(buf);
+    char *json;
+    train_settings_json(s, &json);
+    st_writer_meta(w, "format", "pixloc-checkpoint");
+    st_writer_meta(w, "pixloc_version", PIXLOC_VERSION);
+    st_writer_meta(w, "settings", json);
+    free(json);
+    if (p) {
+        size_t np = net_trainable_count(n);
+        float *m = px_malloc(np * sizeof(float), "adam m"), *v = px_malloc(np * sizeof(float), "adam v");
+        int64_t step;
+        net_get_adam(n, m, v, &step);
+        int64_t shp[1] = {(int64_t)np};
+        st_writer_add(w, "adam/m", ST_F32, 1, shp, m);
+        st_writer_add(w, "adam/v", ST_F32, 1, shp, v);
+        free(m);
+        free(v);
+        int64_t one[1] = {1}, words[1] = {RNG_STATE_WORDS}, two[1] = {2};
+        st_writer_add(w, "adam/step", ST_I64, 1, one, &step);
+        int64_t pos[2] = {p->epoch, p->step_in_epoch};
+        st_writer_add(w, "train/position", ST_I64, 1, two, pos);
+        st_writer_add(w, "train/shuffle_rng", ST_U32, 1, words, p->shuffle_rng);
+        st_writer_add(w, "train/data_rng", ST_U32, 1, words, p->data_rng);
+        double sums[4] = {p->run_loss, p->run_mae, p->best_val_loss, p->seconds};
+        int64_t four[1] = {4};
+        st_writer_add(w, "train/sums", ST_F64, 1, four, sums);
+        int64_t counts[2] = {p->run_count, p->best_epoch};
+        st_writer_add(w, "train/counts", ST_I64, 1, two, counts);
+    }
+    int rc = st_writer_save(w, path, err, errlen);
+    st_writer_free(w);
+    return rc;
+}
+
+static st_file *open_checkpoint(const char *path, train_settings *s, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a checkpoint file (give DIR/best.safetensors or "
+                 "DIR/last.safetensors)", path);
+        return NULL;
+    }
+    st_file *f = st_open(path, err, errlen);
+    if (!f) return NULL;
+    const char *fmt = st_meta(f, "format");
+    const char *js = st_meta(f, "settings");
+    if (!fmt || strcmp(fmt, "pixloc-checkpoint") != 0 || !js) {
+        snprintf(err, errlen, "%s: not a pixloc checkpoint (metadata 'format' is %s%s%s)", path, fmt ? "'" : "",
+                 fmt ? fmt : "missing", fmt ? "'" : "");
+        st_close(f);
+        return NULL;
+    }
+    char e2[512];
+    if (train_settings_from_json(s, js, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        st_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+int checkpoint_read_settings(const char *path, train_settings *s, char *err, size_t errlen) {
+    st_file *f = open_checkpoint(path, s, err, errlen);
+    if (!f) return -1;
+    st_close(f);
+    return 0;
+}
+
+int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size_t errlen) {
+    train_settings s;
+    st_file *f = open_checkpoint(path, &s, err, errlen);
+    if (!f) return -1;
+    int rc = -1;
+    int nt = net_tensor_count(n);
+    for (int i = 0; i < nt; i++) {
+        const net_tensor *t = net_tensor_at(n, i);
+        const st_tensor *x = st_expect(f, t->name, ST_F32, t->ndim, t->shape, err, errlen);
+        if (!x) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " (the checkpoint's architecture does not match this network)");
+            goto out;
+        }
+        net_set_tensor(n, i, (const float *)x->data);
+    }
+    if (p) {
+        int64_t np = (int64_t)net_trainable_count(n);
+        int64_t shp[1] = {np}, one[1] = {1}, two[1] = {2}, four[1] = {4}, words[1] = {RNG_STATE_WORDS};
+        const st_tensor *m = st_expect(f, "adam/m", ST_F32, 1, shp, err, errlen);
+        const st_tensor *v = m ? st_expect(f, "adam/v", ST_F32, 1, shp, err, errlen) : NULL;
+        const st_tensor *step = v ? st_expect(f, "adam/step", ST_I64, 1, one, err, errlen) : NULL;
+        const st_tensor *pos = step ? st_expect(f, "train/position", ST_I64, 1, two, err, errlen) : NULL;
+        const st_tensor *sr = pos ? st_expect(f, "train/shuffle_rng", ST_U32, 1, words, err, errlen) : NULL;
+        const st_tensor *dr = sr ? st_expect(f, "train/data_rng", ST_U32, 1, words, err, errlen) : NULL;
+        const st_tensor *sums = dr ? st_expect(f, "train/sums", ST_F64, 1, four, err, errlen) : NULL;
+        const st_tensor *cnt = sums ? st_expect(f, "train/counts", ST_I64, 1, two, err, errlen) : NULL;
+        if (!cnt) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, " (not a resumable checkpoint: it has no training state)");
+            goto out;
+        }
+        int64_t st_step, ipos[2], icnt[2];
+        double dsums[4];
+        memcpy(&st_step, step->data, 8);
+        memcpy(ipos, pos->data, 16);
+        memcpy(icnt, cnt->data, 16);
+        memcpy(dsums, sums->data, 32);
+        net_set_adam(n, (const float *)m->data, (const float *)v->data, st_step);
+        p->epoch = ipos[0];
+        p->step_in_epoch = ipos[1];
+        memcpy(p->shuffle_rng, sr->data, sizeof p->shuffle_rng);
+        memcpy(p->data_rng, dr->data, sizeof p->data_rng);
+        p->run_loss = dsums[0];
+        p->run_mae = dsums[1];
+        p->best_val_loss = dsums[2];
+        p->seconds = dsums[3];
+        p->run_count = icnt[0];
+        p->best_epoch = icnt[1];
+    }
+    rc = 0;
+out:
+    st_close(f);
+    return rc;
+}
+
+void checkpoint_resolve(const char *dir_or_file, const char *which, char *out, size_t len) {
+    struct stat st;
+    if (stat(dir_or_file, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(out, len, "%s/%s.safetensors", dir_or_file, which);
+    else
+        snprintf(out, len, "%s", dir_or_file);
+}

@@ -1,0 +1,63 @@
+// Flag-value parsing shared by every subcommand; see include/cli.h.
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixloc.h"
+
+long cli_int(const char *flag, const char *value, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = value ? strtol(value, &end, 10) : 0;
+    if (!value || !*value || *end || errno == ERANGE)
+        px_die(PX_EXIT_USAGE, "%s: '%s' is not a whole number (expected %ld..%ld)", flag, value ? value : "",
+               lo, hi);
+    if (v < lo || v > hi) px_die(PX_EXIT_USAGE, "%s: %ld is out of range (expected %ld..%ld)", flag, v, lo, hi);
+    return v;
+}
+
+double cli_double(const char *flag, const char *value, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double v = value ? strtod(value, &end) : 0;
+    if (!value || !*value || *end || errno == ERANGE || !isfinite(v))
+        px_die(PX_EXIT_USAGE, "%s: '%s' is not a number (expected %g..%g)", flag, value ? value : "", lo, hi);
+    if (v < lo || v > hi) px_die(PX_EXIT_USAGE, "%s: %g is out of range (expected %g..%g)", flag, v, lo, hi);
+    return v;
+}
+
+int cli_int_list(const char *flag, const char *value, int *out, int max, long lo, long hi) {
+    if (!value || !*value) px_die(PX_EXIT_USAGE, "%s: empty list (expected e.g. 32,64,128)", flag);
+    int n = 0;
+    const char *p = value;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || errno == ERANGE)
+            px_die(PX_EXIT_USAGE, "%s: '%s' is not a comma-separated list of whole numbers", flag, value);
+        if (v < lo || v > hi)
+            px_die(PX_EXIT_USAGE, "%s: %ld in '%s' is out of range (expected %ld..%ld)", flag, v, value, lo, hi);
+        if (n >= max) px_die(PX_EXIT_USAGE, "%s: more than %d values in '%s'", flag, max, value);
+        out[n++] = (int)v;
+        p = *end ? end + 1 : end;
+        if (*end == ',' && !*p) px_die(PX_EXIT_USAGE, "%s: '%s' ends with a comma", flag, value);
+    }
+    return n;
+}
+
+void cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fputs("pixloc: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'pixloc %s --help' for usage.\n", cmd);
+    exit(PX_EXIT_USAGE);
+}

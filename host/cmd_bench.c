@@ -1,0 +1,397 @@
+// `pixloc bench`: throughput of a training step and of inference for a network
+// shape, and the time and GFLOP/s of each 3x3 convolution (forward, input
+// gradient, weight gradient) on the selected device. Every figure is the median
+// of --reps timed repetitions after --warmup untimed ones (the first enqueue of a
+// kernel may compile it). Times are wall clock around the launches, closed by
+// ocl_finish, so they include launch overhead as training sees it.
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "conv.h"
+#include "layout.h"
+#include "net.h"
+#include "ocl.h"
+#include "pixloc.h"
+#include "rng.h"
+
+#define BENCH_MAX_INFER 8
+
+typedef struct {
+    int batch, H, W, reps, warmup, json;
+    int ninfer, infer[BENCH_MAX_INFER];
+    net_config cfg;
+    char channels[256];
+} bench_opts;
+
+typedef struct {
+    int cin, cout;
+    double gflop;                         // 2*9*Cin*Cout*H*W*N, per call
+    double fwd_ms, bwi_ms, bww_ms;        // medians
+    double fwd_min, bwi_min, bww_min;     // fastest repetition
+} conv_result;
+
+typedef struct {
+    double startup_s;
+    double train_ms, train_min_ms;
+    double infer_ms[BENCH_MAX_INFER], infer_min_ms[BENCH_MAX_INFER];
+    int nconv;
+    conv_result conv[NET_MAX_BLOCKS];
+} bench_result;
+
+static void usage(void) {
+    printf("Usage: pixloc bench [--batch-size N] [--channels LIST] [--size HxW] [--reps N] [--warmup N]\n"
+           "                    [--infer-batches LIST] [--json]\n\n"
+           "Times, on the selected device, after --warmup untimed repetitions, the median of --reps\n"
+           "repetitions of:\n"
+           "  - a training step at --batch-size: gather a batch from device-resident data, forward\n"
+           "    (training mode), MSE loss, backward, Adam update -> samples/s;\n"
+           "  - inference at each of --infer-batches: upload images, forward (inference mode), read\n"
+           "    the heatmaps back -> images/s;\n"
+           "  - each 3x3 layer's forward, input-gradient and weight-gradient convolution at\n"
+           "    --batch-size -> ms and GFLOP/s, counting 2*9*Cin*Cout*H*W*N floating-point operations.\n"
+           "Times are wall clock around the launches, closed by a queue finish. Also reports start-up\n"
+           "time (startup_s): from entering the command to the network being created, i.e. device\n"
+           "initialisation and building every kernel (from the compiled-kernel cache when warm).\n"
+           "Inputs are random; weights use the Keras initialisation.\n\n"
+           "  --batch-size N        training and per-layer batch [64]\n"
+           "  --channels LIST       output channels of the conv blocks [32,64,128,64,32]\n"
+           "  --size HxW            image size [50x50]\n"
+           "  --reps N              timed repetitions; the median is reported [5]\n"
+           "  --warmup N            untimed repetitions before timing [2]\n"
+           "  --infer-batches LIST  inference batches [N,4N with N = --batch-size: 64,256]\n"
+           "  --json                print JSON (device, driver, settings and every figure) instead of tables\n"
+           "  --help                this text\n\n%s",
+           OCL_OPTIONS_HELP);
+}
+
+static void parse(bench_opts *o, int argc, char **argv) {
+    net_config_seed(&o->cfg);
+    snprintf(o->channels, sizeof o->channels, "32,64,128,64,32");
+    o->batch = 64; o->H = 50; o->W = 50; o->reps = 5; o->warmup = 2; o->json = 0; o->ninfer = 0;
+    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_HELP };
+    static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
+                                         {"channels", required_argument, 0, O_CHANNELS},
+                                         {"size", required_argument, 0, O_SIZE},
+                                         {"reps", required_argument, 0, O_REPS},
+                                         {"warmup", required_argument, 0, O_WARMUP},
+                                         {"infer-batches", required_argument, 0, O_INFER},
+                                         {"json", no_argument, 0, O_JSON},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
+    int ch, h, w;
+    char extra, err[256];
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_BATCH: o->batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
+        case O_CHANNELS:
+            if (net_config_channels(&o->cfg, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
+            snprintf(o->channels, sizeof o->channels, "%s", optarg);
+            break;
+        case O_SIZE:
+            if (sscanf(optarg, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
+                px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW with 1..4096 each (e.g. 50x50)", optarg);
+            o->H = h; o->W = w;
+            break;
+        case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
+        case O_WARMUP: o->warmup = (int)cli_int("--warmup", optarg, 0, 1000); break;
+        case O_INFER:
+            o->ninfer = cli_int_list("--infer-batches", optarg, o->infer, BENCH_MAX_INFER, 1, 65536);
+            break;
+        case O_JSON: o->json = 1; break;
+        case O_HELP: usage(); exit(PX_EXIT_OK);
+        default: cli_usage_error("bench", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+    if (o->ninfer == 0) {
+        o->infer[0] = o->batch;
+        o->infer[1] = o->batch * 4;
+        o->ninfer = 2;
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Median of t[0..n) (sorts t); the smallest value goes to *min.
+static double median(double *t, int n, double *min) {
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    *min = t[0];
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void fill_uniform(rng_state *g, float *x, size_t n, float lo, float hi) {
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)rng_double(g);
+}
+
+// --- whole-network steps ---------------------------------------------------
+
+static void train_step(net *nt, int B, cl_mem img, cl_mem hm, const int64_t *idx) {
+    float loss, mae;
+    net_gather(nt, B, img, hm, idx);
+    net_forward(nt, B, 1);
+    net_loss(nt, B, &loss, &mae);
+    net_backward(nt, B);
+    net_adam_step(nt, 1e-3f);
+}
+
+static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench_result *r) {
+    int maxb = o->batch;
+    for (int i = 0; i < o->ninfer; i++)
+        if (o->infer[i] > maxb) maxb = o->infer[i];
+    net *nt = net_create(c, &o->cfg, o->H, o->W, maxb);
+    r->startup_s = px_now() - t_entry;
+
+    rng_state g;
+    rng_seed(&g, 42);
+    net_init(nt, &g);
+    size_t hw = (size_t)o->H * o->W, npool = (size_t)maxb;
+    float *host = px_malloc(npool * hw * sizeof(float), "bench images");
+    float *heat = px_malloc(npool * hw * sizeof(float), "bench heatmaps");
+    fill_uniform(&g, host, npool * hw, 0.0f, 1.0f);
+    fill_uniform(&g, heat, npool * hw, 0.0f, 1.0f);
+    cl_mem img = ocl_buffer(c, "bench images", npool * hw * sizeof(float));
+    cl_mem hm = ocl_buffer(c, "bench heatmaps", npool * hw * sizeof(float));
+    ocl_write(c, img, 0, host, npool * hw * sizeof(float));
+    ocl_write(c, hm, 0, heat, npool * hw * sizeof(float));
+    int64_t *idx = px_malloc((size_t)o->batch * sizeof(int64_t), "bench batch indices");
+    double *t = px_malloc((size_t)o->reps * sizeof(double), "bench times");
+
+    for (int rep = -o->warmup; rep < o->reps; rep++) {
+        for (int i = 0; i < o->batch; i++) idx[i] = rng_randint(&g, 0, (int64_t)npool);
+        ocl_finish(c);
+        double t0 = px_now();
+        train_step(nt, o->batch, img, hm, idx);
+        ocl_finish(c);
+        if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
+    }
+    r->train_ms = median(t, o->reps, &r->train_min_ms);
+
+    for (int k = 0; k < o->ninfer; k++) {
+        int B = o->infer[k];
+        for (int rep = -o->warmup; rep < o->reps; rep++) {
+            ocl_finish(c);
+            double t0 = px_now();
+            net_set_batch(nt, B, host, NULL);
+            net_forward(nt, B, 0);
+            net_read_heatmaps(nt, B, heat);
+            if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
+        }
+        r->infer_ms[k] = median(t, o->reps, &r->infer_min_ms[k]);
+    }
+    free(t);
+    free(idx);
+    free(heat);
+    free(host);
+    ocl_free(&img);
+    ocl_free(&hm);
+    net_free(nt);
+}
+
+// --- single convolutions -----------------------------------------------------
+
+// An activation buffer (N, C) in the padded-plane layout with uniform values in
+// the image and zeros in the ring and margins, as every kernel expects.
+static cl_mem random_activation(ocl_ctx *c, rng_state *g, int N, int C, int H, int W, const char *name) {
+    act_layout l = act_layout_make(N, C, H, W);
+    float *h = px_calloc(act_floats(&l), sizeof(float), name);
+    for (int n = 0; n < N; n++)
+        for (int ch = 0; ch < C; ch++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) h[act_index(&l, n, ch, y, x)] = (float)rng_double(g) - 0.5f;
+    cl_mem m = ocl_buffer(c, name, act_floats(&l) * sizeof(float));
+    ocl_write(c, m, 0, h, act_floats(&l) * sizeof(float));
+    free(h);
+    return m;
+}
+
+enum { OP_FWD, OP_BWI, OP_BWW };
+
+static void run_op(conv3x3 *k, int op, int N, cl_mem x, cl_mem y, cl_mem dy, cl_mem dx, cl_mem w, cl_mem dw,
+                   size_t nw) {
+    switch (op) {
+    case OP_FWD: conv3x3_forward(k, N, x, w, 0, w, nw, y, 1); break;
+    case OP_BWI: conv3x3_backward_input(k, N, dy, w, 0, dx); break;
+    default: conv3x3_backward_weights(k, N, x, dy, dw, 0, dw, nw); break;
+    }
+}
+
+static void bench_conv(ocl_ctx *c, const bench_opts *o, int cin, int cout, conv_result *r) {
+    int N = o->batch, H = o->H, W = o->W;
+    rng_state g;
+    rng_seed(&g, 7);
+    r->cin = cin;
+    r->cout = cout;
+    r->gflop = 2.0 * 9 * cin * cout * (double)H * W * N * 1e-9;
+    conv3x3 *k = conv3x3_create(c, N, cin, cout, H, W);
+    size_t nw = 9 * (size_t)cin * cout; // kernel (3,3,Cin,Cout), then the bias
+    float *hw = px_malloc((nw + (size_t)cout) * sizeof(float), "bench weights");
+    fill_uniform(&g, hw, nw + (size_t)cout, -0.1f, 0.1f);
+    cl_mem w = ocl_buffer(c, "bench weights", (nw + (size_t)cout) * sizeof(float));
+    cl_mem dw = ocl_buffer(c, "bench weight gradient", (nw + (size_t)cout) * sizeof(float));
+    ocl_write(c, w, 0, hw, (nw + (size_t)cout) * sizeof(float));
+    free(hw);
+    cl_mem x = random_activation(c, &g, N, cin, H, W, "bench conv input");
+    cl_mem dy = random_activation(c, &g, N, cout, H, W, "bench conv output gradient");
+    act_layout lx = act_layout_make(N, cin, H, W), ly = act_layout_make(N, cout, H, W);
+    cl_mem y = ocl_buffer(c, "bench conv output", act_floats(&ly) * sizeof(float));
+    cl_mem dx = ocl_buffer(c, "bench conv input gradient", act_floats(&lx) * sizeof(float));
+    double *t = px_malloc((size_t)o->reps * sizeof(double), "bench times");
+    double *ms[3] = {&r->fwd_ms, &r->bwi_ms, &r->bww_ms}, *mn[3] = {&r->fwd_min, &r->bwi_min, &r->bww_min};
+    for (int op = OP_FWD; op <= OP_BWW; op++) {
+        for (int rep = -o->warmup; rep < o->reps; rep++) {
+            ocl_finish(c);
+            double t0 = px_now();
+            run_op(k, op, N, x, y, dy, dx, w, dw, nw);
+            ocl_finish(c);
+            if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
+        }
+        *ms[op] = median(t, o->reps, mn[op]);
+    }
+    free(t);
+    cl_mem *bufs[] = {&w, &dw, &x, &dy, &y, &dx};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ocl_free(bufs[i]);
+    conv3x3_free(k);
+}
+
+// --- reporting ---------------------------------------------------------------
+
+static double gflops(double gflop, double ms) { return gflop / (ms * 1e-3); }
+
+// 3x3-convolution GFLOP of one training step: every forward and weight gradient,
+// and the input gradients of all layers but the first (training skips that one).
+static double train_gflop(const bench_result *r) {
+    double s = 0;
+    for (int i = 0; i < r->nconv; i++) s += (i > 0 ? 3.0 : 2.0) * r->conv[i].gflop;
+    return s;
+}
+
+static cJSON *timing(double ms, double min_ms, double gflop) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "ms", ms);
+    cJSON_AddNumberToObject(j, "ms_min", min_ms);
+    cJSON_AddNumberToObject(j, "gflops", gflops(gflop, ms));
+    return j;
+}
+
+static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result *r) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "device", c->device_name);
+    cJSON_AddStringToObject(j, "device_vendor", c->device_vendor);
+    cJSON_AddStringToObject(j, "device_version", c->device_version);
+    cJSON_AddStringToObject(j, "driver", c->driver_version);
+    cJSON_AddStringToObject(j, "platform", c->platform_name);
+    cJSON_AddStringToObject(j, "platform_version", c->platform_version);
+    cJSON_AddStringToObject(j, "pixloc_version", PIXLOC_VERSION);
+    cJSON_AddNumberToObject(j, "batch_size", o->batch);
+    cJSON_AddNumberToObject(j, "height", o->H);
+    cJSON_AddNumberToObject(j, "width", o->W);
+    cJSON *chs = cJSON_AddArrayToObject(j, "channels");
+    for (int i = 0; i < o->cfg.nblocks; i++) cJSON_AddItemToArray(chs, cJSON_CreateNumber(o->cfg.channels[i]));
+    cJSON_AddNumberToObject(j, "reps", o->reps);
+    cJSON_AddNumberToObject(j, "warmup", o->warmup);
+    cJSON_AddNumberToObject(j, "startup_s", r->startup_s);
+
+    cJSON *tr = cJSON_AddObjectToObject(j, "train");
+    cJSON_AddNumberToObject(tr, "batch", o->batch);
+    cJSON_AddNumberToObject(tr, "ms", r->train_ms);
+    cJSON_AddNumberToObject(tr, "ms_min", r->train_min_ms);
+    cJSON_AddNumberToObject(tr, "samples_per_s", o->batch / (r->train_ms * 1e-3));
+    cJSON_AddNumberToObject(tr, "conv_gflop", train_gflop(r));
+    cJSON_AddNumberToObject(tr, "conv_gflops", gflops(train_gflop(r), r->train_ms));
+
+    double fwd_gflop = 0;
+    for (int i = 0; i < r->nconv; i++) fwd_gflop += r->conv[i].gflop / o->batch;
+    cJSON *inf = cJSON_AddArrayToObject(j, "inference");
+    for (int k = 0; k < o->ninfer; k++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "batch", o->infer[k]);
+        cJSON_AddNumberToObject(e, "ms", r->infer_ms[k]);
+        cJSON_AddNumberToObject(e, "ms_min", r->infer_min_ms[k]);
+        cJSON_AddNumberToObject(e, "images_per_s", o->infer[k] / (r->infer_ms[k] * 1e-3));
+        cJSON_AddNumberToObject(e, "conv_gflops", gflops(fwd_gflop * o->infer[k], r->infer_ms[k]));
+        cJSON_AddItemToArray(inf, e);
+    }
+
+    cJSON *cv = cJSON_AddArrayToObject(j, "conv");
+    for (int i = 0; i < r->nconv; i++) {
+        const conv_result *q = &r->conv[i];
+        cJSON *e = cJSON_CreateObject();
+        char name[16];
+        snprintf(name, sizeof name, "conv%d", i);
+        cJSON_AddStringToObject(e, "layer", name);
+        cJSON_AddNumberToObject(e, "cin", q->cin);
+        cJSON_AddNumberToObject(e, "cout", q->cout);
+        cJSON_AddNumberToObject(e, "batch", o->batch);
+        cJSON_AddNumberToObject(e, "gflop", q->gflop);
+        cJSON_AddItemToObject(e, "forward", timing(q->fwd_ms, q->fwd_min, q->gflop));
+        cJSON_AddItemToObject(e, "backward_input", timing(q->bwi_ms, q->bwi_min, q->gflop));
+        cJSON_AddItemToObject(e, "backward_weights", timing(q->bww_ms, q->bww_min, q->gflop));
+        cJSON_AddItemToArray(cv, e);
+    }
+    char *s = cJSON_Print(j);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static void print_table(const ocl_ctx *c, const bench_opts *o, const bench_result *r) {
+    printf("pixloc bench on %s (%s, driver %s)\n", c->device_name, c->platform_name, c->driver_version);
+    printf("images %dx%d, channels %s, median of %d repetitions after %d warm-up\n", o->H, o->W, o->channels,
+           o->reps, o->warmup);
+    printf("start-up (device init + building all kernels): %.3f s\n\n", r->startup_s);
+    printf("%-16s %6s %11s %11s %14s\n", "step", "batch", "ms", "best ms", "per second");
+    printf("%-16s %6d %11.2f %11.2f %9.1f samples  (3x3 convs: %.1f GFLOP/s)\n", "training", o->batch,
+           r->train_ms, r->train_min_ms, o->batch / (r->train_ms * 1e-3), gflops(train_gflop(r), r->train_ms));
+    for (int k = 0; k < o->ninfer; k++)
+        printf("%-16s %6d %11.2f %11.2f %9.1f images\n", "inference", o->infer[k], r->infer_ms[k],
+               r->infer_min_ms[k], o->infer[k] / (r->infer_ms[k] * 1e-3));
+    printf("\n3x3 convolutions at batch %d (GFLOP = 2*9*Cin*Cout*H*W*N per call; ms and GFLOP/s)\n", o->batch);
+    printf("%-6s %5s %5s %7s | %9s %8s | %9s %8s | %9s %8s\n", "layer", "Cin", "Cout", "GFLOP", "fwd ms", "GFLOP/s",
+           "dx ms", "GFLOP/s", "dw ms", "GFLOP/s");
+    double tf = 0, ti = 0, tw = 0, tg = 0;
+    for (int i = 0; i < r->nconv; i++) {
+        const conv_result *q = &r->conv[i];
+        char name[16];
+        snprintf(name, sizeof name, "conv%d", i);
+        printf("%-6s %5d %5d %7.2f | %9.2f %8.1f | %9.2f %8.1f | %9.2f %8.1f\n", name, q->cin, q->cout, q->gflop,
+               q->fwd_ms, gflops(q->gflop, q->fwd_ms), q->bwi_ms, gflops(q->gflop, q->bwi_ms), q->bww_ms,
+               gflops(q->gflop, q->bww_ms));
+        tf += q->fwd_ms; ti += q->bwi_ms; tw += q->bww_ms; tg += q->gflop;
+    }
+    printf("%-6s %5s %5s %7.2f | %9.2f %8.1f | %9.2f %8.1f | %9.2f %8.1f\n", "total", "", "", tg, tf,
+           gflops(tg, tf), ti, gflops(tg, ti), tw, gflops(tg, tw));
+}
+
+int cmd_bench(int argc, char **argv) {
+    double t_entry = px_now();
+    ocl_options oo = {0};
+    ocl_options_from_args(&oo, &argc, argv);
+    bench_opts o;
+    parse(&o, argc, argv);
+
+    ocl_ctx c;
+    oo.quiet = o.json;
+    ocl_init(&c, &oo);
+    bench_result r;
+    memset(&r, 0, sizeof r);
+    bench_network(&c, &o, t_entry, &r);
+    r.nconv = o.cfg.nblocks;
+    for (int i = 0; i < o.cfg.nblocks; i++)
+        bench_conv(&c, &o, i == 0 ? 1 : o.cfg.channels[i - 1], o.cfg.channels[i], &r.conv[i]);
+
+    if (o.json) print_json(&c, &o, &r);
+    else print_table(&c, &o, &r);
+    ocl_release(&c);
+    return PX_EXIT_OK;
+}

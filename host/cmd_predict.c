@@ -1,0 +1,194 @@
+// `pixloc predict`: bright-pixel coordinates of PNG/PGM images (any size: the
+// network is fully convolutional) or of every image in a safetensors dataset.
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "commands.h"
+#include "dataset.h"
+#include "evaluate.h"
+#include "image_io.h"
+#include "net.h"
+#include "ocl.h"
+#include "pixloc.h"
+
+static void usage(void) {
+    printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--heatmap-out DIR] INPUT...\n\n"
+           "INPUT is a PNG or PGM image (8 or 16 bit; colour is converted to gray; any size) or a\n"
+           "safetensors dataset written by 'pixloc generate'. Prints one line per image: the file\n"
+           "(or file:index for a dataset), x (column), y (row) and the heatmap's peak value, as CSV\n"
+           "with a header, or as a JSON array with --json. Pixel values are read as 0..1 (8-bit /255,\n"
+           "16-bit /65535), as the training data is. An unreadable input is reported on stderr and\n"
+           "the others are still processed; the exit status is then 1.\n\n"
+           "  --model P          checkpoint file, or a run directory (uses its best.safetensors)\n"
+           "  --json             JSON output\n"
+           "  --heatmap-out DIR  write each predicted heatmap as an 8-bit PNG (0..1 -> 0..255)\n"
+           "  --batch-size N     inference batch for dataset inputs [256]\n\n%s",
+           OCL_OPTIONS_HELP);
+}
+
+typedef struct {
+    ocl_ctx *c;
+    const char *ckpt;
+    train_settings s;
+    net *nt;
+    int H, W, batch;
+} predictor;
+
+// A net for H x W images with the checkpoint's weights (rebuilt when the size changes).
+static void predictor_size(predictor *p, int H, int W, int batch) {
+    if (p->nt && p->H == H && p->W == W && p->batch >= batch) return;
+    if (p->nt) net_free(p->nt);
+    char err[1024];
+    p->nt = net_create(p->c, &p->s.net, H, W, batch);
+    if (checkpoint_load(p->ckpt, p->nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    p->H = H;
+    p->W = W;
+    p->batch = batch;
+}
+
+static int n_out;
+static void emit(int json, const char *name, long index, int x, int y, float peak) {
+    if (json) {
+        printf("%s\n  {\"input\": \"", n_out ? "," : "[");
+        for (const char *q = name; *q; q++) {
+            if (*q == '"' || *q == '\\') putchar('\\');
+            if ((unsigned char)*q < 0x20) printf("\\u%04x", *q);
+            else putchar(*q);
+        }
+        printf("\"");
+        if (index >= 0) printf(", \"index\": %ld", index);
+        printf(", \"x\": %d, \"y\": %d, \"peak\": %.6g}", x, y, (double)peak);
+    } else {
+        if (n_out == 0) printf("input,x,y,peak\n");
+        // CSV: quote names with commas or quotes.
+        if (strpbrk(name, ",\"\n")) {
+            putchar('"');
+            for (const char *q = name; *q; q++) {
+                if (*q == '"') putchar('"');
+                putchar(*q);
+            }
+            putchar('"');
+        } else {
+            fputs(name, stdout);
+        }
+        if (index >= 0) printf(":%ld", index);
+        printf(",%d,%d,%.6g\n", x, y, (double)peak);
+    }
+    n_out++;
+}
+
+static int write_heatmap(const char *dir, const char *name, long index, const float *h, int H, int W) {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    char path[4096], err[1024];
+    if (index >= 0) snprintf(path, sizeof path, "%s/%s.%ld.heatmap.png", dir, base, index);
+    else snprintf(path, sizeof path, "%s/%s.heatmap.png", dir, base);
+    uint8_t *pix = px_malloc((size_t)H * W, "heatmap png");
+    for (size_t i = 0; i < (size_t)H * W; i++) {
+        float v = h[i] < 0 ? 0 : (h[i] > 1 ? 1 : h[i]);
+        pix[i] = (uint8_t)(v * 255.0f + 0.5f);
+    }
+    int rc = png_write_gray8(path, H, W, pix, err, sizeof err);
+    free(pix);
+    if (rc != 0) fprintf(stderr, "pixloc: error: %s\n", err);
+    return rc;
+}
+
+static int is_safetensors(const char *path) {
+    const char *dot = strrchr(path, '.');
+    return dot && strcmp(dot, ".safetensors") == 0;
+}
+
+int cmd_predict(int argc, char **argv) {
+    ocl_options oo = {0};
+    ocl_options_from_args(&oo, &argc, argv);
+    const char *model = NULL, *hdir = NULL;
+    int json = 0, batch = 256;
+    enum { O_MODEL = 256, O_JSON, O_HDIR, O_BATCH, O_HELP };
+    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+                                         {"json", no_argument, 0, O_JSON},
+                                         {"heatmap-out", required_argument, 0, O_HDIR},
+                                         {"batch-size", required_argument, 0, O_BATCH},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_MODEL: model = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_HDIR: hdir = optarg; break;
+        case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
+        case O_HELP: usage(); return PX_EXIT_OK;
+        default: cli_usage_error("predict", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (!model) cli_usage_error("predict", "--model CKPT is required");
+    if (optind >= argc) cli_usage_error("predict", "no INPUT given (PNG, PGM or .safetensors files)");
+    char path[2048], err[1024];
+    checkpoint_resolve(model, "best", path, sizeof path);
+    predictor p = {0};
+    p.ckpt = path;
+    if (checkpoint_read_settings(path, &p.s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    if (hdir && px_mkdirs(hdir) != 0) px_die(PX_EXIT_FAIL, "cannot create %s: %s", hdir, strerror(errno));
+    ocl_ctx c;
+    oo.quiet = 1;
+    ocl_init(&c, &oo);
+    p.c = &c;
+    int failures = 0;
+    for (int a = optind; a < argc; a++) {
+        const char *in = argv[a];
+        if (is_safetensors(in)) {
+            dataset d;
+            if (dataset_load(&d, in, err, sizeof err) != 0) {
+                fprintf(stderr, "pixloc: error: %s\n", err);
+                failures++;
+                continue;
+            }
+            int b = d.N < batch ? d.N : batch;
+            predictor_size(&p, d.H, d.W, b);
+            int64_t *idx = px_malloc((size_t)d.N * sizeof(int64_t), "indices");
+            for (int i = 0; i < d.N; i++) idx[i] = i;
+            int32_t *xy = px_malloc((size_t)d.N * 2 * sizeof(int32_t), "predictions");
+            float *peaks = px_malloc((size_t)d.N * sizeof(float), "peaks");
+            size_t hw = (size_t)d.H * d.W;
+            float *heat = hdir ? px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps") : NULL;
+            predict_indices(p.nt, b, d.images, d.H, d.W, idx, d.N, xy, heat, peaks);
+            for (int i = 0; i < d.N; i++) {
+                emit(json, in, i, xy[2 * i], xy[2 * i + 1], peaks[i]);
+                if (hdir && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
+            }
+            free(idx); free(xy); free(peaks); free(heat);
+            dataset_free(&d);
+            continue;
+        }
+        int H, W;
+        float *img = image_read_gray(in, &H, &W, err, sizeof err);
+        if (!img) {
+            fprintf(stderr, "pixloc: error: %s\n", err);
+            failures++;
+            continue;
+        }
+        predictor_size(&p, H, W, 1);
+        int64_t zero = 0;
+        int32_t xy[2];
+        float peak;
+        float *heat = hdir ? px_malloc((size_t)H * W * sizeof(float), "heatmap") : NULL;
+        predict_indices(p.nt, 1, img, H, W, &zero, 1, xy, heat, &peak);
+        emit(json, in, -1, xy[0], xy[1], peak);
+        if (hdir && write_heatmap(hdir, in, -1, heat, H, W) != 0) failures++;
+        free(heat);
+        free(img);
+    }
+    if (json) printf(n_out ? "\n]\n" : "[]\n");
+    if (p.nt) net_free(p.nt);
+    ocl_release(&c);
+    if (failures) fprintf(stderr, "pixloc: %d input(s) failed\n", failures);
+    return failures ? PX_EXIT_FAIL : PX_EXIT_OK;
+}

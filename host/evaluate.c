@@ -1,0 +1,148 @@
+// Inference over datasets and metric tables; see include/evaluate.h.
+#include "evaluate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixloc.h"
+
+const char *const EVAL_SET_NAMES[EVAL_NSETS] = {"train", "val", "test", "all"};
+
+void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n,
+                     int32_t *pred_xy, float *heatmaps, float *peaks) {
+    size_t hw = (size_t)H * W;
+    float *in = px_malloc((size_t)batch * hw * sizeof(float), "inference batch");
+    float *out = px_malloc((size_t)batch * hw * sizeof(float), "inference heatmaps");
+    for (int s = 0; s < n; s += batch) {
+        int N = n - s < batch ? n - s : batch;
+        for (int i = 0; i < N; i++) memcpy(in + i * hw, images + (size_t)idx[s + i] * hw, hw * sizeof(float));
+        net_set_batch(nt, N, in, NULL);
+        net_forward(nt, N, 0);
+        net_read_heatmaps(nt, N, out);
+        for (int i = 0; i < N; i++) {
+            int x, y;
+            heatmap_argmax(out + i * hw, H, W, &x, &y);
+            pred_xy[2 * (s + i)] = x;
+            pred_xy[2 * (s + i) + 1] = y;
+            if (peaks) peaks[s + i] = out[i * hw + (size_t)y * W + x];
+            if (heatmaps) memcpy(heatmaps + (size_t)(s + i) * hw, out + i * hw, hw * sizeof(float));
+        }
+    }
+    free(in);
+    free(out);
+}
+
+static void score(net *nt, int batch, const dataset *d, const int64_t *idx, int n, coord_metrics *m,
+                  int32_t **pred_out) {
+    int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "predictions");
+    int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
+    predict_indices(nt, batch, d->images, d->H, d->W, idx, n, pred, NULL, NULL);
+    for (int i = 0; i < n; i++) {
+        truth[2 * i] = d->coords[2 * idx[i]];
+        truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
+    }
+    coord_metrics_compute(m, truth, pred, n);
+    free(truth);
+    if (pred_out) *pred_out = pred;
+    else free(pred);
+}
+
+static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *r) {
+    size_t hw = (size_t)d->H * d->W;
+    float *imgs = px_malloc((size_t)(n ? n : 1) * hw * sizeof(float), "baseline images");
+    int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
+    int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
+    for (int i = 0; i < n; i++) {
+        memcpy(imgs + i * hw, d->images + (size_t)idx[i] * hw, hw * sizeof(float));
+        truth[2 * i] = d->coords[2 * idx[i]];
+        truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
+    }
+    baseline_brightest(imgs, n, d->H, d->W, pred);
+    coord_metrics_compute(&r->brightest, truth, pred, n);
+    baseline_matched_filter(imgs, n, d->H, d->W, d->rec.blur, pred);
+    coord_metrics_compute(&r->matched, truth, pred, n);
+    r->has_baselines = 1;
+    free(imgs);
+    free(truth);
+    free(pred);
+}
+
+void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result *r, int32_t **test_pred) {
+    memset(r, 0, sizeof *r);
+    if (s) {
+        const int64_t *idx[3] = {s->train, s->val, s->test};
+        int n[3] = {s->n_train, s->n_val, s->n_test};
+        for (int k = 0; k < 3; k++) {
+            if (n[k] == 0) continue;
+            r->has[k] = 1;
+            score(nt, batch, d, idx[k], n[k], &r->sets[k], k == EVAL_TEST ? test_pred : NULL);
+        }
+        if (s->n_test) {
+            baselines(d, s->test, s->n_test, r);
+            r->baseline_set = "test";
+        }
+    } else {
+        int64_t *all = px_malloc((size_t)d->N * sizeof(int64_t), "indices");
+        for (int i = 0; i < d->N; i++) all[i] = i;
+        r->has[EVAL_ALL] = 1;
+        score(nt, batch, d, all, d->N, &r->sets[EVAL_ALL], test_pred);
+        baselines(d, all, d->N, r);
+        r->baseline_set = "all";
+        free(all);
+    }
+}
+
+static void row(FILE *f, const char *name, const coord_metrics *m) {
+    fprintf(f, "%-16s %6d %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f %7.1f%% %7.1f%%\n", name, m->n, m->mae, m->mse,
+            m->rmse, m->euclid_mean, m->euclid_std, m->euclid_max, 100 * m->exact, 100 * m->within1);
+}
+
+void eval_print_table(FILE *f, const eval_result *r) {
+    fprintf(f, "%-16s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n", "set", "n", "MAE", "MSE", "RMSE", "eucl", "std",
+            "max", "exact", "<=1px");
+    for (int k = 0; k < EVAL_NSETS; k++)
+        if (r->has[k]) row(f, EVAL_SET_NAMES[k], &r->sets[k]);
+    if (r->has_baselines) {
+        char name[64];
+        snprintf(name, sizeof name, "brightest(%s)", r->baseline_set);
+        row(f, name, &r->brightest);
+        snprintf(name, sizeof name, "matched(%s)", r->baseline_set);
+        row(f, name, &r->matched);
+    }
+    fprintf(f, "(MAE/MSE/RMSE in pixels over x and y together, as sklearn computes them; eucl = mean "
+               "Euclidean error)\n");
+}
+
+void eval_json(FILE *f, const eval_result *r) {
+    fprintf(f, "{\n  \"sets\": {");
+    int first = 1;
+    for (int k = 0; k < EVAL_NSETS; k++) {
+        if (!r->has[k]) continue;
+        fprintf(f, "%s\n    \"%s\": ", first ? "" : ",", EVAL_SET_NAMES[k]);
+        coord_metrics_json(&r->sets[k], f);
+        first = 0;
+    }
+    fprintf(f, "\n  }");
+    if (r->has_baselines) {
+        fprintf(f, ",\n  \"baselines\": {\n    \"brightest_pixel\": ");
+        coord_metrics_json(&r->brightest, f);
+        fprintf(f, ",\n    \"matched_filter\": ");
+        coord_metrics_json(&r->matched, f);
+        fprintf(f, "\n  },\n  \"baseline_set\": \"%s\"", r->baseline_set);
+    }
+    fprintf(f, "\n}\n");
+}
+
+int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    eval_json(f, r);
+    fclose(f);
+    int rc = px_write_file_atomic(path, buf, len);
+    if (rc != 0) snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,116 @@
+// Launchers for cl/head.cl (see include/head.h).
+#include "head.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "layout.h"
+#include "pixloc.h"
+
+struct head {
+    ocl_ctx *c;
+    int max_N, Cin, H, W, margin;
+    cl_mem dz;        // (max_N, H, W) gradient w.r.t. the pre-sigmoid value
+    cl_mem loss_part; // (Q, 2) loss partials
+    cl_mem loss_out;  // 2 floats: MSE, MAE
+    cl_mem wpart;     // (Cin + 1, P) partials of dW and db
+    cl_kernel k_fwd, k_loss_partial, k_loss_final, k_grad, k_bwd_partial, k_bwd_final, k_bwd_input;
+};
+
+// Fixed, shape-only reduction splits (results do not depend on the device).
+static int loss_chunks(int T) { return T < 256 ? T : 256; }
+static int row_chunks(int N, int H) { return N * H < 64 ? N * H : 64; }
+
+static int as_int(size_t v, const char *what) {
+    if (v > (size_t)INT_MAX) px_die(PX_EXIT_FAIL, "head: %s offset %zu exceeds INT_MAX", what, v);
+    return (int)v;
+}
+
+head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
+    head *h = px_calloc(1, sizeof *h, "head");
+    h->c = c;
+    h->max_N = max_N; h->Cin = Cin; h->H = H; h->W = W;
+    h->margin = (int)ACT_MARGIN(W);
+    size_t T = (size_t)max_N * H * W;
+    h->dz = ocl_buffer(c, "head dz", T * sizeof(float));
+    h->loss_part = ocl_buffer(c, "loss partials", 2 * (size_t)loss_chunks((int)T) * sizeof(float));
+    h->loss_out = ocl_buffer(c, "loss", 2 * sizeof(float));
+    h->wpart = ocl_buffer(c, "head weight-gradient partials",
+                          (size_t)(Cin + 1) * row_chunks(max_N, H) * sizeof(float));
+    cl_program p = ocl_program(c, "head.cl", "");
+    h->k_fwd = ocl_kernel(c, p, "head_forward");
+    h->k_loss_partial = ocl_kernel(c, p, "head_loss_partial");
+    h->k_loss_final = ocl_kernel(c, p, "head_loss_final");
+    h->k_grad = ocl_kernel(c, p, "head_loss_grad");
+    h->k_bwd_partial = ocl_kernel(c, p, "head_bwd_partial");
+    h->k_bwd_final = ocl_kernel(c, p, "head_bwd_final");
+    h->k_bwd_input = ocl_kernel(c, p, "head_bwd_input");
+    return h;
+}
+
+void head_free(head *h) {
+    if (!h) return;
+    ocl_free(&h->dz); ocl_free(&h->loss_part); ocl_free(&h->loss_out); ocl_free(&h->wpart);
+    clReleaseKernel(h->k_fwd); clReleaseKernel(h->k_loss_partial); clReleaseKernel(h->k_loss_final);
+    clReleaseKernel(h->k_grad); clReleaseKernel(h->k_bwd_partial); clReleaseKernel(h->k_bwd_final);
+    clReleaseKernel(h->k_bwd_input);
+    free(h);
+}
+
+static void check_batch(const head *h, int N) {
+    if (N < 1 || N > h->max_N) px_die(PX_EXIT_FAIL, "head: batch %d outside 1..%d", N, h->max_N);
+}
+
+void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t b_off, cl_mem s) {
+    check_batch(h, N);
+    int wo = as_int(w_off, "kernel"), bo = as_int(b_off, "bias");
+    cl_kernel k = h->k_fwd;
+    KARG(k, 0, x); KARG(k, 1, params); KARG(k, 2, wo); KARG(k, 3, bo); KARG(k, 4, s);
+    KARG(k, 5, h->Cin); KARG(k, 6, h->H); KARG(k, 7, h->W); KARG(k, 8, h->margin);
+    size_t g[3] = {(size_t)h->W, (size_t)h->H, (size_t)N};
+    ocl_run(h->c, k, 3, g, NULL);
+}
+
+void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
+    check_batch(h, N);
+    int T = N * h->H * h->W, Q = loss_chunks(T);
+    cl_kernel k = h->k_loss_partial;
+    KARG(k, 0, s); KARG(k, 1, t); KARG(k, 2, h->loss_part); KARG(k, 3, T); KARG(k, 4, Q);
+    size_t gq = (size_t)Q, one = 1;
+    ocl_run(h->c, k, 1, &gq, NULL);
+    k = h->k_loss_final;
+    KARG(k, 0, h->loss_part); KARG(k, 1, h->loss_out); KARG(k, 2, T); KARG(k, 3, Q);
+    ocl_run(h->c, k, 1, &one, NULL);
+    float out[2];
+    ocl_read(h->c, h->loss_out, 0, out, sizeof out);
+    if (loss) *loss = out[0];
+    if (mae) *mae = out[1];
+}
+
+void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off,
+                   cl_mem grads, size_t dw_off, size_t db_off, cl_mem dx) {
+    check_batch(h, N);
+    int T = N * h->H * h->W, P = row_chunks(N, h->H), Cin = h->Cin;
+    int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"),
+        dbo = as_int(db_off, "bias gradient");
+    float two_over_T = (float)(2.0 / (double)T);
+    cl_kernel k = h->k_grad;
+    KARG(k, 0, s); KARG(k, 1, t); KARG(k, 2, h->dz); KARG(k, 3, T); KARG(k, 4, two_over_T);
+    size_t gt = (size_t)T;
+    ocl_run(h->c, k, 1, &gt, NULL);
+    k = h->k_bwd_partial;
+    KARG(k, 0, x); KARG(k, 1, h->dz); KARG(k, 2, h->wpart); KARG(k, 3, N); KARG(k, 4, Cin);
+    KARG(k, 5, h->H); KARG(k, 6, h->W); KARG(k, 7, h->margin); KARG(k, 8, P);
+    size_t g2[2] = {(size_t)P, (size_t)Cin + 1};
+    ocl_run(h->c, k, 2, g2, NULL);
+    k = h->k_bwd_final;
+    KARG(k, 0, h->wpart); KARG(k, 1, grads); KARG(k, 2, dwo); KARG(k, 3, dbo); KARG(k, 4, Cin);
+    KARG(k, 5, P);
+    size_t g1 = (size_t)Cin + 1;
+    ocl_run(h->c, k, 1, &g1, NULL);
+    k = h->k_bwd_input;
+    KARG(k, 0, h->dz); KARG(k, 1, params); KARG(k, 2, wo); KARG(k, 3, dx); KARG(k, 4, Cin);
+    KARG(k, 5, h->H); KARG(k, 6, h->W); KARG(k, 7, h->margin);
+    size_t g3[3] = {(size_t)h->W + 2, (size_t)h->H + 2, (size_t)N};
+    ocl_run(h->c, k, 3, g3, NULL);
+}

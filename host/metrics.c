@@ -1,0 +1,127 @@
+// Coordinate metrics and baselines; see include/metrics.h.
+#include "metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixloc.h"
+
+void heatmap_argmax(const float *h, int H, int W, int *x, int *y) {
+    int best = 0;
+    float bv = h[0];
+    for (int i = 1; i < H * W; i++)
+        if (h[i] > bv || (bv != bv && h[i] == h[i])) { bv = h[i]; best = i; }
+    *y = best / W;
+    *x = best % W;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// numpy's default percentile (linear interpolation between closest ranks).
+static double percentile(const double *sorted, int n, double q) {
+    if (n == 0) return NAN;
+    double pos = q / 100.0 * (n - 1);
+    int lo = (int)floor(pos);
+    int hi = lo + 1 < n ? lo + 1 : lo;
+    double f = pos - lo;
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * f;
+}
+
+void coord_metrics_compute(coord_metrics *m, const int32_t *t, const int32_t *p, int n) {
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    if (n <= 0) {
+        m->mae = m->mse = m->rmse = m->euclid_mean = m->euclid_std = m->euclid_median = m->euclid_p95 =
+            m->euclid_max = m->exact = m->within1 = NAN;
+        return;
+    }
+    double *e = px_malloc((size_t)n * sizeof *e, "euclidean errors");
+    double sabs = 0, ssq = 0, se = 0;
+    int exact = 0, within1 = 0;
+    for (int i = 0; i < n; i++) {
+        double dx = (double)p[2 * i] - t[2 * i], dy = (double)p[2 * i + 1] - t[2 * i + 1];
+        sabs += fabs(dx) + fabs(dy);
+        ssq += dx * dx + dy * dy;
+        e[i] = sqrt(dx * dx + dy * dy);
+        se += e[i];
+        exact += dx == 0 && dy == 0;
+        within1 += e[i] <= 1.0;
+    }
+    // sklearn: mean over outputs of the per-output mean = sum / (2n).
+    m->mae = sabs / (2.0 * n);
+    m->mse = ssq / (2.0 * n);
+    m->rmse = sqrt(m->mse);
+    m->euclid_mean = se / n;
+    double var = 0;
+    for (int i = 0; i < n; i++) var += (e[i] - m->euclid_mean) * (e[i] - m->euclid_mean);
+    m->euclid_std = sqrt(var / n); // numpy std: population (ddof 0)
+    qsort(e, (size_t)n, sizeof *e, cmp_double);
+    m->euclid_median = percentile(e, n, 50);
+    m->euclid_p95 = percentile(e, n, 95);
+    m->euclid_max = e[n - 1];
+    m->exact = (double)exact / n;
+    m->within1 = (double)within1 / n;
+    free(e);
+}
+
+void coord_metrics_json(const coord_metrics *m, FILE *f) {
+    fprintf(f,
+            "{\"n\": %d, \"mae\": %.6g, \"mse\": %.6g, \"rmse\": %.6g, \"euclid_mean\": %.6g, "
+            "\"euclid_std\": %.6g, \"euclid_median\": %.6g, \"euclid_p95\": %.6g, \"euclid_max\": %.6g, "
+            "\"exact\": %.6g, \"within1\": %.6g}",
+            m->n, m->mae, m->mse, m->rmse, m->euclid_mean, m->euclid_std, m->euclid_median, m->euclid_p95,
+            m->euclid_max, m->exact, m->within1);
+}
+
+void baseline_brightest(const float *images, int n, int H, int W, int32_t *pred) {
+    for (int i = 0; i < n; i++) {
+        int x, y;
+        heatmap_argmax(images + (size_t)i * H * W, H, W, &x, &y);
+        pred[2 * i] = x;
+        pred[2 * i + 1] = y;
+    }
+}
+
+// BORDER_REFLECT_101 index: gfedcb|abcdefgh|gfedcba.
+static int reflect101(int i, int n) {
+    if (n == 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
+void baseline_matched_filter(const float *images, int n, int H, int W, int blur, int32_t *pred) {
+    double taps[32];
+    int k = recipe_blur_taps(blur, taps);
+    if (k <= 1) {
+        baseline_brightest(images, n, H, W, pred);
+        return;
+    }
+    int r = k / 2;
+    double *tmp = px_malloc((size_t)H * W * sizeof *tmp, "matched filter");
+    float *out = px_malloc((size_t)H * W * sizeof *out, "matched filter");
+    for (int s = 0; s < n; s++) {
+        const float *img = images + (size_t)s * H * W;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                for (int j = 0; j < k; j++) acc += taps[j] * img[y * W + reflect101(x + j - r, W)];
+                tmp[y * W + x] = acc;
+            }
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double acc = 0;
+                for (int j = 0; j < k; j++) acc += taps[j] * tmp[reflect101(y + j - r, H) * W + x];
+                out[y * W + x] = (float)acc;
+            }
+        int x, y;
+        heatmap_argmax(out, H, W, &x, &y);
+        pred[2 * s] = x;
+        pred[2 * s + 1] = y;
+    }
+    free(tmp);
+    free(out);
+}

@@ -1,0 +1,574 @@
+// The heatmap network on the device (see include/net.h): parameters, Adam state
+// and BN statistics in flat buffers, activations in the padded-plane layout of
+// layout.h, and forward / backward / update as sequences of kernel launches.
+#include "net.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adam.h"
+#include "batchnorm.h"
+#include "conv.h"
+#include "head.h"
+#include "layout.h"
+#include "pixloc.h"
+
+#define NET_MAX_TENSORS (6 * NET_MAX_BLOCKS + 2)
+#define NET_MAX_PROF 128
+
+typedef struct {
+    int cin, cout;
+    int kw, kb, gamma, beta, mean, var; // tensor indices (-1 when the block has no BN)
+    conv3x3 *conv;
+    batchnorm *bn;
+    cl_mem act; // (N, cout) padded: conv (+ReLU) output = BN input
+    cl_mem out; // (N, cout) padded: BN output; == act when the block has no BN
+} net_block;
+
+struct net {
+    ocl_ctx *c;
+    net_config cfg;
+    int H, W, max_N;
+    int nt;
+    net_tensor t[NET_MAX_TENSORS];
+    size_t n_train, n_stats;
+    net_block b[NET_MAX_BLOCKS];
+    int head_w, head_b; // tensor indices
+    head *hd;
+    adam *opt;
+    cl_mem params, grads, m, v, stats;
+    cl_mem x0;          // (N, 1) padded input planes
+    cl_mem heat;        // (N, H, W) dense sigmoid outputs
+    cl_mem target;      // (N, H, W) dense target heatmaps
+    cl_mem g[2];        // (N, widest) padded gradient ping-pong
+    cl_mem staging_img, staging_heat; // (N, H, W) dense, for net_set_batch
+    cl_mem idx, idx_identity;         // (N) int64 row indices for the gather kernels
+    cl_kernel k_gather_img, k_gather_tgt;
+    int64_t step;
+    int reest_k;
+    int want_input_grad;
+    int input_grad_buf; // index into g[] holding the input gradient, -1 if none
+    // per-op timing (net_profile)
+    int profile;
+    double prof_mark;
+    int nprof;
+    char prof_name[NET_MAX_PROF][32];
+    double prof_time[NET_MAX_PROF];
+    long prof_calls[NET_MAX_PROF];
+};
+
+void net_config_seed(net_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    static const int ch[5] = {32, 64, 128, 64, 32};
+    cfg->nblocks = 5;
+    for (int i = 0; i < NET_MAX_BLOCKS; i++) {
+        cfg->channels[i] = i < 5 ? ch[i] : 0;
+        cfg->relu[i] = 1;
+        cfg->bn[i] = 1;
+    }
+    cfg->bn_momentum = 0.99f;
+    cfg->bn_eps = 1e-3f;
+    cfg->head_bias_init = 0.0f;
+}
+
+int net_config_channels(net_config *cfg, const char *list, char *err, size_t errlen) {
+    int ch[NET_MAX_BLOCKS], n = 0;
+    const char *p = list;
+    if (!list || !*list) {
+        snprintf(err, errlen, "empty channel list");
+        return -1;
+    }
+    for (;;) {
+        while (isspace((unsigned char)*p)) p++;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > 4096) {
+            snprintf(err, errlen, "bad channel count in '%s' (want integers 1..4096 separated by commas)", list);
+            return -1;
+        }
+        if (n == NET_MAX_BLOCKS) {
+            snprintf(err, errlen, "too many blocks in '%s' (at most %d)", list, NET_MAX_BLOCKS);
+            return -1;
+        }
+        ch[n++] = (int)v;
+        p = end;
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == 0) break;
+        if (*p != ',') {
+            snprintf(err, errlen, "unexpected '%c' in channel list '%s'", *p, list);
+            return -1;
+        }
+        p++;
+    }
+    cfg->nblocks = n;
+    for (int i = 0; i < n; i++) cfg->channels[i] = ch[i];
+    return 0;
+}
+
+// ---- tensors ----
+
+static int add_tensor(net *n, const char *name, int ndim, const int64_t *shape, int trainable) {
+    net_tensor *t = &n->t[n->nt];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->count = 1;
+    for (int d = 0; d < ndim; d++) {
+        t->shape[d] = shape[d];
+        t->count *= (size_t)shape[d];
+    }
+    t->trainable = trainable;
+    if (trainable) {
+        t->offset = n->n_train;
+        n->n_train += t->count;
+    } else {
+        t->offset = n->n_stats;
+        n->n_stats += t->count;
+    }
+    return n->nt++;
+}
+
+static void build_tensors(net *n) {
+    char name[48];
+    int cin = 1;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        net_block *b = &n->b[i];
+        int co = n->cfg.channels[i];
+        b->cin = cin;
+        b->cout = co;
+        int64_t ks[4] = {3, 3, cin, co}, cs[1] = {co};
+        snprintf(name, sizeof name, "conv%d.kernel", i);
+        b->kw = add_tensor(n, name, 4, ks, 1);
+        snprintf(name, sizeof name, "conv%d.bias", i);
+        b->kb = add_tensor(n, name, 1, cs, 1);
+        b->gamma = b->beta = b->mean = b->var = -1;
+        if (n->cfg.bn[i]) {
+            snprintf(name, sizeof name, "bn%d.gamma", i);
+            b->gamma = add_tensor(n, name, 1, cs, 1);
+            snprintf(name, sizeof name, "bn%d.beta", i);
+            b->beta = add_tensor(n, name, 1, cs, 1);
+            snprintf(name, sizeof name, "bn%d.moving_mean", i);
+            b->mean = add_tensor(n, name, 1, cs, 0);
+            snprintf(name, sizeof name, "bn%d.moving_variance", i);
+            b->var = add_tensor(n, name, 1, cs, 0);
+        }
+        cin = co;
+    }
+    int64_t hs[4] = {1, 1, cin, 1}, bs[1] = {1};
+    n->head_w = add_tensor(n, "head.kernel", 4, hs, 1);
+    n->head_b = add_tensor(n, "head.bias", 1, bs, 1);
+}
+
+int net_tensor_count(const net *n) { return n->nt; }
+const net_tensor *net_tensor_at(const net *n, int i) {
+    if (i < 0 || i >= n->nt) px_die(PX_EXIT_FAIL, "net: tensor index %d outside 0..%d", i, n->nt - 1);
+    return &n->t[i];
+}
+size_t net_trainable_count(const net *n) { return n->n_train; }
+size_t net_nontrainable_count(const net *n) { return n->n_stats; }
+static size_t off(const net *n, int i) { return n->t[i].offset; }
+
+// ---- allocation ----
+
+// One planned device buffer: bytes = fixed + per_sample * max_N.
+typedef struct {
+    const char *name;
+    size_t fixed, per_sample;
+} plan_item;
+
+static size_t alloc_cap(const ocl_ctx *c) {
+    size_t cap = (size_t)c->max_alloc;
+    const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
+    if (e && *e) {
+        char *end;
+        unsigned long long mb = strtoull(e, &end, 10);
+        if (*end == 0 && mb > 0 && mb * 1024 * 1024 < cap) cap = (size_t)(mb * 1024 * 1024);
+    }
+    return cap;
+}
+
+// Largest batch for which every planned buffer fits the allocation limit and all
+// of them together fit global memory.
+static long largest_batch(const ocl_ctx *c, const plan_item *p, int np) {
+    size_t cap = alloc_cap(c), fixed = 0, per = 0;
+    long best = 1L << 30;
+    for (int i = 0; i < np; i++) {
+        fixed += p[i].fixed;
+        per += p[i].per_sample;
+        if (p[i].per_sample) {
+            long b = p[i].fixed >= cap ? 0 : (long)((cap - p[i].fixed) / p[i].per_sample);
+            if (b < best) best = b;
+        }
+    }
+    if (per) {
+        long b = fixed >= c->global_mem ? 0 : (long)((c->global_mem - fixed) / per);
+        if (b < best) best = b;
+    }
+    return best;
+}
+
+static void __attribute__((noreturn))
+no_fit(const net *n, const char *name, size_t bytes, const plan_item *p, int np) {
+    long fit = largest_batch(n->c, p, np);
+    px_die(PX_EXIT_FAIL,
+           "network buffer '%s' (%.1f MiB) does not fit on %s at batch %d for %dx%d images: "
+           "largest allocation %.1f MiB, global memory %.1f MiB; the largest batch that fits is %ld",
+           name, (double)bytes / (1 << 20), n->c->device_name, n->max_N, n->H, n->W,
+           (double)alloc_cap(n->c) / (1 << 20), (double)n->c->global_mem / (1 << 20), fit);
+}
+
+static cl_mem plan_alloc(net *n, const plan_item *p, int np, int i) {
+    size_t bytes = p[i].fixed + p[i].per_sample * (size_t)n->max_N;
+    cl_mem m = ocl_buffer_try(n->c, p[i].name, bytes);
+    if (!m) no_fit(n, p[i].name, bytes, p, np);
+    return m;
+}
+
+net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
+    if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
+        px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
+    if (H < 1 || W < 1 || max_batch < 1)
+        px_die(PX_EXIT_USAGE, "net: bad shape %dx%d, batch %d", H, W, max_batch);
+    net *n = px_calloc(1, sizeof *n, "net");
+    n->c = c;
+    n->cfg = *cfg;
+    n->H = H; n->W = W; n->max_N = max_batch;
+    n->input_grad_buf = -1;
+    build_tensors(n);
+
+    // Plan every large buffer first, so a batch that cannot fit is reported with
+    // the largest one that would.
+    int widest = 1;
+    for (int i = 0; i < cfg->nblocks; i++)
+        if (cfg->channels[i] > widest) widest = cfg->channels[i];
+    size_t mg = 2 * ACT_MARGIN(W) * sizeof(float), pl = (size_t)(H + 2) * (W + 2) * sizeof(float);
+    size_t dense = (size_t)H * W * sizeof(float);
+    plan_item p[2 * NET_MAX_BLOCKS + 16];
+    int np = 0;
+    size_t tb = n->n_train * sizeof(float);
+    p[np++] = (plan_item){"parameters", tb, 0};
+    p[np++] = (plan_item){"gradients", tb, 0};
+    p[np++] = (plan_item){"adam m", tb, 0};
+    p[np++] = (plan_item){"adam v", tb, 0};
+    p[np++] = (plan_item){"bn moving statistics", (n->n_stats ? n->n_stats : 1) * sizeof(float), 0};
+    int i_x0 = np;
+    p[np++] = (plan_item){"input planes", mg, pl};
+    int i_act = np;
+    static const char *act_names[NET_MAX_BLOCKS] = {
+        "conv0 output", "conv1 output", "conv2 output", "conv3 output", "conv4 output", "conv5 output",
+        "conv6 output", "conv7 output", "conv8 output", "conv9 output", "conv10 output",
+        "conv11 output", "conv12 output", "conv13 output", "conv14 output", "conv15 output"};
+    static const char *bn_names[NET_MAX_BLOCKS] = {
+        "bn0 output", "bn1 output", "bn2 output", "bn3 output", "bn4 output", "bn5 output",
+        "bn6 output", "bn7 output", "bn8 output", "bn9 output", "bn10 output", "bn11 output",
+        "bn12 output", "bn13 output", "bn14 output", "bn15 output"};
+    for (int i = 0; i < cfg->nblocks; i++) {
+        p[np++] = (plan_item){act_names[i], mg, pl * cfg->channels[i]};
+        p[np++] = (plan_item){bn_names[i], cfg->bn[i] ? mg : 0, cfg->bn[i] ? pl * cfg->channels[i] : 0};
+    }
+    int i_rest = np;
+    p[np++] = (plan_item){"heatmaps", 0, dense};
+    p[np++] = (plan_item){"targets", 0, dense};
+    p[np++] = (plan_item){"gradient A", mg, pl * widest};
+    p[np++] = (plan_item){"gradient B", mg, pl * widest};
+    p[np++] = (plan_item){"staging images", 0, dense};
+    p[np++] = (plan_item){"staging heatmaps", 0, dense};
+    p[np++] = (plan_item){"head dz", 0, dense};
+    size_t cap = alloc_cap(c), total = 0;
+    for (int i = 0; i < np; i++) {
+        size_t bytes = p[i].fixed + p[i].per_sample * (size_t)max_batch;
+        total += bytes;
+        if (bytes > cap) no_fit(n, p[i].name, bytes, p, np);
+    }
+    if (total > c->global_mem) no_fit(n, "all activations together", total, p, np);
+
+    n->params = plan_alloc(n, p, np, 0);
+    n->grads = plan_alloc(n, p, np, 1);
+    n->m = plan_alloc(n, p, np, 2);
+    n->v = plan_alloc(n, p, np, 3);
+    n->stats = plan_alloc(n, p, np, 4);
+    n->x0 = plan_alloc(n, p, np, i_x0);
+    for (int i = 0; i < cfg->nblocks; i++) {
+        net_block *b = &n->b[i];
+        b->act = plan_alloc(n, p, np, i_act + 2 * i);
+        b->out = cfg->bn[i] ? plan_alloc(n, p, np, i_act + 2 * i + 1) : b->act;
+        b->conv = conv3x3_create(c, max_batch, b->cin, b->cout, H, W);
+        b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
+    }
+    n->heat = plan_alloc(n, p, np, i_rest);
+    n->target = plan_alloc(n, p, np, i_rest + 1);
+    n->g[0] = plan_alloc(n, p, np, i_rest + 2);
+    n->g[1] = plan_alloc(n, p, np, i_rest + 3);
+    n->staging_img = plan_alloc(n, p, np, i_rest + 4);
+    n->staging_heat = plan_alloc(n, p, np, i_rest + 5);
+    n->hd = head_create(c, max_batch, n->b[cfg->nblocks - 1].cout, H, W);
+    n->opt = adam_create(c);
+    n->idx = ocl_buffer(c, "batch indices", (size_t)max_batch * sizeof(int64_t));
+    n->idx_identity = ocl_buffer(c, "batch identity indices", (size_t)max_batch * sizeof(int64_t));
+    int64_t *id = px_malloc((size_t)max_batch * sizeof(int64_t), "identity indices");
+    for (int i = 0; i < max_batch; i++) id[i] = i;
+    ocl_write(c, n->idx_identity, 0, id, (size_t)max_batch * sizeof(int64_t));
+    free(id);
+    cl_program bp = ocl_program(c, "batch.cl", "");
+    n->k_gather_img = ocl_kernel(c, bp, "gather_images");
+    n->k_gather_tgt = ocl_kernel(c, bp, "gather_targets");
+    return n;
+}
+
+void net_free(net *n) {
+    if (!n) return;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        net_block *b = &n->b[i];
+        if (b->out != b->act) ocl_free(&b->out);
+        ocl_free(&b->act);
+        conv3x3_free(b->conv);
+        batchnorm_free(b->bn);
+    }
+    head_free(n->hd);
+    adam_free(n->opt);
+    cl_mem *bufs[] = {&n->params, &n->grads, &n->m, &n->v, &n->stats, &n->x0, &n->heat, &n->target,
+                      &n->g[0], &n->g[1], &n->staging_img, &n->staging_heat, &n->idx, &n->idx_identity};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ocl_free(bufs[i]);
+    clReleaseKernel(n->k_gather_img);
+    clReleaseKernel(n->k_gather_tgt);
+    free(n);
+}
+
+// ---- state ----
+
+void net_init(net *n, rng_state *g) {
+    float *p = px_calloc(n->n_train ? n->n_train : 1, sizeof(float), "initial parameters");
+    float *s = px_calloc(n->n_stats ? n->n_stats : 1, sizeof(float), "initial statistics");
+    for (int i = 0; i < n->nt; i++) {
+        const net_tensor *t = &n->t[i];
+        const char *dot = strrchr(t->name, '.');
+        if (strcmp(dot, ".kernel") == 0) {
+            // (k, k, Cin, Cout): fan_in = k*k*Cin, fan_out = k*k*Cout.
+            double rf = (double)(t->shape[0] * t->shape[1]);
+            double lim = sqrt(6.0 / (rf * (double)t->shape[2] + rf * (double)t->shape[3]));
+            for (size_t k = 0; k < t->count; k++) p[t->offset + k] = (float)rng_uniform(g, -lim, lim);
+        } else if (i == n->head_b) {
+            p[t->offset] = n->cfg.head_bias_init;
+        } else if (strcmp(dot, ".gamma") == 0) {
+            for (size_t k = 0; k < t->count; k++) p[t->offset + k] = 1.0f;
+        } else if (strcmp(dot, ".moving_variance") == 0) {
+            for (size_t k = 0; k < t->count; k++) s[t->offset + k] = 1.0f;
+        } // biases, beta, moving mean: 0
+    }
+    ocl_write(n->c, n->params, 0, p, n->n_train * sizeof(float));
+    if (n->n_stats) ocl_write(n->c, n->stats, 0, s, n->n_stats * sizeof(float));
+    ocl_fill_float(n->c, n->m, 0.0f, n->n_train);
+    ocl_fill_float(n->c, n->v, 0.0f, n->n_train);
+    ocl_fill_float(n->c, n->grads, 0.0f, n->n_train);
+    n->step = 0;
+    n->reest_k = 0;
+    free(p);
+    free(s);
+}
+
+void net_get_tensor(net *n, int i, float *out) {
+    const net_tensor *t = net_tensor_at(n, i);
+    ocl_read(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), out,
+             t->count * sizeof(float));
+}
+
+void net_set_tensor(net *n, int i, const float *in) {
+    const net_tensor *t = net_tensor_at(n, i);
+    ocl_write(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), in,
+              t->count * sizeof(float));
+}
+
+void net_get_grad(net *n, int i, float *out) {
+    const net_tensor *t = net_tensor_at(n, i);
+    if (!t->trainable) px_die(PX_EXIT_FAIL, "net: tensor '%s' has no gradient", t->name);
+    ocl_read(n->c, n->grads, t->offset * sizeof(float), out, t->count * sizeof(float));
+}
+
+void net_get_adam(net *n, float *m, float *v, int64_t *step) {
+    if (m) ocl_read(n->c, n->m, 0, m, n->n_train * sizeof(float));
+    if (v) ocl_read(n->c, n->v, 0, v, n->n_train * sizeof(float));
+    if (step) *step = n->step;
+}
+
+void net_set_adam(net *n, const float *m, const float *v, int64_t step) {
+    ocl_write(n->c, n->m, 0, m, n->n_train * sizeof(float));
+    ocl_write(n->c, n->v, 0, v, n->n_train * sizeof(float));
+    n->step = step;
+}
+
+void net_want_input_grad(net *n, int on) { n->want_input_grad = on; }
+
+// ---- profiling ----
+
+void net_profile(net *n, int on) {
+    if (on) ocl_finish(n->c);
+    n->profile = on;
+    n->prof_mark = px_now();
+}
+
+// Ends the op `name` that began at the last mark (only when profiling).
+static void prof(net *n, const char *name) {
+    if (!n->profile) return;
+    ocl_finish(n->c);
+    double now = px_now();
+    int i = 0;
+    while (i < n->nprof && strcmp(n->prof_name[i], name) != 0) i++;
+    if (i == n->nprof) {
+        if (n->nprof == NET_MAX_PROF) i = NET_MAX_PROF - 1; // lump overflow into the last slot
+        else snprintf(n->prof_name[n->nprof++], sizeof n->prof_name[0], "%s", name);
+    }
+    n->prof_time[i] += now - n->prof_mark;
+    n->prof_calls[i]++;
+    n->prof_mark = px_now();
+}
+
+void net_profile_report(net *n, FILE *f) {
+    double total = 0;
+    for (int i = 0; i < n->nprof; i++) total += n->prof_time[i];
+    for (int i = 0; i < n->nprof; i++)
+        fprintf(f, "  %-16s %9.2f ms/call  %5.1f%%  (%ld calls)\n", n->prof_name[i],
+                1e3 * n->prof_time[i] / (double)n->prof_calls[i],
+                total > 0 ? 100.0 * n->prof_time[i] / total : 0.0, n->prof_calls[i]);
+    n->nprof = 0;
+    memset(n->prof_time, 0, sizeof n->prof_time);
+    memset(n->prof_calls, 0, sizeof n->prof_calls);
+}
+
+// ---- batches ----
+
+static void check_batch(const net *n, int N) {
+    if (N < 1 || N > n->max_N) px_die(PX_EXIT_FAIL, "net: batch %d outside 1..%d", N, n->max_N);
+}
+
+static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
+    int H = n->H, W = n->W, margin = (int)ACT_MARGIN(W);
+    cl_kernel k = n->k_gather_img;
+    KARG(k, 0, images); KARG(k, 1, idx); KARG(k, 2, n->x0); KARG(k, 3, H); KARG(k, 4, W);
+    KARG(k, 5, margin);
+    size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N};
+    ocl_run(n->c, k, 3, g3, NULL);
+    if (heatmaps) {
+        k = n->k_gather_tgt;
+        KARG(k, 0, heatmaps); KARG(k, 1, idx); KARG(k, 2, n->target); KARG(k, 3, H); KARG(k, 4, W);
+        size_t gt[3] = {(size_t)W, (size_t)H, (size_t)N};
+        ocl_run(n->c, k, 3, gt, NULL);
+    }
+}
+
+void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *idx) {
+    check_batch(n, N);
+    ocl_write(n->c, n->idx, 0, idx, (size_t)N * sizeof(int64_t));
+    gather(n, N, images, heatmaps, n->idx);
+    prof(n, "gather");
+}
+
+void net_set_batch(net *n, int N, const float *images, const float *heatmaps) {
+    check_batch(n, N);
+    size_t bytes = (size_t)N * n->H * n->W * sizeof(float);
+    ocl_write(n->c, n->staging_img, 0, images, bytes);
+    if (heatmaps) ocl_write(n->c, n->staging_heat, 0, heatmaps, bytes);
+    gather(n, N, n->staging_img, heatmaps ? n->staging_heat : NULL, n->idx_identity);
+    prof(n, "gather");
+}
+
+// ---- forward / backward / update ----
+
+static const char *opname(char *buf, size_t len, const char *kind, int i, const char *what) {
+    snprintf(buf, len, "%s%d.%s", kind, i, what);
+    return buf;
+}
+
+void net_bn_reestimate_begin(net *n) { n->reest_k = 0; }
+
+void net_forward(net *n, int N, int mode) {
+    check_batch(n, N);
+    if (mode < 0 || mode > 2) px_die(PX_EXIT_FAIL, "net: forward mode %d (want 0, 1, 2)", mode);
+    char nm[32];
+    float inv_k = 0.0f;
+    if (mode == 2) inv_k = (float)(1.0 / (double)(++n->reest_k));
+    cl_mem in = n->x0;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        net_block *b = &n->b[i];
+        conv3x3_forward(b->conv, N, in, n->params, off(n, b->kw), n->params, off(n, b->kb), b->act,
+                        n->cfg.relu[i]);
+        prof(n, opname(nm, sizeof nm, "conv", i, "fwd"));
+        if (n->cfg.bn[i]) {
+            batchnorm_forward(b->bn, N, b->act, b->out, n->params, off(n, b->gamma), off(n, b->beta),
+                              n->stats, off(n, b->mean), off(n, b->var), mode, n->cfg.bn_momentum,
+                              n->cfg.bn_eps, inv_k);
+            prof(n, opname(nm, sizeof nm, "bn", i, "fwd"));
+        }
+        in = b->out;
+    }
+    head_forward(n->hd, N, in, n->params, off(n, n->head_w), off(n, n->head_b), n->heat);
+    prof(n, "head.fwd");
+}
+
+void net_loss(net *n, int N, float *loss, float *mae) {
+    check_batch(n, N);
+    head_loss(n->hd, N, n->heat, n->target, loss, mae);
+    prof(n, "loss");
+}
+
+void net_backward(net *n, int N) {
+    check_batch(n, N);
+    char nm[32];
+    int L = n->cfg.nblocks, cur = 0;
+    head_backward(n->hd, N, n->b[L - 1].out, n->heat, n->target, n->params, off(n, n->head_w),
+                  n->grads, off(n, n->head_w), off(n, n->head_b), n->g[cur]);
+    prof(n, "head.bwd");
+    n->input_grad_buf = -1;
+    for (int i = L - 1; i >= 0; i--) {
+        net_block *b = &n->b[i];
+        // g[cur]: gradient w.r.t. the block output -> w.r.t. the conv pre-activation.
+        if (n->cfg.bn[i]) {
+            batchnorm_backward(b->bn, N, b->act, n->g[cur], n->params, off(n, b->gamma), n->grads,
+                               off(n, b->gamma), off(n, b->beta), n->cfg.relu[i]);
+            prof(n, opname(nm, sizeof nm, "bn", i, "bwd"));
+        } else if (n->cfg.relu[i]) {
+            batchnorm_relu_backward(b->bn, N, b->act, n->g[cur]);
+            prof(n, opname(nm, sizeof nm, "relu", i, "bwd"));
+        }
+        cl_mem in = i > 0 ? n->b[i - 1].out : n->x0;
+        conv3x3_backward_weights(b->conv, N, in, n->g[cur], n->grads, off(n, b->kw), n->grads,
+                                 off(n, b->kb));
+        prof(n, opname(nm, sizeof nm, "conv", i, "bwd_w"));
+        if (i > 0 || n->want_input_grad) {
+            conv3x3_backward_input(b->conv, N, n->g[cur], n->params, off(n, b->kw), n->g[1 - cur]);
+            prof(n, opname(nm, sizeof nm, "conv", i, "bwd_x"));
+            cur = 1 - cur;
+        }
+    }
+    if (n->want_input_grad) n->input_grad_buf = cur;
+}
+
+void net_get_input_grad(net *n, int N, float *out) {
+    check_batch(n, N);
+    if (n->input_grad_buf < 0)
+        px_die(PX_EXIT_FAIL, "net: no input gradient (call net_want_input_grad(n, 1) before net_backward)");
+    act_layout l = act_layout_make(N, 1, n->H, n->W);
+    size_t cnt = (size_t)N * l.plane;
+    float *tmp = px_malloc(cnt * sizeof(float), "input gradient");
+    ocl_read(n->c, n->g[n->input_grad_buf], l.margin * sizeof(float), tmp, cnt * sizeof(float));
+    for (int s = 0; s < N; s++)
+        for (int y = 0; y < n->H; y++)
+            for (int x = 0; x < n->W; x++)
+                out[((size_t)s * n->H + y) * n->W + x] = tmp[act_index(&l, s, 0, y, x) - l.margin];
+    free(tmp);
+}
+
+void net_adam_step(net *n, float lr) {
+    adam_update(n->opt, n->n_train, n->params, n->grads, n->m, n->v, n->step, (double)lr, 0.9, 0.999,
+                1e-7);
+    n->step++;
+    prof(n, "adam");
+}
+
+void net_read_heatmaps(net *n, int N, float *out) {
+    check_batch(n, N);
+    ocl_read(n->c, n->heat, 0, out, (size_t)N * n->H * n->W * sizeof(float));
+}

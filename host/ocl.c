@@ -1,0 +1,679 @@
+// OpenCL runtime: device discovery and selection, kernel sources (embedded or
+// from --kernel-dir) with #include expansion, program builds memoised in-process
+// and cached on disk, buffers and launches. See include/ocl.h.
+#include "ocl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kernel_cache.h"
+#include "pixloc.h"
+
+// ---------------------------------------------------------------------------
+// Errors
+
+const char *cl_errstr(cl_int err) {
+    switch (err) {
+#define E(x) case x: return #x;
+        E(CL_SUCCESS) E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE)
+        E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
+        E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH)
+        E(CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
+        E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+        E(CL_COMPILE_PROGRAM_FAILURE) E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE)
+        E(CL_DEVICE_PARTITION_FAILED) E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) E(CL_INVALID_VALUE)
+        E(CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT)
+        E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR)
+        E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) E(CL_INVALID_IMAGE_SIZE)
+        E(CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS) E(CL_INVALID_PROGRAM)
+        E(CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME) E(CL_INVALID_KERNEL_DEFINITION)
+        E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX) E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE)
+        E(CL_INVALID_KERNEL_ARGS) E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE)
+        E(CL_INVALID_WORK_ITEM_SIZE) E(CL_INVALID_GLOBAL_OFFSET) E(CL_INVALID_EVENT_WAIT_LIST)
+        E(CL_INVALID_EVENT) E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(CL_INVALID_BUFFER_SIZE)
+        E(CL_INVALID_MIP_LEVEL) E(CL_INVALID_GLOBAL_WORK_SIZE) E(CL_INVALID_PROPERTY)
+        E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
+        E(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef E
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR (no OpenCL platform installed)";
+    default: return "unknown OpenCL error";
+    }
+}
+
+static const char *const INSTALL_HINT =
+    "To run on the CPU, install PoCL (Debian/Ubuntu: apt-get install pocl-opencl-icd ocl-icd-libopencl1); "
+    "for a GPU, install the vendor's OpenCL driver (NVIDIA: nvidia-opencl-icd, AMD: ROCm or mesa-opencl-icd, "
+    "Intel: intel-opencl-icd).";
+
+void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
+    fflush(stdout);
+    fprintf(stderr, "pixloc: error: OpenCL call failed: %s\n  -> %s (%d) at %s:%d\n", call, cl_errstr(err),
+            (int)err, file, line);
+    if (err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
+        fprintf(stderr, "  the device ran out of memory or resources: try a smaller --batch-size\n");
+    exit(PX_EXIT_FAIL);
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+const char *const OCL_OPTIONS_HELP =
+    "Device selection (environment defaults in brackets; flags win):\n"
+    "  --platform P        platform index or case-insensitive name/vendor substring [PIXLOC_PLATFORM]\n"
+    "  --device D          device index or case-insensitive name/vendor substring [PIXLOC_DEVICE]\n"
+    "  --device-type T     gpu, cpu, accelerator or all [PIXLOC_DEVICE_TYPE]\n"
+    "                      default: the first GPU of any platform, else the first CPU device\n"
+    "  --kernel-dir DIR    read kernel sources from DIR instead of the built-in copies [PIXLOC_KERNEL_DIR]\n"
+    "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n";
+
+void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {
+    static const char *const with_value[] = {"--platform", "--device", "--device-type", "--kernel-dir"};
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        char *a = argv[i];
+        if (strcmp(a, "--") == 0) { // everything after -- is positional: keep as is
+            for (; i < *argc; i++) argv[out++] = argv[i];
+            break;
+        }
+        if (strcmp(a, "--no-kernel-cache") == 0) { o->no_cache = 1; continue; }
+        int matched = 0;
+        for (size_t f = 0; f < sizeof with_value / sizeof *with_value; f++) {
+            size_t fl = strlen(with_value[f]);
+            const char *val = NULL;
+            if (strcmp(a, with_value[f]) == 0) {
+                if (i + 1 >= *argc) {
+                    fprintf(stderr, "pixloc: error: %s needs a value\n", a);
+                    exit(PX_EXIT_USAGE);
+                }
+                val = argv[++i];
+            } else if (strncmp(a, with_value[f], fl) == 0 && a[fl] == '=') {
+                val = a + fl + 1;
+            } else {
+                continue;
+            }
+            matched = 1;
+            if (f == 0) o->platform = val;
+            else if (f == 1) o->device = val;
+            else if (f == 2) o->device_type = val;
+            else o->kernel_dir = val;
+            break;
+        }
+        if (!matched) argv[out++] = a;
+    }
+    argv[out] = NULL;
+    *argc = out;
+}
+
+static const char *env_or(const char *flag, const char *env) {
+    if (flag) return flag;
+    const char *e = getenv(env);
+    return (e && *e) ? e : NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Discovery
+
+typedef struct {
+    cl_platform_id id;
+    char name[256], vendor[256], version[256];
+    cl_uint ndev;
+    cl_device_id *devs;
+} plat_info;
+
+static void str_info_p(cl_platform_id p, cl_platform_info what, char *buf, size_t len) {
+    buf[0] = 0;
+    if (clGetPlatformInfo(p, what, len, buf, NULL) != CL_SUCCESS) snprintf(buf, len, "?");
+    buf[len - 1] = 0;
+}
+static void str_info_d(cl_device_id d, cl_device_info what, char *buf, size_t len) {
+    buf[0] = 0;
+    if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS) snprintf(buf, len, "?");
+    buf[len - 1] = 0;
+}
+
+// Returns the number of platforms (0 if none); *out malloc'd.
+static int discover(plat_info **out) {
+    cl_uint np = 0;
+    cl_int err = clGetPlatformIDs(0, NULL, &np);
+    if (err != CL_SUCCESS || np == 0) { *out = NULL; return 0; }
+    cl_platform_id *ids = px_calloc(np, sizeof *ids, "platform ids");
+    CL_CHECK(clGetPlatformIDs(np, ids, NULL));
+    plat_info *p = px_calloc(np, sizeof *p, "platforms");
+    for (cl_uint i = 0; i < np; i++) {
+        p[i].id = ids[i];
+        str_info_p(ids[i], CL_PLATFORM_NAME, p[i].name, sizeof p[i].name);
+        str_info_p(ids[i], CL_PLATFORM_VENDOR, p[i].vendor, sizeof p[i].vendor);
+        str_info_p(ids[i], CL_PLATFORM_VERSION, p[i].version, sizeof p[i].version);
+        cl_uint nd = 0;
+        if (clGetDeviceIDs(ids[i], CL_DEVICE_TYPE_ALL, 0, NULL, &nd) != CL_SUCCESS) nd = 0;
+        p[i].ndev = nd;
+        if (nd) {
+            p[i].devs = px_calloc(nd, sizeof(cl_device_id), "device ids");
+            if (clGetDeviceIDs(ids[i], CL_DEVICE_TYPE_ALL, nd, p[i].devs, NULL) != CL_SUCCESS) p[i].ndev = 0;
+        }
+    }
+    free(ids);
+    *out = p;
+    return (int)np;
+}
+
+static void free_discovery(plat_info *p, int np) {
+    for (int i = 0; i < np; i++) free(p[i].devs);
+    free(p);
+}
+
+static int ci_contains(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    if (n == 0) return 1;
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return 1;
+    return 0;
+}
+
+static int is_index(const char *s, long *v) {
+    if (!s || !*s) return 0;
+    for (const char *q = s; *q; q++)
+        if (!isdigit((unsigned char)*q)) return 0;
+    *v = strtol(s, NULL, 10);
+    return 1;
+}
+
+static cl_device_type dev_type(cl_device_id d) {
+    cl_device_type t = 0;
+    clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
+    return t;
+}
+
+static const char *type_name(cl_device_type t) {
+    if (t & CL_DEVICE_TYPE_GPU) return "GPU";
+    if (t & CL_DEVICE_TYPE_CPU) return "CPU";
+    if (t & CL_DEVICE_TYPE_ACCELERATOR) return "accelerator";
+    return "other";
+}
+
+// Parses --device-type; exits 2 on an unknown value.
+static cl_device_type parse_type(const char *s) {
+    if (!s) return CL_DEVICE_TYPE_ALL;
+    if (strcasecmp(s, "gpu") == 0) return CL_DEVICE_TYPE_GPU;
+    if (strcasecmp(s, "cpu") == 0) return CL_DEVICE_TYPE_CPU;
+    if (strcasecmp(s, "accelerator") == 0) return CL_DEVICE_TYPE_ACCELERATOR;
+    if (strcasecmp(s, "all") == 0) return CL_DEVICE_TYPE_ALL;
+    px_die(PX_EXIT_USAGE, "--device-type '%s' is not one of gpu, cpu, accelerator, all", s);
+}
+
+typedef struct { int plat, dev; } choice;
+
+static int platform_matches(const plat_info *p, int index, const char *sel) {
+    long v;
+    if (!sel) return 1;
+    if (is_index(sel, &v)) return v == index;
+    return ci_contains(p->name, sel) || ci_contains(p->vendor, sel);
+}
+
+static int device_matches(cl_device_id d, int index, const char *sel, cl_device_type want) {
+    if (want != CL_DEVICE_TYPE_ALL && !(dev_type(d) & want)) return 0;
+    long v;
+    if (!sel) return 1;
+    if (is_index(sel, &v)) return v == index;
+    char name[256], vendor[256];
+    str_info_d(d, CL_DEVICE_NAME, name, sizeof name);
+    str_info_d(d, CL_DEVICE_VENDOR, vendor, sizeof vendor);
+    return ci_contains(name, sel) || ci_contains(vendor, sel);
+}
+
+// The selection rule. Device indices are per platform (as `pixloc devices` shows).
+// With no device/type given: the first GPU of any matching platform, else the first CPU,
+// else the first device of any kind.
+static choice select_device(plat_info *p, int np, const char *psel, const char *dsel, cl_device_type want) {
+    choice c = {-1, -1};
+    int explicit_choice = dsel != NULL || want != CL_DEVICE_TYPE_ALL;
+    cl_device_type order[3] = {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_ALL};
+    int passes = explicit_choice ? 1 : 3;
+    for (int pass = 0; pass < passes; pass++) {
+        cl_device_type t = explicit_choice ? want : order[pass];
+        for (int i = 0; i < np; i++) {
+            if (!platform_matches(&p[i], i, psel)) continue;
+            for (cl_uint j = 0; j < p[i].ndev; j++) {
+                if (device_matches(p[i].devs[j], (int)j, dsel, t)) {
+                    c.plat = i; c.dev = (int)j;
+                    return c;
+                }
+            }
+        }
+    }
+    return c;
+}
+
+static void print_listing(FILE *f, plat_info *p, int np, choice def) {
+    for (int i = 0; i < np; i++) {
+        fprintf(f, "platform %d: %s (%s) %s\n", i, p[i].name, p[i].vendor, p[i].version);
+        if (p[i].ndev == 0) fprintf(f, "  (no devices)\n");
+        for (cl_uint j = 0; j < p[i].ndev; j++) {
+            cl_device_id d = p[i].devs[j];
+            char name[256], vendor[256], ver[256], drv[256];
+            cl_uint cu = 0;
+            cl_ulong gmem = 0, maxalloc = 0;
+            str_info_d(d, CL_DEVICE_NAME, name, sizeof name);
+            str_info_d(d, CL_DEVICE_VENDOR, vendor, sizeof vendor);
+            str_info_d(d, CL_DEVICE_VERSION, ver, sizeof ver);
+            str_info_d(d, CL_DRIVER_VERSION, drv, sizeof drv);
+            clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+            clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
+            clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
+            int is_def = def.plat == i && def.dev == (int)j;
+            fprintf(f,
+                    "  device %d:%s %s\n"
+                    "    vendor %s, type %s, %s, driver %s\n"
+                    "    compute units %u, global memory %.1f GiB, largest allocation %.1f GiB\n",
+                    (int)j, is_def ? " [default]" : "", name, vendor, type_name(dev_type(d)), ver, drv, cu,
+                    (double)gmem / (1 << 30), (double)maxalloc / (1 << 30));
+            char tuned[512];
+            if (ocl_tuning_describe(p[i].version, name, drv, tuned, sizeof tuned))
+                fprintf(f, "    tuned: %s\n", tuned);
+            else
+                fprintf(f, "    tuned: no (run `pixloc tune` to time kernel variants on this device)\n");
+        }
+    }
+}
+
+int ocl_list_devices(const ocl_options *o) {
+    plat_info *p;
+    int np = discover(&p);
+    if (np == 0) {
+        fprintf(stderr, "pixloc: error: no OpenCL platform found. %s\n", INSTALL_HINT);
+        return PX_EXIT_USAGE;
+    }
+    const char *psel = env_or(o->platform, "PIXLOC_PLATFORM");
+    const char *dsel = env_or(o->device, "PIXLOC_DEVICE");
+    cl_device_type want = parse_type(env_or(o->device_type, "PIXLOC_DEVICE_TYPE"));
+    choice def = select_device(p, np, psel, dsel, want);
+    print_listing(stdout, p, np, def);
+    if (def.plat < 0) printf("no device matches the current selection\n");
+    free_discovery(p, np);
+    return PX_EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Context
+
+static void cache_dir_resolve(ocl_ctx *c, int no_cache) {
+    c->cache_dir[0] = 0;
+    if (no_cache) return;
+    const char *d = getenv("PIXLOC_CACHE_DIR");
+    if (d && *d) {
+        if (strcasecmp(d, "off") == 0) return;
+        snprintf(c->cache_dir, sizeof c->cache_dir, "%s", d);
+        return;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && *xdg) snprintf(c->cache_dir, sizeof c->cache_dir, "%s/pixloc", xdg);
+    else if (home && *home) snprintf(c->cache_dir, sizeof c->cache_dir, "%s/.cache/pixloc", home);
+}
+
+void ocl_init(ocl_ctx *c, const ocl_options *o) {
+    memset(c, 0, sizeof *c);
+    plat_info *p;
+    int np = discover(&p);
+    if (np == 0)
+        px_die(PX_EXIT_USAGE, "no OpenCL platform found (the ICD loader sees no installed driver). %s",
+               INSTALL_HINT);
+    const char *psel = env_or(o->platform, "PIXLOC_PLATFORM");
+    const char *dsel = env_or(o->device, "PIXLOC_DEVICE");
+    const char *tsel = env_or(o->device_type, "PIXLOC_DEVICE_TYPE");
+    cl_device_type want = parse_type(tsel);
+    choice ch = select_device(p, np, psel, dsel, want);
+    if (ch.plat < 0) {
+        fflush(stdout);
+        fprintf(stderr, "pixloc: error: no OpenCL device matches");
+        if (psel) fprintf(stderr, " --platform '%s'", psel);
+        if (dsel) fprintf(stderr, " --device '%s'", dsel);
+        if (tsel) fprintf(stderr, " --device-type '%s'", tsel);
+        fprintf(stderr, ". These exist:\n");
+        print_listing(stderr, p, np, (choice){-1, -1});
+        fprintf(stderr, "Select by index or by a case-insensitive part of the name. %s\n", INSTALL_HINT);
+        exit(PX_EXIT_USAGE);
+    }
+    c->platform = p[ch.plat].id;
+    c->device = p[ch.plat].devs[ch.dev];
+    snprintf(c->platform_name, sizeof c->platform_name, "%s", p[ch.plat].name);
+    snprintf(c->platform_version, sizeof c->platform_version, "%s", p[ch.plat].version);
+    free_discovery(p, np);
+
+    str_info_d(c->device, CL_DEVICE_NAME, c->device_name, sizeof c->device_name);
+    str_info_d(c->device, CL_DEVICE_VENDOR, c->device_vendor, sizeof c->device_vendor);
+    str_info_d(c->device, CL_DRIVER_VERSION, c->driver_version, sizeof c->driver_version);
+    str_info_d(c->device, CL_DEVICE_VERSION, c->device_version, sizeof c->device_version);
+    c->type = dev_type(c->device);
+    c->is_cpu = (c->type & CL_DEVICE_TYPE_CPU) != 0;
+    c->is_gpu = (c->type & CL_DEVICE_TYPE_GPU) != 0;
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof c->compute_units, &c->compute_units, NULL));
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof c->global_mem, &c->global_mem, NULL));
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->max_alloc, &c->max_alloc, NULL));
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof c->local_mem, &c->local_mem, NULL));
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->max_wg, &c->max_wg, NULL));
+
+    cl_int err;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
+    c->ctx = clCreateContext(props, 1, &c->device, NULL, NULL, &err);
+    CL_CHECK(err);
+    c->queue = clCreateCommandQueue(c->ctx, c->device, 0, &err);
+    CL_CHECK(err);
+
+    const char *kd = env_or(o->kernel_dir, "PIXLOC_KERNEL_DIR");
+    if (kd) snprintf(c->kernel_dir, sizeof c->kernel_dir, "%s", kd);
+    cache_dir_resolve(c, o->no_cache);
+    if (!o->quiet)
+        px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type),
+               c->driver_version, c->platform_name, c->platform_version);
+}
+
+// In-process memo of built programs, keyed by file + options.
+typedef struct memo {
+    struct memo *next;
+    ocl_ctx *ctx;
+    char *file, *options;
+    cl_program prog;
+} memo;
+static memo *g_memo;
+
+void ocl_release(ocl_ctx *c) {
+    memo **pp = &g_memo;
+    while (*pp) {
+        memo *m = *pp;
+        if (m->ctx == c) {
+            clReleaseProgram(m->prog);
+            free(m->file); free(m->options);
+            *pp = m->next;
+            free(m);
+        } else {
+            pp = &m->next;
+        }
+    }
+    if (c->queue) clReleaseCommandQueue(c->queue);
+    if (c->ctx) clReleaseContext(c->ctx);
+    c->queue = NULL;
+    c->ctx = NULL;
+}
+
+// ---------------------------------------------------------------------------
+// Sources
+
+struct px_cl_source { const char *name; const char *text; size_t len; };
+extern const struct px_cl_source px_cl_sources[];
+
+static char *raw_source(ocl_ctx *c, const char *file) {
+    if (strchr(file, '/') || strstr(file, "..")) return NULL;
+    if (c->kernel_dir[0]) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", c->kernel_dir, file);
+        return px_read_file(path, NULL);
+    }
+    for (const struct px_cl_source *s = px_cl_sources; s->name; s++)
+        if (strcmp(s->name, file) == 0) {
+            char *t = px_malloc(s->len + 1, "kernel source");
+            memcpy(t, s->text, s->len);
+            t[s->len] = 0;
+            return t;
+        }
+    return NULL;
+}
+
+typedef struct { char *buf; size_t len, cap; } sbuf;
+static void sb_add(sbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->buf = realloc(b->buf, b->cap);
+        if (!b->buf) px_die(PX_EXIT_FAIL, "out of host memory expanding kernel source");
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = 0;
+}
+
+// Expands `#include "x"` lines (each header once), depth-limited.
+static int expand(ocl_ctx *c, const char *file, sbuf *out, char seen[][64], int *nseen, int depth) {
+    if (depth > 8) return -1;
+    char *src = raw_source(c, file);
+    if (!src) return -1;
+    const char *p = src;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p + 1) : strlen(p);
+        const char *q = p;
+        while (q < p + n && (*q == ' ' || *q == '\t')) q++;
+        if (strncmp(q, "#include", 8) == 0) {
+            const char *a = strchr(q, '"');
+            const char *b = a ? strchr(a + 1, '"') : NULL;
+            if (a && b && b < p + n && (size_t)(b - a - 1) < 64) {
+                char inc[64];
+                memcpy(inc, a + 1, (size_t)(b - a - 1));
+                inc[b - a - 1] = 0;
+                int already = 0;
+                for (int i = 0; i < *nseen; i++)
+                    if (strcmp(seen[i], inc) == 0) already = 1;
+                if (!already && *nseen < 32) {
+                    snprintf(seen[(*nseen)++], 64, "%s", inc);
+                    char marker[160];
+                    snprintf(marker, sizeof marker, "// ---- begin %s\n", inc);
+                    sb_add(out, marker, strlen(marker));
+                    if (expand(c, inc, out, seen, nseen, depth + 1) != 0) {
+                        free(src);
+                        return -1;
+                    }
+                    snprintf(marker, sizeof marker, "// ---- end %s\n", inc);
+                    sb_add(out, marker, strlen(marker));
+                }
+                p += n;
+                continue;
+            }
+        }
+        sb_add(out, p, n);
+        p += n;
+    }
+    free(src);
+    return 0;
+}
+
+char *ocl_source(ocl_ctx *c, const char *file) {
+    sbuf out = {0};
+    char seen[32][64];
+    int nseen = 0;
+    if (expand(c, file, &out, seen, &nseen, 0) != 0) {
+        free(out.buf);
+        return NULL;
+    }
+    if (!out.buf) sb_add(&out, "", 0);
+    return out.buf;
+}
+
+// ---------------------------------------------------------------------------
+// Programs
+
+static cl_program build_from_source(ocl_ctx *c, const char *file, const char *src, const char *options,
+                                    char **log) {
+    cl_int err;
+    size_t len = strlen(src);
+    cl_program p = clCreateProgramWithSource(c->ctx, 1, &src, &len, &err);
+    CL_CHECK(err);
+    c->builds++;
+    err = clBuildProgram(p, 1, &c->device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t n = 0;
+        clGetProgramBuildInfo(p, c->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+        char *buf = px_malloc(n + 256, "build log");
+        buf[0] = 0;
+        clGetProgramBuildInfo(p, c->device, CL_PROGRAM_BUILD_LOG, n, buf, NULL);
+        buf[n] = 0;
+        char *msg = px_malloc(n + 1024, "build message");
+        snprintf(msg, n + 1024, "building cl/%s failed with %s\n  options: %s\n  device: %s\n--- build log ---\n%s",
+                 file, cl_errstr(err), options && *options ? options : "(none)", c->device_name, buf);
+        free(buf);
+        clReleaseProgram(p);
+        if (log) *log = msg;
+        else free(msg);
+        return NULL;
+    }
+    return p;
+}
+
+cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, char **log) {
+    if (log) *log = NULL;
+    if (!options) options = "";
+    for (memo *m = g_memo; m; m = m->next)
+        if (m->ctx == c && strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) return m->prog;
+
+    char *src = ocl_source(c, file);
+    if (!src) {
+        if (log) {
+            size_t n = 2048;
+            *log = px_malloc(n, "message");
+            snprintf(*log, n, "kernel source cl/%s not found (%s)", file,
+                     c->kernel_dir[0] ? c->kernel_dir : "built-in sources");
+        }
+        return NULL;
+    }
+    cl_program p = NULL;
+    kcache_key key;
+    int use_cache = c->cache_dir[0] != 0;
+    if (use_cache) {
+        kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
+        p = kcache_load(c, &key);
+        if (p) {
+            c->cache_hits++;
+            if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: kernel cache HIT %s %s\n", file, options);
+        } else {
+            c->cache_misses++;
+            if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: kernel cache MISS %s %s\n", file, options);
+        }
+    }
+    if (!p) {
+        p = build_from_source(c, file, src, options, log);
+        if (p && use_cache) kcache_store(c, &key, p);
+    }
+    free(src);
+    if (!p) return NULL;
+    memo *m = px_calloc(1, sizeof *m, "program memo");
+    m->ctx = c;
+    m->file = strdup(file);
+    m->options = strdup(options);
+    m->prog = p;
+    m->next = g_memo;
+    g_memo = m;
+    return p;
+}
+
+cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
+    char *log = NULL;
+    cl_program p = ocl_program_try(c, file, options, &log);
+    if (!p) {
+        fflush(stdout);
+        fprintf(stderr, "pixloc: error: %s\n", log ? log : "program build failed");
+        free(log);
+        exit(PX_EXIT_FAIL);
+    }
+    return p;
+}
+
+cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
+    cl_int err;
+    cl_kernel k = clCreateKernel(p, name, &err);
+    if (err != CL_SUCCESS) {
+        // Name the file the program came from.
+        const char *file = "?";
+        for (memo *m = g_memo; m; m = m->next)
+            if (m->prog == p) file = m->file;
+        px_die(PX_EXIT_FAIL, "kernel '%s' not found in cl/%s on %s: %s", name, file, c->device_name,
+               cl_errstr(err));
+    }
+    return k;
+}
+
+// ---------------------------------------------------------------------------
+// Buffers and launches
+
+static size_t alloc_cap(ocl_ctx *c) {
+    size_t cap = (size_t)c->max_alloc;
+    const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
+    if (e && *e) {
+        char *end;
+        unsigned long long mb = strtoull(e, &end, 10);
+        if (*end == 0 && mb > 0 && mb * 1024 * 1024 < cap) cap = (size_t)(mb * 1024 * 1024);
+    }
+    return cap;
+}
+
+cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes) {
+    (void)name;
+    if (bytes == 0) bytes = 4;
+    if (bytes > alloc_cap(c)) return NULL;
+    cl_int err;
+    cl_mem m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS) return NULL;
+    // Allocation is lazy on most drivers: touch the buffer now (zero it) so an
+    // out-of-memory shows up here, named, and buffers start as zeros.
+    float zero = 0.0f;
+    err = clEnqueueFillBuffer(c->queue, m, &zero, sizeof zero, 0, bytes / 4 * 4, 0, NULL, NULL);
+    if (err == CL_SUCCESS) err = clFinish(c->queue);
+    if (err != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    return m;
+}
+
+cl_mem ocl_buffer(ocl_ctx *c, const char *name, size_t bytes) {
+    cl_mem m = ocl_buffer_try(c, name, bytes);
+    if (!m) {
+        size_t cap = alloc_cap(c);
+        px_die(PX_EXIT_FAIL,
+               "cannot allocate device buffer '%s' of %.1f MiB on %s: the largest allocation is %.1f MiB "
+               "(global memory %.1f MiB)%s; use a smaller batch or image size",
+               name, (double)bytes / (1 << 20), c->device_name, (double)cap / (1 << 20),
+               (double)c->global_mem / (1 << 20), cap < c->max_alloc ? " [capped by PIXLOC_MAX_ALLOC_MB]" : "");
+    }
+    return m;
+}
+
+void ocl_free(cl_mem *m) {
+    if (*m) clReleaseMemObject(*m);
+    *m = NULL;
+}
+
+void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes) {
+    if (bytes) CL_CHECK(clEnqueueWriteBuffer(c->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+}
+
+void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes) {
+    if (bytes) CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+}
+
+void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) {
+    if (count) CL_CHECK(clEnqueueFillBuffer(c->queue, m, &value, sizeof value, 0, count * sizeof(float), 0, NULL, NULL));
+}
+
+void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
+    for (cl_uint i = 0; i < dims; i++)
+        if (global[i] == 0) return; // nothing to do (e.g. an empty tail)
+    cl_int err = clEnqueueNDRangeKernel(c->queue, k, dims, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        char name[128] = "?";
+        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+        fflush(stdout);
+        fprintf(stderr, "pixloc: error: launching kernel '%s' (global %zu", name, global[0]);
+        for (cl_uint i = 1; i < dims; i++) fprintf(stderr, "x%zu", global[i]);
+        if (local) {
+            fprintf(stderr, ", local %zu", local[0]);
+            for (cl_uint i = 1; i < dims; i++) fprintf(stderr, "x%zu", local[i]);
+        }
+        fprintf(stderr, ") on %s failed: %s\n", c->device_name, cl_errstr(err));
+        exit(PX_EXIT_FAIL);
+    }
+}
+
+void ocl_finish(ocl_ctx *c) { CL_CHECK(clFinish(c->queue)); }

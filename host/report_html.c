@@ -1,0 +1,430 @@
+// index.html of a report: one self-contained page (inline CSS, no scripts, no
+// network), images referenced by relative file names beside it in report/.
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pixloc.h"
+#include "report.h"
+
+// Growing output buffer.
+typedef struct {
+    char *s;
+    size_t len, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) px_die(PX_EXIT_FAIL, "out of memory writing the report page");
+        b->s = ns, b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...) {
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        sb_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = px_malloc((size_t)n + 1, "report text");
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_put(b, big, (size_t)n);
+    free(big);
+}
+
+// Text with &, <, >, " escaped.
+static void sb_text(sbuf *b, const char *s) {
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': sb_put(b, "&amp;", 5); break;
+        case '<': sb_put(b, "&lt;", 4); break;
+        case '>': sb_put(b, "&gt;", 4); break;
+        case '"': sb_put(b, "&quot;", 6); break;
+        default: sb_put(b, s, 1);
+        }
+    }
+}
+
+// Numbers: 4 decimals in the usual range, scientific when tiny or huge.
+static void sb_num(sbuf *b, double v) {
+    if (!isfinite(v))
+        sb_printf(b, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "−∞");
+    else if (v == 0 || (fabs(v) >= 1e-3 && fabs(v) < 1e6))
+        sb_printf(b, "%.4f", v);
+    else
+        sb_printf(b, "%.3e", v);
+}
+
+static const cJSON *obj_get(const cJSON *o, const char *key) {
+    return o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+}
+
+static double num_or_nan(const cJSON *o, const char *key) {
+    const cJSON *v = obj_get(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+// A duration like "12 min 41 s".
+static void sb_duration(sbuf *b, double s) {
+    if (!isfinite(s) || s < 0)
+        sb_put(b, "–", strlen("–"));
+    else if (s < 60)
+        sb_printf(b, "%.1f s", s);
+    else if (s < 3600)
+        sb_printf(b, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
+    else
+        sb_printf(b, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+// JSON value for the configuration table; nested objects become nested tables.
+static void sb_json_value(sbuf *b, const cJSON *v, int depth) {
+    if (cJSON_IsString(v)) {
+        sb_text(b, v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == floor(d) && fabs(d) < 1e15)
+            sb_printf(b, "%.0f", d);
+        else
+            sb_printf(b, "%.6g", d);
+    } else if (cJSON_IsBool(v)) {
+        sb_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    } else if (cJSON_IsNull(v)) {
+        sb_printf(b, "<span class=muted>null</span>");
+    } else if (cJSON_IsObject(v) && depth < 4) {
+        sb_printf(b, "<table class=nested>");
+        for (const cJSON *c = v->child; c; c = c->next) {
+            sb_printf(b, "<tr><th>");
+            sb_text(b, c->string);
+            sb_printf(b, "</th><td>");
+            sb_json_value(b, c, depth + 1);
+            sb_printf(b, "</td></tr>");
+        }
+        sb_printf(b, "</table>");
+    } else if (cJSON_IsArray(v)) {
+        int scalars = 1;
+        for (const cJSON *c = v->child; c; c = c->next)
+            if (cJSON_IsObject(c) || cJSON_IsArray(c)) scalars = 0;
+        if (scalars) {
+            sb_printf(b, "[");
+            for (const cJSON *c = v->child; c; c = c->next) {
+                sb_json_value(b, c, depth + 1);
+                if (c->next) sb_printf(b, ", ");
+            }
+            sb_printf(b, "]");
+        } else {
+            char *s = cJSON_PrintUnformatted(v);
+            sb_printf(b, "<code>");
+            sb_text(b, s ? s : "?");
+            sb_printf(b, "</code>");
+            free(s);
+        }
+    } else {
+        char *s = cJSON_PrintUnformatted(v);
+        sb_printf(b, "<code>");
+        sb_text(b, s ? s : "?");
+        sb_printf(b, "</code>");
+        free(s);
+    }
+}
+
+static const char *CSS =
+    "*{box-sizing:border-box}"
+    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+    "color:#212529;background:#f4f5f7;margin:0}"
+    "main{max-width:1140px;margin:0 auto;padding:24px 28px 48px}"
+    "h1{font-size:26px;margin:0 0 2px}h2{font-size:19px;margin:34px 0 10px;"
+    "border-bottom:2px solid #dde1e6;padding-bottom:4px}"
+    ".sub{color:#6c757d;margin:0 0 18px;word-break:break-all}"
+    ".cards{display:flex;flex-wrap:wrap;gap:12px}"
+    ".card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;"
+    "min-width:120px;flex:1 1 120px}"
+    ".card.wide{flex:2.2 1 250px}.card.wide .v{font-size:15px;white-space:normal}"
+    ".card .s{font-size:12px;color:#6c757d}"
+    ".card .k{font-size:12px;color:#6c757d;text-transform:uppercase;letter-spacing:.04em}"
+    ".card .v{font-size:19px;font-weight:600;margin-top:2px;white-space:nowrap}"
+    "h3{font-size:15px;margin:18px 0 6px;color:#495057}"
+    ".note{background:#fff8e1;border:1px solid #f0d58a;border-radius:6px;padding:8px 12px;"
+    "margin:10px 0}"
+    "table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums}"
+    "table.data{width:100%;border:1px solid #dde1e6;font-size:14px}"
+    "table.data th,table.data td{padding:5px 9px;border-bottom:1px solid #eceef1;text-align:right}"
+    "table.data th:first-child,table.data td:first-child{text-align:left}"
+    "table.data thead th{background:#eef1f4;position:sticky;top:0}"
+    "tr.base td{color:#495057;background:#fafbfc}tr.best td{background:#e7f5e9;font-weight:600}"
+    "tr.last td{background:#eef4ff}"
+    ".scroll{max-height:430px;overflow:auto;border:1px solid #dde1e6}"
+    ".scroll table.data{border:0}"
+    "table.kv{width:100%;border:1px solid #dde1e6;font-size:14px}"
+    "table.kv th,table.kv td{text-align:left;padding:4px 10px;border-bottom:1px solid #eceef1;"
+    "vertical-align:top}table.kv>tbody>tr>th{width:30%;color:#495057;font-weight:600}"
+    "table.nested th,table.nested td{padding:1px 8px 1px 0;border:0;font-size:13px}"
+    "table.nested th{color:#6c757d;font-weight:500}"
+    "code{font:13px ui-monospace,'DejaVu Sans Mono',monospace}"
+    ".muted{color:#868e96}"
+    ".figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}"
+    "figure{margin:0;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px}"
+    "figure img{display:block;max-width:100%;height:auto;margin:0 auto}"
+    "figcaption{font-size:13px;color:#495057;margin-top:6px}"
+    "footer{margin-top:40px;color:#868e96;font-size:12px}";
+
+static void card(sbuf *b, const char *cls, const char *key, const char *value_html) {
+    sb_printf(b, "<div class='card %s'><div class=k>%s</div><div class=v>%s</div></div>\n", cls,
+              key, value_html);
+}
+
+static void figure(sbuf *b, const report_figure *f) {
+    sb_printf(b, "<figure><img src=\"%s\" alt=\"", f->file);
+    sb_text(b, f->title);
+    sb_printf(b, "\"><figcaption><b>");
+    sb_text(b, f->title);
+    sb_printf(b, ".</b> ");
+    sb_text(b, f->caption ? f->caption : "");
+    sb_printf(b, "</figcaption></figure>\n");
+}
+
+static const report_figure *find_fig(const report_page *p, const char *file) {
+    for (int i = 0; i < p->nfigs; i++)
+        if (strcmp(p->figs[i].file, file) == 0) return &p->figs[i];
+    return NULL;
+}
+
+static void metrics_row(sbuf *b, const char *label, const cJSON *m, int baseline) {
+    sb_printf(b, "<tr%s><td>%s</td>", baseline ? " class=base" : "", label);
+    if (!cJSON_IsObject(m)) {
+        sb_printf(b, "<td colspan=11 class=muted style='text-align:left'>not in metrics.json</td>");
+    } else {
+        double n = num_or_nan(m, "n");
+        if (isfinite(n))
+            sb_printf(b, "<td>%.0f</td>", n);
+        else
+            sb_printf(b, "<td>–</td>");
+        static const char *keys[] = {"mae",          "mse",          "rmse",
+                                     "euclid_mean",  "euclid_std",   "euclid_median",
+                                     "euclid_p95",   "euclid_max"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            sb_printf(b, "<td>");
+            sb_num(b, num_or_nan(m, keys[k]));
+            sb_printf(b, "</td>");
+        }
+        static const char *pct[] = {"exact", "within1"};
+        for (int k = 0; k < 2; k++) {
+            double v = num_or_nan(m, pct[k]);
+            if (isfinite(v))
+                sb_printf(b, "<td>%.1f%%</td>", 100 * v);
+            else
+                sb_printf(b, "<td>–</td>");
+        }
+    }
+    sb_printf(b, "</tr>\n");
+}
+
+static void history_row(sbuf *b, const report_page *p, int i) {
+    const report_history *h = p->hist;
+    const char *cls = i == p->best ? " class=best" : i == h->n - 1 ? " class=last" : "";
+    sb_printf(b, "<tr%s><td>%.0f%s</td>", cls, h->epoch[i],
+              i == p->best && i == h->n - 1 ? " (best, final)"
+              : i == p->best                ? " (best)"
+              : i == h->n - 1               ? " (final)"
+                                            : "");
+    const double v[6] = {h->loss[i],    h->mae[i],     h->val_loss[i],
+                         h->val_mae[i], h->seconds[i], h->samples_per_s[i]};
+    for (int k = 0; k < 6; k++) {
+        sb_printf(b, "<td>");
+        if (k == 4 && isfinite(v[k]))
+            sb_printf(b, "%.2f", v[k]);
+        else if (k == 5 && isfinite(v[k]))
+            sb_printf(b, "%.0f", v[k]);
+        else
+            sb_num(b, v[k]);
+        sb_printf(b, "</td>");
+    }
+    sb_printf(b, "</tr>\n");
+}
+
+// The given rows of the history; `scroll` puts the table in a scrolling box.
+static void history_table(sbuf *b, const report_page *p, const int *rows, int nrows, int scroll) {
+    sb_printf(b, "%s<table class=data><thead><tr><th>epoch</th><th>loss</th>"
+                 "<th>MAE</th><th>val loss</th><th>val MAE</th><th>seconds</th>"
+                 "<th>samples/s</th></tr></thead><tbody>\n",
+              scroll ? "<div class=scroll>" : "");
+    for (int r = 0; r < nrows; r++) history_row(b, p, rows[r]);
+    sb_printf(b, "</tbody></table>%s\n", scroll ? "</div>" : "");
+}
+
+int report_html_write(const char *path, const report_page *p, char *err, size_t errlen) {
+    sbuf b = {0};
+    const report_history *h = p->hist;
+    const cJSON *sets = obj_get(p->metrics, "sets");
+    const cJSON *test = obj_get(sets, "test");
+    const cJSON *dev = obj_get(p->config, "device");
+
+    sb_printf(&b, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
+                  "<meta name=viewport content='width=device-width,initial-scale=1'>\n"
+                  "<title>pixloc report</title>\n<style>%s</style></head>\n<body><main>\n",
+              CSS);
+    sb_printf(&b, "<h1>pixloc training report</h1>\n<p class=sub>run directory <code>");
+    sb_text(&b, p->run_dir);
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
+    sb_printf(&b, "</code> · generated %s by pixloc %s</p>\n", when, PIXLOC_VERSION);
+
+    // Summary cards.
+    sbuf v = {0};
+    sb_printf(&b, "<div class=cards>\n");
+    v.len = 0;
+    if (cJSON_IsString(dev))
+        sb_text(&v, dev->valuestring);
+    else
+        sb_printf(&v, "<span class=muted>not recorded</span>");
+    card(&b, "wide", "device", v.s);
+    v.len = 0;
+    sb_printf(&v, "%d", h->n);
+    card(&b, "", "epochs", v.s);
+    v.len = 0;
+    if (p->best >= 0)
+        sb_printf(&v, "%.0f<div class=s>lowest %s</div>", h->epoch[p->best], p->best_by);
+    else
+        sb_printf(&v, "–");
+    card(&b, "", "best epoch", v.s);
+    v.len = 0;
+    double total = num_or_nan(p->config, "seconds_total");
+    double train_s = 0;
+    int have_s = 0;
+    for (int i = 0; i < h->n; i++)
+        if (isfinite(h->seconds[i])) train_s += h->seconds[i], have_s = 1;
+    sb_duration(&v, isfinite(total) ? total : have_s ? train_s : NAN);
+    card(&b, "", "total time", v.s);
+    if (test) {
+        v.len = 0;
+        sb_num(&v, num_or_nan(test, "mae"));
+        card(&b, "", "test MAE (px)", v.s);
+        v.len = 0;
+        double ex = num_or_nan(test, "exact");
+        if (isfinite(ex))
+            sb_printf(&v, "%.1f%%", 100 * ex);
+        else
+            sb_printf(&v, "–");
+        card(&b, "", "test exact", v.s);
+        v.len = 0;
+        sb_num(&v, num_or_nan(test, "euclid_mean"));
+        card(&b, "", "test mean dist. (px)", v.s);
+    }
+    sb_printf(&b, "</div>\n");
+    free(v.s);
+
+    for (int i = 0; i < p->nnotes; i++) {
+        sb_printf(&b, "<p class=note>");
+        sb_text(&b, p->notes[i]);
+        sb_printf(&b, "</p>\n");
+    }
+
+    // Metrics.
+    sb_printf(&b, "<h2>Coordinate metrics</h2>\n");
+    if (!p->metrics) {
+        sb_printf(&b, "<p class=muted>No metrics.json in the run directory.</p>\n");
+    } else {
+        const cJSON *bs = obj_get(p->metrics, "baseline_set");
+        const char *bset = cJSON_IsString(bs) ? bs->valuestring : "test";
+        sb_printf(&b, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
+                      "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
+                      "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
+                      "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
+        metrics_row(&b, "train", obj_get(sets, "train"), 0);
+        metrics_row(&b, "validation", obj_get(sets, "val"), 0);
+        metrics_row(&b, "test", test, 0);
+        const cJSON *base = obj_get(p->metrics, "baselines");
+        sbuf lab = {0};
+        sb_printf(&lab, "brightest pixel <span class=muted>(");
+        sb_text(&lab, bset);
+        sb_printf(&lab, ")</span>");
+        metrics_row(&b, lab.s, obj_get(base, "brightest_pixel"), 1);
+        lab.len = 0;
+        sb_printf(&lab, "matched filter <span class=muted>(");
+        sb_text(&lab, bset);
+        sb_printf(&lab, ")</span>");
+        metrics_row(&b, lab.s, obj_get(base, "matched_filter"), 1);
+        free(lab.s);
+        sb_printf(&b, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
+                      "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
+                      "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
+                      "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
+                      "Baselines: raw argmax of the image, and argmax after correlating with the "
+                      "blur kernel.</p>\n");
+    }
+
+    // Figures.
+    sb_printf(&b, "<h2>Training curves</h2>\n<div class=figs>\n");
+    const report_figure *f;
+    if ((f = find_fig(p, "loss.png"))) figure(&b, f);
+    if ((f = find_fig(p, "mae.png"))) figure(&b, f);
+    sb_printf(&b, "</div>\n");
+    sb_printf(&b, "<h2>Error distribution</h2>\n");
+    if ((f = find_fig(p, "errors.png")))
+        figure(&b, f);
+    else
+        sb_printf(&b, "<p class=muted>No per-sample errors available.</p>\n");
+
+    sb_printf(&b, "<h2>Test samples</h2>\n");
+    if ((f = find_fig(p, "samples.png")))
+        sb_printf(&b, "<div style='max-width:760px'>"), figure(&b, f), sb_printf(&b, "</div>\n");
+    else
+        sb_printf(&b, "<p class=muted>No report_samples.safetensors in the run directory.</p>\n");
+    // History.
+    sb_printf(&b, "<h2>Training history</h2>\n");
+    sb_printf(&b, "<p>%d epochs", h->n);
+    if (have_s) sb_printf(&b, " in "), sb_duration(&b, train_s);
+    sb_printf(&b, ". ");
+    if (p->best >= 0) sb_printf(&b, "Best epoch (lowest %s) and final epoch:", p->best_by);
+    sb_printf(&b, "</p>\n");
+    int key[2], nkey = 0;
+    if (p->best >= 0) key[nkey++] = p->best;
+    if (p->best != h->n - 1) key[nkey++] = h->n - 1;
+    history_table(&b, p, key, nkey, 0);
+    sb_printf(&b, "<h3>Every epoch</h3>\n");
+    int *all = px_malloc(sizeof(int) * h->n, "history rows");
+    for (int i = 0; i < h->n; i++) all[i] = i;
+    history_table(&b, p, all, h->n, 1);
+    free(all);
+
+    // Configuration: every key.
+    sb_printf(&b, "<h2>Settings</h2>\n<table class=kv><tbody>\n");
+    for (const cJSON *c = p->config->child; c; c = c->next) {
+        sb_printf(&b, "<tr><th>");
+        sb_text(&b, c->string);
+        sb_printf(&b, "</th><td>");
+        sb_json_value(&b, c, 0);
+        sb_printf(&b, "</td></tr>\n");
+    }
+    sb_printf(&b, "</tbody></table>\n");
+    sb_printf(&b, "<footer>pixloc %s · from config.json, history.csv, metrics.json and "
+                  "report_samples.safetensors</footer>\n</main></body></html>\n",
+              PIXLOC_VERSION);
+
+    int rc = 0;
+    if (px_write_file_atomic(path, b.s, b.len) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        rc = -1;
+    }
+    free(b.s);
+    return rc;
+}

@@ -1,0 +1,38 @@
+// Running a trained net over images and scoring it: coordinates by argmax of the
+// predicted heatmap, metrics per split, and the two classical baselines.
+#ifndef PIXLOC_EVALUATE_H
+#define PIXLOC_EVALUATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "dataset.h"
+#include "metrics.h"
+#include "net.h"
+
+// Inference (BN moving statistics) over images idx[0..n) of host images (Ntot,H,W)
+// in batches of at most `batch`; writes predicted (x,y) to pred_xy (n,2) and, if
+// heatmaps != NULL, the predicted heatmaps (n,H,W) and peak values (n) if peaks != NULL.
+void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n,
+                     int32_t *pred_xy, float *heatmaps, float *peaks);
+
+enum { EVAL_TRAIN, EVAL_VAL, EVAL_TEST, EVAL_ALL, EVAL_NSETS };
+typedef struct {
+    int has[EVAL_NSETS];
+    coord_metrics sets[EVAL_NSETS];
+    int has_baselines;
+    coord_metrics brightest, matched; // on the baseline set (test, or the whole file)
+    const char *baseline_set;
+} eval_result;
+
+extern const char *const EVAL_SET_NAMES[EVAL_NSETS]; // "train", "val", "test", "all"
+
+// Scores the net on the splits (s != NULL) or on the whole dataset (s == NULL).
+// If test_pred != NULL it receives a malloc'd (n_test or N, 2) array of predictions
+// on the baseline set (for the report).
+void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result *r, int32_t **test_pred);
+void eval_print_table(FILE *f, const eval_result *r);
+void eval_json(FILE *f, const eval_result *r);
+// Writes eval_json's text to path atomically.
+int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen);
+
+#endif

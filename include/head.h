@@ -1,0 +1,23 @@
+// The heatmap head: 1x1 convolution Cin -> 1 with bias and sigmoid, the MSE loss
+// and MAE metric against target heatmaps, and its backward pass. Kernels: cl/head.cl.
+#ifndef PIXLOC_HEAD_H
+#define PIXLOC_HEAD_H
+
+#include "ocl.h"
+
+typedef struct head head;
+
+head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W);
+void head_free(head *h);
+
+// x: (N, Cin) padded planes -> s: (N, H, W) dense sigmoid outputs.
+// Kernel (Cin floats) and bias at float offsets in params.
+void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t b_off, cl_mem s);
+// MSE and MAE of s against t (both (N, H, W) dense), averaged over N*H*W (reads back 2 floats).
+void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae);
+// Backward of the MSE loss through the sigmoid and the 1x1 conv: dW (Cin) and db
+// written at offsets in grads, dx: (N, Cin) padded planes (ring written as zeros).
+void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off,
+                   cl_mem grads, size_t dw_off, size_t db_off, cl_mem dx);
+
+#endif

@@ -1,0 +1,33 @@
+// Coordinates from heatmaps, coordinate metrics as the seed computed them
+// (sklearn's MAE/MSE/RMSE over (N,2) arrays: x and y averaged together), and the
+// two classical baselines: the brightest pixel and the matched filter.
+#ifndef PIXLOC_METRICS_H
+#define PIXLOC_METRICS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "dataset.h"
+
+// numpy's argmax + unravel_index: the FIRST maximum in row-major order.
+// NaN never wins (a heatmap of NaNs gives index 0).
+void heatmap_argmax(const float *h, int H, int W, int *x, int *y);
+
+typedef struct {
+    int n;
+    double mae, mse, rmse;                      // pixels, pixels^2, pixels (x and y together)
+    double euclid_mean, euclid_std, euclid_median, euclid_p95, euclid_max;
+    double exact;                               // fraction predicted exactly
+    double within1;                             // fraction with Euclidean error <= 1 px
+} coord_metrics;
+
+// true_xy, pred_xy: (n, 2) as (x, y).
+void coord_metrics_compute(coord_metrics *m, const int32_t *true_xy, const int32_t *pred_xy, int n);
+// JSON object text of one metrics record (cJSON-free, fixed format).
+void coord_metrics_json(const coord_metrics *m, FILE *f);
+
+// Baselines on raw images (n, H, W): argmax of the image; argmax after correlating
+// with the recipe's blur kernel (OpenCV's fixed taps, BORDER_REFLECT_101).
+void baseline_brightest(const float *images, int n, int H, int W, int32_t *pred_xy);
+void baseline_matched_filter(const float *images, int n, int H, int W, int blur, int32_t *pred_xy);
+
+#endif

@@ -1,0 +1,109 @@
+// The heatmap network as data: a list of conv blocks (Conv3x3 + bias -> ReLU ->
+// BatchNorm, each part switchable) and a 1x1 sigmoid head, with forward, backward
+// and Adam update on the device. All trainable parameters live in one device
+// buffer (gradients, Adam m and v in buffers of the same layout); BN moving
+// statistics in another.
+#ifndef PIXLOC_NET_H
+#define PIXLOC_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "ocl.h"
+#include "rng.h"
+
+#define NET_MAX_BLOCKS 16
+
+typedef struct {
+    int nblocks;
+    int channels[NET_MAX_BLOCKS]; // output channels of each block (seed: 32,64,128,64,32)
+    int relu[NET_MAX_BLOCKS];     // 1: ReLU after conv (seed: all 1)
+    int bn[NET_MAX_BLOCKS];       // 1: BatchNorm after ReLU (seed: all 1)
+    float bn_momentum;            // Keras momentum (seed 0.99): moving = m*moving + (1-m)*batch
+    float bn_eps;                 // 1e-3
+    float head_bias_init;         // initial bias of the 1x1 sigmoid head (seed 0)
+} net_config;
+
+void net_config_seed(net_config *cfg); // the seed's network
+// "32,64,128,64,32" -> channels; 0 or -1 with err.
+int net_config_channels(net_config *cfg, const char *list, char *err, size_t errlen);
+
+// One named parameter tensor, for checkpoints and the Keras comparison.
+// Names: "conv{i}.kernel" (3,3,Cin,Cout), "conv{i}.bias" (Cout), "bn{i}.gamma",
+// "bn{i}.beta", "bn{i}.moving_mean", "bn{i}.moving_variance" (C),
+// "head.kernel" (1,1,Cin,1), "head.bias" (1).
+typedef struct {
+    char name[48];
+    int ndim;
+    int64_t shape[4];
+    size_t count;
+    size_t offset;  // float offset in the params buffer (trainable) or the stats buffer
+    int trainable;  // 0 for BN moving statistics
+} net_tensor;
+
+typedef struct net net;
+
+// Allocates everything for batches of up to max_batch images of H x W. If the
+// device cannot hold it, exits 1 with a message naming the buffer, its size, the
+// device limit and the largest batch that would fit.
+net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch);
+void net_free(net *n);
+int net_tensor_count(const net *n);
+const net_tensor *net_tensor_at(const net *n, int i);
+size_t net_trainable_count(const net *n);
+size_t net_nontrainable_count(const net *n);
+
+// Keras initialisation from g: Glorot uniform kernels (fan_in = k*k*Cin,
+// fan_out = k*k*Cout), zero biases (head bias = cfg.head_bias_init), gamma 1,
+// beta 0, moving mean 0, moving variance 1; Adam state zeroed.
+void net_init(net *n, rng_state *g);
+
+// Host <-> device copies of one tensor by index, or of whole state.
+void net_get_tensor(net *n, int i, float *out);
+void net_set_tensor(net *n, int i, const float *in);
+// Adam state: m and v in the trainable layout (net_trainable_count floats), step count.
+void net_get_adam(net *n, float *m, float *v, int64_t *step);
+void net_set_adam(net *n, const float *m, const float *v, int64_t step);
+// Gradient of the trainable tensor i after net_backward (for tests).
+void net_get_grad(net *n, int i, float *out);
+
+// Fills the input (and target, if heatmaps != NULL) of a batch of N images from
+// device-resident dense arrays images (Ntot,H,W) and heatmaps (Ntot,H,W), picking
+// rows idx[0..N).
+void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *idx);
+// Same from host arrays (N,H,W) (targets may be NULL).
+void net_set_batch(net *n, int N, const float *images, const float *heatmaps);
+
+// mode 0: inference (BN uses moving statistics).
+// mode 1: training (BN uses batch statistics and updates moving ones with momentum).
+// mode 2: BN re-estimation ("precise BN"): batch statistics as in training, and the
+//         moving statistics become the equal-weight average of the batches seen
+//         since net_bn_reestimate_begin (k-th batch: moving += (batch - moving)/k).
+void net_forward(net *n, int N, int mode);
+void net_bn_reestimate_begin(net *n);
+// MSE loss and MAE of the last forward against the batch targets (reads back 2 floats).
+void net_loss(net *n, int N, float *loss, float *mae);
+// Gradients of the MSE loss of the last forward w.r.t. every trainable parameter
+// (and the input, for tests: net_get_input_grad).
+void net_backward(net *n, int N);
+void net_get_input_grad(net *n, int N, float *out); // (N,H,W)
+// One Keras Adam step with learning rate lr (beta1 0.9, beta2 0.999, eps 1e-7).
+void net_adam_step(net *n, float lr);
+// Predicted heatmaps of the last forward, (N,H,W) dense.
+void net_read_heatmaps(net *n, int N, float *out);
+
+// --- additions (net engineer) ---
+// Block indices i in tensor names count from 0 ("conv0.kernel" is the first layer).
+// Tensors are listed in Keras's model.weights order: per block conv kernel, bias,
+// then (if BN) gamma, beta, moving_mean, moving_variance; then head kernel, bias.
+
+// on != 0: net_backward also computes the gradient w.r.t. the input images (one
+// more convolution; off by default, training does not need it).
+void net_want_input_grad(net *n, int on);
+// Per-op timing for benchmarks: while on, every op (conv/bn/head/adam/...) is
+// followed by clFinish and its wall time added to a counter named after it.
+void net_profile(net *n, int on);
+// Prints each op's mean time per call and share of the total, then resets the counters.
+void net_profile_report(net *n, FILE *f);
+
+#endif

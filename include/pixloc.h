@@ -1,0 +1,47 @@
+// pixloc: common helpers shared by every host file — errors, logging, allocation.
+// One way to do each thing: every fatal error goes through px_die, every
+// allocation through px_malloc/px_calloc, every informational line through px_log.
+#ifndef PIXLOC_H
+#define PIXLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PIXLOC_VERSION "0.1.0"
+
+// Exit statuses used across the tool.
+enum {
+    PX_EXIT_OK = 0,
+    PX_EXIT_FAIL = 1,        // runtime failure (I/O, device, numerical)
+    PX_EXIT_USAGE = 2,       // bad flags, bad input values, no matching device
+    PX_EXIT_INTERRUPTED = 130
+};
+
+// Prints "pixloc: error: <message>\n" to stderr and exits with `status`.
+void px_die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+// Prints "pixloc: <message>\n" to stderr unless quiet mode is on.
+void px_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// Prints "pixloc: warning: <message>\n" to stderr (always).
+void px_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void px_set_quiet(int quiet);
+
+// Allocation that never returns NULL: on failure it dies naming what and how much.
+void *px_malloc_(size_t bytes, const char *what, const char *file, int line);
+void *px_calloc_(size_t n, size_t size, const char *what, const char *file, int line);
+#define px_malloc(bytes, what) px_malloc_((bytes), (what), __FILE__, __LINE__)
+#define px_calloc(n, size, what) px_calloc_((n), (size), (what), __FILE__, __LINE__)
+
+// Monotonic wall clock in seconds.
+double px_now(void);
+
+// Whole-file read into a NUL-terminated malloc'd buffer; returns NULL (errno set) on failure.
+char *px_read_file(const char *path, size_t *len_out);
+// Atomic file write: data goes to "<path>.tmp.<pid>", is fsync'd, then renamed over path
+// (and the directory fsync'd), so readers see the old file or the new one, never half of one.
+// Returns 0 on success, -1 with errno set (the temporary file is removed) on failure.
+int px_write_file_atomic(const char *path, const void *data, size_t len);
+// mkdir -p; returns 0 or -1 with errno set.
+int px_mkdirs(const char *path);
+
+#endif

@@ -1,0 +1,261 @@
+// The 3x3 convolution kernels (cl/conv.cl, host/conv.c) against the double
+// reference (tests/ref_conv.c), which is itself checked by finite differences.
+//
+// For each shape and each kernel variant (CPU style and GPU style, both run on
+// whatever device is chosen, PoCL in CI): forward with and without ReLU, input
+// gradient, weight and bias gradients. Outputs are filled with NaN first, so an
+// unwritten value fails; the padding ring must come back exactly zero and the
+// margins, the planes of images n >= N and the parameter buffer around dw/db
+// must stay untouched. Inputs carry NaN in the interior of unused planes
+// (n >= N), so reading them would show. Every output is computed twice and
+// must be bit-identical.
+//
+// PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind).
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "layout.h"
+#include "ocl.h"
+#include "ref_conv.h"
+#include "test_util.h"
+
+typedef struct { int N, max_N, Cin, Cout, H, W; } shape;
+
+static const shape FULL[] = {
+    {1, 1, 1, 1, 1, 1},    {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},   {3, 3, 1, 32, 16, 16},
+    {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},   {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
+    {1, 2, 17, 1, 5, 7},   {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},    {2, 2, 17, 17, 3, 4},
+};
+static const shape TINY[] = {
+    {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4}, {2, 2, 5, 3, 1, 1},
+};
+
+static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
+
+// Float tolerance for a sum of K products of O(1) values (data uniform in
+// [-1, 1)): the sum has size ~sqrt(K)/3 and each of its K float32 additions
+// rounds by up to 2^-25 of that, a random walk of ~sqrt(K) * 2^-25 * sqrt(K)/3,
+// about K * 1e-8, and a few times that at the worst of ~1e5 outputs. Measured:
+// 1.6e-5 at K = 288 (forward, tolerance 1.7e-4) and 4e-5 at K = 7500 (dw, whose
+// sums are blocked; tolerance 8.7e-4). 1e-5*sqrt(K) keeps a margin of 10x or
+// more yet stays far below the size of one product (~0.3), so a single missing
+// or extra tap fails.
+static double tol_for(size_t K) { return 1e-5 * sqrt((double)K); }
+
+// Device activation buffer for a dense (N, C, H, W) array: interior of n < N
+// from `dense`, ring and margins 0, interior of n >= N NaN.
+static cl_mem upload_act(ocl_ctx *c, const act_layout *l, int N, const float *dense, const char *name) {
+    size_t nf = act_floats(l);
+    float *h = calloc(nf, sizeof *h);
+    for (int n = 0; n < l->N; n++)
+        for (int ch = 0; ch < l->C; ch++)
+            for (int y = 0; y < l->H; y++)
+                for (int x = 0; x < l->W; x++)
+                    h[act_index(l, n, ch, y, x)] =
+                        n < N ? dense[(((size_t)n * l->C + ch) * l->H + y) * l->W + x] : NAN;
+    cl_mem m = ocl_buffer(c, name, nf * sizeof(float));
+    ocl_write(c, m, 0, h, nf * sizeof(float));
+    free(h);
+    return m;
+}
+
+// Reads an output activation buffer, checks the ring (exact zeros for n < N)
+// and everything else outside the first N images (still NaN), and returns the
+// interior of the first N images as a dense array.
+static float *download_act(ocl_ctx *c, const act_layout *l, int N, cl_mem m, const char *name) {
+    size_t nf = act_floats(l);
+    float *h = malloc(nf * sizeof *h);
+    ocl_read(c, m, 0, h, nf * sizeof(float));
+    float *dense = malloc((size_t)N * l->C * l->H * l->W * sizeof *dense);
+    char *inside = calloc(nf, 1);
+    for (int n = 0; n < N; n++)
+        for (int ch = 0; ch < l->C; ch++)
+            for (int y = 0; y < l->H; y++)
+                for (int x = 0; x < l->W; x++) {
+                    size_t i = act_index(l, n, ch, y, x);
+                    inside[i] = 1;
+                    dense[(((size_t)n * l->C + ch) * l->H + y) * l->W + x] = h[i];
+                }
+    size_t ring_bad = 0, untouched_bad = 0;
+    size_t planes_end = l->margin + (size_t)N * l->C * l->plane;
+    for (size_t i = 0; i < nf; i++) {
+        if (inside[i]) continue;
+        if (i >= l->margin && i < planes_end) {
+            if (h[i] != 0.0f || signbit(h[i])) ring_bad++;
+        } else if (!isnan(h[i])) {
+            untouched_bad++;
+        }
+    }
+    CHECK(ring_bad == 0, "%s: %zu padding-ring values not exactly +0", name, ring_bad);
+    CHECK(untouched_bad == 0, "%s: %zu values written in the margins or planes n >= N", name, untouched_bad);
+    free(inside);
+    free(h);
+    return dense;
+}
+
+static double *to_double(const float *a, size_t n) {
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
+static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
+    float *h = malloc(nf * sizeof *h);
+    ocl_read(c, m, 0, h, nf * sizeof(float));
+    return h;
+}
+
+// Runs `what` twice into NaN-filled `out` (nf floats) and checks both results are
+// bit-identical; returns the second.
+#define TWICE(out, nf, label, ...)                                                                   \
+    float *label##_a, *label##_b;                                                                    \
+    do {                                                                                             \
+        ocl_fill_float(c, out, NAN, nf); __VA_ARGS__; label##_a = read_all(c, out, nf);              \
+        ocl_fill_float(c, out, NAN, nf); __VA_ARGS__; label##_b = read_all(c, out, nf);              \
+        CHECK(memcmp(label##_a, label##_b, (nf) * sizeof(float)) == 0, "%s: %s not bit-identical", \
+              tag, #label);                                                                          \
+        free(label##_a); free(label##_b);                                                            \
+    } while (0)
+
+static void run_case(ocl_ctx *c, const shape *s, int variant) {
+    const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
+    char tag[160], name[200];
+    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", variant == CONV_VARIANT_CPU ? "cpu" : "gpu", N,
+             s->max_N, Cin, Cout, H, W);
+    conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
+    if (prm.variant != variant) {
+        // Take the other device type's defaults: force the variant via the table.
+        setenv("PIXLOC_CONV_VARIANT", variant == CONV_VARIANT_CPU ? "cpu" : "gpu", 1);
+        prm = conv3x3_default_params(c, Cin, Cout, H, W);
+        unsetenv("PIXLOC_CONV_VARIANT");
+    }
+    conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
+
+    size_t nx = (size_t)N * Cin * H * W, ny = (size_t)N * Cout * H * W, nw = 9 * (size_t)Cin * Cout;
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    t_fill_uniform(x, nx, -1, 1, &g_rng);
+    t_fill_uniform(dy, ny, -1, 1, &g_rng);
+    // Parameters at odd offsets inside one buffer, as in the network: [pad w pad b pad].
+    const size_t w_off = 3, b_off = w_off + nw + 5, np = b_off + Cout + 7;
+    float *params = malloc(np * sizeof *params);
+    t_fill_uniform(params, np, -1, 1, &g_rng);
+    double *xd = to_double(x, nx), *dyd = to_double(dy, ny);
+    double *wd = to_double(params + w_off, nw), *bd = to_double(params + b_off, Cout);
+
+    act_layout lx = act_layout_make(s->max_N, Cin, H, W), ly = act_layout_make(s->max_N, Cout, H, W);
+    cl_mem bx = upload_act(c, &lx, N, x, "x"), bdy = upload_act(c, &ly, N, dy, "dy");
+    cl_mem bp = ocl_buffer(c, "params", np * sizeof(float));
+    ocl_write(c, bp, 0, params, np * sizeof(float));
+    cl_mem by = ocl_buffer(c, "y", act_floats(&ly) * sizeof(float));
+    cl_mem bdx = ocl_buffer(c, "dx", act_floats(&lx) * sizeof(float));
+    cl_mem bg = ocl_buffer(c, "grads", np * sizeof(float));
+
+    // Forward, with and without ReLU.
+    double *yd = malloc(ny * sizeof *yd);
+    for (int relu = 0; relu <= 1; relu++) {
+        TWICE(by, act_floats(&ly), y, conv3x3_forward(k, N, bx, bp, w_off, bp, b_off, by, relu));
+        ref_conv3x3_forward(xd, wd, bd, yd, N, Cin, Cout, H, W, relu);
+        snprintf(name, sizeof name, "%s y%s", tag, relu ? " relu" : "");
+        float *got = download_act(c, &ly, N, by, name);
+        t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin), 0);
+        free(got);
+    }
+
+    // Gradients.
+    double *dxd = malloc(nx * sizeof *dxd), *dwd = malloc(nw * sizeof *dwd), *dbd = malloc(Cout * sizeof *dbd);
+    ref_conv3x3_backward(xd, wd, dyd, dxd, dwd, dbd, N, Cin, Cout, H, W);
+
+    TWICE(bdx, act_floats(&lx), dx, conv3x3_backward_input(k, N, bdy, bp, w_off, bdx));
+    snprintf(name, sizeof name, "%s dx", tag);
+    float *got = download_act(c, &lx, N, bdx, name);
+    t_compare(name, got, dxd, nx, tol_for(9 * (size_t)Cout), 0);
+    free(got);
+
+    // dw and db land inside a NaN-filled gradient buffer: [pad dw pad db pad].
+    TWICE(bg, np, dw, conv3x3_backward_weights(k, N, bx, bdy, bg, w_off, bg, b_off));
+    float *g = read_all(c, bg, np);
+    size_t K = (size_t)N * H * W;
+    snprintf(name, sizeof name, "%s dw", tag);
+    t_compare(name, g + w_off, dwd, nw, tol_for(K), 0);
+    snprintf(name, sizeof name, "%s db", tag);
+    t_compare(name, g + b_off, dbd, Cout, tol_for(K), 0);
+    size_t touched = 0;
+    for (size_t i = 0; i < np; i++)
+        if ((i < w_off || (i >= w_off + nw && i < b_off) || i >= b_off + Cout) && !isnan(g[i])) touched++;
+    CHECK(touched == 0, "%s: %zu gradient-buffer values outside dw/db written", tag, touched);
+    free(g);
+
+    ocl_free(&bx); ocl_free(&bdy); ocl_free(&bp); ocl_free(&by); ocl_free(&bdx); ocl_free(&bg);
+    free(x); free(dy); free(params); free(xd); free(dyd); free(wd); free(bd); free(yd);
+    free(dxd); free(dwd); free(dbd);
+    conv3x3_free(k);
+}
+
+// Checks the reference's gradients by central differences of L = sum(y * r) on a
+// tiny shape. L is linear in each input, so the differences are exact up to
+// rounding (~1e-16 / 1e-3 = 1e-13); the gradients are compared as floats
+// (t_compare's type), whose rounding on values below 8 is under 5e-7: hence 1e-6.
+static void check_reference(void) {
+    enum { N = 2, Cin = 2, Cout = 3, H = 3, W = 4 };
+    enum { NX = N * Cin * H * W, NY = N * Cout * H * W, NW = 9 * Cin * Cout };
+    double x[NX], w[NW], b[Cout], r[NY], y[NY], dx[NX], dw[NW], db[Cout];
+    double fx[NX], fw[NW], fb[Cout];
+    float tmp[NX + NW + Cout + NY];
+    t_fill_uniform(tmp, sizeof tmp / sizeof tmp[0], -1, 1, &g_rng);
+    const float *t = tmp;
+    for (int i = 0; i < NX; i++) x[i] = *t++;
+    for (int i = 0; i < NW; i++) w[i] = *t++;
+    for (int i = 0; i < Cout; i++) b[i] = *t++;
+    for (int i = 0; i < NY; i++) r[i] = *t++;
+    ref_conv3x3_backward(x, w, r, dx, dw, db, N, Cin, Cout, H, W);
+
+    const double h = 1e-3;
+    double *vars[3] = {x, w, b}, *fd[3] = {fx, fw, fb};
+    int counts[3] = {NX, NW, Cout};
+    for (int v = 0; v < 3; v++)
+        for (int i = 0; i < counts[v]; i++) {
+            double keep = vars[v][i], lp = 0, lm = 0;
+            vars[v][i] = keep + h;
+            ref_conv3x3_forward(x, w, b, y, N, Cin, Cout, H, W, 0);
+            for (int j = 0; j < NY; j++) lp += y[j] * r[j];
+            vars[v][i] = keep - h;
+            ref_conv3x3_forward(x, w, b, y, N, Cin, Cout, H, W, 0);
+            for (int j = 0; j < NY; j++) lm += y[j] * r[j];
+            vars[v][i] = keep;
+            fd[v][i] = (lp - lm) / (2 * h);
+        }
+    float f[NX + NW + Cout];
+    for (int i = 0; i < NX; i++) f[i] = (float)dx[i];
+    t_compare("reference dx vs finite differences", f, fx, NX, 1e-6, 0);
+    for (int i = 0; i < NW; i++) f[i] = (float)dw[i];
+    t_compare("reference dw vs finite differences", f, fw, NW, 1e-6, 0);
+    for (int i = 0; i < Cout; i++) f[i] = (float)db[i];
+    t_compare("reference db vs finite differences", f, fb, Cout, 1e-6, 0);
+
+    // The forward reference on a hand-checkable case: one input pixel, one weight tap.
+    double x1[9] = {0}, w1[9] = {0}, y1[9];
+    x1[4] = 2.0;     // centre of a 3x3 image
+    w1[0] = 3.0;     // tap (ky=0, kx=0) reads x[i-1, j-1]
+    ref_conv3x3_forward(x1, w1, NULL, y1, 1, 1, 1, 3, 3, 0);
+    CHECK(y1[8] == 6.0 && y1[0] == 0.0 && y1[4] == 0.0, "forward reference tap placement (y[2,2]=%g)", y1[8]);
+}
+
+int main(void) {
+    check_reference();
+
+    ocl_options o = {0};
+    o.quiet = 1;
+    ocl_ctx c;
+    ocl_init(&c, &o);
+    int tiny = getenv("PIXLOC_TEST_TINY") && atoi(getenv("PIXLOC_TEST_TINY"));
+    const shape *shapes = tiny ? TINY : FULL;
+    size_t ns = tiny ? sizeof TINY / sizeof TINY[0] : sizeof FULL / sizeof FULL[0];
+    for (size_t i = 0; i < ns; i++) {
+        run_case(&c, &shapes[i], CONV_VARIANT_CPU);
+        run_case(&c, &shapes[i], CONV_VARIANT_GPU);
+    }
+    ocl_release(&c);
+    return t_summary();
+}

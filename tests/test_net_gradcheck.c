@@ -1,0 +1,172 @@
+// Whole-network gradients. (1) The double reference's analytic gradients
+// (ref_net_train) against central finite differences of its loss, for a sample
+// of conv weights and biases, BN gamma/beta, head weights and input pixels.
+// (2) The OpenCL network (net.h) against that reference: loss, heatmaps, every
+// trainable gradient and the input gradient (BN moving statistics: test_batchnorm). Two tiny
+// configurations: conv+ReLU+BN blocks, and a mix with a block without BN and a
+// block without ReLU.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "ocl.h"
+#include "ref_ops.h"
+#include "test_util.h"
+
+enum { N = 2, H = 6, W = 5 };
+
+// Central difference of the reference loss w.r.t. *v.
+static double fd(const net_config *cfg, double *p, double *x, const double *t, double *v) {
+    const double h = 1e-6;
+    double keep = *v;
+    *v = keep + h;
+    double lp = ref_net_train(cfg, N, H, W, p, x, t, NULL, NULL, NULL);
+    *v = keep - h;
+    double lm = ref_net_train(cfg, N, H, W, p, x, t, NULL, NULL, NULL);
+    *v = keep;
+    return (lp - lm) / (2 * h);
+}
+
+static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uint64_t *rs) {
+    char name[160];
+    size_t np = ref_net_param_count(cfg), HW = (size_t)H * W;
+    net *n = net_create(c, cfg, H, W, N + 1);
+    CHECK(net_trainable_count(n) == np, "%s: %zu trainable parameters, reference layout has %zu", label,
+          net_trainable_count(n), np);
+
+    // Random parameters (kernels a bit larger than Glorot so every path matters).
+    float *pf = malloc(np * sizeof(float));
+    double *p = malloc(np * sizeof(double));
+    for (int i = 0; i < net_tensor_count(n); i++) {
+        const net_tensor *t = net_tensor_at(n, i);
+        float *buf = malloc(t->count * sizeof(float));
+        const char *dot = strrchr(t->name, '.');
+        if (!strcmp(dot, ".gamma")) t_fill_uniform(buf, t->count, 0.5f, 1.5f, rs);
+        else if (!strcmp(dot, ".moving_variance")) t_fill_uniform(buf, t->count, 0.5f, 2.0f, rs);
+        else t_fill_uniform(buf, t->count, -0.5f, 0.5f, rs);
+        net_set_tensor(n, i, buf);
+        if (t->trainable) memcpy(pf + t->offset, buf, t->count * sizeof(float));
+        free(buf);
+    }
+    for (size_t i = 0; i < np; i++) p[i] = pf[i];
+    float xf[N * H * W], tf[N * H * W];
+    double x[N * H * W], t[N * H * W];
+    t_fill_uniform(xf, N * HW, 0.0f, 1.0f, rs);
+    t_fill_uniform(tf, N * HW, 0.0f, 1.0f, rs);
+    for (size_t i = 0; i < N * HW; i++) { x[i] = xf[i]; t[i] = tf[i]; }
+
+    // (1) Reference gradients against finite differences.
+    double *g = malloc(np * sizeof(double)), dx[N * H * W], heat[N * H * W];
+    double loss = ref_net_train(cfg, N, H, W, p, x, t, heat, g, dx);
+    int nsample = 0, bad = 0;
+    double worst = 0;
+    for (size_t i = 0; i < np; i += 1 + (size_t)(np / 60)) {
+        double f = fd(cfg, p, x, t, &p[i]);
+        double err = fabs(f - g[i]) / (1e-8 + 1e-5 * fabs(g[i]));
+        if (err > worst) worst = err;
+        if (err > 1) {
+            bad++;
+            printf("  param %zu: analytic %.10g finite difference %.10g\n", i, g[i], f);
+        }
+        nsample++;
+    }
+    // The last trainable values (head kernel, bias) and the BN parameters are all checked.
+    for (size_t i = np - 8; i < np; i++) {
+        double f = fd(cfg, p, x, t, &p[i]);
+        if (fabs(f - g[i]) > 1e-8 + 1e-5 * fabs(g[i])) bad++;
+        nsample++;
+    }
+    for (int i = 0; i < net_tensor_count(n); i++) {
+        const net_tensor *tt = net_tensor_at(n, i);
+        if (!tt->trainable || (!strstr(tt->name, ".gamma") && !strstr(tt->name, ".beta"))) continue;
+        for (size_t k = 0; k < tt->count; k++) {
+            double f = fd(cfg, p, x, t, &p[tt->offset + k]);
+            if (fabs(f - g[tt->offset + k]) > 1e-8 + 1e-5 * fabs(g[tt->offset + k])) {
+                bad++;
+                printf("  %s[%zu]: analytic %.10g finite difference %.10g\n", tt->name, k, g[tt->offset + k], f);
+            }
+            nsample++;
+        }
+    }
+    for (size_t i = 0; i < N * HW; i += 3) {
+        double f = fd(cfg, p, x, t, &x[i]);
+        if (fabs(f - dx[i]) > 1e-8 + 1e-5 * fabs(dx[i])) {
+            bad++;
+            printf("  input %zu: analytic %.10g finite difference %.10g\n", i, dx[i], f);
+        }
+        nsample++;
+    }
+    printf("%-6s %s reference vs finite differences: %d values, %d bad\n", bad ? "NOT OK" : "OK", label,
+           nsample, bad);
+    CHECK(bad == 0, "%s: %d reference gradients disagree with finite differences", label, bad);
+
+    // (2) The device network against the reference.
+    net_want_input_grad(n, 1);
+    net_set_batch(n, N, xf, tf);
+    net_forward(n, N, 1);
+    float dloss, dmae;
+    net_loss(n, N, &dloss, &dmae);
+    net_backward(n, N);
+    snprintf(name, sizeof name, "%s loss", label);
+    t_compare(name, &dloss, &loss, 1, 0, 1e-5);
+    float hf[N * H * W], dxf[N * H * W];
+    net_read_heatmaps(n, N, hf);
+    snprintf(name, sizeof name, "%s heatmaps", label);
+    t_compare(name, hf, heat, N * HW, 1e-6, 1e-5);
+    // A gradient that is mathematically zero (the bias of a conv followed by BN
+    // without ReLU) comes out as float rounding noise of its O(gradient) terms:
+    // hence an absolute floor relative to the network's largest gradient.
+    double gall = 0;
+    for (size_t k = 0; k < np; k++) gall = fmax(gall, fabs(g[k]));
+    for (int i = 0; i < net_tensor_count(n); i++) {
+        const net_tensor *tt = net_tensor_at(n, i);
+        if (!tt->trainable) continue;
+        float *gf = malloc(tt->count * sizeof(float));
+        net_get_grad(n, i, gf);
+        double gmax = 0;
+        for (size_t k = 0; k < tt->count; k++) gmax = fmax(gmax, fabs(g[tt->offset + k]));
+        snprintf(name, sizeof name, "%s grad %s", label, tt->name);
+        // float32 forward/backward through BN of 60 values: ~1e-6 relative noise per op.
+        t_compare(name, gf, g + tt->offset, tt->count, 1e-4 * gmax + 1e-6 * gall, 1e-3);
+        free(gf);
+    }
+    net_get_input_grad(n, N, dxf);
+    double dxmax = 0;
+    for (size_t i = 0; i < N * HW; i++) dxmax = fmax(dxmax, fabs(dx[i]));
+    snprintf(name, sizeof name, "%s input grad", label);
+    t_compare(name, dxf, dx, N * HW, 1e-4 * dxmax, 1e-3);
+    // Second backward gives bit-identical gradients.
+    float *g1 = malloc(np * sizeof(float)), *g2 = malloc(np * sizeof(float));
+    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
+        if (net_tensor_at(n, i)->trainable) { net_get_grad(n, i, g1 + o); o += (int)net_tensor_at(n, i)->count; }
+    net_backward(n, N);
+    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
+        if (net_tensor_at(n, i)->trainable) { net_get_grad(n, i, g2 + o); o += (int)net_tensor_at(n, i)->count; }
+    CHECK(memcmp(g1, g2, np * sizeof(float)) == 0, "%s: gradients differ between two backward passes", label);
+    free(g1); free(g2);
+    free(pf); free(p); free(g);
+    net_free(n);
+}
+
+int main(void) {
+    ocl_ctx c;
+    ocl_options o = {0};
+    o.quiet = 1;
+    ocl_init(&c, &o);
+    uint64_t rs = 4242;
+    net_config cfg;
+    net_config_seed(&cfg);
+    char err[128];
+    CHECK(net_config_channels(&cfg, "3,4", err, sizeof err) == 0, "%s", err);
+    run_config(&c, &cfg, "conv-relu-bn x2", &rs);
+
+    net_config_seed(&cfg);
+    CHECK(net_config_channels(&cfg, "3, 4,2", err, sizeof err) == 0, "%s", err);
+    cfg.relu[1] = 0; // BN without the ReLU mask
+    cfg.bn[2] = 0;   // ReLU without BN
+    run_config(&c, &cfg, "mixed blocks", &rs);
+    CHECK(net_config_channels(&cfg, "3,x", err, sizeof err) == -1, "bad channel list accepted");
+    ocl_release(&c);
+    return t_summary();
+}

@@ -1,0 +1,239 @@
+// The OpenCL runtime: device selection, a kernel built and run, the disk cache
+// (hit, miss on changed source or options, corrupt entries rebuilt) and a broken
+// kernel reported through ocl_program_try's build log.
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel_cache.h"
+#include "ocl.h"
+#include "pixloc.h"
+#include "test_util.h"
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f) { perror(path); exit(1); }
+    fputs(text, f);
+    fclose(f);
+}
+
+// Runs axpb from `program` and checks y = a*x + scale*i.
+static void run_axpb(ocl_ctx *c, cl_program p, float scale, const char *what) {
+    enum { N = 37 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = (float)i * 0.5f - 3.0f;
+    cl_mem bx = ocl_buffer(c, "x", sizeof x), by = ocl_buffer(c, "y", sizeof y);
+    ocl_write(c, bx, 0, x, sizeof x);
+    ocl_fill_float(c, by, NAN, N);
+    cl_kernel k = ocl_kernel(c, p, "axpb");
+    float a = 2.5f;
+    int n = N;
+    KARG(k, 0, bx); KARG(k, 1, by); KARG(k, 2, a); KARG(k, 3, n);
+    size_t g = 64;
+    ocl_run(c, k, 1, &g, NULL);
+    ocl_read(c, by, 0, y, sizeof y);
+    int bad = 0;
+    for (int i = 0; i < N; i++)
+        if (y[i] != a * x[i] + scale * (float)i) bad++;
+    CHECK(bad == 0, "%s: %d of %d outputs wrong (y[1]=%g)", what, bad, N, (double)y[1]);
+    clReleaseKernel(k);
+    ocl_free(&bx);
+    ocl_free(&by);
+}
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".clbin")) n++;
+    closedir(d);
+    return n;
+}
+
+int main(void) {
+    char *tmp = t_tmpdir();
+    char cache[1024], kdir[1024], path[2048];
+    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    snprintf(kdir, sizeof kdir, "%s/cl", tmp);
+    mkdir(kdir, 0755);
+    setenv("PIXLOC_CACHE_DIR", cache, 1);
+    unsetenv("PIXLOC_PLATFORM");
+    unsetenv("PIXLOC_DEVICE");
+    unsetenv("PIXLOC_DEVICE_TYPE");
+    unsetenv("PIXLOC_KERNEL_DIR");
+
+    // Selection: default, by index, by substring (any case), by type, by env var.
+    ocl_options o = {0};
+    o.quiet = 1;
+    ocl_ctx c;
+    ocl_init(&c, &o);
+    CHECK(c.device != NULL && c.ctx != NULL && c.queue != NULL, "default device");
+    char first_name[256];
+    snprintf(first_name, sizeof first_name, "%s", c.device_name);
+    int first_cpu = c.is_cpu;
+    ocl_release(&c);
+
+    ocl_options by_index = o;
+    by_index.platform = "0";
+    by_index.device = "0";
+    ocl_init(&c, &by_index);
+    CHECK(strlen(c.device_name) > 0, "device 0 of platform 0");
+    ocl_release(&c);
+
+    // A substring of the default device's name, upper-cased: must select it.
+    char sub[8] = {0};
+    for (int i = 0; i < 4 && first_name[i]; i++) sub[i] = (char)(first_name[i] >= 'a' && first_name[i] <= 'z' ? first_name[i] - 32 : first_name[i]);
+    ocl_options by_sub = o;
+    by_sub.device = sub;
+    ocl_init(&c, &by_sub);
+    CHECK(strcmp(c.device_name, first_name) == 0, "substring '%s' selected '%s'", sub, c.device_name);
+    ocl_release(&c);
+
+    if (first_cpu) {
+        ocl_options by_type = o;
+        by_type.device_type = "cpu";
+        ocl_init(&c, &by_type);
+        CHECK(c.is_cpu, "--device-type cpu gives a CPU device");
+        ocl_release(&c);
+        setenv("PIXLOC_DEVICE_TYPE", "CPU", 1);
+        ocl_init(&c, &o);
+        CHECK(c.is_cpu, "PIXLOC_DEVICE_TYPE=CPU gives a CPU device");
+        ocl_release(&c);
+        unsetenv("PIXLOC_DEVICE_TYPE");
+    }
+
+    // A kernel built from the embedded sources and run; the cache fills.
+    ocl_init(&c, &o);
+    CHECK(strcmp(c.cache_dir, cache) == 0, "cache dir from PIXLOC_CACHE_DIR: '%s'", c.cache_dir);
+    cl_program p = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+    run_axpb(&c, p, 1.0f, "embedded selftest.cl");
+    CHECK(c.cache_misses == 1 && c.cache_hits == 0 && c.builds == 1, "first build is a miss (%d/%d/%d)",
+          c.cache_misses, c.cache_hits, c.builds);
+    CHECK(count_entries(cache) == 1, "one cache entry written (%d)", count_entries(cache));
+    // Same program again in this process: memoised, no new lookup.
+    ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+    CHECK(c.cache_misses == 1 && c.builds == 1, "in-process memo");
+    ocl_release(&c);
+
+    // A new context (as a new process would be): cache hit, no compile.
+    ocl_init(&c, &o);
+    p = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+    CHECK(c.cache_hits == 1 && c.builds == 0, "second build is a cache hit (hits %d builds %d)", c.cache_hits,
+          c.builds);
+    run_axpb(&c, p, 1.0f, "program from cache");
+    // Changed options: a miss.
+    p = ocl_program(&c, "selftest.cl", "-DSCALE=2.0f");
+    CHECK(c.cache_misses == 1 && c.builds == 1, "changed options miss (misses %d)", c.cache_misses);
+    run_axpb(&c, p, 2.0f, "SCALE=2");
+    ocl_release(&c);
+
+    // Corrupt every cache entry (truncate one, scribble in another): rebuilt, not fatal.
+    {
+        DIR *d = opendir(cache);
+        struct dirent *e;
+        int i = 0;
+        while (d && (e = readdir(d))) {
+            if (!strstr(e->d_name, ".clbin")) continue;
+            snprintf(path, sizeof path, "%s/%s", cache, e->d_name);
+            if (i++ == 0) {
+                CHECK(truncate(path, 20) == 0, "truncate %s", path);
+            } else {
+                FILE *f = fopen(path, "r+b");
+                fseek(f, 60, SEEK_SET);
+                fputs("garbage garbage garbage", f);
+                fclose(f);
+            }
+        }
+        if (d) closedir(d);
+    }
+    ocl_init(&c, &o);
+    p = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+    CHECK(c.cache_hits == 0 && c.builds == 1, "corrupt entry rebuilt (hits %d builds %d)", c.cache_hits, c.builds);
+    run_axpb(&c, p, 1.0f, "after corrupt cache");
+    p = ocl_program(&c, "selftest.cl", "-DSCALE=2.0f");
+    CHECK(c.builds == 2, "scribbled entry rebuilt (builds %d)", c.builds);
+    run_axpb(&c, p, 2.0f, "after scribbled cache");
+    ocl_release(&c);
+    ocl_init(&c, &o);
+    ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+    CHECK(c.cache_hits == 1 && c.builds == 0, "rewritten entry is a hit again");
+    ocl_release(&c);
+
+    // --kernel-dir: a changed source misses; an #include'd header's change misses too.
+    snprintf(path, sizeof path, "%s/scale.h", kdir);
+    write_text(path, "#define SCALE 3.0f\n");
+    snprintf(path, sizeof path, "%s/selftest.cl", kdir);
+    write_text(path, "#include \"scale.h\"\n__kernel void axpb(__global const float *x, __global float *y, "
+                     "const float a, const int n) { int i = get_global_id(0); if (i < n) y[i] = a * x[i] + "
+                     "SCALE * (float)i; }\n");
+    ocl_options od = o;
+    od.kernel_dir = kdir;
+    ocl_init(&c, &od);
+    p = ocl_program(&c, "selftest.cl", "");
+    CHECK(c.cache_misses == 1, "source from --kernel-dir misses");
+    run_axpb(&c, p, 3.0f, "kernel-dir source with include");
+    ocl_release(&c);
+    snprintf(path, sizeof path, "%s/scale.h", kdir);
+    write_text(path, "#define SCALE 4.0f\n");
+    ocl_init(&c, &od);
+    p = ocl_program(&c, "selftest.cl", "");
+    CHECK(c.cache_misses == 1 && c.cache_hits == 0, "changed header misses");
+    run_axpb(&c, p, 4.0f, "changed header");
+    ocl_release(&c);
+
+    // A broken kernel: the build log comes back with the file and options.
+    snprintf(path, sizeof path, "%s/broken.cl", kdir);
+    write_text(path, "__kernel void broken(__global float *y) { y[0] = undefined_symbol_xyz; }\n");
+    ocl_init(&c, &od);
+    char *log = NULL;
+    cl_program bad = ocl_program_try(&c, "broken.cl", "-DFOO=1", &log);
+    CHECK(bad == NULL, "broken kernel does not build");
+    CHECK(log && strstr(log, "broken.cl") && strstr(log, "-DFOO=1") && strstr(log, "undefined_symbol_xyz"),
+          "build log names file, options and the error: %s", log ? log : "(null)");
+    free(log);
+    log = NULL;
+    CHECK(ocl_program_try(&c, "missing.cl", "", &log) == NULL && log && strstr(log, "missing.cl"),
+          "missing source reported");
+    free(log);
+    ocl_release(&c);
+
+    // Cache off: nothing read or written.
+    setenv("PIXLOC_CACHE_DIR", "off", 1);
+    ocl_init(&c, &o);
+    CHECK(c.cache_dir[0] == 0, "PIXLOC_CACHE_DIR=off disables the cache");
+    ocl_program(&c, "selftest.cl", "-DSCALE=5.0f");
+    CHECK(c.cache_hits == 0 && c.cache_misses == 0 && c.builds == 1, "no cache lookups when off");
+    ocl_release(&c);
+    setenv("PIXLOC_CACHE_DIR", cache, 1);
+    ocl_options nc = o;
+    nc.no_cache = 1;
+    ocl_init(&c, &nc);
+    CHECK(c.cache_dir[0] == 0, "--no-kernel-cache disables the cache");
+    ocl_release(&c);
+
+    // Error names.
+    CHECK(strcmp(cl_errstr(CL_OUT_OF_RESOURCES), "CL_OUT_OF_RESOURCES") == 0, "symbolic error names");
+    CHECK(strcmp(cl_errstr(-5), "CL_OUT_OF_RESOURCES") == 0, "-5 is CL_OUT_OF_RESOURCES");
+
+    // Allocation cap: a buffer over PIXLOC_MAX_ALLOC_MB does not fit.
+    setenv("PIXLOC_MAX_ALLOC_MB", "1", 1);
+    ocl_init(&c, &o);
+    cl_mem big = ocl_buffer_try(&c, "big", 2u << 20);
+    CHECK(big == NULL, "2 MiB buffer refused under a 1 MiB cap");
+    cl_mem small = ocl_buffer_try(&c, "small", 1u << 19);
+    CHECK(small != NULL, "512 KiB buffer fits under a 1 MiB cap");
+    ocl_free(&small);
+    ocl_release(&c);
+    unsetenv("PIXLOC_MAX_ALLOC_MB");
+
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    free(tmp);
+    return t_summary();
+}
