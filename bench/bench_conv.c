@@ -3,7 +3,7 @@
 // runs after a warm-up, with GFLOP/s counting 2*9*Cin*Cout*H*W*N.
 //
 // Build by hand against a build directory's library (not a CTest test):
-//   gcc -O2 -std=gnu11 -Wall -Wextra -I include -DCL_TARGET_OPENCL_VERSION=120 bench/bench_conv.c \
+//   gcc -O2 -std=gnu11 -Wall -Wextra -I include -DCL_TARGET_OPENCL_VERSION=120 bench/bench_conv.c
 //       build-conv/libpixloc_core.a -lOpenCL -lpng -lcjson -lplplot -lm -lpthread -o build-conv/bench_conv
 // Usage: bench_conv [N] [tile_co wg dw_tk dw_tc dw_seg]   (defaults: 64, the device's table)
 // PIXLOC_CONV_VARIANT=cpu|gpu picks the variant.

@@ -74,9 +74,9 @@ cc -O2 -Wall -Wextra "$BENCH/sgemm.c" -I/usr/include/x86_64-linux-gnu/openblas-p
 make_venv() { # make_venv DIR PACKAGE==VERSION...
     local dir=$1 t0
     shift
-    if [ -x "$dir/bin/python" ] && "$dir/bin/pip" show "${1%%==*}" 2>/dev/null | grep -q "^Version: ${1##*==}$"; then
-        return
-    fi
+    local have=""
+    [ -x "$dir/bin/pip" ] && have=$("$dir/bin/pip" show "${1%%==*}" 2>/dev/null | sed -n 's/^Version: //p')
+    [ "$have" = "${1##*==}" ] && return
     say "creating $dir with $* (large download, several minutes)"
     t0=$(date +%s)
     python3 -m venv "$dir"

@@ -8,8 +8,6 @@
 #include "pixloc.h"
 
 // During parallel development some subcommands may not be linked yet.
-#pragma weak cmd_generate
-#pragma weak cmd_bench
 #pragma weak cmd_tune
 
 typedef struct {

@@ -597,6 +597,24 @@ cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
 // ---------------------------------------------------------------------------
 // Buffers and launches
 
+// Fills through host writes rather than clEnqueueFillBuffer: Oclgrind (our second
+// OpenCL implementation, used in CI) keeps treating a filled buffer's later kernel
+// writes as uninitialised, which floods its reports with false errors.
+static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count) {
+    enum { CHUNK = 1 << 18 }; // floats per write (1 MiB)
+    size_t n = count < CHUNK ? count : CHUNK;
+    float *buf = malloc((n ? n : 1) * sizeof(float));
+    if (!buf) return CL_OUT_OF_HOST_MEMORY;
+    for (size_t i = 0; i < n; i++) buf[i] = value;
+    cl_int err = CL_SUCCESS;
+    for (size_t off = 0; off < count && err == CL_SUCCESS; off += n) {
+        size_t k = count - off < n ? count - off : n;
+        err = clEnqueueWriteBuffer(c->queue, m, CL_TRUE, off * sizeof(float), k * sizeof(float), buf, 0, NULL, NULL);
+    }
+    free(buf);
+    return err;
+}
+
 static size_t alloc_cap(ocl_ctx *c) {
     size_t cap = (size_t)c->max_alloc;
     const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
@@ -617,9 +635,7 @@ cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes) {
     if (err != CL_SUCCESS) return NULL;
     // Allocation is lazy on most drivers: touch the buffer now (zero it) so an
     // out-of-memory shows up here, named, and buffers start as zeros.
-    float zero = 0.0f;
-    err = clEnqueueFillBuffer(c->queue, m, &zero, sizeof zero, 0, bytes / 4 * 4, 0, NULL, NULL);
-    if (err == CL_SUCCESS) err = clFinish(c->queue);
+    err = fill_floats(c, m, 0.0f, bytes / sizeof(float));
     if (err != CL_SUCCESS) {
         clReleaseMemObject(m);
         return NULL;
@@ -653,9 +669,7 @@ void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes) {
     if (bytes) CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
 }
 
-void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) {
-    if (count) CL_CHECK(clEnqueueFillBuffer(c->queue, m, &value, sizeof value, 0, count * sizeof(float), 0, NULL, NULL));
-}
+void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) { CL_CHECK(fill_floats(c, m, value, count)); }
 
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
     for (cl_uint i = 0; i < dims; i++)

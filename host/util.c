@@ -78,9 +78,18 @@ char *px_read_file(const char *path, size_t *len_out) {
     if (!buf) { close(fd); errno = ENOMEM; return NULL; }
     for (;;) {
         if (len + 1 >= cap) {
+            // Full: probe for EOF before growing, so a file whose size fstat told us
+            // is read without doubling the buffer.
+            char probe;
+            ssize_t r = read(fd, &probe, 1);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) { int e = errno; free(buf); close(fd); errno = e; return NULL; }
+            if (r == 0) break;
             char *nb = realloc(buf, cap * 2);
             if (!nb) { free(buf); close(fd); errno = ENOMEM; return NULL; }
             buf = nb; cap *= 2;
+            buf[len++] = probe;
+            continue;
         }
         ssize_t r = read(fd, buf + len, cap - 1 - len);
         if (r < 0) { if (errno == EINTR) continue; int e = errno; free(buf); close(fd); errno = e; return NULL; }
