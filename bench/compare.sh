@@ -39,15 +39,20 @@ cd "$ROOT"
 
 say() { printf '== %s\n' "$*" >&2; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
-declare -A LOAD_BEFORE LOAD_AFTER SECONDS_TAKEN
+# A load gauge around every stage: a few seconds of sgemm on the 64->128 conv shape
+# (GFLOP/s available to 2 threads right then; compare with the idle figure).
+probe() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$THREADS" "$VENV/sgemm" probe; }
+declare -A LOAD_BEFORE LOAD_AFTER SECONDS_TAKEN PROBE_BEFORE PROBE_AFTER
 stage() { # stage NAME OUTFILE CMD... : runs CMD >OUTFILE, recording load and wall time
     local name=$1 out=$2 t0
     shift 2
     LOAD_BEFORE[$name]=$(loadavg)
+    PROBE_BEFORE[$name]=$(probe)
     t0=$(date +%s.%N)
     "$@" >"$out"
     SECONDS_TAKEN[$name]=$(echo "$(date +%s.%N) - $t0" | bc)
     LOAD_AFTER[$name]=$(loadavg)
+    PROBE_AFTER[$name]=$(probe)
 }
 
 # --- setup -----------------------------------------------------------------------
@@ -124,8 +129,8 @@ stage openblas "$OUT/openblas.json" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
     for s in pixloc pytorch tensorflow openblas; do
         [ $first = 1 ] || echo ","
         first=0
-        printf '    "%s": {"load_before": %s, "load_after": %s, "wall_s": %s}' "$s" \
-            "${LOAD_BEFORE[$s]}" "${LOAD_AFTER[$s]}" "${SECONDS_TAKEN[$s]}"
+        printf '    "%s": {"load_before": %s, "load_after": %s, "sgemm_probe_before": %s, "sgemm_probe_after": %s, "wall_s": %s}' \
+            "$s" "${LOAD_BEFORE[$s]}" "${LOAD_AFTER[$s]}" "${PROBE_BEFORE[$s]}" "${PROBE_AFTER[$s]}" "${SECONDS_TAKEN[$s]}"
     done
     echo
     echo "  }"

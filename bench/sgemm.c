@@ -7,9 +7,12 @@
 //   cc -O2 bench/sgemm.c -I/usr/include/x86_64-linux-gnu/openblas-pthread
 //      -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -o bench/.venv/sgemm
 // Run: OPENBLAS_NUM_THREADS=2 bench/.venv/sgemm [reps] [warmup]
+//      OPENBLAS_NUM_THREADS=2 bench/.venv/sgemm probe   (a few seconds: the 64->128 shape's
+//      GFLOP/s alone, as a gauge of how loaded the shared machine is right now)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void) {
@@ -33,8 +36,9 @@ static float *filled(size_t n) {
     return p;
 }
 
-// Median and best ms of `reps` sgemm calls after `warmup` untimed ones.
-static void run(const char *name, int M, int N, int K, int reps, int warmup, int last) {
+// Median and best ms of `reps` sgemm calls after `warmup` untimed ones; prints a
+// JSON object (unless name is NULL) and returns the median GFLOP/s.
+static double run(const char *name, int M, int N, int K, int reps, int warmup, int last) {
     float *A = filled((size_t)M * K), *B = filled((size_t)K * N), *C = filled((size_t)M * N);
     double *t = malloc((size_t)reps * sizeof *t);
     for (int r = -warmup; r < reps; r++) {
@@ -45,16 +49,22 @@ static void run(const char *name, int M, int N, int K, int reps, int warmup, int
     qsort(t, (size_t)reps, sizeof *t, cmp);
     double med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
     double gflop = 2.0 * M * (double)N * K * 1e-9;
-    printf("    {\"name\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflop\": %.6f, \"ms\": %.4f, \"ms_min\": %.4f, "
-           "\"gflops\": %.3f}%s\n",
-           name, M, N, K, gflop, med, t[0], gflop / (med * 1e-3), last ? "" : ",");
+    if (name)
+        printf("    {\"name\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, \"gflop\": %.6f, \"ms\": %.4f, \"ms_min\": %.4f, "
+               "\"gflops\": %.3f}%s\n",
+               name, M, N, K, gflop, med, t[0], gflop / (med * 1e-3), last ? "" : ",");
     free(t);
     free(A);
     free(B);
     free(C);
+    return gflop / (med * 1e-3);
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "probe")) {
+        printf("%.3f\n", run(NULL, 128, 64 * 2500, 576, 3, 1, 1));
+        return 0;
+    }
     int reps = argc > 1 ? atoi(argv[1]) : 5, warmup = argc > 2 ? atoi(argv[2]) : 2;
     if (reps < 1 || warmup < 0) {
         fprintf(stderr, "usage: sgemm [reps>=1] [warmup>=0]\n");

@@ -49,7 +49,9 @@ def main():
     frameworks = [
         ("pixloc", f"pixloc {px['pixloc_version']} (OpenCL: {px['device']}, {px['platform']} {px['driver']})", px),
         ("tensorflow", f"TensorFlow-Keras {tf['version']} (tensorflow-cpu, NHWC, jit_compile={tf['jit_compile']})", tf),
-        ("pytorch", f"PyTorch {pt['version']} (CPU wheel, {pt['best_format']} for training)", pt),
+        ("pytorch", f"PyTorch {pt['version']} (PyPI wheel on the CPU; faster of NCHW / channels_last: "
+                    f"{pt['best_format']} for training, "
+                    f"{' / '.join(e['format'] for e in pt['inference'])} for inference)", pt),
     ]
     rows = {}
     for key, label, r in frameworks:
@@ -99,9 +101,12 @@ def main():
     L = []
     L.append(f"Measured {results['date']} on {results['machine']['cpu']} ({results['machine']['cores']} cores), "
              f"batch {px['batch_size']}, {a.threads} threads per framework, median of {a.reps} repetitions "
-             f"after {a.warmup} warm-up. Shared machine: 1-minute load average "
-             + ", ".join(f"{s} {v['load_before']:.1f}" for s, v in run["stages"].items())
-             + " at the start of each stage; compare within one run only.\n")
+             f"after {a.warmup} warm-up. The machine is shared: at the start / end of each stage the "
+             "1-minute load average and the sgemm GFLOP/s then available (64->128 conv shape, a few seconds) were "
+             + ", ".join(f"{s} {v['load_before']:.1f} / {v['load_after']:.1f} and "
+                         f"{v['sgemm_probe_before']:.0f} / {v['sgemm_probe_after']:.0f} GFLOP/s"
+                         for s, v in run["stages"].items())
+             + ". Compare figures within one run only.\n")
     L.append("| implementation | training samples/s (batch 64) | inference images/s (64) | inference images/s (256) |")
     L.append("|---|---:|---:|---:|")
     for key in ("pixloc", "tensorflow", "pytorch"):

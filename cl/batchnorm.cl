@@ -1,80 +1,65 @@
 // Keras BatchNormalization on padded planes (include/layout.h): x is (N, C, PH, PW)
-// at float offset `margin`; statistics are over the N*H interior rows of W pixels
-// of each channel (never the zero ring).
+// at float offset `margin`; statistics are over the N*H*W interior pixels of each
+// channel (never the ring: kernels mask it and never trust its contents).
 //
-// Reductions are deterministic and barrier-free (barriers are slow on PoCL):
-// work-item (p, c) of a partial kernel sums a fixed contiguous block of rows of
-// channel c, and a per-channel kernel adds the P partials in index order.
+// CPU-friendly and deterministic (no barriers, no local memory, no atomics):
+// every kernel walks one (n, c) plane as nv = ceil(plane/16) contiguous chunks of
+// 16 floats with vload16 / vstore16. `mask` (nv*16 ints, built by the host) is -1
+// at interior positions of a plane and 0 on the ring and past the plane's end, so
+// ring values are excluded with select() (never multiplied: they may be NaN).
 //
-// Per-channel state `st` (4*C floats, one buffer per layer):
+// Statistics: work-item (n, c) sums its plane (float16 accumulators, fixed-order
+// horizontal sum), then makes a second pass over the same plane (in cache) for
+// the sum of squares centred on the plane's own mean. A per-channel kernel
+// combines the N plane results in index order (Chan et al.'s pairwise formula with
+// equal counts: M2 = sum M2_n + HW * sum (mean_n - mean)^2).
+//
+// Per-channel state `st` (6*C floats, one buffer per layer):
 //   st[c] = batch (or moving) mean, st[C+c] = 1/sqrt(var+eps),
-//   st[2C+c] = scale = gamma*invstd, st[3C+c] = shift = beta - mean*scale.
+//   st[2C+c] = scale = gamma*invstd, st[3C+c] = shift = beta - mean*scale,
+//   st[4C+c] = dbeta/M, st[5C+c] = dgamma/M (backward; gamma itself is read from params).
 
-// Rows [r0, r1) of the N*H rows of one channel that chunk p of P owns.
-#define BN_CHUNK(p, P, rows, r0, r1)                                           \
-    int r0 = (int)(((long)(rows) * (p)) / (P));                                \
-    int r1 = (int)(((long)(rows) * ((p) + 1)) / (P))
-
-// Start of interior row y of image n, channel c.
-#define BN_ROW(base, n, y, c, C, H, W, margin)                                 \
-    ((base) + (margin) + ((size_t)(n) * (C) + (c)) * (size_t)(((H) + 2) * ((W) + 2)) + \
-     (size_t)((y) + 1) * ((W) + 2) + 1)
-
-// Loop over rows [r0, r1) keeping (n, y) = (r / H, r % H) incrementally and
-// without a division: LLVM turns a paired / and % into a `freeze`, which
-// oclgrind's uninitialized-value checker cannot execute. (At most N steps.)
-#define BN_FOR_ROWS(r0, r1, H, n, y)                                           \
-    int n = 0, y = (r0);                                                       \
-    while (y >= (H)) { y -= (H); n++; }                                        \
-    for (int r_ = (r0); r_ < (r1); r_++, n += (y + 1 == (H)), y = (y + 1 == (H)) ? 0 : y + 1)
-
-// Sum of channel c's partials in index order: the same float result wherever used.
-float bn_sum_parts(__global const float *part, int c, int P) {
-    float s = 0.0f;
-    for (int p = 0; p < P; p++) s += part[c * P + p];
-    return s;
+// Horizontal sum in a fixed order (a pairwise tree). Through a private array
+// rather than .lo/.hi swizzles: oclgrind's --uninitialized checker crashes on the
+// shufflevectors those produce; PoCL compiles both to the same register code.
+float bn_hsum16(float16 v) {
+    float a[16];
+    vstore16(v, 0, a);
+    for (int w = 8; w >= 1; w >>= 1)
+        for (int i = 0; i < w; i++) a[i] += a[i + w];
+    return a[0];
 }
 
-// part[c*P + p] = sum of x over chunk p of channel c.  global (P, C)
-__kernel void bn_partial_sum(__global const float *x, __global float *part, int N, int C, int H, int W,
-                             int margin, int P) {
-    int p = get_global_id(0), c = get_global_id(1);
-    if (p >= P || c >= C) return;
-    BN_CHUNK(p, P, N * H, r0, r1);
-    float s = 0.0f;
-    BN_FOR_ROWS(r0, r1, H, n, y) {
-        __global const float *row = BN_ROW(x, n, y, c, C, H, W, margin);
-        for (int j = 0; j < W; j++) s += row[j];
+// psum[nc] = sum of plane nc's interior, pm2[nc] = sum of (x - plane mean)^2 there.
+// global (>= NC), any local size.
+__kernel void bn_stats(__global const float *x, __global const int *mask, __global float *psum,
+                       __global float *pm2, int NC, int plane, int nv, int margin, float inv_hw) {
+    int nc = get_global_id(0);
+    if (nc >= NC) return;
+    __global const float *p = x + (size_t)margin + (size_t)nc * (size_t)plane;
+    float16 s = (float16)(0.0f);
+    // The last chunk may read up to 15 floats past the plane (inside the buffer
+    // thanks to the margin); the mask zeroes them.
+    for (int k = 0; k < nv; k++) s += select((float16)(0.0f), vload16(k, p), vload16(k, mask));
+    float sum = bn_hsum16(s);
+    float mu = sum * inv_hw;
+    float16 q = (float16)(0.0f);
+    for (int k = 0; k < nv; k++) {
+        float16 d = select((float16)(0.0f), vload16(k, p) - mu, vload16(k, mask));
+        q += d * d;
     }
-    part[c * P + p] = s;
-}
-
-// psq[c*P + p] = sum over chunk p of (x - mean)^2, mean from the sum partials.  global (P, C)
-__kernel void bn_partial_sq(__global const float *x, __global const float *psum, __global float *psq,
-                            int N, int C, int H, int W, int margin, int P) {
-    int p = get_global_id(0), c = get_global_id(1);
-    if (p >= P || c >= C) return;
-    float mean = bn_sum_parts(psum, c, P) / (float)(N * H * W);
-    BN_CHUNK(p, P, N * H, r0, r1);
-    float s = 0.0f;
-    BN_FOR_ROWS(r0, r1, H, n, y) {
-        __global const float *row = BN_ROW(x, n, y, c, C, H, W, margin);
-        for (int j = 0; j < W; j++) {
-            float d = row[j] - mean;
-            s += d * d;
-        }
-    }
-    psq[c * P + p] = s;
+    psum[nc] = sum;
+    pm2[nc] = bn_hsum16(q);
 }
 
 // Per channel: batch statistics (mode 1, 2) or moving ones (mode 0), the moving
 // update, and the affine coefficients.  global (C)
 //   mode 1: moving = moving*momentum + batch*one_minus_momentum (biased variance)
 //   mode 2: moving += (batch - moving) * inv_k  (equal-weight average of k batches)
-__kernel void bn_finalize(__global const float *psum, __global const float *psq,
+__kernel void bn_finalize(__global const float *psum, __global const float *pm2,
                           __global const float *params, int gamma_off, int beta_off,
                           __global float *stats, int mean_off, int var_off, __global float *st,
-                          int N, int C, int H, int W, int P, int mode, float momentum,
+                          int N, int C, int H, int W, int mode, float momentum,
                           float one_minus_momentum, float inv_k, float eps) {
     int c = get_global_id(0);
     if (c >= C) return;
@@ -83,9 +68,17 @@ __kernel void bn_finalize(__global const float *psum, __global const float *psq,
         mean = stats[mean_off + c];
         var = stats[var_off + c];
     } else {
-        float M = (float)(N * H * W);
-        mean = bn_sum_parts(psum, c, P) / M;
-        var = bn_sum_parts(psq, c, P) / M;
+        float hw = (float)(H * W), inv_hw = 1.0f / hw;
+        float s = 0.0f;
+        for (int n = 0; n < N; n++) s += psum[n * C + c];
+        mean = s / ((float)N * hw);
+        float m2 = 0.0f, dev = 0.0f;
+        for (int n = 0; n < N; n++) {
+            float d = psum[n * C + c] * inv_hw - mean; // the plane mean bn_stats centred on
+            m2 += pm2[n * C + c];
+            dev += d * d;
+        }
+        var = (m2 + dev * hw) / ((float)N * hw);
         float mm = stats[mean_off + c], mv = stats[var_off + c];
         if (mode == 1) {
             stats[mean_off + c] = mm * momentum + mean * one_minus_momentum;
@@ -103,83 +96,108 @@ __kernel void bn_finalize(__global const float *psum, __global const float *psq,
     st[3 * C + c] = params[beta_off + c] - mean * scale;
 }
 
-// y = x*scale + shift on the interior, 0 on the ring.  global (PW, PH, N*C)
-__kernel void bn_apply(__global const float *x, __global float *y, __global const float *st, int C,
-                       int H, int W, int margin) {
-    int px = get_global_id(0), py = get_global_id(1), nc = get_global_id(2);
-    int PW = W + 2, PH = H + 2;
-    if (px >= PW || py >= PH) return;
-    int c = nc % C;
-    size_t i = (size_t)margin + (size_t)nc * (size_t)(PH * PW) + (size_t)(py * PW + px);
-    int inside = px >= 1 && px <= W && py >= 1 && py <= H;
-    y[i] = inside ? x[i] * st[2 * C + c] + st[3 * C + c] : 0.0f;
-}
-
-// Backward partials over chunk p of channel c, dy = g (grad of the BN output):
-//   part[c*P+p] = sum dy,  part[C*P + c*P+p] = sum dy * xhat.  global (P, C)
-__kernel void bn_bwd_partial(__global const float *x, __global const float *g,
-                             __global const float *st, __global float *part, int N, int C, int H,
-                             int W, int margin, int P) {
-    int p = get_global_id(0), c = get_global_id(1);
-    if (p >= P || c >= C) return;
-    float mean = st[c], invstd = st[C + c];
-    BN_CHUNK(p, P, N * H, r0, r1);
-    float sb = 0.0f, sg = 0.0f;
-    BN_FOR_ROWS(r0, r1, H, n, y) {
-        __global const float *xr = BN_ROW(x, n, y, c, C, H, W, margin);
-        __global const float *gr = BN_ROW(g, n, y, c, C, H, W, margin);
-        for (int j = 0; j < W; j++) {
-            float dy = gr[j];
-            sb += dy;
-            sg += dy * ((xr[j] - mean) * invstd);
-        }
+// y = x*scale + shift on the interior, 0 on the ring.  global (>= nv, C, N)
+__kernel void bn_apply(__global const float *x, __global float *y, __global const int *mask,
+                       __global const float *st, int C, int plane, int nv, int margin) {
+    int k = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (k >= nv) return;
+    size_t base = (size_t)margin + ((size_t)n * (size_t)C + (size_t)c) * (size_t)plane;
+    __global const float *xp = x + base;
+    __global float *yp = y + base;
+    float scale = st[2 * C + c], shift = st[3 * C + c];
+    if ((k + 1) * 16 <= plane) {
+        float16 v = vload16(k, xp) * scale + shift;
+        vstore16(select((float16)(0.0f), v, vload16(k, mask)), k, yp);
+    } else { // the plane's partial last chunk
+        for (int j = k * 16; j < plane; j++) yp[j] = mask[j] ? xp[j] * scale + shift : 0.0f;
     }
-    part[c * P + p] = sb;
-    part[C * P + c * P + p] = sg;
 }
 
-// dbeta, dgamma of channel c into the gradient buffer.  global (C)
-__kernel void bn_bwd_finalize(__global const float *part, __global float *grads, int dgamma_off,
-                              int dbeta_off, int C, int P) {
+// Backward partials of plane (n, c), dy = g (grad of the BN output):
+//   part[nc] = sum dy,  part[NC + nc] = sum dy * (x - mean).  global (>= C, N)
+__kernel void bn_bwd_stats(__global const float *x, __global const float *g,
+                           __global const int *mask, __global const float *st,
+                           __global float *part, int C, int NC, int plane, int nv, int margin) {
+    int c = get_global_id(0), n = get_global_id(1);
+    if (c >= C) return;
+    int nc = n * C + c;
+    size_t base = (size_t)margin + (size_t)nc * (size_t)plane;
+    __global const float *xp = x + base;
+    __global const float *gp = g + base;
+    float mean = st[c];
+    float16 sb = (float16)(0.0f), sg = (float16)(0.0f);
+    for (int k = 0; k < nv; k++) {
+        int16 m = vload16(k, mask);
+        float16 dy = select((float16)(0.0f), vload16(k, gp), m);
+        float16 d = select((float16)(0.0f), vload16(k, xp) - mean, m);
+        sb += dy;
+        sg += dy * d;
+    }
+    part[nc] = bn_hsum16(sb);
+    part[NC + nc] = bn_hsum16(sg);
+}
+
+// dbeta, dgamma of channel c into the gradient buffer, and dbeta/M, dgamma/M into
+// st for bn_bwd_apply.  global (C)
+__kernel void bn_bwd_finalize(__global const float *part, __global float *st,
+                              __global float *grads, int dgamma_off, int dbeta_off, int N, int C,
+                              int H, int W) {
     int c = get_global_id(0);
     if (c >= C) return;
-    grads[dbeta_off + c] = bn_sum_parts(part, c, P);
-    grads[dgamma_off + c] = bn_sum_parts(part + C * P, c, P);
+    int NC = N * C;
+    float sb = 0.0f, sg = 0.0f;
+    for (int n = 0; n < N; n++) {
+        sb += part[n * C + c];
+        sg += part[NC + n * C + c];
+    }
+    float dgamma = sg * st[C + c], invM = 1.0f / (float)(N * H * W);
+    grads[dbeta_off + c] = sb;
+    grads[dgamma_off + c] = dgamma;
+    st[4 * C + c] = sb * invM;
+    st[5 * C + c] = dgamma * invM;
 }
 
 // In place: g (dY) becomes dX = gamma*invstd*(dy - dbeta/M - xhat*dgamma/M), times
 // the ReLU mask (x > 0, x being the ReLU output) when relu != 0; ring = 0.
-// global (PW, PH, N*C)
-__kernel void bn_bwd_apply(__global const float *x, __global float *g, __global const float *st,
-                           __global const float *params, int gamma_off,
-                           __global const float *grads, int dgamma_off, int dbeta_off, int N,
-                           int C, int H, int W, int margin, int relu) {
-    int px = get_global_id(0), py = get_global_id(1), nc = get_global_id(2);
-    int PW = W + 2, PH = H + 2;
-    if (px >= PW || py >= PH) return;
-    int c = nc % C;
-    size_t i = (size_t)margin + (size_t)nc * (size_t)(PH * PW) + (size_t)(py * PW + px);
-    int inside = px >= 1 && px <= W && py >= 1 && py <= H;
-    float out = 0.0f;
-    if (inside) {
-        float invM = 1.0f / (float)(N * H * W);
-        float mean = st[c], invstd = st[C + c];
-        float xv = x[i];
-        float xhat = (xv - mean) * invstd;
-        float dx = params[gamma_off + c] * invstd *
-                   (g[i] - grads[dbeta_off + c] * invM - xhat * (grads[dgamma_off + c] * invM));
-        out = (relu && !(xv > 0.0f)) ? 0.0f : dx;
+// global (>= nv, C, N)
+__kernel void bn_bwd_apply(__global const float *x, __global float *g, __global const int *mask,
+                           __global const float *st, __global const float *params, int gamma_off,
+                           int C, int plane, int nv, int margin, int relu) {
+    int k = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
+    if (k >= nv) return;
+    size_t base = (size_t)margin + ((size_t)n * (size_t)C + (size_t)c) * (size_t)plane;
+    __global const float *xp = x + base;
+    __global float *gp = g + base;
+    float mean = st[c], invstd = st[C + c], scale = params[gamma_off + c] * invstd;
+    float kb = st[4 * C + c], kg = st[5 * C + c];
+    if ((k + 1) * 16 <= plane) {
+        float16 xv = vload16(k, xp);
+        float16 dx = scale * (vload16(k, gp) - kb - (xv - mean) * invstd * kg);
+        int16 m = vload16(k, mask);
+        if (relu) m &= isgreater(xv, (float16)(0.0f));
+        vstore16(select((float16)(0.0f), dx, m), k, gp);
+    } else { // the plane's partial last chunk: no access past the plane (g is in place)
+        for (int j = k * 16; j < plane; j++) {
+            float xv = xp[j];
+            float dx = scale * (gp[j] - kb - (xv - mean) * invstd * kg);
+            gp[j] = (mask[j] && !(relu && !(xv > 0.0f))) ? dx : 0.0f;
+        }
     }
-    g[i] = out;
 }
 
 // In place ReLU backward for blocks without BN: g *= (x > 0); ring = 0.
-// global (PW, PH, N*C)
-__kernel void relu_bwd(__global const float *x, __global float *g, int H, int W, int margin) {
-    int px = get_global_id(0), py = get_global_id(1), nc = get_global_id(2);
-    int PW = W + 2, PH = H + 2;
-    if (px >= PW || py >= PH) return;
-    size_t i = (size_t)margin + (size_t)nc * (size_t)(PH * PW) + (size_t)(py * PW + px);
-    int inside = px >= 1 && px <= W && py >= 1 && py <= H;
-    g[i] = (inside && x[i] > 0.0f) ? g[i] : 0.0f;
+// global (>= nv, N*C)
+__kernel void relu_bwd(__global const float *x, __global float *g, __global const int *mask,
+                       int plane, int nv, int margin) {
+    int k = get_global_id(0), nc = get_global_id(1);
+    if (k >= nv) return;
+    size_t base = (size_t)margin + (size_t)nc * (size_t)plane;
+    __global const float *xp = x + base;
+    __global float *gp = g + base;
+    if ((k + 1) * 16 <= plane) {
+        int16 m = vload16(k, mask) & isgreater(vload16(k, xp), (float16)(0.0f));
+        vstore16(select((float16)(0.0f), vload16(k, gp), m), k, gp);
+    } else {
+        for (int j = k * 16; j < plane; j++) gp[j] = (mask[j] && xp[j] > 0.0f) ? gp[j] : 0.0f;
+    }
 }

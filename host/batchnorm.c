@@ -7,40 +7,54 @@
 #include "layout.h"
 #include "pixloc.h"
 
+// Explicit work-group sizes (PoCL runs a work-group as a loop over its work-items,
+// so a fixed, modest size keeps launches cheap and compiles each kernel once).
+#define BN_LOCAL_CHUNKS 16 // elementwise kernels: 16-float chunks of a plane per group
+#define BN_LOCAL_PLANES 8  // reduction kernels: planes per group
+
 struct batchnorm {
     ocl_ctx *c;
     int max_N, C, H, W, margin;
-    cl_mem psum, psq; // (C, P) partial sums of x and of (x - mean)^2
-    cl_mem pbwd;      // (2, C, P) backward partials: sum dy, sum dy*xhat
-    cl_mem st;   // (4, C): mean, invstd, scale, shift
-    cl_kernel k_sum, k_sq, k_final, k_apply, k_bwd_partial, k_bwd_final, k_bwd_apply, k_relu_bwd;
+    int plane, nv;    // floats per padded plane, 16-float chunks per plane
+    cl_mem mask;      // (nv*16) ints: -1 at interior positions of a plane, else 0
+    cl_mem psum, pm2; // (N, C) per-plane sums and centred sums of squares
+    cl_mem pbwd;      // (2, N, C) backward per-plane sums: dy, dy*(x - mean)
+    cl_mem st;        // (6, C): mean, invstd, scale, shift, dbeta/M, dgamma/M
+    cl_kernel k_stats, k_final, k_apply, k_bwd_stats, k_bwd_final, k_bwd_apply, k_relu_bwd;
 };
-
-// Row chunks per channel: a function of the shape only, so results do not depend
-// on the device.
-static int bn_chunks(int N, int H) { return N * H < 64 ? N * H : 64; }
 
 static int as_int(size_t v, const char *what) {
     if (v > (size_t)INT_MAX) px_die(PX_EXIT_FAIL, "batchnorm: %s offset %zu exceeds INT_MAX", what, v);
     return (int)v;
 }
 
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
 batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     batchnorm *b = px_calloc(1, sizeof *b, "batchnorm");
     b->c = c;
     b->max_N = max_N; b->C = C; b->H = H; b->W = W;
     b->margin = (int)ACT_MARGIN(W);
-    size_t P = (size_t)bn_chunks(max_N, H);
-    b->psum = ocl_buffer(c, "batchnorm partial sums", (size_t)C * P * sizeof(float));
-    b->psq = ocl_buffer(c, "batchnorm partial squares", (size_t)C * P * sizeof(float));
-    b->pbwd = ocl_buffer(c, "batchnorm backward partials", 2 * (size_t)C * P * sizeof(float));
-    b->st = ocl_buffer(c, "batchnorm batch statistics", 4 * (size_t)C * sizeof(float));
+    act_layout l = act_layout_make(max_N, C, H, W);
+    b->plane = as_int(l.plane, "plane");
+    b->nv = (b->plane + 15) / 16;
+    size_t nm = (size_t)b->nv * 16;
+    int *m = px_calloc(nm, sizeof *m, "batchnorm mask");
+    for (int y = 1; y <= H; y++)
+        for (int x = 1; x <= W; x++) m[(size_t)y * l.PW + x] = -1;
+    b->mask = ocl_buffer(c, "batchnorm interior mask", nm * sizeof *m);
+    ocl_write(c, b->mask, 0, m, nm * sizeof *m);
+    free(m);
+    size_t NC = (size_t)max_N * C;
+    b->psum = ocl_buffer(c, "batchnorm plane sums", NC * sizeof(float));
+    b->pm2 = ocl_buffer(c, "batchnorm plane squares", NC * sizeof(float));
+    b->pbwd = ocl_buffer(c, "batchnorm backward partials", 2 * NC * sizeof(float));
+    b->st = ocl_buffer(c, "batchnorm batch statistics", 6 * (size_t)C * sizeof(float));
     cl_program p = ocl_program(c, "batchnorm.cl", "");
-    b->k_sum = ocl_kernel(c, p, "bn_partial_sum");
-    b->k_sq = ocl_kernel(c, p, "bn_partial_sq");
+    b->k_stats = ocl_kernel(c, p, "bn_stats");
     b->k_final = ocl_kernel(c, p, "bn_finalize");
     b->k_apply = ocl_kernel(c, p, "bn_apply");
-    b->k_bwd_partial = ocl_kernel(c, p, "bn_bwd_partial");
+    b->k_bwd_stats = ocl_kernel(c, p, "bn_bwd_stats");
     b->k_bwd_final = ocl_kernel(c, p, "bn_bwd_finalize");
     b->k_bwd_apply = ocl_kernel(c, p, "bn_bwd_apply");
     b->k_relu_bwd = ocl_kernel(c, p, "relu_bwd");
@@ -49,12 +63,13 @@ batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
 
 void batchnorm_free(batchnorm *b) {
     if (!b) return;
+    ocl_free(&b->mask);
     ocl_free(&b->psum);
-    ocl_free(&b->psq);
+    ocl_free(&b->pm2);
     ocl_free(&b->pbwd);
     ocl_free(&b->st);
-    clReleaseKernel(b->k_sum); clReleaseKernel(b->k_sq); clReleaseKernel(b->k_final);
-    clReleaseKernel(b->k_apply); clReleaseKernel(b->k_bwd_partial); clReleaseKernel(b->k_bwd_final);
+    clReleaseKernel(b->k_stats); clReleaseKernel(b->k_final); clReleaseKernel(b->k_apply);
+    clReleaseKernel(b->k_bwd_stats); clReleaseKernel(b->k_bwd_final);
     clReleaseKernel(b->k_bwd_apply); clReleaseKernel(b->k_relu_bwd);
     free(b);
 }
@@ -63,66 +78,72 @@ static void check_batch(const batchnorm *b, int N) {
     if (N < 1 || N > b->max_N) px_die(PX_EXIT_FAIL, "batchnorm: batch %d outside 1..%d", N, b->max_N);
 }
 
+// Elementwise launch over (chunks, C, N) or (chunks, N*C).
+static void run_chunks(batchnorm *b, cl_kernel k, cl_uint dims, size_t d1, size_t d2) {
+    size_t g[3] = {round_up((size_t)b->nv, BN_LOCAL_CHUNKS), d1, d2};
+    size_t l[3] = {BN_LOCAL_CHUNKS, 1, 1};
+    ocl_run(b->c, k, dims, g, l);
+}
+
 void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off,
                        size_t beta_off, cl_mem stats, size_t mean_off, size_t var_off, int mode,
                        float momentum, float eps, float inv_k) {
     check_batch(b, N);
-    int C = b->C, H = b->H, W = b->W, margin = b->margin, P = bn_chunks(N, H);
+    int C = b->C, H = b->H, W = b->W, margin = b->margin, plane = b->plane, nv = b->nv;
     int go = as_int(gamma_off, "gamma"), bo = as_int(beta_off, "beta");
     int mo = as_int(mean_off, "moving mean"), vo = as_int(var_off, "moving variance");
     float omm = (float)(1.0 - (double)momentum);
+    cl_kernel k;
     if (mode != 0) {
-        size_t g2[2] = {(size_t)P, (size_t)C};
-        KARG(b->k_sum, 0, x); KARG(b->k_sum, 1, b->psum); KARG(b->k_sum, 2, N); KARG(b->k_sum, 3, C);
-        KARG(b->k_sum, 4, H); KARG(b->k_sum, 5, W); KARG(b->k_sum, 6, margin); KARG(b->k_sum, 7, P);
-        ocl_run(b->c, b->k_sum, 2, g2, NULL);
-        KARG(b->k_sq, 0, x); KARG(b->k_sq, 1, b->psum); KARG(b->k_sq, 2, b->psq); KARG(b->k_sq, 3, N);
-        KARG(b->k_sq, 4, C); KARG(b->k_sq, 5, H); KARG(b->k_sq, 6, W); KARG(b->k_sq, 7, margin);
-        KARG(b->k_sq, 8, P);
-        ocl_run(b->c, b->k_sq, 2, g2, NULL);
+        int NC = N * C;
+        float inv_hw = 1.0f / (float)(H * W);
+        k = b->k_stats;
+        KARG(k, 0, x); KARG(k, 1, b->mask); KARG(k, 2, b->psum); KARG(k, 3, b->pm2);
+        KARG(k, 4, NC); KARG(k, 5, plane); KARG(k, 6, nv); KARG(k, 7, margin); KARG(k, 8, inv_hw);
+        size_t g1 = round_up((size_t)NC, BN_LOCAL_PLANES), l1 = BN_LOCAL_PLANES;
+        ocl_run(b->c, k, 1, &g1, &l1);
     }
-    cl_kernel k = b->k_final;
-    KARG(k, 0, b->psum); KARG(k, 1, b->psq); KARG(k, 2, params); KARG(k, 3, go); KARG(k, 4, bo);
+    k = b->k_final;
+    KARG(k, 0, b->psum); KARG(k, 1, b->pm2); KARG(k, 2, params); KARG(k, 3, go); KARG(k, 4, bo);
     KARG(k, 5, stats); KARG(k, 6, mo); KARG(k, 7, vo); KARG(k, 8, b->st); KARG(k, 9, N);
-    KARG(k, 10, C); KARG(k, 11, H); KARG(k, 12, W); KARG(k, 13, P); KARG(k, 14, mode);
-    KARG(k, 15, momentum); KARG(k, 16, omm); KARG(k, 17, inv_k); KARG(k, 18, eps);
-    size_t g1 = (size_t)C;
-    ocl_run(b->c, k, 1, &g1, NULL);
+    KARG(k, 10, C); KARG(k, 11, H); KARG(k, 12, W); KARG(k, 13, mode);
+    KARG(k, 14, momentum); KARG(k, 15, omm); KARG(k, 16, inv_k); KARG(k, 17, eps);
+    size_t gc = (size_t)C;
+    ocl_run(b->c, k, 1, &gc, NULL);
     k = b->k_apply;
-    KARG(k, 0, x); KARG(k, 1, y); KARG(k, 2, b->st); KARG(k, 3, C); KARG(k, 4, H); KARG(k, 5, W);
-    KARG(k, 6, margin);
-    size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N * C};
-    ocl_run(b->c, k, 3, g3, NULL);
+    KARG(k, 0, x); KARG(k, 1, y); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, C);
+    KARG(k, 5, plane); KARG(k, 6, nv); KARG(k, 7, margin);
+    run_chunks(b, k, 3, (size_t)C, (size_t)N);
 }
 
 void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off,
                         cl_mem grads, size_t dgamma_off, size_t dbeta_off, int relu) {
     check_batch(b, N);
-    int C = b->C, H = b->H, W = b->W, margin = b->margin, P = bn_chunks(N, H);
+    int C = b->C, H = b->H, W = b->W, margin = b->margin, plane = b->plane, nv = b->nv;
+    int NC = N * C;
     int go = as_int(gamma_off, "gamma"), dgo = as_int(dgamma_off, "dgamma"),
         dbo = as_int(dbeta_off, "dbeta");
-    cl_kernel k = b->k_bwd_partial;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->st); KARG(k, 3, b->pbwd); KARG(k, 4, N);
-    KARG(k, 5, C); KARG(k, 6, H); KARG(k, 7, W); KARG(k, 8, margin); KARG(k, 9, P);
-    size_t g2[2] = {(size_t)P, (size_t)C};
-    ocl_run(b->c, k, 2, g2, NULL);
+    cl_kernel k = b->k_bwd_stats;
+    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, b->pbwd);
+    KARG(k, 5, C); KARG(k, 6, NC); KARG(k, 7, plane); KARG(k, 8, nv); KARG(k, 9, margin);
+    size_t g2[2] = {round_up((size_t)C, BN_LOCAL_PLANES), (size_t)N}, l2[2] = {BN_LOCAL_PLANES, 1};
+    ocl_run(b->c, k, 2, g2, l2);
     k = b->k_bwd_final;
-    KARG(k, 0, b->pbwd); KARG(k, 1, grads); KARG(k, 2, dgo); KARG(k, 3, dbo); KARG(k, 4, C);
-    KARG(k, 5, P);
-    size_t g1 = (size_t)C;
-    ocl_run(b->c, k, 1, &g1, NULL);
+    KARG(k, 0, b->pbwd); KARG(k, 1, b->st); KARG(k, 2, grads); KARG(k, 3, dgo); KARG(k, 4, dbo);
+    KARG(k, 5, N); KARG(k, 6, C); KARG(k, 7, H); KARG(k, 8, W);
+    size_t gc = (size_t)C;
+    ocl_run(b->c, k, 1, &gc, NULL);
     k = b->k_bwd_apply;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->st); KARG(k, 3, params); KARG(k, 4, go);
-    KARG(k, 5, grads); KARG(k, 6, dgo); KARG(k, 7, dbo); KARG(k, 8, N); KARG(k, 9, C);
-    KARG(k, 10, H); KARG(k, 11, W); KARG(k, 12, margin); KARG(k, 13, relu);
-    size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N * C};
-    ocl_run(b->c, k, 3, g3, NULL);
+    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, params);
+    KARG(k, 5, go); KARG(k, 6, C); KARG(k, 7, plane); KARG(k, 8, nv); KARG(k, 9, margin);
+    KARG(k, 10, relu);
+    run_chunks(b, k, 3, (size_t)C, (size_t)N);
 }
 
 void batchnorm_relu_backward(batchnorm *b, int N, cl_mem x, cl_mem g) {
     check_batch(b, N);
     cl_kernel k = b->k_relu_bwd;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->H); KARG(k, 3, b->W); KARG(k, 4, b->margin);
-    size_t g3[3] = {(size_t)b->W + 2, (size_t)b->H + 2, (size_t)N * b->C};
-    ocl_run(b->c, k, 3, g3, NULL);
+    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->plane); KARG(k, 4, b->nv);
+    KARG(k, 5, b->margin);
+    run_chunks(b, k, 2, (size_t)N * b->C, 1);
 }

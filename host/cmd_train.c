@@ -212,7 +212,6 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
     int k = 0;
     for (int i = 0; i < S / 2; i++) pick[k++] = i;
     // Worst by Euclidean error among the rest (ties: first).
-    int used[8] = {0};
     while (k < S) {
         int best = -1;
         double be = -1;
@@ -228,7 +227,6 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
         }
         pick[k++] = best;
     }
-    (void)used;
     size_t hw = (size_t)d->H * d->W;
     int64_t gidx[8];
     for (int i = 0; i < S; i++) gidx[i] = sp->test[pick[i]];

@@ -1,8 +1,8 @@
 // The 3x3 convolution kernels (cl/conv.cl, host/conv.c) against the double
 // reference (tests/ref_conv.c), which is itself checked by finite differences.
 //
-// For each shape and each kernel variant (CPU style and GPU style, both run on
-// whatever device is chosen, PoCL in CI): forward with and without ReLU, input
+// For each shape and each kernel variant (CPU style with the default tiles and
+// with others, and GPU style, all run on whatever device is chosen, PoCL in CI): forward with and without ReLU, input
 // gradient, weight and bias gradients. Outputs are filled with NaN first, so an
 // unwritten value fails; the padding ring must come back exactly zero and the
 // margins, the planes of images n >= N and the parameter buffer around dw/db
@@ -119,17 +119,22 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
         free(label##_a); free(label##_b);                                                            \
     } while (0)
 
-static void run_case(ocl_ctx *c, const shape *s, int variant) {
+// alt: the CPU variant with other tiles and short weight-gradient segments, so
+// several partials per image and segment tails are exercised.
+static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     char tag[160], name[200];
-    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", variant == CONV_VARIANT_CPU ? "cpu" : "gpu", N,
-             s->max_N, Cin, Cout, H, W);
+    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d",
+             variant == CONV_VARIANT_CPU ? (alt ? "cpu-alt" : "cpu") : "gpu", N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
     if (prm.variant != variant) {
         // Take the other device type's defaults: force the variant via the table.
         setenv("PIXLOC_CONV_VARIANT", variant == CONV_VARIANT_CPU ? "cpu" : "gpu", 1);
         prm = conv3x3_default_params(c, Cin, Cout, H, W);
         unsetenv("PIXLOC_CONV_VARIANT");
+    }
+    if (alt) {
+        prm.tile_co = 8; prm.wg = 1; prm.dw_tk = 4; prm.dw_tc = 3; prm.dw_seg = 48;
     }
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
 
@@ -253,8 +258,9 @@ int main(void) {
     const shape *shapes = tiny ? TINY : FULL;
     size_t ns = tiny ? sizeof TINY / sizeof TINY[0] : sizeof FULL / sizeof FULL[0];
     for (size_t i = 0; i < ns; i++) {
-        run_case(&c, &shapes[i], CONV_VARIANT_CPU);
-        run_case(&c, &shapes[i], CONV_VARIANT_GPU);
+        run_case(&c, &shapes[i], CONV_VARIANT_CPU, 0);
+        run_case(&c, &shapes[i], CONV_VARIANT_CPU, 1);
+        run_case(&c, &shapes[i], CONV_VARIANT_GPU, 0);
     }
     ocl_release(&c);
     return t_summary();
