@@ -148,7 +148,7 @@ def main():
         f"PyTorch {pt['version']} (oneDNN {'on' if pt.get('mkldnn') else 'off'}, {pt.get('cpu_capability', '')})",
         f"TensorFlow {tf['version']} / Keras {tf.get('keras_version', '')}",
         f"OpenBLAS {ob['config'].split()[1]} (Debian {run.get('openblas_deb', '')})",
-        f"{px['platform_version'].split(' Linux')[0]}",
+        px['platform_version'].split(' Linux')[0].strip(),
     ]) + ". Reproduce: `bash bench/compare.sh`.")
     md = "\n".join(L) + "\n"
     with open(a.md_path, "w") as f:

@@ -159,8 +159,11 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
 // interior rows. dy's ring is zero, so ring columns add nothing; x is only read
 // inside the image's own planes (and the zero ring/margin next to them).
 
-// Segment [qb, qe) of partial p.
-#define SEG_BEGIN(s) (PW + (s) * SEG)
+// Segment [qb, qe) of partial p. The first starts at the 16-aligned position
+// at or before row 1 (the extra positions are row 0, where dy is zero), so the
+// dy loads are aligned when MARGIN and PLANE are multiples of 16.
+#define QB0 (PW / 16 * 16)
+#define SEG_BEGIN(s) (QB0 + (s) * SEG)
 #define SEG_END(s) min(SEG_BEGIN(s) + SEG, QEND)
 
 // CPU style: a work-item owns DW_TK rows x DW_TC channels, each a float16 of

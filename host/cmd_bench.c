@@ -23,7 +23,7 @@
 #define BENCH_MAX_INFER 8
 
 typedef struct {
-    int batch, H, W, reps, warmup, json;
+    int batch, H, W, reps, warmup, json, profile;
     int ninfer, infer[BENCH_MAX_INFER];
     net_config cfg;
     char channels[256];
@@ -46,7 +46,7 @@ typedef struct {
 
 static void usage(void) {
     printf("Usage: pixloc bench [--batch-size N] [--channels LIST] [--size HxW] [--reps N] [--warmup N]\n"
-           "                    [--infer-batches LIST] [--json]\n\n"
+           "                    [--infer-batches LIST] [--json] [--profile]\n\n"
            "Times, on the selected device, after --warmup untimed repetitions, the median of --reps\n"
            "repetitions of:\n"
            "  - a training step at --batch-size: gather a batch from device-resident data, forward\n"
@@ -66,6 +66,8 @@ static void usage(void) {
            "  --warmup N            untimed repetitions before timing [2]\n"
            "  --infer-batches LIST  inference batches [N,4N with N = --batch-size: 64,256]\n"
            "  --json                print JSON (device, driver, settings and every figure) instead of tables\n"
+           "  --profile             also time each op of one more training step (a queue finish after\n"
+           "                        every op) and print that breakdown to stderr\n"
            "  --help                this text\n\n%s",
            OCL_OPTIONS_HELP);
 }
@@ -73,8 +75,8 @@ static void usage(void) {
 static void parse(bench_opts *o, int argc, char **argv) {
     net_config_seed(&o->cfg);
     snprintf(o->channels, sizeof o->channels, "32,64,128,64,32");
-    o->batch = 64; o->H = 50; o->W = 50; o->reps = 5; o->warmup = 2; o->json = 0; o->ninfer = 0;
-    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_HELP };
+    o->batch = 64; o->H = 50; o->W = 50; o->reps = 5; o->warmup = 2; o->json = 0; o->profile = 0; o->ninfer = 0;
+    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_PROFILE, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
                                          {"size", required_argument, 0, O_SIZE},
@@ -82,6 +84,7 @@ static void parse(bench_opts *o, int argc, char **argv) {
                                          {"warmup", required_argument, 0, O_WARMUP},
                                          {"infer-batches", required_argument, 0, O_INFER},
                                          {"json", no_argument, 0, O_JSON},
+                                         {"profile", no_argument, 0, O_PROFILE},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
     int ch, h, w;
@@ -106,6 +109,7 @@ static void parse(bench_opts *o, int argc, char **argv) {
             o->ninfer = cli_int_list("--infer-batches", optarg, o->infer, BENCH_MAX_INFER, 1, 65536);
             break;
         case O_JSON: o->json = 1; break;
+        case O_PROFILE: o->profile = 1; break;
         case O_HELP: usage(); exit(PX_EXIT_OK);
         default: cli_usage_error("bench", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
@@ -176,6 +180,13 @@ static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench
         if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
     }
     r->train_ms = median(t, o->reps, &r->train_min_ms);
+    if (o->profile) {
+        net_profile(nt, 1);
+        train_step(nt, o->batch, img, hm, idx);
+        net_profile(nt, 0);
+        fprintf(stderr, "training step at batch %d, per op (a queue finish after each):\n", o->batch);
+        net_profile_report(nt, stderr);
+    }
 
     for (int k = 0; k < o->ninfer; k++) {
         int B = o->infer[k];

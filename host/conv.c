@@ -93,7 +93,7 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
 
     // Segments of the weight-gradient reduction, balanced, each a multiple of 16.
-    int npos = H * (W + 2);
+    int npos = (H + 1) * (W + 2) - (W + 2) / 16 * 16; // QEND - QB0 in cl/conv.cl
     k->nseg = (npos + p->dw_seg - 1) / p->dw_seg;
     k->seg = (int)ocl_round_up((size_t)((npos + k->nseg - 1) / k->nseg), 16);
     k->pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;

@@ -79,9 +79,13 @@ if bad:
 print(f"OK: bench JSON ({len(j['conv'])} layers) is complete and consistent")
 EOF
 
-# The table form runs too.
-"$PIXLOC" bench --channels 4,8 --size 12x12 --batch-size 4 --reps 1 --warmup 0 | grep -q "^training"
-"$PIXLOC" bench --help | grep -q -- "--reps"
+# The table form and --profile (per-op breakdown on stderr) run too; so does --help.
+"$PIXLOC" bench --channels 4,8 --size 12x12 --batch-size 4 --reps 1 --warmup 0 --profile \
+    >"$tmp/table.txt" 2>"$tmp/profile.txt"
+grep -q "^training" "$tmp/table.txt"
+grep -q "conv1.bwd_w" "$tmp/profile.txt"
+"$PIXLOC" bench --help >"$tmp/help.txt"
+grep -q -- "--reps" "$tmp/help.txt"
 
 expect_usage() {
     local rc=0

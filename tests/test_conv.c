@@ -10,7 +10,8 @@
 // (n >= N), so reading them would show. Every output is computed twice and
 // must be bit-identical.
 //
-// PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind).
+// PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind); PIXLOC_TEST_VARIANT=cpu
+// or gpu runs only that variant.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,11 +257,15 @@ int main(void) {
     ocl_init(&c, &o);
     int tiny = getenv("PIXLOC_TEST_TINY") && atoi(getenv("PIXLOC_TEST_TINY"));
     const shape *shapes = tiny ? TINY : FULL;
+    const char *only = getenv("PIXLOC_TEST_VARIANT"); // "cpu" or "gpu": only that variant
+    if (only && !*only) only = NULL;
     size_t ns = tiny ? sizeof TINY / sizeof TINY[0] : sizeof FULL / sizeof FULL[0];
     for (size_t i = 0; i < ns; i++) {
-        run_case(&c, &shapes[i], CONV_VARIANT_CPU, 0);
-        run_case(&c, &shapes[i], CONV_VARIANT_CPU, 1);
-        run_case(&c, &shapes[i], CONV_VARIANT_GPU, 0);
+        if (!only || !strcmp(only, "cpu")) {
+            run_case(&c, &shapes[i], CONV_VARIANT_CPU, 0);
+            run_case(&c, &shapes[i], CONV_VARIANT_CPU, 1);
+        }
+        if (!only || !strcmp(only, "gpu")) run_case(&c, &shapes[i], CONV_VARIANT_GPU, 0);
     }
     ocl_release(&c);
     return t_summary();

@@ -1,7 +1,27 @@
 #!/usr/bin/env bash
-# The README's test command: set-up, build (warnings as errors) and the whole CTest suite on PoCL.
+# The README's test command (CI runs it through .ci/run): set-up, then
+#  1. the release build (warnings as errors) and the whole CTest suite on PoCL,
+#     including the kernel tests under Oclgrind (label `oclgrind`, tests/oclgrind.cmake);
+#  2. the same suite built with ASan + UBSan (-DPIXLOC_SANITIZE=ON) in build-asan,
+#     with the runtime options and driver-only leak suppressions of tests/sanitizers/;
+#  3. the libFuzzer targets (tools/fuzz.sh) for PIXLOC_FUZZ_SECONDS each [30].
+# PIXLOC_TEST_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PIXLOC_EXTRA_PKGS="oclgrind ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" bash tools/setup.sh
-cd build
-ctest --output-on-failure -j2 --timeout 900
+PIXLOC_EXTRA_PKGS="oclgrind clang libclang-rt-14-dev ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
+    bash tools/setup.sh
+t0=$(date +%s)
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+echo "test.sh: release suite passed in $(($(date +%s) - t0)) s"
+[ "${PIXLOC_TEST_QUICK:-0}" = 1 ] && exit 0
+
+t0=$(date +%s)
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIXLOC_SANITIZE=ON -DPIXLOC_WERROR=ON >/dev/null
+cmake --build build-asan -j"$(nproc)" >/dev/null
+# Oclgrind preloads its own runtime, which ASan refuses to run under: those run in step 1 only.
+(. tests/sanitizers/env.sh && cd build-asan && ctest --output-on-failure -j2 --timeout 900 -LE oclgrind)
+echo "test.sh: sanitizer suite passed in $(($(date +%s) - t0)) s"
+
+t0=$(date +%s)
+bash tools/fuzz.sh "${PIXLOC_FUZZ_SECONDS:-30}"
+echo "test.sh: fuzzing passed in $(($(date +%s) - t0)) s"

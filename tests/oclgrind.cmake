@@ -1,0 +1,60 @@
+# Kernel tests at tiny shapes (PIXLOC_TEST_TINY=1) under Oclgrind, label `oclgrind`:
+# out-of-bounds accesses, data races, uninitialized values and OpenCL API misuse.
+# Oclgrind prints its reports on stderr but leaves the exit status alone, so each
+# test runs through this same file in script mode (cmake -P), which fails on a
+# non-zero exit (or a crash) and on any Oclgrind report.
+#
+# Exceptions, each deliberate:
+#  - test_ocl builds a broken kernel on purpose: exactly that one clBuildProgram
+#    CL_BUILD_PROGRAM_FAILURE report is expected (and required) there.
+#  - test_conv runs without --uninitialized: Oclgrind 21.10 (Debian 12) segfaults
+#    in its uninitialized-value plugin on conv_dw_tile at -O2, and at -O0 flags the
+#    masked tail loads of the tile kernels (see the hardening report).
+
+if(CMAKE_SCRIPT_MODE_FILE)
+  # cmake -DOCLGRIND=... "-DFLAGS=--a --b" -DEXE=... [-DEXPECT_API_BUILD_FAILURE=1] -P oclgrind.cmake
+  separate_arguments(FLAGS UNIX_COMMAND "${FLAGS}")
+  execute_process(COMMAND ${OCLGRIND} ${FLAGS} ${EXE} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  message("${out}")
+  message("${err}")
+  set(expected "Oclgrind - OpenCL runtime error detected\n\tFunction: clBuildProgram\n\tError:    CL_BUILD_PROGRAM_FAILURE\n")
+  if(EXPECT_API_BUILD_FAILURE)
+    string(FIND "${err}" "${expected}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "oclgrind: the expected clBuildProgram failure report of ${EXE} is missing")
+    endif()
+    string(REPLACE "${expected}" "" err "${err}")
+  endif()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "oclgrind: ${EXE} exited with '${rc}'")
+  endif()
+  set(report "Invalid (read|write)|[Dd]ata race|Uninitialized value|OpenCL runtime error detected|divergence detected|Invalid memory|Unhandled|[Uu]nsupported|Oclgrind - ")
+  string(REGEX MATCH "[^\n]*(${report})[^\n]*" hit "${err}\n${out}")
+  if(hit)
+    message(FATAL_ERROR "oclgrind reported a problem in ${EXE}: ${hit}")
+  endif()
+  return()
+endif()
+
+find_program(OCLGRIND oclgrind)
+if(NOT OCLGRIND)
+  message(STATUS "oclgrind not found: the `oclgrind` kernel checks are not registered (apt install oclgrind)")
+  return()
+endif()
+set(OCLGRIND_ALL --data-races --uninitialized --check-api)
+foreach(t test_conv test_batchnorm test_head test_adam test_ocl)
+  set(flags ${OCLGRIND_ALL})
+  set(extra "")
+  if(t STREQUAL "test_conv")
+    set(flags --data-races --check-api)
+  elseif(t STREQUAL "test_ocl")
+    set(extra -DEXPECT_API_BUILD_FAILURE=1)
+  endif()
+  string(REPLACE ";" " " flags_arg "${flags}")
+  add_test(NAME oclgrind_${t}
+           COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=${flags_arg}" -DEXE=$<TARGET_FILE:${t}> ${extra}
+                   -P ${CMAKE_CURRENT_LIST_FILE})
+  # Tiny shapes; no kernel cache (binaries of another platform must not be offered to Oclgrind).
+  set_tests_properties(oclgrind_${t} PROPERTIES LABELS oclgrind TIMEOUT 900
+                       ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+endforeach()
