@@ -20,14 +20,6 @@
 #define DATASET_FORMAT "pixloc-dataset"
 #define DATASET_VERSION "1"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void recipe_default(recipe *r) {
     r->H = 50;
@@ -42,27 +34,27 @@ void recipe_default(recipe *r) {
 
 int recipe_validate(const recipe *r, char *err, size_t errlen) {
     if (r->H < 1 || r->W < 1 || r->H > RECIPE_MAX_SIDE || r->W > RECIPE_MAX_SIDE) {
-        seterr(err, errlen, "image size %dx%d out of range: each side must be 1..%d", r->H, r->W, RECIPE_MAX_SIDE);
+        px_errf(err, errlen, "image size %dx%d out of range: each side must be 1..%d", r->H, r->W, RECIPE_MAX_SIDE);
         return -1;
     }
     if (r->blur != 0 && r->blur != 3 && r->blur != 5 && r->blur != 7) {
-        seterr(err, errlen, "blur %d unsupported: 0 (none), 3, 5 or 7 (OpenCV's fixed kernels)", r->blur);
+        px_errf(err, errlen, "blur %d unsupported: 0 (none), 3, 5 or 7 (OpenCV's fixed kernels)", r->blur);
         return -1;
     }
     if (!(r->noise_std >= 0 && r->noise_std <= 1e6)) {
-        seterr(err, errlen, "noise std %g out of range: 0..1e6 (0..255 scale)", r->noise_std);
+        px_errf(err, errlen, "noise std %g out of range: 0..1e6 (0..255 scale)", r->noise_std);
         return -1;
     }
     if (!(r->bg_prob >= 0 && r->bg_prob <= 1)) {
-        seterr(err, errlen, "background probability %g out of range: 0..1", r->bg_prob);
+        px_errf(err, errlen, "background probability %g out of range: 0..1", r->bg_prob);
         return -1;
     }
     if (r->bg_lo < 0 || r->bg_hi > 256 || r->bg_lo >= r->bg_hi) {
-        seterr(err, errlen, "background range [%d, %d) invalid: need 0 <= lo < hi <= 256", r->bg_lo, r->bg_hi);
+        px_errf(err, errlen, "background range [%d, %d) invalid: need 0 <= lo < hi <= 256", r->bg_lo, r->bg_hi);
         return -1;
     }
     if (!(r->sigma > 0 && r->sigma <= 1e4)) {
-        seterr(err, errlen, "heatmap sigma %g out of range: (0, 1e4]", r->sigma);
+        px_errf(err, errlen, "heatmap sigma %g out of range: (0, 1e4]", r->sigma);
         return -1;
     }
     return 0;
@@ -93,13 +85,13 @@ int recipe_from_string(recipe *r, const char *s, char *err, size_t errlen) {
         const char *eq = strchr(p, '='), *comma = strchr(p, ',');
         if (!comma) comma = p + strlen(p);
         if (!eq || eq > comma) {
-            seterr(err, errlen, "recipe '%s': expected key=value at '%.*s'", s, (int)(comma - p), p);
+            px_errf(err, errlen, "recipe '%s': expected key=value at '%.*s'", s, (int)(comma - p), p);
             return -1;
         }
         char key[32], val[64];
         size_t kl = (size_t)(eq - p), vl = (size_t)(comma - eq - 1);
         if (kl >= sizeof key || vl >= sizeof val || vl == 0) {
-            seterr(err, errlen, "recipe '%s': bad entry '%.*s'", s, (int)(comma - p), p);
+            px_errf(err, errlen, "recipe '%s': bad entry '%.*s'", s, (int)(comma - p), p);
             return -1;
         }
         memcpy(key, p, kl);
@@ -115,7 +107,7 @@ int recipe_from_string(recipe *r, const char *s, char *err, size_t errlen) {
         // recipe_to_string writes (a hex float like 0x1p-1074 parses without ERANGE but prints as 4.9e-324).
         int range_err = errno == ERANGE && !(fabs(d) < 1);
         if (*end || (errno && errno != ERANGE) || range_err || (is_int && (d != floor(d) || fabs(d) > 1e9))) {
-            seterr(err, errlen, "recipe '%s': %s=%s is not a%s number", s, key, val, is_int ? "n integer" : "");
+            px_errf(err, errlen, "recipe '%s': %s=%s is not a%s number", s, key, val, is_int ? "n integer" : "");
             return -1;
         }
         if (!strcmp(key, "H")) r->H = (int)d;
@@ -127,7 +119,7 @@ int recipe_from_string(recipe *r, const char *s, char *err, size_t errlen) {
         else if (!strcmp(key, "bg_hi")) r->bg_hi = (int)d;
         else if (!strcmp(key, "sigma")) r->sigma = d;
         else {
-            seterr(err, errlen, "recipe '%s': unknown key '%s'", s, key);
+            px_errf(err, errlen, "recipe '%s': unknown key '%s'", s, key);
             return -1;
         }
         p = *comma ? comma + 1 : comma;
@@ -334,12 +326,12 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     if (!f) return -1;
     const char *fmt = st_meta(f, "format");
     if (fmt && strcmp(fmt, DATASET_FORMAT) != 0) {
-        seterr(err, errlen, "%s: not a pixloc dataset (format '%s')", path, fmt);
+        px_errf(err, errlen, "%s: not a pixloc dataset (format '%s')", path, fmt);
         goto fail;
     }
     const char *ver = st_meta(f, "version");
     if (fmt && (!ver || strcmp(ver, DATASET_VERSION) != 0)) {
-        seterr(err, errlen, "%s: dataset version '%s' unsupported (this build reads %s)", path, ver ? ver : "?",
+        px_errf(err, errlen, "%s: dataset version '%s' unsupported (this build reads %s)", path, ver ? ver : "?",
                DATASET_VERSION);
         goto fail;
     }
@@ -348,7 +340,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     if (!im) goto fail;
     int64_t N = im->shape[0], H = im->shape[1], W = im->shape[2];
     if (N < 1 || N > INT32_MAX || H < 1 || W < 1 || H > RECIPE_MAX_SIDE || W > RECIPE_MAX_SIDE) {
-        seterr(err, errlen, "%s: images shape (%lld, %lld, %lld) out of range", path, (long long)N, (long long)H,
+        px_errf(err, errlen, "%s: images shape (%lld, %lld, %lld) out of range", path, (long long)N, (long long)H,
                (long long)W);
         goto fail;
     }
@@ -360,7 +352,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     const int32_t *c = co->data;
     for (int64_t i = 0; i < N; i++)
         if (c[2 * i] < 0 || c[2 * i] >= W || c[2 * i + 1] < 0 || c[2 * i + 1] >= H) {
-            seterr(err, errlen, "%s: sample %lld has coordinates (%d, %d) outside the %lldx%lld image", path,
+            px_errf(err, errlen, "%s: sample %lld has coordinates (%d, %d) outside the %lldx%lld image", path,
                    (long long)i, c[2 * i], c[2 * i + 1], (long long)H, (long long)W);
             goto fail;
         }
@@ -369,11 +361,11 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     if (rs) {
         char e2[256];
         if (recipe_from_string(&d->rec, rs, e2, sizeof e2) != 0) {
-            seterr(err, errlen, "%s: bad recipe metadata: %s", path, e2);
+            px_errf(err, errlen, "%s: bad recipe metadata: %s", path, e2);
             goto fail;
         }
         if (d->rec.H != H || d->rec.W != W) {
-            seterr(err, errlen, "%s: recipe says %dx%d but images are %lldx%lld", path, d->rec.H, d->rec.W,
+            px_errf(err, errlen, "%s: recipe says %dx%d but images are %lldx%lld", path, d->rec.H, d->rec.W,
                    (long long)H, (long long)W);
             goto fail;
         }

@@ -18,26 +18,15 @@
 // enough that a forged header cannot make us allocate gigabytes.
 #define IMG_MAX_PIXELS ((size_t)1 << 26)
 
-static void set_err(char *err, size_t errlen, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void set_err(char *err, size_t errlen, const char *name, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    int n = snprintf(err, errlen, "%s: ", name ? name : "(image)");
-    if (n < 0 || (size_t)n >= errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-}
 
 static int size_ok(long long H, long long W, const char *name, char *err, size_t errlen) {
     if (H <= 0 || W <= 0) {
-        set_err(err, errlen, name, "image size %lldx%lld is empty", W, H);
+        px_errf_file(err, errlen, name, "image size %lldx%lld is empty", W, H);
         return 0;
     }
     if (H > (long long)IMG_MAX_PIXELS || W > (long long)IMG_MAX_PIXELS ||
         (size_t)H * (size_t)W > IMG_MAX_PIXELS) {
-        set_err(err, errlen, name, "image size %lldx%lld is too large (limit %zu pixels)", W, H,
+        px_errf_file(err, errlen, name, "image size %lldx%lld is too large (limit %zu pixels)", W, H,
                 IMG_MAX_PIXELS);
         return 0;
     }
@@ -87,16 +76,16 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
                       int *depth, char *err, size_t errlen) {
     st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, src, png_err_fn, png_warn_fn);
     if (!st->png) {
-        set_err(err, errlen, name, "cannot initialise libpng");
+        px_errf_file(err, errlen, name, "cannot initialise libpng");
         return -1;
     }
     st->info = png_create_info_struct(st->png);
     if (!st->info) {
-        set_err(err, errlen, name, "cannot initialise libpng");
+        px_errf_file(err, errlen, name, "cannot initialise libpng");
         return -1;
     }
     if (setjmp(src->jmp)) {
-        set_err(err, errlen, name, "invalid PNG: %s", src->msg);
+        px_errf_file(err, errlen, name, "invalid PNG: %s", src->msg);
         return -1;
     }
     png_set_read_fn(st->png, src, png_read_mem_fn);
@@ -119,13 +108,13 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
     int bd = png_get_bit_depth(st->png, st->info);
     size_t rowbytes = png_get_rowbytes(st->png, st->info);
     if ((ch != 1 && ch != 3) || (bd != 8 && bd != 16) || rowbytes != (size_t)w * ch * (bd / 8)) {
-        set_err(err, errlen, name, "unsupported PNG layout (%d channels, %d bits)", ch, bd);
+        px_errf_file(err, errlen, name, "unsupported PNG layout (%d channels, %d bits)", ch, bd);
         return -1;
     }
     st->pixels = malloc(rowbytes * h);
     st->rows = malloc(sizeof(png_bytep) * h);
     if (!st->pixels || !st->rows) {
-        set_err(err, errlen, name, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
+        px_errf_file(err, errlen, name, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
         return -1;
     }
     for (png_uint_32 r = 0; r < h; r++) st->rows[r] = st->pixels + r * rowbytes;
@@ -148,7 +137,7 @@ static float *png_read_gray_mem(const void *bytes, size_t len, const char *name,
         size_t n = (size_t)h * (size_t)w;
         out = malloc(n * sizeof(float));
         if (!out) {
-            set_err(err, errlen, name, "out of memory");
+            px_errf_file(err, errlen, name, "out of memory");
         } else {
             const double maxv = bd == 16 ? 65535.0 : 255.0;
             const unsigned char *p = st.pixels;
@@ -216,33 +205,33 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
     size_t pos = 2;
     if (pos < len && !(b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r' ||
                        b[pos] == '#')) {
-        set_err(err, errlen, name, "invalid PGM: no whitespace after the magic number");
+        px_errf_file(err, errlen, name, "invalid PGM: no whitespace after the magic number");
         return NULL;
     }
     unsigned long w, h, maxval;
     if (pgm_uint(b, len, &pos, IMG_MAX_PIXELS, &w)) {
-        set_err(err, errlen, name, "invalid PGM header: missing or absurd width");
+        px_errf_file(err, errlen, name, "invalid PGM header: missing or absurd width");
         return NULL;
     }
     if (pgm_uint(b, len, &pos, IMG_MAX_PIXELS, &h)) {
-        set_err(err, errlen, name, "invalid PGM header: missing or absurd height");
+        px_errf_file(err, errlen, name, "invalid PGM header: missing or absurd height");
         return NULL;
     }
     if (pgm_uint(b, len, &pos, 65535, &maxval) || maxval == 0) {
-        set_err(err, errlen, name, "invalid PGM header: maxval must be 1..65535");
+        px_errf_file(err, errlen, name, "invalid PGM header: maxval must be 1..65535");
         return NULL;
     }
     if (!size_ok((long long)h, (long long)w, name, err, errlen)) return NULL;
     size_t n = (size_t)w * h;
     // Exactly one whitespace byte separates the header from raw (P5) data.
     if (pos >= len || !(b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r')) {
-        set_err(err, errlen, name, "truncated PGM: no pixel data after the header");
+        px_errf_file(err, errlen, name, "truncated PGM: no pixel data after the header");
         return NULL;
     }
     pos++;
     float *out = malloc(n * sizeof(float));
     if (!out) {
-        set_err(err, errlen, name, "out of memory for a %lux%lu image", w, h);
+        px_errf_file(err, errlen, name, "out of memory for a %lux%lu image", w, h);
         return NULL;
     }
     const double scale = 1.0 / (double)maxval;
@@ -251,17 +240,17 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
             unsigned long v;
             size_t p = pgm_skip(b, len, pos);
             if (p >= len) {
-                set_err(err, errlen, name, "truncated PGM: %zu of %zu pixel values present", i, n);
+                px_errf_file(err, errlen, name, "truncated PGM: %zu of %zu pixel values present", i, n);
                 free(out);
                 return NULL;
             }
             if (pgm_uint(b, len, &pos, 65535, &v)) {
-                set_err(err, errlen, name, "invalid PGM: pixel %zu is not a number in 0..65535", i);
+                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu is not a number in 0..65535", i);
                 free(out);
                 return NULL;
             }
             if (v > maxval) {
-                set_err(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
+                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
                         v, maxval);
                 free(out);
                 return NULL;
@@ -272,7 +261,7 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
         const size_t bpp = maxval > 255 ? 2 : 1; // 16-bit samples are big-endian
         const size_t need = n * bpp;
         if (len - pos < need) {
-            set_err(err, errlen, name, "truncated PGM: %zu bytes of pixel data, expected %zu",
+            px_errf_file(err, errlen, name, "truncated PGM: %zu bytes of pixel data, expected %zu",
                     len - pos, need);
             free(out);
             return NULL;
@@ -281,7 +270,7 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
         for (size_t i = 0; i < n; i++) {
             unsigned long v = bpp == 2 ? (unsigned long)p[2 * i] << 8 | p[2 * i + 1] : p[i];
             if (v > maxval) {
-                set_err(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
+                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
                         v, maxval);
                 free(out);
                 return NULL;
@@ -306,13 +295,13 @@ float *image_read_gray_mem(const void *bytes, size_t len, const char *name, int 
     if (len >= 2 && b[0] == 'P' && (b[1] == '2' || b[1] == '5'))
         return pgm_read_gray_mem(b, len, name, H, W, err, errlen);
     if (len >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') {
-        set_err(err, errlen, name, "Netpbm format P%c is not supported (only PGM P2/P5)", b[1]);
+        px_errf_file(err, errlen, name, "Netpbm format P%c is not supported (only PGM P2/P5)", b[1]);
         return NULL;
     }
     if (len == 0)
-        set_err(err, errlen, name, "file is empty");
+        px_errf_file(err, errlen, name, "file is empty");
     else
-        set_err(err, errlen, name, "not a PNG or PGM image (unrecognised magic bytes)");
+        px_errf_file(err, errlen, name, "not a PNG or PGM image (unrecognised magic bytes)");
     return NULL;
 }
 
@@ -320,7 +309,7 @@ float *image_read_gray(const char *path, int *H, int *W, char *err, size_t errle
     size_t len = 0;
     char *bytes = px_read_file(path, &len);
     if (!bytes) {
-        set_err(err, errlen, path, "cannot read: %s", strerror(errno));
+        px_errf_file(err, errlen, path, "cannot read: %s", strerror(errno));
         return NULL;
     }
     float *out = image_read_gray_mem(bytes, len, path, H, W, err, errlen);
@@ -400,9 +389,9 @@ static int png_write8(const char *path, int H, int W, int channels, const uint8_
     png_sink s = {0};
     int rc = png_encode(&s, H, W, channels, pix);
     if (rc != 0) {
-        set_err(err, errlen, path, "cannot encode PNG: %s", s.msg);
+        px_errf_file(err, errlen, path, "cannot encode PNG: %s", s.msg);
     } else if (px_write_file_atomic(path, s.buf, s.len) != 0) {
-        set_err(err, errlen, path, "cannot write: %s", strerror(errno));
+        px_errf_file(err, errlen, path, "cannot write: %s", strerror(errno));
         rc = -1;
     }
     free(s.buf);

@@ -180,21 +180,11 @@ typedef struct {
     size_t fixed, per_sample;
 } plan_item;
 
-static size_t alloc_cap(const ocl_ctx *c) {
-    size_t cap = (size_t)c->max_alloc;
-    const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
-    if (e && *e) {
-        char *end;
-        unsigned long long mb = strtoull(e, &end, 10);
-        if (*end == 0 && mb > 0 && mb * 1024 * 1024 < cap) cap = (size_t)(mb * 1024 * 1024);
-    }
-    return cap;
-}
 
 // Largest batch for which every planned buffer fits the allocation limit and all
 // of them together fit global memory.
 static long largest_batch(const ocl_ctx *c, const plan_item *p, int np) {
-    size_t cap = alloc_cap(c), fixed = 0, per = 0;
+    size_t cap = ocl_alloc_cap(c), fixed = 0, per = 0;
     long best = 1L << 30;
     for (int i = 0; i < np; i++) {
         fixed += p[i].fixed;
@@ -218,7 +208,7 @@ no_fit(const net *n, const char *name, size_t bytes, const plan_item *p, int np)
            "network buffer '%s' (%.1f MiB) does not fit on %s at batch %d for %dx%d images: "
            "largest allocation %.1f MiB, global memory %.1f MiB; the largest batch that fits is %ld",
            name, (double)bytes / (1 << 20), n->c->device_name, n->max_N, n->H, n->W,
-           (double)alloc_cap(n->c) / (1 << 20), (double)n->c->global_mem / (1 << 20), fit);
+           (double)ocl_alloc_cap(n->c) / (1 << 20), (double)n->c->global_mem / (1 << 20), fit);
 }
 
 static cl_mem plan_alloc(net *n, const plan_item *p, int np, int i) {
@@ -278,7 +268,7 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     p[np++] = (plan_item){"staging images", 0, dense};
     p[np++] = (plan_item){"staging heatmaps", 0, dense};
     p[np++] = (plan_item){"head dz", 0, dense};
-    size_t cap = alloc_cap(c), total = 0;
+    size_t cap = ocl_alloc_cap(c), total = 0;
     for (int i = 0; i < np; i++) {
         size_t bytes = p[i].fixed + p[i].per_sample * (size_t)max_batch;
         total += bytes;

@@ -424,20 +424,8 @@ static char *raw_source(ocl_ctx *c, const char *file) {
     return NULL;
 }
 
-typedef struct { char *buf; size_t len, cap; } sbuf;
-static void sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->buf = realloc(b->buf, b->cap);
-        if (!b->buf) px_die(PX_EXIT_FAIL, "out of host memory expanding kernel source");
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = 0;
-}
-
 // Expands `#include "x"` lines (each header once), depth-limited.
-static int expand(ocl_ctx *c, const char *file, sbuf *out, char seen[][64], int *nseen, int depth) {
+static int expand(ocl_ctx *c, const char *file, px_sbuf *out, char seen[][64], int *nseen, int depth) {
     if (depth > 8) return -1;
     char *src = raw_source(c, file);
     if (!src) return -1;
@@ -461,19 +449,19 @@ static int expand(ocl_ctx *c, const char *file, sbuf *out, char seen[][64], int 
                     snprintf(seen[(*nseen)++], 64, "%s", inc);
                     char marker[160];
                     snprintf(marker, sizeof marker, "// ---- begin %s\n", inc);
-                    sb_add(out, marker, strlen(marker));
+                    px_sbuf_add(out, marker, strlen(marker));
                     if (expand(c, inc, out, seen, nseen, depth + 1) != 0) {
                         free(src);
                         return -1;
                     }
                     snprintf(marker, sizeof marker, "// ---- end %s\n", inc);
-                    sb_add(out, marker, strlen(marker));
+                    px_sbuf_add(out, marker, strlen(marker));
                 }
                 p += n;
                 continue;
             }
         }
-        sb_add(out, p, n);
+        px_sbuf_add(out, p, n);
         p += n;
     }
     free(src);
@@ -481,15 +469,15 @@ static int expand(ocl_ctx *c, const char *file, sbuf *out, char seen[][64], int 
 }
 
 char *ocl_source(ocl_ctx *c, const char *file) {
-    sbuf out = {0};
+    px_sbuf out = {0};
     char seen[32][64];
     int nseen = 0;
     if (expand(c, file, &out, seen, &nseen, 0) != 0) {
-        free(out.buf);
+        free(out.s);
         return NULL;
     }
-    if (!out.buf) sb_add(&out, "", 0);
-    return out.buf;
+    if (!out.s) px_sbuf_add(&out, "", 0);
+    return out.s;
 }
 
 // ---------------------------------------------------------------------------
@@ -615,7 +603,7 @@ static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count) {
     return err;
 }
 
-static size_t alloc_cap(ocl_ctx *c) {
+size_t ocl_alloc_cap(const ocl_ctx *c) {
     size_t cap = (size_t)c->max_alloc;
     const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
     if (e && *e) {
@@ -629,7 +617,7 @@ static size_t alloc_cap(ocl_ctx *c) {
 cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes) {
     (void)name;
     if (bytes == 0) bytes = 4;
-    if (bytes > alloc_cap(c)) return NULL;
+    if (bytes > ocl_alloc_cap(c)) return NULL;
     cl_int err;
     cl_mem m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) return NULL;
@@ -646,7 +634,7 @@ cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes) {
 cl_mem ocl_buffer(ocl_ctx *c, const char *name, size_t bytes) {
     cl_mem m = ocl_buffer_try(c, name, bytes);
     if (!m) {
-        size_t cap = alloc_cap(c);
+        size_t cap = ocl_alloc_cap(c);
         px_die(PX_EXIT_FAIL,
                "cannot allocate device buffer '%s' of %.1f MiB on %s: the largest allocation is %.1f MiB "
                "(global memory %.1f MiB)%s; use a smaller batch or image size",

@@ -17,15 +17,6 @@
 
 #define REPORT_MAX_ROWS 8 // sample-grid rows: up to 4 typical, up to 4 worst
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static char *join(const char *dir, const char *name) {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -46,7 +37,7 @@ static cJSON *load_json(const char *path, int *missing, char *err, size_t errlen
     char *text = px_read_file(path, &len);
     if (!text) {
         *missing = errno == ENOENT;
-        set_err(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        px_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
     cJSON *j = cJSON_ParseWithLength(text, len);
@@ -54,9 +45,9 @@ static cJSON *load_json(const char *path, int *missing, char *err, size_t errlen
         const char *at = j ? NULL : cJSON_GetErrorPtr();
         long off = at && at >= text && at <= text + len ? (long)(at - text) : -1;
         if (j)
-            set_err(err, errlen, "%s: not a JSON object", path);
+            px_errf(err, errlen, "%s: not a JSON object", path);
         else
-            set_err(err, errlen, "%s: invalid JSON near byte %ld", path, off);
+            px_errf(err, errlen, "%s: invalid JSON near byte %ld", path, off);
         cJSON_Delete(j);
         free(text);
         return NULL;
@@ -101,7 +92,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
     size_t len = 0;
     char *text = px_read_file(path, &len);
     if (!text) {
-        set_err(err, errlen, "%s: cannot read: %s (the training history is required)", path,
+        px_errf(err, errlen, "%s: cannot read: %s (the training history is required)", path,
                 strerror(errno));
         return -1;
     }
@@ -137,7 +128,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
                 for (int c = 0; c < 7; c++) {
                     if (where[c] != col) continue;
                     if (parse_cell(cell, cl, &vals[c]) != 0) {
-                        set_err(err, errlen, "%s:%d: column '%s' is not a number: '%.*s'", path,
+                        px_errf(err, errlen, "%s:%d: column '%s' is not a number: '%.*s'", path,
                                 line_no, names[c], (int)(cl > 40 ? 40 : cl), cell);
                         rc = -1;
                     }
@@ -149,7 +140,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
         if (rc) break;
         if (line_no == 1) {
             if (where[0] < 0 || where[1] < 0) {
-                set_err(err, errlen,
+                px_errf(err, errlen,
                         "%s: header must name the columns epoch and loss (got '%.80s')", path,
                         line);
                 rc = -1;
@@ -157,7 +148,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
             }
         } else {
             if (!isfinite(vals[0])) {
-                set_err(err, errlen, "%s:%d: missing epoch number", path, line_no);
+                px_errf(err, errlen, "%s:%d: missing epoch number", path, line_no);
                 rc = -1;
                 break;
             }
@@ -168,7 +159,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
     }
     free(text);
     if (rc == 0 && h->n == 0) {
-        set_err(err, errlen, "%s: no epochs (only a header, or an empty file)", path);
+        px_errf(err, errlen, "%s: no epochs (only a header, or an empty file)", path);
         rc = -1;
     }
     if (rc) history_free(h);
@@ -194,7 +185,7 @@ static int load_samples(st_file *f, const char *path, report_samples *s, char *e
     if (!im) return -1;
     if (im->shape[0] < 1 || im->shape[1] < 1 || im->shape[2] < 1 || im->shape[1] > 4096 ||
         im->shape[2] > 4096 || im->shape[0] > 100000) {
-        set_err(err, errlen, "%s: tensor 'images' has an unusable shape (%lld, %lld, %lld)", path,
+        px_errf(err, errlen, "%s: tensor 'images' has an unusable shape (%lld, %lld, %lld)", path,
                 (long long)im->shape[0], (long long)im->shape[1], (long long)im->shape[2]);
         return -1;
     }
@@ -218,7 +209,7 @@ static int load_samples(st_file *f, const char *path, report_samples *s, char *e
         const st_tensor *ep = st_expect(f, "errors_pred", ST_I32, 2, et->shape, err, errlen);
         if (!ep) return -1;
         if (et->shape[0] > 100000000) {
-            set_err(err, errlen, "%s: tensor 'errors_true' is absurdly long", path);
+            px_errf(err, errlen, "%s: tensor 'errors_true' is absurdly long", path);
             return -1;
         }
         s->T = (int)et->shape[0];
@@ -291,7 +282,7 @@ static int pick_rows(const report_samples *s, report_row *rows) {
 int report_write(const char *run_dir, char *err, size_t errlen) {
     struct stat st;
     if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s: not a run directory (%s)", run_dir,
+        px_errf(err, errlen, "%s: not a run directory (%s)", run_dir,
                 errno ? strerror(errno) : "not a directory");
         return -1;
     }
@@ -316,7 +307,7 @@ int report_write(const char *run_dir, char *err, size_t errlen) {
     metrics = load_json(p_metrics, &missing, merr, sizeof merr);
     if (!metrics) {
         if (!missing) { // present but broken: the user should fix it, not get a silent gap
-            set_err(err, errlen, "%s", merr);
+            px_errf(err, errlen, "%s", merr);
             goto done;
         }
         page.notes[page.nnotes++] =
@@ -332,7 +323,7 @@ int report_write(const char *run_dir, char *err, size_t errlen) {
     }
     if (report_plot_check(err, errlen)) goto done;
     if (px_mkdirs(out) != 0) {
-        set_err(err, errlen, "%s: cannot create directory: %s", out, strerror(errno));
+        px_errf(err, errlen, "%s: cannot create directory: %s", out, strerror(errno));
         goto done;
     }
 

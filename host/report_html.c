@@ -12,66 +12,27 @@
 #include "pixloc.h"
 #include "report.h"
 
-// Growing output buffer.
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) px_die(PX_EXIT_FAIL, "out of memory writing the report page");
-        b->s = ns, b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof tmp) {
-        sb_put(b, tmp, (size_t)n);
-        return;
-    }
-    char *big = px_malloc((size_t)n + 1, "report text");
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
 // Text with &, <, >, " escaped.
-static void sb_text(sbuf *b, const char *s) {
+static void sb_text(px_sbuf *b, const char *s) {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': sb_put(b, "&amp;", 5); break;
-        case '<': sb_put(b, "&lt;", 4); break;
-        case '>': sb_put(b, "&gt;", 4); break;
-        case '"': sb_put(b, "&quot;", 6); break;
-        default: sb_put(b, s, 1);
+        case '&': px_sbuf_add(b, "&amp;", 5); break;
+        case '<': px_sbuf_add(b, "&lt;", 4); break;
+        case '>': px_sbuf_add(b, "&gt;", 4); break;
+        case '"': px_sbuf_add(b, "&quot;", 6); break;
+        default: px_sbuf_add(b, s, 1);
         }
     }
 }
 
 // Numbers: 4 decimals in the usual range, scientific when tiny or huge.
-static void sb_num(sbuf *b, double v) {
+static void sb_num(px_sbuf *b, double v) {
     if (!isfinite(v))
-        sb_printf(b, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "−∞");
+        px_sbuf_printf(b, "%s", isnan(v) ? "–" : v > 0 ? "∞" : "−∞");
     else if (v == 0 || (fabs(v) >= 1e-3 && fabs(v) < 1e6))
-        sb_printf(b, "%.4f", v);
+        px_sbuf_printf(b, "%.4f", v);
     else
-        sb_printf(b, "%.3e", v);
+        px_sbuf_printf(b, "%.3e", v);
 }
 
 static const cJSON *obj_get(const cJSON *o, const char *key) {
@@ -84,64 +45,64 @@ static double num_or_nan(const cJSON *o, const char *key) {
 }
 
 // A duration like "12 min 41 s".
-static void sb_duration(sbuf *b, double s) {
+static void sb_duration(px_sbuf *b, double s) {
     if (!isfinite(s) || s < 0)
-        sb_put(b, "–", strlen("–"));
+        px_sbuf_add(b, "–", strlen("–"));
     else if (s < 60)
-        sb_printf(b, "%.1f s", s);
+        px_sbuf_printf(b, "%.1f s", s);
     else if (s < 3600)
-        sb_printf(b, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
+        px_sbuf_printf(b, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
     else
-        sb_printf(b, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+        px_sbuf_printf(b, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
 // JSON value for the configuration table; nested objects become nested tables.
-static void sb_json_value(sbuf *b, const cJSON *v, int depth) {
+static void sb_json_value(px_sbuf *b, const cJSON *v, int depth) {
     if (cJSON_IsString(v)) {
         sb_text(b, v->valuestring);
     } else if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (d == floor(d) && fabs(d) < 1e15)
-            sb_printf(b, "%.0f", d);
+            px_sbuf_printf(b, "%.0f", d);
         else
-            sb_printf(b, "%.6g", d);
+            px_sbuf_printf(b, "%.6g", d);
     } else if (cJSON_IsBool(v)) {
-        sb_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        px_sbuf_printf(b, "%s", cJSON_IsTrue(v) ? "true" : "false");
     } else if (cJSON_IsNull(v)) {
-        sb_printf(b, "<span class=muted>null</span>");
+        px_sbuf_printf(b, "<span class=muted>null</span>");
     } else if (cJSON_IsObject(v) && depth < 4) {
-        sb_printf(b, "<table class=nested>");
+        px_sbuf_printf(b, "<table class=nested>");
         for (const cJSON *c = v->child; c; c = c->next) {
-            sb_printf(b, "<tr><th>");
+            px_sbuf_printf(b, "<tr><th>");
             sb_text(b, c->string);
-            sb_printf(b, "</th><td>");
+            px_sbuf_printf(b, "</th><td>");
             sb_json_value(b, c, depth + 1);
-            sb_printf(b, "</td></tr>");
+            px_sbuf_printf(b, "</td></tr>");
         }
-        sb_printf(b, "</table>");
+        px_sbuf_printf(b, "</table>");
     } else if (cJSON_IsArray(v)) {
         int scalars = 1;
         for (const cJSON *c = v->child; c; c = c->next)
             if (cJSON_IsObject(c) || cJSON_IsArray(c)) scalars = 0;
         if (scalars) {
-            sb_printf(b, "[");
+            px_sbuf_printf(b, "[");
             for (const cJSON *c = v->child; c; c = c->next) {
                 sb_json_value(b, c, depth + 1);
-                if (c->next) sb_printf(b, ", ");
+                if (c->next) px_sbuf_printf(b, ", ");
             }
-            sb_printf(b, "]");
+            px_sbuf_printf(b, "]");
         } else {
             char *s = cJSON_PrintUnformatted(v);
-            sb_printf(b, "<code>");
+            px_sbuf_printf(b, "<code>");
             sb_text(b, s ? s : "?");
-            sb_printf(b, "</code>");
+            px_sbuf_printf(b, "</code>");
             free(s);
         }
     } else {
         char *s = cJSON_PrintUnformatted(v);
-        sb_printf(b, "<code>");
+        px_sbuf_printf(b, "<code>");
         sb_text(b, s ? s : "?");
-        sb_printf(b, "</code>");
+        px_sbuf_printf(b, "</code>");
         free(s);
     }
 }
@@ -186,19 +147,19 @@ static const char *CSS =
     "figcaption{font-size:13px;color:#495057;margin-top:6px}"
     "footer{margin-top:40px;color:#868e96;font-size:12px}";
 
-static void card(sbuf *b, const char *cls, const char *key, const char *value_html) {
-    sb_printf(b, "<div class='card %s'><div class=k>%s</div><div class=v>%s</div></div>\n", cls,
+static void card(px_sbuf *b, const char *cls, const char *key, const char *value_html) {
+    px_sbuf_printf(b, "<div class='card %s'><div class=k>%s</div><div class=v>%s</div></div>\n", cls,
               key, value_html);
 }
 
-static void figure(sbuf *b, const report_figure *f) {
-    sb_printf(b, "<figure><img src=\"%s\" alt=\"", f->file);
+static void figure(px_sbuf *b, const report_figure *f) {
+    px_sbuf_printf(b, "<figure><img src=\"%s\" alt=\"", f->file);
     sb_text(b, f->title);
-    sb_printf(b, "\"><figcaption><b>");
+    px_sbuf_printf(b, "\"><figcaption><b>");
     sb_text(b, f->title);
-    sb_printf(b, ".</b> ");
+    px_sbuf_printf(b, ".</b> ");
     sb_text(b, f->caption ? f->caption : "");
-    sb_printf(b, "</figcaption></figure>\n");
+    px_sbuf_printf(b, "</figcaption></figure>\n");
 }
 
 static const report_figure *find_fig(const report_page *p, const char *file) {
@@ -207,40 +168,40 @@ static const report_figure *find_fig(const report_page *p, const char *file) {
     return NULL;
 }
 
-static void metrics_row(sbuf *b, const char *label, const cJSON *m, int baseline) {
-    sb_printf(b, "<tr%s><td>%s</td>", baseline ? " class=base" : "", label);
+static void metrics_row(px_sbuf *b, const char *label, const cJSON *m, int baseline) {
+    px_sbuf_printf(b, "<tr%s><td>%s</td>", baseline ? " class=base" : "", label);
     if (!cJSON_IsObject(m)) {
-        sb_printf(b, "<td colspan=11 class=muted style='text-align:left'>not in metrics.json</td>");
+        px_sbuf_printf(b, "<td colspan=11 class=muted style='text-align:left'>not in metrics.json</td>");
     } else {
         double n = num_or_nan(m, "n");
         if (isfinite(n))
-            sb_printf(b, "<td>%.0f</td>", n);
+            px_sbuf_printf(b, "<td>%.0f</td>", n);
         else
-            sb_printf(b, "<td>–</td>");
+            px_sbuf_printf(b, "<td>–</td>");
         static const char *keys[] = {"mae",          "mse",          "rmse",
                                      "euclid_mean",  "euclid_std",   "euclid_median",
                                      "euclid_p95",   "euclid_max"};
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-            sb_printf(b, "<td>");
+            px_sbuf_printf(b, "<td>");
             sb_num(b, num_or_nan(m, keys[k]));
-            sb_printf(b, "</td>");
+            px_sbuf_printf(b, "</td>");
         }
         static const char *pct[] = {"exact", "within1"};
         for (int k = 0; k < 2; k++) {
             double v = num_or_nan(m, pct[k]);
             if (isfinite(v))
-                sb_printf(b, "<td>%.1f%%</td>", 100 * v);
+                px_sbuf_printf(b, "<td>%.1f%%</td>", 100 * v);
             else
-                sb_printf(b, "<td>–</td>");
+                px_sbuf_printf(b, "<td>–</td>");
         }
     }
-    sb_printf(b, "</tr>\n");
+    px_sbuf_printf(b, "</tr>\n");
 }
 
-static void history_row(sbuf *b, const report_page *p, int i) {
+static void history_row(px_sbuf *b, const report_page *p, int i) {
     const report_history *h = p->hist;
     const char *cls = i == p->best ? " class=best" : i == h->n - 1 ? " class=last" : "";
-    sb_printf(b, "<tr%s><td>%.0f%s</td>", cls, h->epoch[i],
+    px_sbuf_printf(b, "<tr%s><td>%.0f%s</td>", cls, h->epoch[i],
               i == p->best && i == h->n - 1 ? " (best, final)"
               : i == p->best                ? " (best)"
               : i == h->n - 1               ? " (final)"
@@ -248,63 +209,63 @@ static void history_row(sbuf *b, const report_page *p, int i) {
     const double v[6] = {h->loss[i],    h->mae[i],     h->val_loss[i],
                          h->val_mae[i], h->seconds[i], h->samples_per_s[i]};
     for (int k = 0; k < 6; k++) {
-        sb_printf(b, "<td>");
+        px_sbuf_printf(b, "<td>");
         if (k == 4 && isfinite(v[k]))
-            sb_printf(b, "%.2f", v[k]);
+            px_sbuf_printf(b, "%.2f", v[k]);
         else if (k == 5 && isfinite(v[k]))
-            sb_printf(b, "%.0f", v[k]);
+            px_sbuf_printf(b, "%.0f", v[k]);
         else
             sb_num(b, v[k]);
-        sb_printf(b, "</td>");
+        px_sbuf_printf(b, "</td>");
     }
-    sb_printf(b, "</tr>\n");
+    px_sbuf_printf(b, "</tr>\n");
 }
 
 // The given rows of the history; `scroll` puts the table in a scrolling box.
-static void history_table(sbuf *b, const report_page *p, const int *rows, int nrows, int scroll) {
-    sb_printf(b, "%s<table class=data><thead><tr><th>epoch</th><th>loss</th>"
+static void history_table(px_sbuf *b, const report_page *p, const int *rows, int nrows, int scroll) {
+    px_sbuf_printf(b, "%s<table class=data><thead><tr><th>epoch</th><th>loss</th>"
                  "<th>MAE</th><th>val loss</th><th>val MAE</th><th>seconds</th>"
                  "<th>samples/s</th></tr></thead><tbody>\n",
               scroll ? "<div class=scroll>" : "");
     for (int r = 0; r < nrows; r++) history_row(b, p, rows[r]);
-    sb_printf(b, "</tbody></table>%s\n", scroll ? "</div>" : "");
+    px_sbuf_printf(b, "</tbody></table>%s\n", scroll ? "</div>" : "");
 }
 
 int report_html_write(const char *path, const report_page *p, char *err, size_t errlen) {
-    sbuf b = {0};
+    px_sbuf b = {0};
     const report_history *h = p->hist;
     const cJSON *sets = obj_get(p->metrics, "sets");
     const cJSON *test = obj_get(sets, "test");
     const cJSON *dev = obj_get(p->config, "device");
 
-    sb_printf(&b, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
+    px_sbuf_printf(&b, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
                   "<meta name=viewport content='width=device-width,initial-scale=1'>\n"
                   "<title>pixloc report</title>\n<style>%s</style></head>\n<body><main>\n",
               CSS);
-    sb_printf(&b, "<h1>pixloc training report</h1>\n<p class=sub>run directory <code>");
+    px_sbuf_printf(&b, "<h1>pixloc training report</h1>\n<p class=sub>run directory <code>");
     sb_text(&b, p->run_dir);
     char when[64];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
-    sb_printf(&b, "</code> · generated %s by pixloc %s</p>\n", when, PIXLOC_VERSION);
+    px_sbuf_printf(&b, "</code> · generated %s by pixloc %s</p>\n", when, PIXLOC_VERSION);
 
     // Summary cards.
-    sbuf v = {0};
-    sb_printf(&b, "<div class=cards>\n");
+    px_sbuf v = {0};
+    px_sbuf_printf(&b, "<div class=cards>\n");
     v.len = 0;
     if (cJSON_IsString(dev))
         sb_text(&v, dev->valuestring);
     else
-        sb_printf(&v, "<span class=muted>not recorded</span>");
+        px_sbuf_printf(&v, "<span class=muted>not recorded</span>");
     card(&b, "wide", "device", v.s);
     v.len = 0;
-    sb_printf(&v, "%d", h->n);
+    px_sbuf_printf(&v, "%d", h->n);
     card(&b, "", "epochs", v.s);
     v.len = 0;
     if (p->best >= 0)
-        sb_printf(&v, "%.0f<div class=s>lowest %s</div>", h->epoch[p->best], p->best_by);
+        px_sbuf_printf(&v, "%.0f<div class=s>lowest %s</div>", h->epoch[p->best], p->best_by);
     else
-        sb_printf(&v, "–");
+        px_sbuf_printf(&v, "–");
     card(&b, "", "best epoch", v.s);
     v.len = 0;
     double total = num_or_nan(p->config, "seconds_total");
@@ -321,31 +282,31 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
         v.len = 0;
         double ex = num_or_nan(test, "exact");
         if (isfinite(ex))
-            sb_printf(&v, "%.1f%%", 100 * ex);
+            px_sbuf_printf(&v, "%.1f%%", 100 * ex);
         else
-            sb_printf(&v, "–");
+            px_sbuf_printf(&v, "–");
         card(&b, "", "test exact", v.s);
         v.len = 0;
         sb_num(&v, num_or_nan(test, "euclid_mean"));
         card(&b, "", "test mean dist. (px)", v.s);
     }
-    sb_printf(&b, "</div>\n");
+    px_sbuf_printf(&b, "</div>\n");
     free(v.s);
 
     for (int i = 0; i < p->nnotes; i++) {
-        sb_printf(&b, "<p class=note>");
+        px_sbuf_printf(&b, "<p class=note>");
         sb_text(&b, p->notes[i]);
-        sb_printf(&b, "</p>\n");
+        px_sbuf_printf(&b, "</p>\n");
     }
 
     // Metrics.
-    sb_printf(&b, "<h2>Coordinate metrics</h2>\n");
+    px_sbuf_printf(&b, "<h2>Coordinate metrics</h2>\n");
     if (!p->metrics) {
-        sb_printf(&b, "<p class=muted>No metrics.json in the run directory.</p>\n");
+        px_sbuf_printf(&b, "<p class=muted>No metrics.json in the run directory.</p>\n");
     } else {
         const cJSON *bs = obj_get(p->metrics, "baseline_set");
         const char *bset = cJSON_IsString(bs) ? bs->valuestring : "test";
-        sb_printf(&b, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
+        px_sbuf_printf(&b, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
                       "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
                       "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
                       "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
@@ -353,18 +314,18 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
         metrics_row(&b, "validation", obj_get(sets, "val"), 0);
         metrics_row(&b, "test", test, 0);
         const cJSON *base = obj_get(p->metrics, "baselines");
-        sbuf lab = {0};
-        sb_printf(&lab, "brightest pixel <span class=muted>(");
+        px_sbuf lab = {0};
+        px_sbuf_printf(&lab, "brightest pixel <span class=muted>(");
         sb_text(&lab, bset);
-        sb_printf(&lab, ")</span>");
+        px_sbuf_printf(&lab, ")</span>");
         metrics_row(&b, lab.s, obj_get(base, "brightest_pixel"), 1);
         lab.len = 0;
-        sb_printf(&lab, "matched filter <span class=muted>(");
+        px_sbuf_printf(&lab, "matched filter <span class=muted>(");
         sb_text(&lab, bset);
-        sb_printf(&lab, ")</span>");
+        px_sbuf_printf(&lab, ")</span>");
         metrics_row(&b, lab.s, obj_get(base, "matched_filter"), 1);
         free(lab.s);
-        sb_printf(&b, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
+        px_sbuf_printf(&b, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
                       "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
                       "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
                       "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
@@ -373,50 +334,50 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
     }
 
     // Figures.
-    sb_printf(&b, "<h2>Training curves</h2>\n<div class=figs>\n");
+    px_sbuf_printf(&b, "<h2>Training curves</h2>\n<div class=figs>\n");
     const report_figure *f;
     if ((f = find_fig(p, "loss.png"))) figure(&b, f);
     if ((f = find_fig(p, "mae.png"))) figure(&b, f);
-    sb_printf(&b, "</div>\n");
-    sb_printf(&b, "<h2>Error distribution</h2>\n");
+    px_sbuf_printf(&b, "</div>\n");
+    px_sbuf_printf(&b, "<h2>Error distribution</h2>\n");
     if ((f = find_fig(p, "errors.png")))
         figure(&b, f);
     else
-        sb_printf(&b, "<p class=muted>No per-sample errors available.</p>\n");
+        px_sbuf_printf(&b, "<p class=muted>No per-sample errors available.</p>\n");
 
-    sb_printf(&b, "<h2>Test samples</h2>\n");
+    px_sbuf_printf(&b, "<h2>Test samples</h2>\n");
     if ((f = find_fig(p, "samples.png")))
-        sb_printf(&b, "<div style='max-width:760px'>"), figure(&b, f), sb_printf(&b, "</div>\n");
+        px_sbuf_printf(&b, "<div style='max-width:760px'>"), figure(&b, f), px_sbuf_printf(&b, "</div>\n");
     else
-        sb_printf(&b, "<p class=muted>No report_samples.safetensors in the run directory.</p>\n");
+        px_sbuf_printf(&b, "<p class=muted>No report_samples.safetensors in the run directory.</p>\n");
     // History.
-    sb_printf(&b, "<h2>Training history</h2>\n");
-    sb_printf(&b, "<p>%d epochs", h->n);
-    if (have_s) sb_printf(&b, " in "), sb_duration(&b, train_s);
-    sb_printf(&b, ". ");
-    if (p->best >= 0) sb_printf(&b, "Best epoch (lowest %s) and final epoch:", p->best_by);
-    sb_printf(&b, "</p>\n");
+    px_sbuf_printf(&b, "<h2>Training history</h2>\n");
+    px_sbuf_printf(&b, "<p>%d epochs", h->n);
+    if (have_s) px_sbuf_printf(&b, " in "), sb_duration(&b, train_s);
+    px_sbuf_printf(&b, ". ");
+    if (p->best >= 0) px_sbuf_printf(&b, "Best epoch (lowest %s) and final epoch:", p->best_by);
+    px_sbuf_printf(&b, "</p>\n");
     int key[2], nkey = 0;
     if (p->best >= 0) key[nkey++] = p->best;
     if (p->best != h->n - 1) key[nkey++] = h->n - 1;
     history_table(&b, p, key, nkey, 0);
-    sb_printf(&b, "<h3>Every epoch</h3>\n");
+    px_sbuf_printf(&b, "<h3>Every epoch</h3>\n");
     int *all = px_malloc(sizeof(int) * h->n, "history rows");
     for (int i = 0; i < h->n; i++) all[i] = i;
     history_table(&b, p, all, h->n, 1);
     free(all);
 
     // Configuration: every key.
-    sb_printf(&b, "<h2>Settings</h2>\n<table class=kv><tbody>\n");
+    px_sbuf_printf(&b, "<h2>Settings</h2>\n<table class=kv><tbody>\n");
     for (const cJSON *c = p->config->child; c; c = c->next) {
-        sb_printf(&b, "<tr><th>");
+        px_sbuf_printf(&b, "<tr><th>");
         sb_text(&b, c->string);
-        sb_printf(&b, "</th><td>");
+        px_sbuf_printf(&b, "</th><td>");
         sb_json_value(&b, c, 0);
-        sb_printf(&b, "</td></tr>\n");
+        px_sbuf_printf(&b, "</td></tr>\n");
     }
-    sb_printf(&b, "</tbody></table>\n");
-    sb_printf(&b, "<footer>pixloc %s · from config.json, history.csv, metrics.json and "
+    px_sbuf_printf(&b, "</tbody></table>\n");
+    px_sbuf_printf(&b, "<footer>pixloc %s · from config.json, history.csv, metrics.json and "
                   "report_samples.safetensors</footer>\n</main></body></html>\n",
               PIXLOC_VERSION);
 

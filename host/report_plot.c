@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pixloc.h"
 #include "report.h"
 
 // matplotlib's viridis colour map (perceptually uniform, readable in gray and by
@@ -96,15 +97,6 @@ static void on_plabort(PLCHAR_VECTOR msg) {
     if (!g_plabort[0]) snprintf(g_plabort, sizeof g_plabort, "%s", msg);
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || !errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int report_plot_check(char *err, size_t errlen) {
     // plgDevs fills caller-provided arrays; n is their capacity on input.
@@ -114,7 +106,7 @@ int report_plot_check(char *err, size_t errlen) {
     plgDevs(&menu, &names, &n);
     for (int i = 0; i < n; i++)
         if (names[i] && strcmp(names[i], "pngcairo") == 0) return 0;
-    set_err(err, errlen,
+    px_errf(err, errlen,
             "PLplot's PNG driver 'pngcairo' is not available; install the Debian package "
             "plplot-driver-cairo");
     return -1;
@@ -142,12 +134,12 @@ static void fig_begin(const char *path, int w, int h) {
 static int fig_end(const char *path, char *err, size_t errlen) {
     plend();
     if (g_plabort[0]) {
-        set_err(err, errlen, "%s: PLplot: %s", path, g_plabort);
+        px_errf(err, errlen, "%s: PLplot: %s", path, g_plabort);
         return -1;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        set_err(err, errlen, "%s: %s", path, "PLplot did not write the figure");
+        px_errf(err, errlen, "%s: %s", path, "PLplot did not write the figure");
         return -1;
     }
     fclose(f);
@@ -207,7 +199,7 @@ int report_plot_curves(const char *path, const char *title, const char *ylabel,
     double *lt = malloc(sizeof(double) * (n + 1)), *lv = malloc(sizeof(double) * (n + 1));
     if (!lt || !lv) {
         free(lt), free(lv);
-        set_err(err, errlen, "%s: %s", path, "out of memory");
+        px_errf(err, errlen, "%s: %s", path, "out of memory");
         return -1;
     }
     int have_val = 0;
@@ -340,7 +332,7 @@ int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *
          *ce = calloc(nb_e, sizeof(long));
     if (!ed || !ee || !cx || !cy || !ce) {
         free(ed), free(ee), free(cx), free(cy), free(ce);
-        set_err(err, errlen, "%s: %s", path, "out of memory");
+        px_errf(err, errlen, "%s: %s", path, "out of memory");
         return -1;
     }
     for (int i = 0; i <= nb_d; i++) ed[i] = i - 0.5;
@@ -430,7 +422,7 @@ int report_plot_samples(const char *path, const report_samples *s, const report_
     PLFLT *buf = malloc(sizeof(PLFLT) * (size_t)W * H);
     if (!cols || !buf) {
         free(cols), free(buf);
-        set_err(err, errlen, "%s: %s", path, "out of memory");
+        px_errf(err, errlen, "%s: %s", path, "out of memory");
         return -1;
     }
     for (int x = 0; x < W; x++) cols[x] = buf + (size_t)x * H;

@@ -43,17 +43,6 @@ static const struct {
 const char *st_dtype_name(st_dtype t) { return (int)t >= 0 && (int)t < N_DTYPES ? dtypes[t].name : "?"; }
 size_t st_dtype_size(st_dtype t) { return (int)t >= 0 && (int)t < N_DTYPES ? dtypes[t].size : 0; }
 
-static void seterr(char *err, size_t errlen, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void seterr(char *err, size_t errlen, const char *name, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    int k = snprintf(err, errlen, "%s: ", name);
-    if (k < 0 || (size_t)k >= errlen) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-    va_end(ap);
-}
 
 static void file_free(st_file *f) {
     if (!f) return;
@@ -101,32 +90,32 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
                        char *err, size_t errlen) {
     const char *nm = t->name;
     if (!cJSON_IsObject(e)) {
-        seterr(err, errlen, fname, "header entry '%s' is not an object", nm);
+        px_errf_file(err, errlen, fname, "header entry '%s' is not an object", nm);
         return -1;
     }
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     if (!cJSON_IsString(dt)) {
-        seterr(err, errlen, fname, "tensor '%s': missing or non-string \"dtype\"", nm);
+        px_errf_file(err, errlen, fname, "tensor '%s': missing or non-string \"dtype\"", nm);
         return -1;
     }
     int k;
     for (k = 0; k < N_DTYPES; k++)
         if (strcmp(dt->valuestring, dtypes[k].name) == 0) break;
     if (k == N_DTYPES) {
-        seterr(err, errlen, fname, "tensor '%s': unsupported dtype '%.32s' (supported: F32 F64 I32 I64 U8 U32 U64)",
+        px_errf_file(err, errlen, fname, "tensor '%s': unsupported dtype '%.32s' (supported: F32 F64 I32 I64 U8 U32 U64)",
                nm, dt->valuestring);
         return -1;
     }
     t->dtype = (st_dtype)k;
     if (!cJSON_IsArray(sh)) {
-        seterr(err, errlen, fname, "tensor '%s': missing or non-array \"shape\"", nm);
+        px_errf_file(err, errlen, fname, "tensor '%s': missing or non-array \"shape\"", nm);
         return -1;
     }
     int nd = cJSON_GetArraySize(sh);
     if (nd > ST_MAX_DIMS) {
-        seterr(err, errlen, fname, "tensor '%s': %d dimensions, at most %d supported", nm, nd, ST_MAX_DIMS);
+        px_errf_file(err, errlen, fname, "tensor '%s': %d dimensions, at most %d supported", nm, nd, ST_MAX_DIMS);
         return -1;
     }
     t->ndim = nd;
@@ -135,7 +124,7 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
     for (int d = 0; d < nd; d++) {
         uint64_t v;
         if (json_uint(cJSON_GetArrayItem(sh, d), &v) != 0) {
-            seterr(err, errlen, fname, "tensor '%s': shape[%d] is not a non-negative integer below 2^53", nm, d);
+            px_errf_file(err, errlen, fname, "tensor '%s': shape[%d] is not a non-negative integer below 2^53", nm, d);
             return -1;
         }
         t->shape[d] = (int64_t)v;
@@ -143,22 +132,22 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
     }
     uint64_t nbytes;
     if (overflow || __builtin_mul_overflow(count, (uint64_t)dtypes[k].size, &nbytes) || nbytes > SIZE_MAX) {
-        seterr(err, errlen, fname, "tensor '%s': shape too large (element count overflows)", nm);
+        px_errf_file(err, errlen, fname, "tensor '%s': shape too large (element count overflows)", nm);
         return -1;
     }
     t->nbytes = (size_t)nbytes;
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || json_uint(cJSON_GetArrayItem(off, 0), begin) != 0 ||
         json_uint(cJSON_GetArrayItem(off, 1), end) != 0) {
-        seterr(err, errlen, fname, "tensor '%s': \"data_offsets\" must be two non-negative integers", nm);
+        px_errf_file(err, errlen, fname, "tensor '%s': \"data_offsets\" must be two non-negative integers", nm);
         return -1;
     }
     if (*end < *begin) {
-        seterr(err, errlen, fname, "tensor '%s': data_offsets [%llu, %llu] end before they begin", nm,
+        px_errf_file(err, errlen, fname, "tensor '%s': data_offsets [%llu, %llu] end before they begin", nm,
                (unsigned long long)*begin, (unsigned long long)*end);
         return -1;
     }
     if (*end - *begin != nbytes) {
-        seterr(err, errlen, fname,
+        px_errf_file(err, errlen, fname,
                "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but dtype %s and its shape need %llu", nm,
                (unsigned long long)*begin, (unsigned long long)*end, (unsigned long long)(*end - *begin),
                dtypes[k].name, (unsigned long long)nbytes);
@@ -175,34 +164,34 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     span *order = NULL;
     if (!f) {
         free(buf);
-        seterr(err, errlen, name, "out of memory");
+        px_errf_file(err, errlen, name, "out of memory");
         return NULL;
     }
     f->buf = buf;
     f->name = strdup(name);
     if (!f->name) {
-        seterr(err, errlen, name, "out of memory");
+        px_errf_file(err, errlen, name, "out of memory");
         goto fail;
     }
     if (len < 8) {
-        seterr(err, errlen, name, "truncated: %zu bytes, a safetensors file starts with an 8-byte header length",
+        px_errf_file(err, errlen, name, "truncated: %zu bytes, a safetensors file starts with an 8-byte header length",
                len);
         goto fail;
     }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
     if (hlen > ST_MAX_HEADER) {
-        seterr(err, errlen, name, "header length %llu is absurd (limit %llu bytes): not a safetensors file?",
+        px_errf_file(err, errlen, name, "header length %llu is absurd (limit %llu bytes): not a safetensors file?",
                (unsigned long long)hlen, ST_MAX_HEADER);
         goto fail;
     }
     if (hlen > len - 8) {
-        seterr(err, errlen, name, "header length %llu runs past the end of the file (%zu bytes): truncated?",
+        px_errf_file(err, errlen, name, "header length %llu runs past the end of the file (%zu bytes): truncated?",
                (unsigned long long)hlen, len);
         goto fail;
     }
     if (hlen < 2 || buf[8] != '{') {
-        seterr(err, errlen, name, "header is not a JSON object (it must start with '{')");
+        px_errf_file(err, errlen, name, "header is not a JSON object (it must start with '{')");
         goto fail;
     }
     const char *hdr = (const char *)buf + 8, *pend = NULL;
@@ -210,17 +199,17 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         long pos = at && at >= hdr && at <= hdr + hlen ? (long)(at - hdr) : -1;
-        seterr(err, errlen, name, "header is not valid JSON (error near byte %ld of %llu)", pos,
+        px_errf_file(err, errlen, name, "header is not valid JSON (error near byte %ld of %llu)", pos,
                (unsigned long long)hlen);
         goto fail;
     }
     for (const char *p = pend; p && p < hdr + hlen; p++)
         if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            seterr(err, errlen, name, "header has trailing bytes after its JSON object");
+            px_errf_file(err, errlen, name, "header has trailing bytes after its JSON object");
             goto fail;
         }
     if (!cJSON_IsObject(root)) {
-        seterr(err, errlen, name, "header is not a JSON object");
+        px_errf_file(err, errlen, name, "header is not a JSON object");
         goto fail;
     }
     int nent = cJSON_GetArraySize(root);
@@ -230,7 +219,7 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     end = calloc((size_t)nent + 1, sizeof *end);
     order = calloc((size_t)nent + 1, sizeof *order);
     if (!f->t || !f->copies || !beg || !end || !order) {
-        seterr(err, errlen, name, "out of memory");
+        px_errf_file(err, errlen, name, "out of memory");
         goto fail;
     }
     const cJSON *e;
@@ -238,31 +227,31 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
         if (!e->string) continue;
         if (strcmp(e->string, "__metadata__") == 0) {
             if (f->mkey) {
-                seterr(err, errlen, name, "header has two __metadata__ entries");
+                px_errf_file(err, errlen, name, "header has two __metadata__ entries");
                 goto fail;
             }
             if (!cJSON_IsObject(e)) {
-                seterr(err, errlen, name, "__metadata__ is not an object");
+                px_errf_file(err, errlen, name, "__metadata__ is not an object");
                 goto fail;
             }
             int nm = cJSON_GetArraySize(e);
             f->mkey = calloc((size_t)nm + 1, sizeof *f->mkey);
             f->mval = calloc((size_t)nm + 1, sizeof *f->mval);
             if (!f->mkey || !f->mval) {
-                seterr(err, errlen, name, "out of memory");
+                px_errf_file(err, errlen, name, "out of memory");
                 goto fail;
             }
             const cJSON *m;
             cJSON_ArrayForEach(m, e) {
                 if (!cJSON_IsString(m)) {
-                    seterr(err, errlen, name, "__metadata__ value for '%.64s' is not a string", m->string);
+                    px_errf_file(err, errlen, name, "__metadata__ value for '%.64s' is not a string", m->string);
                     goto fail;
                 }
                 f->mkey[f->nmeta] = strdup(m->string);
                 f->mval[f->nmeta] = strdup(m->valuestring);
                 f->nmeta++;
                 if (!f->mkey[f->nmeta - 1] || !f->mval[f->nmeta - 1]) {
-                    seterr(err, errlen, name, "out of memory");
+                    px_errf_file(err, errlen, name, "out of memory");
                     goto fail;
                 }
             }
@@ -270,14 +259,14 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
         }
         for (int i = 0; i < f->n; i++)
             if (strcmp(f->t[i].name, e->string) == 0) {
-                seterr(err, errlen, name, "tensor '%.64s' appears twice in the header", e->string);
+                px_errf_file(err, errlen, name, "tensor '%.64s' appears twice in the header", e->string);
                 goto fail;
             }
         st_tensor *t = &f->t[f->n];
         t->name = strdup(e->string);
         f->n++;
         if (!t->name) {
-            seterr(err, errlen, name, "out of memory");
+            px_errf_file(err, errlen, name, "out of memory");
             goto fail;
         }
         if (parse_entry(e, t, &beg[f->n - 1], &end[f->n - 1], name, err, errlen) != 0) goto fail;
@@ -290,24 +279,24 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     for (int k = 0; k < f->n; k++) {
         int i = order[k].index;
         if (end[i] > data_len) {
-            seterr(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
                    f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], data_len);
             goto fail;
         }
         if (beg[i] < at) {
-            seterr(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
                    f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
             goto fail;
         }
         if (beg[i] > at) {
-            seterr(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] leave a gap after byte %llu",
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] leave a gap after byte %llu",
                    f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
             goto fail;
         }
         at = end[i];
     }
     if (at != data_len) {
-        seterr(err, errlen, name, "%llu unclaimed bytes after the last tensor", (unsigned long long)(data_len - at));
+        px_errf_file(err, errlen, name, "%llu unclaimed bytes after the last tensor", (unsigned long long)(data_len - at));
         goto fail;
     }
     // Move the data section to the (malloc-aligned) start of the buffer so that
@@ -321,7 +310,7 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
         } else {
             f->copies[i] = malloc(t->nbytes ? t->nbytes : 1);
             if (!f->copies[i]) {
-                seterr(err, errlen, name, "out of memory");
+                px_errf_file(err, errlen, name, "out of memory");
                 goto fail;
             }
             memcpy(f->copies[i], f->buf + beg[i], t->nbytes);
@@ -345,26 +334,26 @@ fail:
 st_file *st_open(const char *path, char *err, size_t errlen) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
-        seterr(err, errlen, path, "%s", strerror(errno));
+        px_errf_file(err, errlen, path, "%s", strerror(errno));
         return NULL;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        seterr(err, errlen, path, "%s", strerror(e));
+        px_errf_file(err, errlen, path, "%s", strerror(e));
         return NULL;
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        seterr(err, errlen, path, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        px_errf_file(err, errlen, path, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
         return NULL;
     }
     size_t len = (size_t)sb.st_size;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);
-        seterr(err, errlen, path, "out of memory reading %zu bytes", len);
+        px_errf_file(err, errlen, path, "out of memory reading %zu bytes", len);
         return NULL;
     }
     size_t got = 0;
@@ -378,7 +367,7 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
     close(fd);
     if (got != len) {
         free(buf);
-        seterr(err, errlen, path, "short read (%zu of %zu bytes): %s", got, len, strerror(e));
+        px_errf_file(err, errlen, path, "short read (%zu of %zu bytes): %s", got, len, strerror(e));
         return NULL;
     }
     return open_buffer(buf, len, path, err, errlen);
@@ -387,7 +376,7 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
 st_file *st_open_mem(const void *bytes, size_t len, const char *name, char *err, size_t errlen) {
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
-        seterr(err, errlen, name, "out of memory");
+        px_errf_file(err, errlen, name, "out of memory");
         return NULL;
     }
     if (len) memcpy(buf, bytes, len);
@@ -420,11 +409,11 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
     const st_tensor *t = st_find(f, name);
     char got[160], want[160];
     if (!t) {
-        seterr(err, errlen, f->name, "no tensor '%s'", name);
+        px_errf_file(err, errlen, f->name, "no tensor '%s'", name);
         return NULL;
     }
     if (t->dtype != dtype) {
-        seterr(err, errlen, f->name, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(t->dtype),
+        px_errf_file(err, errlen, f->name, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(t->dtype),
                st_dtype_name(dtype));
         return NULL;
     }
@@ -433,7 +422,7 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
     if (!ok) {
         shape_str(got, sizeof got, t->ndim, t->shape);
         shape_str(want, sizeof want, ndim, shape);
-        seterr(err, errlen, f->name, "tensor '%s' has shape %s, expected %s", name, got, want);
+        px_errf_file(err, errlen, f->name, "tensor '%s' has shape %s, expected %s", name, got, want);
         return NULL;
     }
     return t;
@@ -560,45 +549,19 @@ void st_writer_free(st_writer *w) {
     free(w);
 }
 
-typedef struct {
-    char *s;
-    size_t len, cap;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        while (b->len + n + 1 > b->cap) b->cap = b->cap ? 2 * b->cap : 256;
-        char *ns = realloc(b->s, b->cap);
-        if (!ns) px_die(PX_EXIT_FAIL, "out of host memory building a safetensors header");
-        b->s = ns;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-static void sb_fmt(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_fmt(sbuf *b, const char *fmt, ...) {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    sb_put(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
-static void sb_json_string(sbuf *b, const char *s) {
-    sb_str(b, "\"");
+static void sb_json_string(px_sbuf *b, const char *s) {
+    px_sbuf_str(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\') {
             char e[2] = {'\\', (char)*p};
-            sb_put(b, e, 2);
+            px_sbuf_add(b, e, 2);
         } else if (*p < 0x20) {
-            sb_fmt(b, "\\u%04x", *p);
+            px_sbuf_printf(b, "\\u%04x", *p);
         } else {
-            sb_put(b, (const char *)p, 1);
+            px_sbuf_add(b, (const char *)p, 1);
         }
     }
-    sb_str(b, "\"");
+    px_sbuf_str(b, "\"");
 }
 
 static const wtensor *g_sort_base; // qsort without _r for the writer is fine: single-threaded save
@@ -613,7 +576,7 @@ static int cmp_layout(const void *a, const void *b) {
 
 int st_writer_save(st_writer *w, const char *path, char *err, size_t errlen) {
     if (w->problem[0]) {
-        seterr(err, errlen, path, "%s", w->problem);
+        px_errf_file(err, errlen, path, "%s", w->problem);
         return -1;
     }
     int *order = px_malloc(((size_t)w->n + 1) * sizeof *order, "safetensors layout");
@@ -621,40 +584,40 @@ int st_writer_save(st_writer *w, const char *path, char *err, size_t errlen) {
     g_sort_base = w->t;
     qsort(order, (size_t)w->n, sizeof *order, cmp_layout);
 
-    sbuf h = {0};
-    sb_str(&h, "{");
+    px_sbuf h = {0};
+    px_sbuf_str(&h, "{");
     int first = 1;
     if (w->nmeta) {
-        sb_str(&h, "\"__metadata__\":{");
+        px_sbuf_str(&h, "\"__metadata__\":{");
         for (int i = 0; i < w->nmeta; i++) {
-            if (i) sb_str(&h, ",");
+            if (i) px_sbuf_str(&h, ",");
             sb_json_string(&h, w->mkey[i]);
-            sb_str(&h, ":");
+            px_sbuf_str(&h, ":");
             sb_json_string(&h, w->mval[i]);
         }
-        sb_str(&h, "}");
+        px_sbuf_str(&h, "}");
         first = 0;
     }
     size_t off = 0;
     for (int k = 0; k < w->n; k++) {
         const wtensor *t = &w->t[order[k]];
-        if (!first) sb_str(&h, ",");
+        if (!first) px_sbuf_str(&h, ",");
         first = 0;
         sb_json_string(&h, t->name);
-        sb_fmt(&h, ":{\"dtype\":\"%s\",\"shape\":[", dtypes[t->dtype].name);
-        for (int d = 0; d < t->ndim; d++) sb_fmt(&h, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-        sb_fmt(&h, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
+        px_sbuf_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", dtypes[t->dtype].name);
+        for (int d = 0; d < t->ndim; d++) px_sbuf_printf(&h, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        px_sbuf_printf(&h, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
         off += t->nbytes;
     }
-    sb_str(&h, "}");
-    while (h.len % 8) sb_str(&h, " "); // data section starts 8-aligned
+    px_sbuf_str(&h, "}");
+    while (h.len % 8) px_sbuf_str(&h, " "); // data section starts 8-aligned
 
     size_t total = 8 + h.len + off;
     unsigned char *out = malloc(total);
     if (!out) {
         free(h.s);
         free(order);
-        seterr(err, errlen, path, "out of memory assembling %zu bytes", total);
+        px_errf_file(err, errlen, path, "out of memory assembling %zu bytes", total);
         return -1;
     }
     uint64_t hl = h.len;
@@ -672,7 +635,7 @@ int st_writer_save(st_writer *w, const char *path, char *err, size_t errlen) {
     free(h.s);
     free(order);
     if (rc != 0) {
-        seterr(err, errlen, path, "cannot write: %s", strerror(e));
+        px_errf_file(err, errlen, path, "cannot write: %s", strerror(e));
         return -1;
     }
     return 0;

@@ -61,6 +61,62 @@ void *px_calloc_(size_t n, size_t size, const char *what, const char *file, int 
     return p;
 }
 
+static void verrf(char *err, size_t errlen, const char *name, const char *fmt, va_list ap) {
+    if (!err || errlen == 0) return;
+    int k = name ? snprintf(err, errlen, "%s: ", name) : 0;
+    if (k < 0 || (size_t)k >= errlen) return;
+    vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+}
+
+void px_errf(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verrf(err, errlen, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void px_errf_file(char *err, size_t errlen, const char *name, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    verrf(err, errlen, name ? name : "(input)", fmt, ap);
+    va_end(ap);
+}
+
+void px_sbuf_add(px_sbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns) px_die(PX_EXIT_FAIL, "out of host memory (%zu bytes of text)", cap);
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void px_sbuf_str(px_sbuf *b, const char *s) { px_sbuf_add(b, s, strlen(s)); }
+
+void px_sbuf_printf(px_sbuf *b, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        px_sbuf_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = px_malloc((size_t)n + 1, "text");
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    px_sbuf_add(b, big, (size_t)n);
+    free(big);
+}
+
 double px_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

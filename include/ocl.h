@@ -93,6 +93,9 @@ cl_mem ocl_buffer(ocl_ctx *c, const char *name, size_t bytes);
 // Same, but returns NULL (after printing nothing) when it does not fit, so a caller
 // can suggest a smaller batch.
 cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes);
+// The largest single allocation: the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE, or
+// PIXLOC_MAX_ALLOC_MB when that is smaller (for testing out-of-memory handling).
+size_t ocl_alloc_cap(const ocl_ctx *c);
 void ocl_free(cl_mem *m);
 void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes);
 void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes);

@@ -32,6 +32,21 @@ void *px_calloc_(size_t n, size_t size, const char *what, const char *file, int 
 #define px_malloc(bytes, what) px_malloc_((bytes), (what), __FILE__, __LINE__)
 #define px_calloc(n, size, what) px_calloc_((n), (size), (what), __FILE__, __LINE__)
 
+// Formats a message into err[errlen] (nothing when err is NULL or errlen 0). With
+// px_errf_file the message is prefixed "NAME: " — the form every reader uses.
+void px_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void px_errf_file(char *err, size_t errlen, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+// Growing NUL-terminated text buffer; dies on out-of-memory. Zero-initialise, free(b.s).
+typedef struct {
+    char *s;
+    size_t len, cap;
+} px_sbuf;
+void px_sbuf_add(px_sbuf *b, const char *s, size_t n);
+void px_sbuf_str(px_sbuf *b, const char *s);
+void px_sbuf_printf(px_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 // Monotonic wall clock in seconds.
 double px_now(void);
 

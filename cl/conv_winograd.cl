@@ -1,0 +1,247 @@
+// Winograd F(2x2, 3x3) convolution on the padded planes of include/layout.h,
+// CPU style (float16 vectors, full unrolling, no local memory, no barriers).
+// The host (host/conv_winograd.c) builds this file once per layer shape and
+// direction with these defines:
+//   CIN, COUT      input and output channels of THIS program's convolution
+//   IMG_H, IMG_W   image size; MARGIN = ACT_MARGIN(IMG_W) floats
+//   FLIP           0: forward weights; 1: the input-gradient convolution, whose
+//                  weights are the forward ones flipped in space with Cin and
+//                  Cout swapped (as conv_pack_weights in cl/conv.cl)
+//   HAS_BIAS       add b[b_off + co] in the output transform
+//   TCO, TN        GEMM register tile: TCO output channels x TN*16 tiles
+//   TSTRIDE        floats per (xi, channel) row of the scratch matrices V and M
+//
+// Output tiles are 2x2 pixels: TH x TW of them per image; tile (ty, tx) reads
+// the 4x4 input patch at padded rows 2ty..2ty+3, columns 2tx..2tx+3 (the ring
+// is the 'same' padding). Within a chunk of images starting at image n0, tile
+// (n0 + nl, ty, tx) has index t = (nl*TH + ty)*TW + tx. Three steps per chunk:
+//   wino_input:  V[xi][ci][t] = (B^T d B)[xi]                  (16 x CIN x tiles)
+//   wino_gemm:   M[xi][co][t] = sum_ci U[xi][ci][co] V[xi][ci][t]
+//   wino_output: y = A^T M A (+ bias, ReLU) into the padded output, ring = 0
+// with U[xi][ci][co] = (G g G^T)[xi] from wino_weights (once per call).
+// The transforms are exact in the sense that the 4th row/column of a patch only
+// reaches the 2nd row/column of the tile's outputs (no products by zero): the
+// patch of a partial tile (odd H or W) may run one row/column past the image's
+// ring, and what it reads there only reaches outputs that are not written.
+// All sums run in a fixed order: results are bit-identical run to run.
+
+#define PW (IMG_W + 2)
+#define PH (IMG_H + 2)
+#define PLANE (PH * PW)
+#define TH ((IMG_H + 1) / 2)
+#define TW ((IMG_W + 1) / 2)
+#define TT (TH * TW)
+// Chunks of 16 tiles along a tile row.
+#define NCX ((TW + 15) / 16)
+#define COUTP ((COUT + TCO - 1) / TCO * TCO)
+
+// Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
+// global (COUTP, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
+__kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
+    const int co = get_global_id(0), ci = get_global_id(1);
+    float g[9];
+    for (int t = 0; t < 9; t++) {
+        float v = 0.0f;
+        if (co < COUT) {
+#if FLIP
+            v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
+#else
+            v = w[w_off + (t * CIN + ci) * COUT + co];
+#endif
+        }
+        g[t] = v;
+    }
+    float h[12]; // G g: 4 rows x 3 columns
+    for (int j = 0; j < 3; j++) {
+        h[0 * 3 + j] = g[0 * 3 + j];
+        h[1 * 3 + j] = 0.5f * (g[0 * 3 + j] + g[1 * 3 + j] + g[2 * 3 + j]);
+        h[2 * 3 + j] = 0.5f * (g[0 * 3 + j] - g[1 * 3 + j] + g[2 * 3 + j]);
+        h[3 * 3 + j] = g[2 * 3 + j];
+    }
+    for (int i = 0; i < 4; i++) { // (G g) G^T
+        const float a = h[i * 3], b = h[i * 3 + 1], c = h[i * 3 + 2];
+        __global float *ur = u + (i * 4 * CIN + ci) * COUTP + co;
+        ur[0 * CIN * COUTP] = a;
+        ur[1 * CIN * COUTP] = 0.5f * (a + b + c);
+        ur[2 * CIN * COUTP] = 0.5f * (a - b + c);
+        ur[3 * CIN * COUTP] = c;
+    }
+}
+
+// Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+// for 16 tiles of one tile row (one per lane) and one channel.
+// global (NCX, TH, nimg*CIN); images n0 .. n0+nimg-1.
+__kernel void wino_input(__global const float *restrict x, int n0, __global float *restrict v) {
+    const int cx = get_global_id(0), ty = get_global_id(1), p = get_global_id(2);
+    const int nl = p / CIN, ci = p % CIN, tx0 = cx * 16;
+    // Lanes past TW, and the 4th row of the last tile row when IMG_H is odd,
+    // read past the image's plane: into the next plane or the buffer's margin
+    // (2*tx0 + 33 <= IMG_W + 32 < MARGIN floats past the plane's last row).
+    __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 2 * ty * PW + 2 * tx0;
+    float16 h[4][4];
+#pragma unroll
+    for (int r = 0; r < 4; r++) {
+        __global const float *rp = xp + r * PW;
+        const float16 a = vload16(0, rp), b = vload16(0, rp + 16);
+        const float16 c = vload16(0, rp + 2), d = vload16(0, rp + 18);
+        const float16 e0 = (float16)(a.even, b.even); // column 2tx
+        const float16 o0 = (float16)(a.odd, b.odd);   // 2tx + 1
+        const float16 e1 = (float16)(c.even, d.even); // 2tx + 2
+        const float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
+        h[r][0] = e0 - e1;
+        h[r][1] = o0 + e1;
+        h[r][2] = e1 - o0;
+        h[r][3] = o0 - o1;
+    }
+    const int t0 = (nl * TH + ty) * TW + tx0;
+    __global float *vp = v + ci * TSTRIDE + t0;
+    const int nvalid = min(16, TW - tx0);
+#pragma unroll
+    for (int j = 0; j < 4; j++) {
+        float16 r[4];
+        r[0] = h[0][j] - h[2][j];
+        r[1] = h[1][j] + h[2][j];
+        r[2] = h[2][j] - h[1][j];
+        r[3] = h[1][j] - h[3][j];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            __global float *dst = vp + (i * 4 + j) * CIN * TSTRIDE;
+            if (nvalid == 16) {
+                vstore16(r[i], 0, dst);
+            } else { // the next tile row's tiles follow: write only this row's
+                float tmp[16];
+                vstore16(r[i], 0, tmp);
+                for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+            }
+        }
+    }
+}
+
+// 16 batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
+// a work-item owns TCO channels x TN*16 tiles in float16 accumulators.
+// global (ceil(ntiles / (16*TN)) rounded up, COUTP/TCO, 16)
+__kernel void wino_gemm(__global const float *restrict v, __global const float *restrict u,
+                        __global float *restrict m, int nblocks) {
+    const int tb = get_global_id(0);
+    const int co0 = get_global_id(1) * TCO;
+    const int xi = get_global_id(2);
+    if (tb >= nblocks) return;
+    __global const float *vp = v + xi * CIN * TSTRIDE + tb * 16 * TN;
+    __global const float *up = u + xi * CIN * COUTP + co0;
+
+    float16 acc[TCO][TN];
+#pragma unroll
+    for (int c = 0; c < TCO; c++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[c][j] = (float16)(0.0f);
+
+    for (int ci = 0; ci < CIN; ci++) {
+        float16 vv[TN];
+#pragma unroll
+        for (int j = 0; j < TN; j++) vv[j] = vload16(j, vp);
+#pragma unroll
+        for (int c = 0; c < TCO; c++) {
+            const float16 uu = (float16)(up[c]);
+#pragma unroll
+            for (int j = 0; j < TN; j++) acc[c][j] = fma(vv[j], uu, acc[c][j]);
+        }
+        vp += TSTRIDE;
+        up += COUTP;
+    }
+    __global float *mp = m + (xi * COUTP + co0) * TSTRIDE + tb * 16 * TN;
+#pragma unroll
+    for (int c = 0; c < TCO; c++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) vstore16(acc[c][j], j, mp + c * TSTRIDE);
+}
+
+// Interleaves a and b: (a0 b0 a1 b1 ... a7 b7), (a8 b8 ... a15 b15).
+#define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
+#define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
+
+// Writes padded row `row` columns 1 + 2*tx0 + k (k < 32, only those <= IMG_W).
+static inline void put_row(__global float *rp, int tx0, float16 lo, float16 hi) {
+    const int c0 = 1 + 2 * tx0;
+    const int nv = min(32, IMG_W + 1 - c0); // columns c0 .. IMG_W
+    if (nv >= 16) {
+        vstore16(lo, 0, rp + c0);
+        if (nv == 32) {
+            vstore16(hi, 0, rp + c0 + 16);
+        } else {
+            float tmp[16];
+            vstore16(hi, 0, tmp);
+            for (int k = 0; k < nv - 16; k++) rp[c0 + 16 + k] = tmp[k];
+        }
+    } else {
+        float tmp[16];
+        vstore16(lo, 0, tmp);
+        for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
+    }
+}
+
+// Writes zeros to padded row `row`, columns [from, to).
+static inline void zero_cols(__global float *rp, int from, int to) {
+    for (int k = from; k < to; k++) rp[k] = 0.0f;
+}
+
+// Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], + bias, ReLU, for
+// 16 tiles of one tile row and one channel. The work-item owns padded columns
+// [cx ? 1 + 2*tx0 : 0, last ? PW : 1 + 2*tx0 + 32) of padded rows 2ty+1,
+// 2ty+2, plus row 0 (ty == 0) and rows past the image (last tile row): those
+// ring rows and columns 0 / IMG_W+1 are written as zeros.
+// global (NCX, TH, nimg*COUT); images n0 .. n0+nimg-1.
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu) {
+    const int cx = get_global_id(0), ty = get_global_id(1), p = get_global_id(2);
+    const int nl = p / COUT, co = p % COUT, tx0 = cx * 16;
+    const int t0 = (nl * TH + ty) * TW + tx0;
+    // Lanes past TW read the next tiles (or rows past the chunk's tiles, inside
+    // TSTRIDE): computed, never written.
+    __global const float *mp = m + co * TSTRIDE + t0;
+    float16 s[4][2];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const float16 m0 = vload16(0, mp + (i * 4 + 0) * COUTP * TSTRIDE);
+        const float16 m1 = vload16(0, mp + (i * 4 + 1) * COUTP * TSTRIDE);
+        const float16 m2 = vload16(0, mp + (i * 4 + 2) * COUTP * TSTRIDE);
+        const float16 m3 = vload16(0, mp + (i * 4 + 3) * COUTP * TSTRIDE);
+        s[i][0] = m0 + m1 + m2;
+        s[i][1] = m1 - m2 - m3;
+    }
+    float16 yv[2][2];
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        yv[0][j] = s[0][j] + s[1][j] + s[2][j];
+        yv[1][j] = s[1][j] - s[2][j] - s[3][j];
+    }
+#if HAS_BIAS
+    const float bias = b[b_off + co];
+#endif
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+#if HAS_BIAS
+            yv[i][j] += bias;
+#endif
+            if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
+        }
+
+    __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
+    const int last = tx0 + 16 >= TW;
+    const int cfrom = cx ? 1 + 2 * tx0 : 0, cto = last ? PW : 1 + 2 * tx0 + 32;
+    const int rows = min(2, IMG_H - 2 * ty); // image rows of this tile row: 1 or 2
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        if (i < rows) {
+            __global float *rp = yp + (2 * ty + 1 + i) * PW;
+            put_row(rp, tx0, shuffle2(yv[i][0], yv[i][1], ILV_LO), shuffle2(yv[i][0], yv[i][1], ILV_HI));
+            if (cx == 0) rp[0] = 0.0f;
+            if (last) zero_cols(rp, IMG_W + 1, PW);
+        }
+    }
+    if (ty == 0) zero_cols(yp, cfrom, cto);
+    if (ty == TH - 1)
+        for (int r = 2 * ty + 1 + rows; r < PH; r++) zero_cols(yp + r * PW, cfrom, cto);
+}
