@@ -529,6 +529,7 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
     cl_program p = NULL;
     kcache_key key;
     int use_cache = c->cache_dir[0] != 0;
+    double t0 = px_now();
     if (use_cache) {
         kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
         p = kcache_load(c, &key);
@@ -546,6 +547,7 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
     }
     free(src);
     if (!p) return NULL;
+    if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: program %s ready in %.3fs\n", file, px_now() - t0);
     memo *m = px_calloc(1, sizeof *m, "program memo");
     m->ctx = c;
     m->file = strdup(file);
