@@ -18,6 +18,8 @@
 //     accumulators), no local memory, no barriers; loops are fully unrolled so
 //     the accumulators stay in vector registers.
 //   conv_simple / conv_dw_simple: one work-item per output value, for GPUs.
+//   conv_gpu_tiled / conv_dw_gpu_tiled: GPU style with local memory, built only
+//     when the host defines GT_WP (see their comment for the extra defines).
 // Every reduction runs in a fixed order: no atomics, results are bit-identical
 // run to run.
 
@@ -28,8 +30,15 @@
 #define NPOS (IMG_H * PW)
 #define QEND ((IMG_H + 1) * PW)
 #define NCHUNK ((NPOS + 15) / 16)
-// Packed weights: wp[(tap*CIN + ci)*COUTP + co], zero for co >= COUT.
-#define COUTP ((COUT + TILE_CO - 1) / TILE_CO * TILE_CO)
+// Packed weights: wp[(tap*CIN + ci)*COUTP + co], zero for co >= COUT; COUTP is
+// a multiple of the output channels one work-item (CPU) or work-group (GPU
+// tiled) computes.
+#ifdef GT_WP
+#define CO_PAD (GT_WC * TILE_CO)
+#else
+#define CO_PAD TILE_CO
+#endif
+#define COUTP ((COUT + CO_PAD - 1) / CO_PAD * CO_PAD)
 #define KDIM (9 * CIN)
 // One partial of the weight gradient: dw (KDIM x COUT) then db (COUT).
 #define PSTRIDE (KDIM * COUT + COUT)
@@ -271,5 +280,147 @@ __kernel void conv_dw_reduce(__global const float *restrict part, int nparts, __
     for (int p = 0; p < nparts; p++) s += part[p * PSTRIDE + i];
     if (i < KDIM * COUT) dw[dw_off + i] = s;
     else db[db_off + i - KDIM * COUT] = s;
+}
+
+#ifdef GT_WP
+// GPU tiled weight gradient: the GEMM part (KDIM+1 x COUT) = X (KDIM+1 x seg) * dY^T,
+// where row KDIM of X is constant 1, so that row of the product is the bias
+// gradient and the partial layout (dw rows, then db) is the GEMM's output.
+// A DW_WG x DW_WG work-group owns DW_BK rows x DW_BC channels; each work-item
+// DW_TK rows (lk + r*DW_WG) x DW_TC channels (lc + c*DW_WG) in registers. The
+// segment is walked in chunks of DW_QC positions staged in local memory
+// (rows padded by one float against bank conflicts).
+// global (ceil(COUT/DW_BC)*DW_WG, ceil((KDIM+1)/DW_BK)*DW_WG, N*NSEG), local (DW_WG, DW_WG, 1)
+#define DW_BK (DW_WG * DW_TK)
+#define DW_BC (DW_WG * DW_TC)
+#define DW_QC 16
+#define DW_QS (DW_QC + 1)
+__kernel __attribute__((reqd_work_group_size(DW_WG, DW_WG, 1))) void
+conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restrict dy,
+                  __global float *restrict part) {
+    __local float xs[DW_BK * DW_QS];
+    __local float ds[DW_BC * DW_QS];
+    const int lc = get_local_id(0), lk = get_local_id(1), lid = lk * DW_WG + lc;
+    const int c0 = get_group_id(0) * DW_BC, k0 = get_group_id(1) * DW_BK;
+    const int p = get_global_id(2);
+    const int n = p / NSEG, s = p % NSEG;
+    const int qb = SEG_BEGIN(s), qe = SEG_END(s);
+
+    float acc[DW_TK][DW_TC];
+    for (int r = 0; r < DW_TK; r++)
+        for (int c = 0; c < DW_TC; c++) acc[r][c] = 0.0f;
+
+    for (int qc = qb; qc < qe; qc += DW_QC) {
+        for (int i = lid; i < DW_BK * DW_QC; i += DW_WG * DW_WG) {
+            const int r = i / DW_QC, l = i % DW_QC, k = k0 + r, q = qc + l;
+            float v = 0.0f;
+            if (q < qe) {
+                if (k < KDIM) v = x[MARGIN + (n * CIN + k % CIN) * PLANE + q + TAP_OFF(k / CIN)];
+                else if (k == KDIM) v = 1.0f;
+            }
+            xs[r * DW_QS + l] = v;
+        }
+        for (int i = lid; i < DW_BC * DW_QC; i += DW_WG * DW_WG) {
+            const int c = i / DW_QC, l = i % DW_QC, co = c0 + c, q = qc + l;
+            ds[c * DW_QS + l] = (co < COUT && q < qe) ? dy[MARGIN + (n * COUT + co) * PLANE + q] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int l = 0; l < DW_QC; l++) {
+            float dv[DW_TC];
+#pragma unroll
+            for (int c = 0; c < DW_TC; c++) dv[c] = ds[(lc + c * DW_WG) * DW_QS + l];
+#pragma unroll
+            for (int r = 0; r < DW_TK; r++) {
+                const float xv = xs[(lk + r * DW_WG) * DW_QS + l];
+#pragma unroll
+                for (int c = 0; c < DW_TC; c++) acc[r][c] = fma(xv, dv[c], acc[r][c]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    __global float *out = part + p * PSTRIDE;
+    for (int r = 0; r < DW_TK; r++)
+        for (int c = 0; c < DW_TC; c++) {
+            const int k = k0 + lk + r * DW_WG, co = c0 + lc + c * DW_WG;
+            if (k <= KDIM && co < COUT) out[k * COUT + co] = acc[r][c];
+        }
+}
+#endif
+#endif // !FLIP
+
+#ifdef GT_WP
+// GPU style with local memory (forward, and the input gradient with FLIP=1).
+// Extra defines: GT_WP x GT_WC work-items per group (along positions x output
+// channels), TILE_Q positions and TILE_CO channels per work-item, GT_KC input
+// channels staged per step. A work-group owns GT_BQ consecutive padded
+// positions of one image (the whole plane is covered; ring outputs are written
+// as zeros) x GT_BC output channels. Per step it stages, for GT_KC input
+// channels, the positions its 3x3 taps read (the block plus one padded row and
+// one pixel either side, zero outside the image's own plane) and those
+// channels' packed weights in local memory; each work-item then accumulates
+// positions lq + i*GT_WP (consecutive across work-items: conflict-free local
+// reads, coalesced stores) x channels lc*TILE_CO + j in registers.
+// global (ceil(PLANE/GT_BQ)*GT_WP, COUTP/GT_BC*GT_WC, N), local (GT_WP, GT_WC, 1)
+#define GT_BQ (GT_WP * TILE_Q)
+#define GT_BC (GT_WC * TILE_CO)
+#define GT_SPAN (GT_BQ + 2 * PW + 2)
+__kernel __attribute__((reqd_work_group_size(GT_WP, GT_WC, 1))) void
+conv_gpu_tiled(__global const float *restrict x, __global const float *restrict wp,
+               __global const float *restrict b, int b_off, __global float *restrict y, int relu) {
+    __local float xs[GT_KC * GT_SPAN];
+    __local float ws[GT_KC * 9 * GT_BC];
+    const int lq = get_local_id(0), lc = get_local_id(1), lid = lc * GT_WP + lq;
+    const int q0 = get_group_id(0) * GT_BQ, c0 = get_group_id(1) * GT_BC;
+    const int n = get_global_id(2);
+    __global const float *xn = x + MARGIN + n * CIN * PLANE;
+
+    float acc[TILE_Q][TILE_CO];
+    for (int i = 0; i < TILE_Q; i++)
+        for (int j = 0; j < TILE_CO; j++) acc[i][j] = 0.0f;
+
+    for (int cb = 0; cb < CIN; cb += GT_KC) {
+        for (int i = lid; i < GT_KC * GT_SPAN; i += GT_WP * GT_WC) {
+            const int ci = cb + i / GT_SPAN, q = q0 - PW - 1 + i % GT_SPAN;
+            xs[i] = (ci < CIN && q >= 0 && q < PLANE) ? xn[ci * PLANE + q] : 0.0f;
+        }
+        for (int i = lid; i < GT_KC * 9 * GT_BC; i += GT_WP * GT_WC) {
+            const int c = i % GT_BC, t = (i / GT_BC) % 9, ci = cb + i / (9 * GT_BC);
+            ws[i] = ci < CIN ? wp[(t * CIN + ci) * COUTP + c0 + c] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kc = 0; kc < GT_KC; kc++) {
+#pragma unroll
+            for (int t = 0; t < 9; t++) {
+                float wv[TILE_CO];
+#pragma unroll
+                for (int j = 0; j < TILE_CO; j++) wv[j] = ws[(kc * 9 + t) * GT_BC + lc * TILE_CO + j];
+#pragma unroll
+                for (int i = 0; i < TILE_Q; i++) {
+                    const float xv = xs[kc * GT_SPAN + PW + 1 + lq + i * GT_WP + TAP_OFF(t)];
+#pragma unroll
+                    for (int j = 0; j < TILE_CO; j++) acc[i][j] = fma(xv, wv[j], acc[i][j]);
+                }
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    for (int i = 0; i < TILE_Q; i++) {
+        const int q = q0 + lq + i * GT_WP;
+        if (q >= PLANE) break;
+        const int row = q / PW, col = q % PW;
+        const int inside = row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W;
+        for (int j = 0; j < TILE_CO; j++) {
+            const int co = c0 + lc * TILE_CO + j;
+            if (co >= COUT) break;
+            float v = acc[i][j];
+#if HAS_BIAS
+            v += b[b_off + co];
+#endif
+            if (relu) v = fmax(v, 0.0f);
+            y[MARGIN + (n * COUT + co) * PLANE + q] = inside ? v : 0.0f;
+        }
+    }
 }
 #endif

@@ -136,6 +136,7 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #pragma unroll
         for (int j = 0; j < TN; j++) acc[c][j] = (float16)(0.0f);
 
+#pragma unroll KUNROLL
     for (int ci = 0; ci < CIN; ci++) {
         float16 vv[TN];
 #pragma unroll

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_winograd.h"
 #include "layout.h"
 #include "pixloc.h"
 
@@ -27,14 +28,30 @@ struct conv3x3 {
     cl_program prog_f, prog_b;
     cl_kernel pack_f, conv_f, pack_b, conv_b, dw, db, reduce;
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
+    conv_wino *wino;         // CONV_VARIANT_WINOGRAD: forward and input gradient
 };
+
+static const char *const VARIANT_NAMES[CONV_VARIANT_COUNT] = {
+    [CONV_VARIANT_CPU] = "cpu", [CONV_VARIANT_GPU] = "gpu", [CONV_VARIANT_WINOGRAD] = "winograd",
+    [CONV_VARIANT_GPU_TILED] = "gpu_tiled"};
+
+const char *conv3x3_variant_name(int variant) {
+    return variant >= 0 && variant < CONV_VARIANT_COUNT ? VARIANT_NAMES[variant] : "?";
+}
+
+int conv3x3_variant_parse(const char *name) {
+    for (int v = 0; v < CONV_VARIANT_COUNT; v++)
+        if (!strcmp(name, VARIANT_NAMES[v])) return v;
+    return -1;
+}
 
 static int env_variant(void) {
     const char *e = getenv("PIXLOC_CONV_VARIANT");
     if (!e || !*e) return -1;
-    if (!strcmp(e, "cpu")) return CONV_VARIANT_CPU;
-    if (!strcmp(e, "gpu")) return CONV_VARIANT_GPU;
-    px_die(PX_EXIT_USAGE, "PIXLOC_CONV_VARIANT must be 'cpu' or 'gpu', not '%s'", e);
+    int v = conv3x3_variant_parse(e);
+    if (v < 0)
+        px_die(PX_EXIT_USAGE, "PIXLOC_CONV_VARIANT must be 'cpu', 'gpu', 'winograd' or 'gpu_tiled', not '%s'", e);
+    return v;
 }
 
 // The per-device-type default table. CPU values were measured with
@@ -47,40 +64,112 @@ static const conv3x3_params DEFAULTS_CPU = {
     .variant = CONV_VARIANT_CPU, .tile_co = 16, .wg = 8, .dw_tk = 6, .dw_tc = 4, .dw_seg = 4096};
 static const conv3x3_params DEFAULTS_GPU = {
     .variant = CONV_VARIANT_GPU, .tile_co = 1, .wg = 64, .dw_tk = 1, .dw_tc = 1, .dw_seg = 512};
+// Winograd (host/conv_winograd.c): tile_co is the GEMM's channel tile; the weight
+// gradient uses the CPU kernels with DEFAULTS_CPU's tiles.
+static const conv3x3_params DEFAULTS_WINO = {
+    .variant = CONV_VARIANT_WINOGRAD, .tile_co = 16, .wg = 8, .dw_tk = 6, .dw_tc = 4, .dw_seg = 4096,
+    .wino_tn = 1, .wino_nb = 8};
+
+// GPU tiled: work-groups of 16 x 16, each work-item 4 positions x 4 channels (a
+// 64 x 64 block); weight gradient 16 x 16 work-items of 4 x 4. Untuned guesses
+// (no GPU was at hand): `pixloc tune` measures better ones per device. This is the
+// default on every device that is not a CPU.
+static const conv3x3_params DEFAULTS_GPU_TILED = {
+    .variant = CONV_VARIANT_GPU_TILED, .tile_co = 4, .wg = 16, .dw_tk = 4, .dw_tc = 4, .dw_seg = 512,
+    .tile_q = 4, .wg_co = 16, .dw_wg = 16};
+
+conv3x3_params conv3x3_variant_defaults(int variant) {
+    switch (variant) {
+    case CONV_VARIANT_CPU: return DEFAULTS_CPU;
+    case CONV_VARIANT_GPU: return DEFAULTS_GPU;
+    case CONV_VARIANT_WINOGRAD: return DEFAULTS_WINO;
+    default: return DEFAULTS_GPU_TILED;
+    }
+}
 
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
-    (void)Cin; (void)Cout; (void)H; (void)W;
-    conv3x3_params p = c->is_cpu ? DEFAULTS_CPU : DEFAULTS_GPU;
     int v = env_variant();
-    if (v >= 0 && v != p.variant) p = v == CONV_VARIANT_CPU ? DEFAULTS_CPU : DEFAULTS_GPU;
-    return p;
+    conv3x3_params p;
+    if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
+    if (v < 0) v = c->is_cpu ? CONV_VARIANT_CPU : CONV_VARIANT_GPU_TILED;
+    return conv3x3_variant_defaults(v);
 }
 
 // Channel tile of a CPU-style program with `cout` output channels: the asked
 // tile, halved (down to 4) while half still covers all channels.
+// GPU tiled: halved (down to 1) while half still covers all channels with wg_co work-items.
 static int tile_for(const conv3x3_params *p, int cout) {
-    if (p->variant != CONV_VARIANT_CPU) return 1;
+    if (p->variant == CONV_VARIANT_GPU) return 1;
     int t = p->tile_co;
+    if (p->variant == CONV_VARIANT_GPU_TILED) {
+        while (t > 1 && t / 2 * p->wg_co >= cout) t /= 2;
+        return t;
+    }
     while (t > 4 && t / 2 >= cout) t /= 2;
     return t;
 }
 
-static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile) {
+// Output channels the packed weights are padded to: one work-item's channel tile,
+// or a GPU tiled work-group's.
+static int pad_for(const conv3x3_params *p, int tile) {
+    return p->variant == CONV_VARIANT_GPU_TILED ? tile * p->wg_co : tile;
+}
+
+// GPU tiled: input channels staged per step (GT_KC in cl/conv.cl), at most 8 and
+// within half the device's local memory (at most 24 KiB); 0 if one does not fit.
+static int gt_kc(const conv3x3 *k, int cin, int tile) {
+    size_t budget = (k->c->local_mem < 48 * 1024 ? k->c->local_mem : 48 * 1024) / 2;
+    size_t per_ci = sizeof(float) * ((size_t)k->prm.wg * k->prm.tile_q + 2 * (size_t)(k->W + 2) + 2 +
+                                     9 * (size_t)pad_for(&k->prm, tile));
+    size_t kc = budget / per_ci;
+    if (kc > 8) kc = 8;
+    if (kc > (size_t)cin) kc = (size_t)cin;
+    return (int)kc;
+}
+
+static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int try_only) {
     char opt[512];
     snprintf(opt, sizeof opt,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
              "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d",
              cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg,
              k->nseg);
-    return ocl_program(k->c, "conv.cl", opt);
+    if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
+        int kc = gt_kc(k, cin, tile);
+        if (kc < 1) return NULL;
+        size_t len = strlen(opt);
+        snprintf(opt + len, sizeof opt - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d",
+                 k->prm.wg, k->prm.wg_co, k->prm.tile_q, kc, k->prm.dw_wg);
+    }
+    if (!try_only) return ocl_program(k->c, "conv.cl", opt);
+    char *log = NULL;
+    cl_program p = ocl_program_try(k->c, "conv.cl", opt, &log);
+    free(log);
+    return p;
 }
 
-conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
-                             const conv3x3_params *p) {
+// 1 if the kernel can run work-groups of `size` work-items on this device.
+static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
+    size_t max = 0;
+    CL_CHECK(clGetKernelWorkGroupInfo(kern, k->c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, NULL));
+    return size <= max;
+}
+
+// try_only: return NULL instead of exiting when the parameters are bad or do
+// not fit the device.
+static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                       int try_only) {
     if (max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1)
         px_die(PX_EXIT_FAIL, "conv3x3: bad shape N=%d Cin=%d Cout=%d H=%d W=%d", max_N, Cin, Cout, H, W);
-    if (p->tile_co < 1 || p->wg < 1 || p->dw_tk < 1 || p->dw_tc < 1 || p->dw_seg < 16)
+    int tiled = p->variant == CONV_VARIANT_GPU_TILED;
+    if (p->variant < 0 || p->variant >= CONV_VARIANT_COUNT || p->tile_co < 1 || p->wg < 1 || p->dw_tk < 1 ||
+        p->dw_tc < 1 || p->dw_seg < 16 || (tiled && (p->tile_q < 1 || p->wg_co < 1 || p->dw_wg < 1))) {
+        if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
+    }
+    if (tiled && ((size_t)p->wg * p->wg_co > c->max_wg || (size_t)p->dw_wg * p->dw_wg > c->max_wg ||
+                  (size_t)(p->dw_tk + p->dw_tc) * p->dw_wg * 17 * sizeof(float) > c->local_mem))
+        return NULL;
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
     k->c = c;
     k->max_N = max_N; k->Cin = Cin; k->Cout = Cout; k->H = H; k->W = W;
@@ -100,24 +189,56 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 
     k->tile_f = tile_for(&k->prm, Cout);
     k->tile_b = tile_for(&k->prm, Cin);
-    k->prog_f = build(k, Cin, Cout, 0, k->tile_f);
-    k->prog_b = build(k, Cout, Cin, 1, k->tile_b);
-    int cpu = k->prm.variant == CONV_VARIANT_CPU;
+    k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
+    k->prog_b = k->prog_f ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
+    if (!k->prog_b) {
+        free(k);
+        return NULL;
+    }
+    // Winograd: CPU kernels for the weight gradient
+    int cpu = k->prm.variant == CONV_VARIANT_CPU || k->prm.variant == CONV_VARIANT_WINOGRAD;
+    const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
     k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
     k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
-    k->conv_f = ocl_kernel(c, k->prog_f, cpu ? "conv_tile" : "conv_simple");
-    k->conv_b = ocl_kernel(c, k->prog_b, cpu ? "conv_tile" : "conv_simple");
-    k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : "conv_dw_simple");
+    k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
+    k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
+    k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
     k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
     k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
+    if (tiled && (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) ||
+                  !wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
+                  !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))) {
+        conv3x3_free(k);
+        return NULL;
+    }
 
-    size_t coutp = ocl_round_up((size_t)Cout, (size_t)k->tile_f);
-    size_t cinp = ocl_round_up((size_t)Cin, (size_t)k->tile_b);
+    size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(&k->prm, k->tile_f));
+    size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(&k->prm, k->tile_b));
     k->wp_f = ocl_buffer(c, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float));
     k->wp_b = ocl_buffer(c, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float));
     size_t part = (size_t)max_N * k->nseg * k->pstride;
     if (part > INT_MAX) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
     k->part = ocl_buffer(c, "conv weight-gradient partials", part * sizeof(float));
+    if (k->prm.variant == CONV_VARIANT_WINOGRAD) k->wino = conv_wino_create(c, max_N, Cin, Cout, H, W, &k->prm);
+    return k;
+}
+
+conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
+                            const conv3x3_params *p) {
+    return create(c, max_N, Cin, Cout, H, W, p, 1);
+}
+
+conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
+                             const conv3x3_params *p) {
+    conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0);
+    if (!k) { // only GPU tiled parameters that do not fit the device
+        static int warned;
+        if (!warned++)
+            px_warn("conv3x3: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit or do not build "
+                    "on %s; using the 'gpu' variant", p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name);
+        conv3x3_params g = DEFAULTS_GPU;
+        k = create(c, max_N, Cin, Cout, H, W, &g, 0);
+    }
     return k;
 }
 
@@ -135,6 +256,7 @@ void conv3x3_free(conv3x3 *k) {
     ocl_free(&k->wp_f);
     ocl_free(&k->wp_b);
     ocl_free(&k->part);
+    conv_wino_free(k->wino);
     free(k);
 }
 
@@ -150,7 +272,7 @@ static void check_n(const conv3x3 *k, int N) {
 static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, int tile) {
     int off = as_int(w_off, "weight");
     KARG(pk, 0, w); KARG(pk, 1, off); KARG(pk, 2, wp);
-    size_t g[3] = {ocl_round_up((size_t)cout, (size_t)tile), (size_t)cin, 9};
+    size_t g[3] = {ocl_round_up((size_t)cout, (size_t)pad_for(&k->prm, tile)), (size_t)cin, 9};
     ocl_run(k->c, pk, 3, g, NULL);
 }
 
@@ -160,7 +282,13 @@ static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_m
     KARG(ck, 0, in); KARG(ck, 1, wp); KARG(ck, 2, b); KARG(ck, 3, b_off); KARG(ck, 4, out); KARG(ck, 5, relu);
     size_t wg = (size_t)k->prm.wg;
     size_t local[3] = {wg, 1, 1};
-    if (k->prm.variant == CONV_VARIANT_CPU) {
+    if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
+        size_t bq = wg * k->prm.tile_q, wc = (size_t)k->prm.wg_co, pad = wc * tile;
+        size_t global[3] = {(k->lx.plane + bq - 1) / bq * wg, ocl_round_up((size_t)cout, pad) / pad * wc,
+                            (size_t)N};
+        size_t lt[3] = {wg, wc, 1};
+        ocl_run(k->c, ck, 3, global, lt);
+    } else if (k->prm.variant == CONV_VARIANT_CPU) {
         size_t nchunk = ((size_t)k->H * (k->W + 2) + 15) / 16;
         size_t global[3] = {ocl_round_up(nchunk, wg), (size_t)(cout + tile - 1) / tile, (size_t)N};
         ocl_run(k->c, ck, 3, global, local);
@@ -173,12 +301,20 @@ static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_m
 void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off,
                      cl_mem y, int relu) {
     check_n(k, N);
+    if (k->wino) {
+        conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0);
+        return;
+    }
     pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->tile_f);
     run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), y, relu != 0, k->Cout, k->tile_f);
 }
 
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx) {
     check_n(k, N);
+    if (k->wino) {
+        conv_wino_backward_input(k->wino, N, dy, w, as_int(w_off, "weight"), dx);
+        return;
+    }
     pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->tile_b);
     // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
     run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, dx, 0, k->Cin, k->tile_b);
@@ -188,7 +324,14 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
                               cl_mem db, size_t db_off) {
     check_n(k, N);
     size_t nparts = (size_t)N * k->nseg;
-    if (k->prm.variant == CONV_VARIANT_CPU) {
+    if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
+        // One GEMM over rows 0..9*Cin (the last is the bias row), see cl/conv.cl.
+        KARG(k->dw, 0, x); KARG(k->dw, 1, dy); KARG(k->dw, 2, k->part);
+        size_t e = (size_t)k->prm.dw_wg, bc = e * k->prm.dw_tc, bk = e * k->prm.dw_tk;
+        size_t g[3] = {((size_t)k->Cout + bc - 1) / bc * e, (9 * (size_t)k->Cin + 1 + bk - 1) / bk * e, nparts};
+        size_t l[3] = {e, e, 1};
+        ocl_run(k->c, k->dw, 3, g, l);
+    } else if (k->prm.variant != CONV_VARIANT_GPU) {
         KARG(k->dw, 0, x); KARG(k->dw, 1, dy); KARG(k->dw, 2, k->part);
         size_t g[3] = {(size_t)(k->Cout + k->prm.dw_tc - 1) / k->prm.dw_tc,
                        (9 * (size_t)k->Cin + k->prm.dw_tk - 1) / k->prm.dw_tk, nparts};

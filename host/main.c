@@ -7,8 +7,6 @@
 #include "ocl.h"
 #include "pixloc.h"
 
-// During parallel development some subcommands may not be linked yet.
-#pragma weak cmd_tune
 
 typedef struct {
     const char *name;
@@ -34,7 +32,7 @@ static void usage(FILE *f) {
             "Usage: pixloc COMMAND [OPTIONS]\n\nCommands:\n",
             PIXLOC_VERSION);
     for (int i = 0; i < NCOMMANDS; i++)
-        if (COMMANDS[i].fn) fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f,
             "\nRun 'pixloc COMMAND --help' for a command's options.\n"
             "  --help      this text\n"
@@ -57,7 +55,7 @@ int main(int argc, char **argv) {
         return PX_EXIT_OK;
     }
     for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(cmd, COMMANDS[i].name) == 0 && COMMANDS[i].fn) return COMMANDS[i].fn(argc - 1, argv + 1);
+        if (strcmp(cmd, COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "pixloc: error: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return PX_EXIT_USAGE;

@@ -31,21 +31,62 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
 
 // Tuning parameters: which kernel style and its tile sizes. conv3x3_create uses
 // conv3x3_default_params; a tuner or a test may pass its own to conv3x3_create_with.
-enum { CONV_VARIANT_CPU = 0, CONV_VARIANT_GPU = 1 };
+enum {
+    CONV_VARIANT_CPU = 0,
+    CONV_VARIANT_GPU = 1,
+    CONV_VARIANT_WINOGRAD = 2,
+    CONV_VARIANT_GPU_TILED = 3,
+    CONV_VARIANT_COUNT
+};
 typedef struct {
     int variant;    // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
-                    // CONV_VARIANT_GPU: one work-item per output value
-    int tile_co;    // CPU: output channels per work-item (forward and input gradient)
+                    // CONV_VARIANT_GPU: one work-item per output value;
+                    // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) forward and input gradient
+                    // (host/conv_winograd.c);
+                    // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
+    int tile_co;    // CPU, GPU tiled: output channels per work-item (forward and input gradient)
     int wg;         // work-group size along positions (forward and input gradient)
-    int dw_tk;      // CPU weight gradient: rows (tap*Cin + ci) per work-item
-    int dw_tc;      // CPU weight gradient: output channels per work-item
+    int dw_tk;      // CPU, GPU tiled weight gradient: rows (tap*Cin + ci) per work-item
+    int dw_tc;      // CPU, GPU tiled weight gradient: output channels per work-item
     int dw_seg;     // weight gradient: positions per partial sum (multiple of 16)
+    int tile_q;     // GPU tiled: positions per work-item (forward and input gradient)
+    int wg_co;      // GPU tiled: work-group size along output channels
+    int dw_wg;      // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
+    int wino_tn;    // Winograd: GEMM tiles per work-item (0: its default)
+    int wino_nb;    // Winograd: images per chunk (0: its default)
 } conv3x3_params;
 
-// Defaults from the per-device-type table in host/conv.c. The environment
-// variable PIXLOC_CONV_VARIANT=cpu|gpu forces the variant (tests exercise both on PoCL).
+// "cpu", "gpu", "winograd", "gpu_tiled"; conv3x3_variant_parse returns -1 for an unknown name.
+const char *conv3x3_variant_name(int variant);
+int conv3x3_variant_parse(const char *name);
+// The default table's row for one variant (device-independent tile sizes).
+conv3x3_params conv3x3_variant_defaults(int variant);
+// Parameters for a layer shape on this device, first match wins:
+//   1. the environment variable PIXLOC_CONV_VARIANT=cpu|gpu|winograd|gpu_tiled forces the
+//      variant (tests exercise all of them on PoCL): its table row, unless the
+//      tuning file's entry (2.) has that variant;
+//   2. the device's tuning file written by `pixloc tune` (conv3x3_tuned_params);
+//   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere.
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
+// Builds the layer with these parameters. If GPU tiled parameters do not fit the
+// device (work-group size, local memory), warns once and uses the GPU row.
 conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
                              const conv3x3_params *p);
+// Same, but returns NULL (printing nothing) when the parameters are invalid, do
+// not fit the device or the program does not build: for the tuner.
+conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
+                            const conv3x3_params *p);
+
+// The tuning file (host/cmd_tune.c): "<cache dir>/tuning-<device hash>.txt" (see
+// ocl_tuning_path), one line per layer shape:
+//   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
+//           dw_seg=.. dw_wg=.. fwd_ms=.. dx_ms=.. dw_ms=..
+// (one line; parameters left out take the variant's table value). Read once per
+// process (again only if the path changes). Returns 1 and the entry's parameters
+// for an exact (Cin, Cout, H, W) match; 0 if there is none, no file, or the file
+// is malformed (then ignored whole, with one warning).
+int conv3x3_tuned_params(const ocl_ctx *c, int Cin, int Cout, int H, int W, conv3x3_params *out);
+// Parses one tuning-file line; returns 0, or -1 with a reason in err.
+int conv3x3_tuning_parse_line(const char *line, int shape[4], conv3x3_params *p, char *err, size_t errlen);
 
 #endif

@@ -43,7 +43,7 @@ while IFS=$'\t' read -r name want frag cmd; do
     [[ "$rest" == *" && "* ]] && rest=${rest#* && } || rest=""
     grep -qF -- "$f" <<<"$out" || problems+=("no '$f' in the output")
   done
-  if grep -qE 'Sanitizer|runtime error:|Segmentation fault|core dumped|Aborted' <<<"$out"; then
+  if grep -qE 'ERROR: [A-Za-z]*Sanitizer|runtime error:|Segmentation fault|core dumped|Aborted' <<<"$out"; then
     problems+=("crash or sanitizer report")
   fi
   if [[ ${#problems[@]} -eq 0 ]]; then

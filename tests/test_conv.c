@@ -10,8 +10,8 @@
 // (n >= N), so reading them would show. Every output is computed twice and
 // must be bit-identical.
 //
-// PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind); PIXLOC_TEST_VARIANT=cpu
-// or gpu runs only that variant.
+// PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind); PIXLOC_TEST_VARIANT=cpu,
+// gpu, winograd or gpu_tiled runs only that variant.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,21 +121,30 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
     } while (0)
 
 // alt: the CPU variant with other tiles and short weight-gradient segments, so
-// several partials per image and segment tails are exercised.
+// several partials per image and segment tails are exercised; for Winograd also
+// two-wide GEMM tiles and chunks of 2 images (a partial last chunk when max_N = 3).
 static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     char tag[160], name[200];
-    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d",
-             variant == CONV_VARIANT_CPU ? (alt ? "cpu-alt" : "cpu") : "gpu", N, s->max_N, Cin, Cout, H, W);
+    static const char *const names[][2] = {{"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"},
+                                           {"gpu_tiled", "gpu_tiled-alt"}};
+    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
     if (prm.variant != variant) {
         // Take the other device type's defaults: force the variant via the table.
-        setenv("PIXLOC_CONV_VARIANT", variant == CONV_VARIANT_CPU ? "cpu" : "gpu", 1);
+        setenv("PIXLOC_CONV_VARIANT", names[variant][0], 1);
         prm = conv3x3_default_params(c, Cin, Cout, H, W);
         unsetenv("PIXLOC_CONV_VARIANT");
     }
     if (alt) {
         prm.tile_co = 8; prm.wg = 1; prm.dw_tk = 4; prm.dw_tc = 3; prm.dw_seg = 48;
+        if (variant == CONV_VARIANT_WINOGRAD) { prm.wino_tn = 2; prm.wino_nb = 2; }
+        // GPU tiled: odd block sizes (5x3 work-items of 3x3, dw 4x4 of 3x2), so no
+        // block divides the plane or the channels and the guards are exercised.
+        if (variant == CONV_VARIANT_GPU_TILED) {
+            prm.wg = 5; prm.wg_co = 3; prm.tile_q = 3; prm.tile_co = 3;
+            prm.dw_wg = 4; prm.dw_tk = 3; prm.dw_tc = 2;
+        }
     }
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
 
@@ -266,6 +275,14 @@ int main(void) {
             run_case(&c, &shapes[i], CONV_VARIANT_CPU, 1);
         }
         if (!only || !strcmp(only, "gpu")) run_case(&c, &shapes[i], CONV_VARIANT_GPU, 0);
+        if (!only || !strcmp(only, "winograd")) {
+            run_case(&c, &shapes[i], CONV_VARIANT_WINOGRAD, 0);
+            run_case(&c, &shapes[i], CONV_VARIANT_WINOGRAD, 1);
+        }
+        if (!only || !strcmp(only, "gpu_tiled")) {
+            run_case(&c, &shapes[i], CONV_VARIANT_GPU_TILED, 0);
+            run_case(&c, &shapes[i], CONV_VARIANT_GPU_TILED, 1);
+        }
     }
     ocl_release(&c);
     return t_summary();

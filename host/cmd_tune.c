@@ -1,0 +1,693 @@
+// `pixloc tune`: for each 3x3 layer shape of a network, times the convolution
+// variants and tile sizes (a small grid per device type) on the selected device,
+// discards any whose output differs from the default parameters' output, and
+// writes the fastest correct choice per shape to the device's tuning file, which
+// conv3x3_default_params then reads in every later run on that device.
+//
+// Also the reader of that file (conv3x3_tuned_params): the format is written and
+// read in this one place. See include/conv.h for the line format.
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "conv.h"
+#include "kernel_cache.h"
+#include "layout.h"
+#include "net.h"
+#include "ocl.h"
+#include "pixloc.h"
+#include "rng.h"
+
+// --- the tuning file -----------------------------------------------------------
+
+typedef struct {
+    const char *key;
+    size_t off; // offset of the int field in conv3x3_params
+    int min;    // smallest valid value
+} param_key;
+
+#define PK(f, m) {#f, offsetof(conv3x3_params, f), m}
+// Fields another variant does not use are 0 in its table row (conv3x3_create checks
+// the ones its variant uses).
+static const param_key PARAM_KEYS[] = {PK(tile_co, 1), PK(tile_q, 0), PK(wg, 1),     PK(wg_co, 0),
+                                       PK(dw_tk, 1),   PK(dw_tc, 1),  PK(dw_seg, 16), PK(dw_wg, 0),
+                                       PK(wino_tn, 0), PK(wino_nb, 0)};
+#define NKEYS (sizeof PARAM_KEYS / sizeof PARAM_KEYS[0])
+static const char *const TIME_KEYS[] = {"fwd_ms", "dx_ms", "dw_ms"};
+
+int conv3x3_tuning_parse_line(const char *line, int shape[4], conv3x3_params *p, char *err, size_t errlen) {
+    char buf[1024];
+    if (strlen(line) >= sizeof buf) return snprintf(err, errlen, "line too long"), -1;
+    snprintf(buf, sizeof buf, "%s", line);
+    char *save = NULL, *tok = strtok_r(buf, " \t\r\n", &save);
+    if (!tok || strcmp(tok, "conv3x3") != 0) return snprintf(err, errlen, "does not start with 'conv3x3'"), -1;
+    for (int i = 0; i < 4; i++) {
+        tok = strtok_r(NULL, " \t\r\n", &save);
+        char *end;
+        long v = tok ? strtol(tok, &end, 10) : 0;
+        if (!tok || *end || v < 1 || v > 65536) return snprintf(err, errlen, "bad shape (Cin Cout H W)"), -1;
+        shape[i] = (int)v;
+    }
+    int got[NKEYS] = {0}, vals[NKEYS] = {0}, variant = -1;
+    while ((tok = strtok_r(NULL, " \t\r\n", &save))) {
+        char *eq = strchr(tok, '=');
+        if (!eq) return snprintf(err, errlen, "'%s' is not key=value", tok), -1;
+        *eq = '\0';
+        const char *val = eq + 1;
+        char *end;
+        if (!strcmp(tok, "variant")) {
+            if ((variant = conv3x3_variant_parse(val)) < 0) return snprintf(err, errlen, "unknown variant '%s'", val), -1;
+            continue;
+        }
+        size_t k;
+        for (k = 0; k < NKEYS && strcmp(tok, PARAM_KEYS[k].key); k++) {}
+        if (k < NKEYS) {
+            long v = strtol(val, &end, 10);
+            if (!*val || *end || v < PARAM_KEYS[k].min || v > 65536 || (!strcmp(tok, "dw_seg") && v % 16))
+                return snprintf(err, errlen, "bad value %s=%s", tok, val), -1;
+            got[k] = 1;
+            vals[k] = (int)v;
+            continue;
+        }
+        int timed = 0;
+        for (size_t t = 0; t < 3; t++) timed |= !strcmp(tok, TIME_KEYS[t]);
+        double d = strtod(val, &end);
+        if (!timed) return snprintf(err, errlen, "unknown key '%s'", tok), -1;
+        if (!*val || *end || !(d >= 0)) return snprintf(err, errlen, "bad value %s=%s", tok, val), -1;
+    }
+    if (variant < 0) return snprintf(err, errlen, "no variant=NAME"), -1;
+    *p = conv3x3_variant_defaults(variant);
+    for (size_t k = 0; k < NKEYS; k++)
+        if (got[k]) *(int *)((char *)p + PARAM_KEYS[k].off) = vals[k];
+    return 0;
+}
+
+typedef struct {
+    int shape[4];
+    conv3x3_params p;
+} tuned_entry;
+
+// The entries of the last tuning file read, by path: read once per process.
+static struct {
+    char path[1200];
+    int loaded;
+    tuned_entry *e;
+    int n;
+} g_tuned;
+
+// Parses a whole file; returns the entry count, or -1 with "line L: reason" in err.
+static int parse_file(const char *text, tuned_entry **out, char *err, size_t errlen) {
+    int n = 0, cap = 0, lineno = 0;
+    tuned_entry *e = NULL;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char line[1024];
+        lineno++;
+        if (len >= sizeof line) {
+            snprintf(err, errlen, "line %d: too long", lineno);
+            free(e);
+            return -1;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (nl != NULL);
+        if (strspn(line, " \t\r") == len) continue; // blank line
+        char why[256];
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            tuned_entry *grown = realloc(e, (size_t)cap * sizeof *e);
+            if (!grown) px_die(PX_EXIT_FAIL, "out of memory reading a tuning file");
+            e = grown;
+        }
+        if (conv3x3_tuning_parse_line(line, e[n].shape, &e[n].p, why, sizeof why) != 0) {
+            snprintf(err, errlen, "line %d: %s", lineno, why);
+            free(e);
+            return -1;
+        }
+        n++;
+    }
+    *out = e;
+    return n;
+}
+
+int conv3x3_tuned_params(const ocl_ctx *c, int Cin, int Cout, int H, int W, conv3x3_params *out) {
+    char path[1200];
+    if (!ocl_tuning_path(c->platform_version, c->device_name, c->driver_version, path, sizeof path)) return 0;
+    if (!g_tuned.loaded || strcmp(path, g_tuned.path) != 0) {
+        free(g_tuned.e);
+        g_tuned.e = NULL;
+        g_tuned.n = 0;
+        g_tuned.loaded = 1;
+        snprintf(g_tuned.path, sizeof g_tuned.path, "%s", path);
+        size_t len;
+        char *text = px_read_file(path, &len);
+        if (text) {
+            char err[300];
+            if (strlen(text) != len) snprintf(err, sizeof err, "binary data");
+            int n = strlen(text) != len ? -1 : parse_file(text, &g_tuned.e, err, sizeof err);
+            if (n < 0)
+                px_warn("ignoring the tuning file %s (%s); run 'pixloc tune' again or delete it", path, err);
+            else g_tuned.n = n;
+            free(text);
+        }
+    }
+    for (int i = 0; i < g_tuned.n; i++) {
+        const int *s = g_tuned.e[i].shape;
+        if (s[0] == Cin && s[1] == Cout && s[2] == H && s[3] == W) {
+            *out = g_tuned.e[i].p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void format_line(char *out, size_t len, const int shape[4], const conv3x3_params *p, const double ms[3]) {
+    int n = snprintf(out, len, "conv3x3 %d %d %d %d variant=%s", shape[0], shape[1], shape[2], shape[3],
+                     conv3x3_variant_name(p->variant));
+    for (size_t k = 0; k < NKEYS; k++)
+        n += snprintf(out + n, len - (size_t)n, " %s=%d", PARAM_KEYS[k].key,
+                      *(const int *)((const char *)p + PARAM_KEYS[k].off));
+    snprintf(out + n, len - (size_t)n, " fwd_ms=%.3f dx_ms=%.3f dw_ms=%.3f\n", ms[0], ms[1], ms[2]);
+}
+
+// --- options -------------------------------------------------------------------
+
+typedef struct {
+    int batch, H, W, reps;
+    double budget;
+    int variants[CONV_VARIANT_COUNT], nvariants; // 0: the device type's list
+    net_config cfg;
+    char channels[256];
+} tune_opts;
+
+static void usage(void) {
+    printf("Usage: pixloc tune [--channels LIST] [--size HxW] [--batch-size N] [--budget SECONDS]\n"
+           "                   [--reps N] [--variants LIST]\n\n"
+           "For each distinct 3x3 layer shape (Cin, Cout, H, W) of the network, times on the selected device\n"
+           "the forward, input-gradient and weight-gradient convolution of the default parameters and of a\n"
+           "small grid of kernel variants and tile / work-group sizes, checks every candidate's outputs\n"
+           "against the default's (within 1e-4 of the largest magnitude; incorrect ones are discarded),\n"
+           "and keeps the fastest correct combination. The default is always measured; other candidates\n"
+           "are tried while the layer's share of --budget lasts (program builds count).\n\n"
+           "The choices go to the device's tuning file, <cache dir>/tuning-<device hash>.txt (the cache\n"
+           "directory of compiled kernels: PIXLOC_CACHE_DIR, else $XDG_CACHE_HOME/pixloc or\n"
+           "~/.cache/pixloc), one line per layer shape; entries for other shapes already there are kept.\n"
+           "Every later run on this device (same platform version, device name and driver) uses them for\n"
+           "layers of exactly those shapes, at any batch size; PIXLOC_CONV_VARIANT still overrides.\n"
+           "'pixloc devices' shows the device as tuned; delete the file to go back to the defaults.\n"
+           "Prints a table of the choices with their speed-up over the defaults.\n\n"
+           "  --channels LIST    output channels of the conv blocks [32,64,128,64,32]\n"
+           "  --size HxW         image size [50x50]\n"
+           "  --batch-size N     batch used for timing [64]\n"
+           "  --budget SECONDS   time for the whole search, roughly [120]\n"
+           "  --reps N           timed repetitions per candidate and operation; the median counts [3]\n"
+           "  --variants LIST    variants to try, of cpu, gpu, winograd, gpu_tiled\n"
+           "                     [CPUs: cpu,winograd; other devices: gpu_tiled,gpu]\n"
+           "  --help             this text\n\n%s",
+           OCL_OPTIONS_HELP);
+}
+
+static void parse(tune_opts *o, int argc, char **argv) {
+    net_config_seed(&o->cfg);
+    snprintf(o->channels, sizeof o->channels, "32,64,128,64,32");
+    o->batch = 64; o->H = 50; o->W = 50; o->reps = 3; o->budget = 120; o->nvariants = 0;
+    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_BUDGET, O_REPS, O_VARIANTS, O_HELP };
+    static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
+                                         {"channels", required_argument, 0, O_CHANNELS},
+                                         {"size", required_argument, 0, O_SIZE},
+                                         {"budget", required_argument, 0, O_BUDGET},
+                                         {"reps", required_argument, 0, O_REPS},
+                                         {"variants", required_argument, 0, O_VARIANTS},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {0, 0, 0, 0}};
+    int ch, h, w;
+    char extra, err[256];
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_BATCH: o->batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
+        case O_CHANNELS:
+            if (net_config_channels(&o->cfg, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
+            snprintf(o->channels, sizeof o->channels, "%s", optarg);
+            break;
+        case O_SIZE:
+            if (sscanf(optarg, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
+                px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW with 1..4096 each (e.g. 50x50)", optarg);
+            o->H = h; o->W = w;
+            break;
+        case O_BUDGET: o->budget = cli_double("--budget", optarg, 1, 86400); break;
+        case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
+        case O_VARIANTS: {
+            char list[256];
+            snprintf(list, sizeof list, "%s", optarg);
+            o->nvariants = 0;
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                int v = conv3x3_variant_parse(t);
+                if (v < 0) px_die(PX_EXIT_USAGE, "--variants: unknown variant '%s' (cpu, gpu, winograd, gpu_tiled)", t);
+                int dup = 0;
+                for (int i = 0; i < o->nvariants; i++) dup |= o->variants[i] == v;
+                if (!dup) o->variants[o->nvariants++] = v;
+            }
+            if (o->nvariants == 0) px_die(PX_EXIT_USAGE, "--variants: empty list");
+            break;
+        }
+        case O_HELP: usage(); exit(PX_EXIT_OK);
+        default: cli_usage_error("tune", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) cli_usage_error("tune", "unexpected argument '%s'", argv[optind]);
+}
+
+// --- candidates ----------------------------------------------------------------
+
+enum { OP_FWD, OP_DX, OP_DW, NOPS };
+enum { M_FWD = 1, M_DW = 2 }; // which operations a candidate is timed on (M_FWD: forward and dx)
+
+typedef struct {
+    conv3x3_params p;
+    int mask;
+    double ms[NOPS]; // median; INFINITY if not timed
+    int ok;          // built, correct and timed
+} cand;
+
+// The grid of one variant: its table row (timed on everything), then rows that
+// change only forward / input-gradient fields or only weight-gradient fields.
+static int grid(int v, cand *out) {
+    conv3x3_params d = conv3x3_variant_defaults(v), p;
+    int n = 0;
+    out[n++] = (cand){.p = d, .mask = M_FWD | M_DW};
+#define ADD(mask_, ...) do { p = d; __VA_ARGS__; out[n++] = (cand){.p = p, .mask = (mask_)}; } while (0)
+    switch (v) {
+    case CONV_VARIANT_CPU: // see the measurements beside the table in host/conv.c
+        ADD(M_FWD, p.tile_co = 8);
+        ADD(M_FWD, p.wg = 1);
+        ADD(M_FWD, p.wg = 16);
+        ADD(M_DW, p.dw_tk = 4; p.dw_tc = 4);
+        ADD(M_DW, p.dw_tk = 8; p.dw_tc = 2);
+        ADD(M_DW, p.dw_tk = 4; p.dw_tc = 6);
+        ADD(M_DW, p.dw_seg = 1024);
+        break;
+    case CONV_VARIANT_WINOGRAD: // its weight gradient is the CPU one: tuned there
+        out[0].mask = M_FWD;
+        ADD(M_FWD, p.wino_tn = 2);
+        ADD(M_FWD, p.wino_nb = 16);
+        ADD(M_FWD, p.tile_co = 8);
+        break;
+    case CONV_VARIANT_GPU: // wg is shared by both kernels: whole candidates
+        ADD(M_FWD | M_DW, p.wg = 128);
+        ADD(M_FWD | M_DW, p.wg = 256);
+        ADD(M_FWD | M_DW, p.wg = 32);
+        ADD(M_FWD | M_DW, p.dw_seg = 2048);
+        break;
+    default: // GPU tiled
+        ADD(M_FWD, p.wg_co = 8; p.tile_co = 8);
+        ADD(M_FWD, p.wg = 32; p.wg_co = 8; p.tile_q = 2);
+        ADD(M_FWD, p.tile_q = 2; p.tile_co = 2);
+        ADD(M_FWD, p.wg = 64; p.wg_co = 4; p.tile_q = 1; p.tile_co = 8);
+        ADD(M_FWD, p.wg = 8; p.wg_co = 8; p.tile_q = 8; p.tile_co = 8);
+        ADD(M_DW, p.dw_tk = 2; p.dw_tc = 2);
+        ADD(M_DW, p.dw_wg = 8);
+        ADD(M_DW, p.dw_tk = 8);
+        ADD(M_DW, p.dw_seg = 2048);
+        ADD(M_DW, p.dw_seg = 128);
+        break;
+    }
+#undef ADD
+    return n;
+}
+
+// Which weight-gradient kernels a variant uses: Winograd uses the CPU ones.
+static int dw_family(int v) { return v == CONV_VARIANT_WINOGRAD ? CONV_VARIANT_CPU : v; }
+
+// --- timing one layer shape ------------------------------------------------------
+
+typedef struct {
+    ocl_ctx *c;
+    int N, cin, cout, H, W, reps;
+    size_t nw, ny, nx, ng; // floats of weights (+bias), y, dx, dw (+db) buffers
+    cl_mem x, dy, w, y, dx, dw;
+    float *ref[NOPS], *got;
+    double deadline;
+} layer;
+
+static cl_mem random_activation(ocl_ctx *c, rng_state *g, int N, int C, int H, int W, const char *name) {
+    act_layout l = act_layout_make(N, C, H, W);
+    float *h = px_calloc(act_floats(&l), sizeof(float), name);
+    for (int n = 0; n < N; n++)
+        for (int ch = 0; ch < C; ch++)
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++) h[act_index(&l, n, ch, y, x)] = 2.0f * (float)rng_double(g) - 1.0f;
+    cl_mem m = ocl_buffer(c, name, act_floats(&l) * sizeof(float));
+    ocl_write(c, m, 0, h, act_floats(&l) * sizeof(float));
+    free(h);
+    return m;
+}
+
+static cl_mem out_buffer(const layer *L, int op) { return op == OP_FWD ? L->y : op == OP_DX ? L->dx : L->dw; }
+static size_t out_floats(const layer *L, int op) { return op == OP_FWD ? L->ny : op == OP_DX ? L->nx : L->ng; }
+
+static void run_op(layer *L, conv3x3 *k, int op) {
+    size_t nw = 9 * (size_t)L->cin * L->cout;
+    switch (op) {
+    case OP_FWD: conv3x3_forward(k, L->N, L->x, L->w, 0, L->w, nw, L->y, 0); break;
+    case OP_DX: conv3x3_backward_input(k, L->N, L->dy, L->w, 0, L->dx); break;
+    default: conv3x3_backward_weights(k, L->N, L->x, L->dy, L->dw, 0, L->dw, nw); break;
+    }
+}
+
+// Largest |got - ref| over the largest |ref|; NaN where exactly one is NaN
+// (unwritten outputs are NaN, margins stay NaN in both) counts as infinite.
+static double rel_error(const float *ref, const float *got, size_t n) {
+    double big = 0, err = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(ref[i]) && fabs(ref[i]) > big) big = fabs(ref[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(ref[i]) || isnan(got[i])) {
+            if (isnan(ref[i]) != isnan(got[i])) return INFINITY;
+            continue;
+        }
+        double d = fabs((double)ref[i] - got[i]);
+        if (d > err) err = d;
+    }
+    return big > 0 ? err / big : err;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Runs op once into a NaN-filled output (the first run may compile) and checks or
+// records it, then times it. Stops early when a repetition is 3x slower than `best`.
+// Returns the median ms, or -1 if the output is wrong.
+static double time_op(layer *L, conv3x3 *k, int op, int record, double best) {
+    size_t nf = out_floats(L, op);
+    cl_mem out = out_buffer(L, op);
+    ocl_fill_float(L->c, out, NAN, nf);
+    run_op(L, k, op);
+    float *dst = record ? L->ref[op] : L->got;
+    ocl_read(L->c, out, 0, dst, nf * sizeof(float));
+    if (!record && !(rel_error(L->ref[op], dst, nf) <= 1e-4)) return -1;
+    double t[64];
+    int n = 0;
+    while (n < L->reps && n < 64) {
+        ocl_finish(L->c);
+        double t0 = px_now();
+        run_op(L, k, op);
+        ocl_finish(L->c);
+        t[n++] = 1e3 * (px_now() - t0);
+        if (t[n - 1] > 3 * best) break;
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return t[n / 2];
+}
+
+typedef struct { int tried, wrong, unfit, skipped; } tally;
+
+// Measures one candidate on the operations of its mask; record: it is the reference.
+static void measure(layer *L, cand *cd, int record, const double best[NOPS], tally *ty) {
+    for (int op = 0; op < NOPS; op++) cd->ms[op] = INFINITY;
+    cd->ok = 0;
+    conv3x3 *k = conv3x3_create_try(L->c, L->N, L->cin, L->cout, L->H, L->W, &cd->p);
+    ty->tried++;
+    if (!k) {
+        ty->unfit++;
+        return;
+    }
+    for (int op = 0; op < NOPS; op++) {
+        if (!(cd->mask & (op == OP_DW ? M_DW : M_FWD))) continue;
+        double ms = time_op(L, k, op, record, best[op]);
+        if (ms < 0) {
+            ty->wrong++;
+            conv3x3_free(k);
+            return;
+        }
+        cd->ms[op] = ms;
+    }
+    cd->ok = 1;
+    conv3x3_free(k);
+}
+
+typedef struct {
+    int shape[4];
+    conv3x3_params def, chosen;
+    double def_ms[NOPS], ms[NOPS];
+} layer_result;
+
+static double fwd_dx(const cand *c) { return c->ms[OP_FWD] + c->ms[OP_DX]; }
+
+static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double deadline, const int *variants,
+                       int nvariants, layer_result *r, tally *ty) {
+    layer L = {.c = c, .N = o->batch, .cin = cin, .cout = cout, .H = o->H, .W = o->W, .reps = o->reps,
+               .deadline = deadline};
+    rng_state g;
+    rng_seed(&g, 7);
+    act_layout lx = act_layout_make(L.N, cin, L.H, L.W), ly = act_layout_make(L.N, cout, L.H, L.W);
+    L.nx = act_floats(&lx);
+    L.ny = act_floats(&ly);
+    L.ng = L.nw = 9 * (size_t)cin * cout + (size_t)cout;
+    float *hw = px_malloc(L.nw * sizeof(float), "tune weights");
+    for (size_t i = 0; i < L.nw; i++) hw[i] = 2.0f * (float)rng_double(&g) - 1.0f;
+    L.w = ocl_buffer(c, "tune weights", L.nw * sizeof(float));
+    ocl_write(c, L.w, 0, hw, L.nw * sizeof(float));
+    free(hw);
+    L.dw = ocl_buffer(c, "tune weight gradient", L.ng * sizeof(float));
+    L.x = random_activation(c, &g, L.N, cin, L.H, L.W, "tune conv input");
+    L.dy = random_activation(c, &g, L.N, cout, L.H, L.W, "tune conv output gradient");
+    L.y = ocl_buffer(c, "tune conv output", L.ny * sizeof(float));
+    L.dx = ocl_buffer(c, "tune conv input gradient", L.nx * sizeof(float));
+    for (int op = 0; op < NOPS; op++) L.ref[op] = px_malloc(out_floats(&L, op) * sizeof(float), "tune reference");
+    size_t most = L.nx > L.ny ? L.nx : L.ny;
+    L.got = px_malloc((most > L.ng ? most : L.ng) * sizeof(float), "tune output");
+
+    // The reference: the device type's defaults, untuned.
+    cand def = {.p = conv3x3_variant_defaults(c->is_cpu ? CONV_VARIANT_CPU : CONV_VARIANT_GPU_TILED),
+                .mask = M_FWD | M_DW};
+    double inf[NOPS] = {INFINITY, INFINITY, INFINITY};
+    measure(&L, &def, 1, inf, ty);
+    if (!def.ok) px_die(PX_EXIT_FAIL, "tune: the default parameters do not run on this device");
+    double best[NOPS] = {def.ms[0], def.ms[1], def.ms[2]};
+
+    cand cands[CONV_VARIANT_COUNT][16];
+    int ncand[CONV_VARIANT_COUNT] = {0};
+    for (int i = 0; i < nvariants; i++) ncand[variants[i]] = grid(variants[i], cands[variants[i]]);
+    // Round robin over the variants, so a short budget samples each.
+    for (int j = 0; j < 16; j++)
+        for (int i = 0; i < nvariants; i++) {
+            int v = variants[i];
+            if (j >= ncand[v]) continue;
+            cand *cd = &cands[v][j];
+            if (!memcmp(&cd->p, &def.p, sizeof def.p)) { // the reference itself
+                memcpy(cd->ms, def.ms, sizeof def.ms);
+                cd->ok = 1;
+                continue;
+            }
+            if (px_now() > deadline) {
+                cd->ok = 0;
+                ty->skipped++;
+                continue;
+            }
+            measure(&L, cd, 0, best, ty);
+            for (int op = 0; op < NOPS; op++)
+                if (cd->ok && cd->ms[op] < best[op]) best[op] = cd->ms[op];
+        }
+
+    // Per variant: its best forward+dx fields with its weight-gradient family's best
+    // dw fields (the GPU variant's kernels share wg: whole candidates only).
+    conv3x3_params choice = def.p;
+    double choice_ms = def.ms[0] + def.ms[1] + def.ms[2];
+    for (int i = 0; i < nvariants; i++) {
+        int v = variants[i], fam = dw_family(v);
+        const cand *bf = NULL, *bd = NULL;
+        for (int j = 0; j < ncand[v]; j++) {
+            const cand *cd = &cands[v][j];
+            if (cd->ok && (cd->mask & M_FWD) && (!bf || fwd_dx(cd) < fwd_dx(bf))) bf = cd;
+        }
+        if (v == CONV_VARIANT_GPU) {
+            for (int j = 0; j < ncand[v]; j++) {
+                const cand *cd = &cands[v][j];
+                if (cd->ok && (!bd || fwd_dx(cd) + cd->ms[OP_DW] < fwd_dx(bd) + bd->ms[OP_DW])) bd = cd;
+            }
+            bf = bd;
+        } else {
+            int fam_ok = 0; // the family's candidates exist only if that variant was tried
+            for (int k = 0; k < nvariants; k++) fam_ok |= variants[k] == fam;
+            const cand *pool = fam_ok ? cands[fam] : NULL;
+            for (int j = 0; pool && j < ncand[fam]; j++) {
+                const cand *cd = &pool[j];
+                if (cd->ok && (cd->mask & M_DW) && (!bd || cd->ms[OP_DW] < bd->ms[OP_DW])) bd = cd;
+            }
+            if (!bd && dw_family(def.p.variant) == fam) bd = &def;
+        }
+        if (!bf || !bd) continue;
+        double t = fwd_dx(bf) + bd->ms[OP_DW];
+        // 3% better than the best so far at least: timing noise should not pick.
+        if (t < 0.97 * choice_ms) {
+            choice_ms = t;
+            choice = bf->p;
+            choice.dw_tk = bd->p.dw_tk; choice.dw_tc = bd->p.dw_tc;
+            choice.dw_seg = bd->p.dw_seg; choice.dw_wg = bd->p.dw_wg;
+        }
+    }
+
+    // The combination is built and checked once more; its times are the ones reported.
+    cand fin = {.p = choice, .mask = M_FWD | M_DW};
+    if (memcmp(&choice, &def.p, sizeof choice) != 0) {
+        measure(&L, &fin, 0, inf, ty);
+        if (!fin.ok) { // cannot happen unless a kernel reads a define it should not
+            px_warn("tune: %d->%d: the combined choice failed its check; keeping the defaults", cin, cout);
+            fin = def;
+        } else if (fin.ms[0] + fin.ms[1] + fin.ms[2] >= def.ms[0] + def.ms[1] + def.ms[2]) {
+            fin = def; // slower on the second look: noise picked it
+        }
+    } else {
+        fin = def;
+    }
+    r->shape[0] = cin; r->shape[1] = cout; r->shape[2] = o->H; r->shape[3] = o->W;
+    r->def = def.p;
+    r->chosen = fin.p;
+    memcpy(r->def_ms, def.ms, sizeof def.ms);
+    memcpy(r->ms, fin.ms, sizeof fin.ms);
+
+    for (int op = 0; op < NOPS; op++) free(L.ref[op]);
+    free(L.got);
+    cl_mem *bufs[] = {&L.w, &L.dw, &L.x, &L.dy, &L.y, &L.dx};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ocl_free(bufs[i]);
+}
+
+// --- the command ---------------------------------------------------------------------
+
+static void describe(char *out, size_t len, const conv3x3_params *p) {
+    switch (p->variant) {
+    case CONV_VARIANT_CPU:
+        snprintf(out, len, "cpu co%d wg%d dw%dx%d seg%d", p->tile_co, p->wg, p->dw_tk, p->dw_tc, p->dw_seg);
+        break;
+    case CONV_VARIANT_GPU: snprintf(out, len, "gpu wg%d seg%d", p->wg, p->dw_seg); break;
+    case CONV_VARIANT_WINOGRAD:
+        snprintf(out, len, "winograd co%d tn%d nb%d dw%dx%d seg%d", p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk,
+                 p->dw_tc, p->dw_seg);
+        break;
+    default:
+        snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co,
+                 p->dw_wg, p->dw_tk, p->dw_tc, p->dw_seg);
+    }
+}
+
+static int same_shape(const int *a, const int *b) { return !memcmp(a, b, 4 * sizeof(int)); }
+
+int cmd_tune(int argc, char **argv) {
+    double t_start = px_now();
+    ocl_options oo = {0};
+    ocl_options_from_args(&oo, &argc, argv);
+    tune_opts o;
+    parse(&o, argc, argv);
+    ocl_ctx c;
+    ocl_init(&c, &oo);
+    char path[1200];
+    if (!ocl_tuning_path(c.platform_version, c.device_name, c.driver_version, path, sizeof path))
+        px_die(PX_EXIT_USAGE, "tune: the tuning file lives in the cache directory, which is off "
+                              "(PIXLOC_CACHE_DIR=off, or no HOME): set PIXLOC_CACHE_DIR to a directory");
+    if (o.nvariants == 0) {
+        if (c.is_cpu) {
+            o.variants[0] = CONV_VARIANT_CPU; o.variants[1] = CONV_VARIANT_WINOGRAD;
+        } else {
+            o.variants[0] = CONV_VARIANT_GPU_TILED; o.variants[1] = CONV_VARIANT_GPU;
+        }
+        o.nvariants = 2;
+    }
+
+    // Distinct layer shapes, in network order.
+    int shapes[NET_MAX_BLOCKS][2], nshape = 0;
+    for (int i = 0; i < o.cfg.nblocks; i++) {
+        int cin = i == 0 ? 1 : o.cfg.channels[i - 1], cout = o.cfg.channels[i], dup = 0;
+        for (int j = 0; j < nshape; j++) dup |= shapes[j][0] == cin && shapes[j][1] == cout;
+        if (!dup) { shapes[nshape][0] = cin; shapes[nshape][1] = cout; nshape++; }
+    }
+    printf("pixloc tune on %s (%s, driver %s)\n", c.device_name, c.platform_name, c.driver_version);
+    printf("images %dx%d, batch %d, channels %s, budget %.0f s, median of %d repetitions\n", o.H, o.W, o.batch,
+           o.channels, o.budget, o.reps);
+    fflush(stdout);
+
+    layer_result res[NET_MAX_BLOCKS];
+    tally ty = {0};
+    double deadline = t_start + o.budget;
+    for (int i = 0; i < nshape; i++) {
+        double now = px_now(), share = (deadline - now) / (nshape - i);
+        tune_layer(&c, &o, shapes[i][0], shapes[i][1], now + (share > 0 ? share : 0), o.variants, o.nvariants,
+                   &res[i], &ty);
+    }
+
+    // Table.
+    printf("\n%-11s | %-27s | %-44s | %7s %7s %7s | %s\n", "layer", "default fwd/dx/dw ms", "chosen", "fwd ms",
+           "dx ms", "dw ms", "speed-up");
+    double tdef = 0, tch = 0;
+    for (int i = 0; i < nshape; i++) {
+        const layer_result *r = &res[i];
+        char name[32], dd[80];
+        snprintf(name, sizeof name, "%d->%d", r->shape[0], r->shape[1]);
+        describe(dd, sizeof dd, &r->chosen);
+        double a = r->def_ms[0] + r->def_ms[1] + r->def_ms[2], b = r->ms[0] + r->ms[1] + r->ms[2];
+        char dms[40];
+        snprintf(dms, sizeof dms, "%.2f/%.2f/%.2f", r->def_ms[0], r->def_ms[1], r->def_ms[2]);
+        printf("%-11s | %-27s | %-44s | %7.2f %7.2f %7.2f | %.2fx\n", name, dms, dd, r->ms[0], r->ms[1], r->ms[2],
+               a / b);
+        tdef += a;
+        tch += b;
+    }
+    printf("%-11s | %-27.2f | %-44s | %23.2f | %.2fx\n", "all (ms)", tdef, "", tch, tdef / tch);
+    printf("%d candidates built: %d incorrect (discarded), %d do not fit this device; %d skipped for the "
+           "budget; %.0f s\n",
+           ty.tried, ty.wrong, ty.unfit, ty.skipped, px_now() - t_start);
+
+    // The file: the new entries, then the old file's entries for other shapes.
+    size_t olen = 0;
+    char *old = px_read_file(path, &olen);
+    size_t cap = 512 * (size_t)nshape + olen + 16, len = 0;
+    char *text = px_malloc(cap, "tuning file");
+    text[0] = '\0';
+    for (int i = 0; i < nshape; i++) {
+        char line[512];
+        format_line(line, sizeof line, res[i].shape, &res[i].chosen, res[i].ms);
+        len += (size_t)snprintf(text + len, cap - len, "%s", line);
+    }
+    if (old) {
+        tuned_entry *e = NULL;
+        char err[300];
+        int n = strlen(old) == olen ? parse_file(old, &e, err, sizeof err) : -1, kept = 0;
+        free(e);
+        if (n < 0) px_warn("replacing the unreadable tuning file %s (%s)", path, strlen(old) == olen ? err : "binary data");
+        // A valid file: its lines for other shapes, verbatim.
+        for (char *line = old, *next; n > 0 && *line; line = next) {
+            char *nl = strchr(line, '\n');
+            next = nl ? nl + 1 : line + strlen(line);
+            if (nl) *nl = '\0';
+            int shape[4], dup = 0;
+            conv3x3_params p;
+            if (conv3x3_tuning_parse_line(line, shape, &p, err, sizeof err) != 0) continue; // blank
+            for (int i = 0; i < nshape; i++) dup |= same_shape(shape, res[i].shape);
+            if (dup || len + strlen(line) + 2 > cap) continue;
+            len += (size_t)snprintf(text + len, cap - len, "%s\n", line);
+            kept++;
+        }
+        if (kept) printf("kept %d entries for other shapes\n", kept);
+        free(old);
+    }
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if ((slash && px_mkdirs(dir) != 0) || px_write_file_atomic(path, text, len) != 0)
+        px_die(PX_EXIT_FAIL, "tune: cannot write %s: %s", path, strerror(errno));
+    printf("wrote %s\n", path);
+    free(text);
+    ocl_release(&c);
+    return PX_EXIT_OK;
+}

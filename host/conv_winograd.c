@@ -1,0 +1,171 @@
+// Launchers of the Winograd F(2x2,3x3) kernels in cl/conv_winograd.cl.
+//
+// As in host/conv.c, one layer shape builds two programs: forward (CIN=Cin,
+// COUT=Cout, bias) and input gradient (CIN=Cout, COUT=Cin, FLIP=1: the same
+// convolution on dy with the weights flipped in space and transposed in
+// channels). A call transforms the weights (U, 16 x CIN x COUTP floats, cheap),
+// then runs the batch in chunks of `nb` images: input transform into V, 16
+// batched GEMMs into M, output transform into the padded output. V and M hold
+// one chunk (16 x channels x tiles each), so a chunk's scratch can stay in cache.
+#include "conv_winograd.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "layout.h"
+#include "pixloc.h"
+
+// PIXLOC_WINO_PROFILE=1: finish after each kernel and print per-kernel times at free (development aid).
+static int g_prof = -1;
+static double g_pt[4];
+#include <sys/resource.h>
+static double cpu_now(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec + 1e-6 * (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+static void prof_mark(ocl_ctx *c, int i, double *t0) {
+    if (!g_prof) return;
+    ocl_finish(c);
+    double t = cpu_now();
+    g_pt[i] += t - *t0;
+    *t0 = t;
+}
+
+// Defaults for fields left 0 (measured with bench/bench_conv.c on PoCL 3.1, Zen 4).
+enum { WINO_TN = 1, WINO_NB = 8 };
+
+typedef struct {
+    cl_program prog;
+    cl_kernel weights, input, gemm, output;
+    int cin, cout, tco, coutp;
+} wino_dir;
+
+struct conv_wino {
+    ocl_ctx *c;
+    int max_N, H, W, TH, TW, nb, tn, wg;
+    size_t tstride;       // floats per (xi, channel) row of V and M
+    wino_dir f, b;        // forward, input gradient
+    cl_mem u, v, m;       // transformed weights, inputs, products
+};
+
+static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
+    int t = tile_co;
+    while (t > 4 && t / 2 >= cout) t /= 2; // as host/conv.c's tile_for
+    d->cin = cin; d->cout = cout; d->tco = t;
+    d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
+    act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
+    char opt[512];
+    snprintf(opt, sizeof opt,
+             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
+             "-DTSTRIDE=%zu -DKUNROLL=%d",
+             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride,
+             getenv("PIXLOC_WINO_KUNROLL") ? atoi(getenv("PIXLOC_WINO_KUNROLL")) : 1);
+    d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
+    d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
+    d->input = ocl_kernel(k->c, d->prog, "wino_input");
+    d->gemm = ocl_kernel(k->c, d->prog, "wino_gemm");
+    d->output = ocl_kernel(k->c, d->prog, "wino_output");
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
+    k->c = c;
+    k->max_N = max_N; k->H = H; k->W = W;
+    k->TH = (H + 1) / 2; k->TW = (W + 1) / 2;
+    k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    k->nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
+    if (k->nb > max_N) k->nb = max_N;
+    k->wg = p->wg > 0 ? p->wg : 1;
+    if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
+    if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
+    // A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
+    // output transform's last vector load may read past them.
+    size_t tiles = (size_t)k->nb * k->TH * k->TW;
+    k->tstride = ocl_round_up(tiles, 16 * (size_t)k->tn) + 16;
+    k->tstride = ocl_round_up(k->tstride, 16);
+    dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
+    dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
+    size_t nu = 16 * max_sz((size_t)Cin * k->f.coutp, (size_t)Cout * k->b.coutp);
+    size_t nv = 16 * (size_t)max_sz((size_t)Cin, (size_t)Cout) * k->tstride;
+    size_t nm = 16 * (size_t)max_sz((size_t)k->f.coutp, (size_t)k->b.coutp) * k->tstride;
+    if (nv > INT_MAX || nm > INT_MAX)
+        px_die(PX_EXIT_FAIL, "conv3x3 winograd: scratch for %d images of %dx%d too large", k->nb, H, W);
+    k->u = ocl_buffer(c, "winograd weights", nu * sizeof(float));
+    k->v = ocl_buffer(c, "winograd inputs", nv * sizeof(float));
+    k->m = ocl_buffer(c, "winograd products", nm * sizeof(float));
+    return k;
+}
+
+void conv_wino_free(conv_wino *k) {
+    if (!k) return;
+    if (g_prof > 0) {
+        fprintf(stderr, "wino profile (CPU time): weights %.1f ms, input %.1f ms, gemm %.1f ms, output %.1f ms\n",
+                g_pt[0] * 1e3, g_pt[1] * 1e3, g_pt[2] * 1e3, g_pt[3] * 1e3);
+        g_pt[0] = g_pt[1] = g_pt[2] = g_pt[3] = 0;
+    }
+    wino_dir *ds[2] = {&k->f, &k->b};
+    for (int i = 0; i < 2; i++) {
+        cl_kernel ks[] = {ds[i]->weights, ds[i]->input, ds[i]->gemm, ds[i]->output};
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+            if (ks[j]) clReleaseKernel(ks[j]);
+    }
+    // Programs are memoised and owned by ocl_program's cache: not released here.
+    ocl_free(&k->u);
+    ocl_free(&k->v);
+    ocl_free(&k->m);
+    free(k);
+}
+
+static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
+                int relu) {
+    if (g_prof < 0) g_prof = getenv("PIXLOC_WINO_PROFILE") && atoi(getenv("PIXLOC_WINO_PROFILE"));
+    double t0 = g_prof ? (ocl_finish(k->c), cpu_now()) : 0;
+    KARG(d->weights, 0, w); KARG(d->weights, 1, w_off); KARG(d->weights, 2, k->u);
+    // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
+    size_t gw[2] = {(size_t)d->coutp, (size_t)d->cin}, lw[2] = {(size_t)d->coutp, 1};
+    ocl_run(k->c, d->weights, 2, gw, (size_t)d->coutp <= k->c->max_wg ? lw : NULL);
+    prof_mark(k->c, 0, &t0);
+
+    size_t ncx = (size_t)(k->TW + 15) / 16;
+    KARG(d->input, 0, in); KARG(d->input, 2, k->v);
+    KARG(d->gemm, 0, k->v); KARG(d->gemm, 1, k->u); KARG(d->gemm, 2, k->m);
+    KARG(d->output, 0, k->m); KARG(d->output, 2, b); KARG(d->output, 3, b_off); KARG(d->output, 4, out);
+    KARG(d->output, 5, relu);
+    // The transforms: one work-group per image plane (NCX x TH work-items).
+    size_t lt[3] = {ncx, (size_t)k->TH, 1};
+    const size_t *plane_wg = ncx * (size_t)k->TH <= k->c->max_wg ? lt : NULL;
+    for (int n0 = 0; n0 < N; n0 += k->nb) {
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb;
+        KARG(d->input, 1, n0);
+        size_t gi[3] = {ncx, (size_t)k->TH, (size_t)nimg * d->cin};
+        ocl_run(k->c, d->input, 3, gi, plane_wg);
+        prof_mark(k->c, 1, &t0);
+
+        int nblocks = (int)(((size_t)nimg * k->TH * k->TW + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
+        KARG(d->gemm, 3, nblocks);
+        size_t wg = (size_t)k->wg;
+        size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), 16};
+        size_t lg[3] = {wg, 1, 1};
+        ocl_run(k->c, d->gemm, 3, gg, lg);
+        prof_mark(k->c, 2, &t0);
+
+        KARG(d->output, 1, n0);
+        size_t go[3] = {ncx, (size_t)k->TH, (size_t)nimg * d->cout};
+        ocl_run(k->c, d->output, 3, go, plane_wg);
+        prof_mark(k->c, 3, &t0);
+    }
+}
+
+void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y,
+                       int relu) {
+    run(k, &k->f, N, x, w, w_off, b, b_off, y, relu);
+}
+
+void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx) {
+    // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
+    run(k, &k->b, N, dy, w, w_off, k->u, 0, dx, 0);
+}
