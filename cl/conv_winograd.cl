@@ -69,50 +69,60 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
     }
 }
 
-// Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
-// for 16 tiles of one tile row (one per lane) and one channel.
-// global (NCX, TH, nimg*CIN); images n0 .. n0+nimg-1.
+// Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+// A work-item owns one input plane (image, channel) and walks its tiles in
+// order, 16 tiles (one per lane) of one tile row at a time. A row's last chunk
+// stores all 16 lanes: the lanes past TW land on the next tile row's first
+// tiles, which this work-item rewrites next; only the plane's very last chunk,
+// followed by another plane's tiles, stores just its valid lanes.
+// global (nimg*CIN); images n0 .. n0+nimg-1.
 __kernel void wino_input(__global const float *restrict x, int n0, __global float *restrict v) {
-    const int cx = get_global_id(0), ty = get_global_id(1), p = get_global_id(2);
-    const int nl = p / CIN, ci = p % CIN, tx0 = cx * 16;
-    // Lanes past TW, and the 4th row of the last tile row when IMG_H is odd,
-    // read past the image's plane: into the next plane or the buffer's margin
-    // (2*tx0 + 33 <= IMG_W + 32 < MARGIN floats past the plane's last row).
-    __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 2 * ty * PW + 2 * tx0;
-    float16 h[4][4];
+    const int p = get_global_id(0);
+    const int nl = p / CIN, ci = p % CIN;
+    __global const float *xplane = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE;
+    __global float *vplane = v + ci * TSTRIDE + nl * TT;
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx0 = 0; tx0 < TW; tx0 += 16) {
+            // Lanes past TW, and the 4th row of the last tile row when IMG_H is
+            // odd, read past the image's plane: into the next plane or the
+            // buffer's margin (2*tx0 + 33 <= IMG_W + 32 < MARGIN floats past
+            // the plane's last row).
+            __global const float *xp = xplane + 2 * ty * PW + 2 * tx0;
+            float16 h[4][4];
 #pragma unroll
-    for (int r = 0; r < 4; r++) {
-        __global const float *rp = xp + r * PW;
-        const float16 a = vload16(0, rp), b = vload16(0, rp + 16);
-        const float16 c = vload16(0, rp + 2), d = vload16(0, rp + 18);
-        const float16 e0 = (float16)(a.even, b.even); // column 2tx
-        const float16 o0 = (float16)(a.odd, b.odd);   // 2tx + 1
-        const float16 e1 = (float16)(c.even, d.even); // 2tx + 2
-        const float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
-        h[r][0] = e0 - e1;
-        h[r][1] = o0 + e1;
-        h[r][2] = e1 - o0;
-        h[r][3] = o0 - o1;
-    }
-    const int t0 = (nl * TH + ty) * TW + tx0;
-    __global float *vp = v + ci * TSTRIDE + t0;
-    const int nvalid = min(16, TW - tx0);
+            for (int r = 0; r < 4; r++) {
+                __global const float *rp = xp + r * PW;
+                const float16 a = vload16(0, rp), b = vload16(0, rp + 16);
+                const float16 c = vload16(0, rp + 2), d = vload16(0, rp + 18);
+                const float16 e0 = (float16)(a.even, b.even); // column 2tx
+                const float16 o0 = (float16)(a.odd, b.odd);   // 2tx + 1
+                const float16 e1 = (float16)(c.even, d.even); // 2tx + 2
+                const float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
+                h[r][0] = e0 - e1;
+                h[r][1] = o0 + e1;
+                h[r][2] = e1 - o0;
+                h[r][3] = o0 - o1;
+            }
+            __global float *vp = vplane + ty * TW + tx0;
+            const int nvalid = (ty == TH - 1) ? min(16, TW - tx0) : 16;
 #pragma unroll
-    for (int j = 0; j < 4; j++) {
-        float16 r[4];
-        r[0] = h[0][j] - h[2][j];
-        r[1] = h[1][j] + h[2][j];
-        r[2] = h[2][j] - h[1][j];
-        r[3] = h[1][j] - h[3][j];
+            for (int j = 0; j < 4; j++) {
+                float16 r[4];
+                r[0] = h[0][j] - h[2][j];
+                r[1] = h[1][j] + h[2][j];
+                r[2] = h[2][j] - h[1][j];
+                r[3] = h[1][j] - h[3][j];
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            __global float *dst = vp + (i * 4 + j) * CIN * TSTRIDE;
-            if (nvalid == 16) {
-                vstore16(r[i], 0, dst);
-            } else { // the next tile row's tiles follow: write only this row's
-                float tmp[16];
-                vstore16(r[i], 0, tmp);
-                for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+                for (int i = 0; i < 4; i++) {
+                    __global float *dst = vp + (i * 4 + j) * CIN * TSTRIDE;
+                    if (nvalid == 16) {
+                        vstore16(r[i], 0, dst);
+                    } else {
+                        float tmp[16];
+                        vstore16(r[i], 0, tmp);
+                        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+                    }
+                }
             }
         }
     }
@@ -161,88 +171,87 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
 #define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
 
-// Writes padded row `row` columns 1 + 2*tx0 + k (k < 32, only those <= IMG_W).
-static inline void put_row(__global float *rp, int tx0, float16 lo, float16 hi) {
-    const int c0 = 1 + 2 * tx0;
-    const int nv = min(32, IMG_W + 1 - c0); // columns c0 .. IMG_W
-    if (nv >= 16) {
+// Writes padded row rp's columns c0 .. c0+31 (c0 = 1 + 2*tx0). Columns past
+// IMG_W run into the ring and the next rows: fine while they stay inside the
+// plane (end <= PLANE floats from the plane's start), as wino_output rewrites
+// all of those later; otherwise only the image's columns are written.
+static inline void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
+    if (room >= 32) {
         vstore16(lo, 0, rp + c0);
-        if (nv == 32) {
-            vstore16(hi, 0, rp + c0 + 16);
-        } else {
-            float tmp[16];
-            vstore16(hi, 0, tmp);
-            for (int k = 0; k < nv - 16; k++) rp[c0 + 16 + k] = tmp[k];
-        }
+        vstore16(hi, 0, rp + c0 + 16);
     } else {
-        float tmp[16];
+        float tmp[32];
         vstore16(lo, 0, tmp);
+        vstore16(hi, 0, tmp + 16);
+        const int nv = min(32, IMG_W + 1 - c0); // columns c0 .. IMG_W
         for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
     }
 }
 
-// Writes zeros to padded row `row`, columns [from, to).
-static inline void zero_cols(__global float *rp, int from, int to) {
-    for (int k = from; k < to; k++) rp[k] = 0.0f;
-}
-
-// Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], + bias, ReLU, for
-// 16 tiles of one tile row and one channel. The work-item owns padded columns
-// [cx ? 1 + 2*tx0 : 0, last ? PW : 1 + 2*tx0 + 32) of padded rows 2ty+1,
-// 2ty+2, plus row 0 (ty == 0) and rows past the image (last tile row): those
-// ring rows and columns 0 / IMG_W+1 are written as zeros.
-// global (NCX, TH, nimg*COUT); images n0 .. n0+nimg-1.
+// Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], + bias, ReLU. A
+// work-item owns one output plane (image, channel) and writes it in raster
+// order: row 0 (zeros), then per tile row its one or two image rows and their
+// ring columns, then the rows past the image (zeros). A store that runs past a
+// row's end is overwritten by what this work-item writes after it.
+// global (nimg*COUT); images n0 .. n0+nimg-1.
 __kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
                           __global float *restrict y, int relu) {
-    const int cx = get_global_id(0), ty = get_global_id(1), p = get_global_id(2);
-    const int nl = p / COUT, co = p % COUT, tx0 = cx * 16;
-    const int t0 = (nl * TH + ty) * TW + tx0;
-    // Lanes past TW read the next tiles (or rows past the chunk's tiles, inside
-    // TSTRIDE): computed, never written.
-    __global const float *mp = m + co * TSTRIDE + t0;
-    float16 s[4][2];
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        const float16 m0 = vload16(0, mp + (i * 4 + 0) * COUTP * TSTRIDE);
-        const float16 m1 = vload16(0, mp + (i * 4 + 1) * COUTP * TSTRIDE);
-        const float16 m2 = vload16(0, mp + (i * 4 + 2) * COUTP * TSTRIDE);
-        const float16 m3 = vload16(0, mp + (i * 4 + 3) * COUTP * TSTRIDE);
-        s[i][0] = m0 + m1 + m2;
-        s[i][1] = m1 - m2 - m3;
-    }
-    float16 yv[2][2];
-#pragma unroll
-    for (int j = 0; j < 2; j++) {
-        yv[0][j] = s[0][j] + s[1][j] + s[2][j];
-        yv[1][j] = s[1][j] - s[2][j] - s[3][j];
-    }
+    const int p = get_global_id(0);
+    const int nl = p / COUT, co = p % COUT;
+    __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
 #if HAS_BIAS
     const float bias = b[b_off + co];
 #endif
+    for (int q = 0; q < PW; q++) yp[q] = 0.0f;
+    for (int ty = 0; ty < TH; ty++) {
+        const int rows = min(2, IMG_H - 2 * ty); // image rows of this tile row: 1 or 2
+        // Chunks right to left: only the last one's stores run past the row's
+        // end (into the next row's first columns), and the chunks to its left
+        // write those columns of the second row afterwards.
+        for (int tx0 = (NCX - 1) * 16; tx0 >= 0; tx0 -= 16) {
+            // Lanes past TW read the next tiles (or, at the chunk's end, past
+            // its tiles but inside TSTRIDE): computed, never kept.
+            __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx0;
+            float16 s[4][2];
 #pragma unroll
-    for (int i = 0; i < 2; i++)
+            for (int i = 0; i < 4; i++) {
+                const float16 m0 = vload16(0, mp + (i * 4 + 0) * COUTP * TSTRIDE);
+                const float16 m1 = vload16(0, mp + (i * 4 + 1) * COUTP * TSTRIDE);
+                const float16 m2 = vload16(0, mp + (i * 4 + 2) * COUTP * TSTRIDE);
+                const float16 m3 = vload16(0, mp + (i * 4 + 3) * COUTP * TSTRIDE);
+                s[i][0] = m0 + m1 + m2;
+                s[i][1] = m1 - m2 - m3;
+            }
+            float16 yv[2][2];
 #pragma unroll
-        for (int j = 0; j < 2; j++) {
+            for (int j = 0; j < 2; j++) {
+                yv[0][j] = s[0][j] + s[1][j] + s[2][j];
+                yv[1][j] = s[1][j] - s[2][j] - s[3][j];
+            }
+#pragma unroll
+            for (int i = 0; i < 2; i++)
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
 #if HAS_BIAS
-            yv[i][j] += bias;
+                    yv[i][j] += bias;
 #endif
-            if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
-        }
-
-    __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
-    const int last = tx0 + 16 >= TW;
-    const int cfrom = cx ? 1 + 2 * tx0 : 0, cto = last ? PW : 1 + 2 * tx0 + 32;
-    const int rows = min(2, IMG_H - 2 * ty); // image rows of this tile row: 1 or 2
+                    if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
+                }
+            const int c0 = 1 + 2 * tx0;
 #pragma unroll
-    for (int i = 0; i < 2; i++) {
-        if (i < rows) {
+            for (int i = 0; i < 2; i++) {
+                if (i < rows) {
+                    const int row = 2 * ty + 1 + i;
+                    put_row(yp + row * PW, c0, PLANE - (row * PW + c0), shuffle2(yv[i][0], yv[i][1], ILV_LO),
+                            shuffle2(yv[i][0], yv[i][1], ILV_HI));
+                }
+            }
+        }
+        for (int i = 0; i < rows; i++) { // the ring columns, after the row's stores
             __global float *rp = yp + (2 * ty + 1 + i) * PW;
-            put_row(rp, tx0, shuffle2(yv[i][0], yv[i][1], ILV_LO), shuffle2(yv[i][0], yv[i][1], ILV_HI));
-            if (cx == 0) rp[0] = 0.0f;
-            if (last) zero_cols(rp, IMG_W + 1, PW);
+            rp[0] = 0.0f;
+            rp[IMG_W + 1] = 0.0f;
         }
     }
-    if (ty == 0) zero_cols(yp, cfrom, cto);
-    if (ty == TH - 1)
-        for (int r = 2 * ty + 1 + rows; r < PH; r++) zero_cols(yp + r * PW, cfrom, cto);
+    for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
 }

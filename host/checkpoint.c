@@ -128,6 +128,12 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
         goto done;
     }
     for (int i = 0; i < n1; i++)
+        if ((s->net.relu[i] != 0 && s->net.relu[i] != 1) || (s->net.bn[i] != 0 && s->net.bn[i] != 1)) {
+            snprintf(err, errlen, "architecture in the settings: relu/bn flags must be 0 or 1 ('%s', '%s')", relu, bn);
+            rc = -1;
+            goto done;
+        }
+    for (int i = 0; i < n1; i++)
         if (s->net.channels[i] < 1 || s->net.channels[i] > 4096) {
             snprintf(err, errlen, "architecture in the settings has a bad channel count %d", s->net.channels[i]);
             rc = -1;

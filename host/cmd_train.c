@@ -396,8 +396,18 @@ int cmd_train(int argc, char **argv) {
     float *hm = px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps");
     fill_heatmaps(hm, d.coords, d.N, H, W, s.rec.sigma);
     train_data td = {&c, nt, &s, NULL, NULL, NULL, NULL};
-    td.img_all = ocl_buffer(&c, "dataset images", (size_t)d.N * hw * sizeof(float));
-    td.hm_all = ocl_buffer(&c, "dataset heatmaps", (size_t)d.N * hw * sizeof(float));
+    // The whole dataset lives on the device (uploaded once); if it does not fit, the
+    // remedy is fewer samples, not a smaller batch.
+    size_t dbytes = (size_t)d.N * hw * sizeof(float);
+    td.img_all = ocl_buffer_try(&c, "dataset images", dbytes);
+    td.hm_all = td.img_all ? ocl_buffer_try(&c, "dataset heatmaps", dbytes) : NULL;
+    if (!td.hm_all)
+        px_die(PX_EXIT_FAIL,
+               "the dataset (%d images of %dx%d, %.1f MiB for images and as much for heatmaps) does not fit "
+               "on %s (largest allocation %.1f MiB, global memory %.1f MiB): use fewer --samples (at most "
+               "about %zu)", d.N, H, W, (double)dbytes / (1 << 20), c.device_name,
+               (double)ocl_alloc_cap(&c) / (1 << 20), (double)c.global_mem / (1 << 20),
+               ocl_alloc_cap(&c) / (hw * sizeof(float)));
     ocl_write(&c, td.img_all, 0, d.images, (size_t)d.N * hw * sizeof(float));
     ocl_write(&c, td.hm_all, 0, hm, (size_t)d.N * hw * sizeof(float));
     free(hm);

@@ -16,7 +16,7 @@
 
 // Largest image accepted (pixels): far above anything pixloc uses (50x50), small
 // enough that a forged header cannot make us allocate gigabytes.
-#define IMG_MAX_PIXELS ((size_t)1 << 26)
+#define IMG_MAX_PIXELS ((size_t)1 << 24) // 4096 x 4096
 
 
 static int size_ok(long long H, long long W, const char *name, char *err, size_t errlen) {
@@ -229,6 +229,14 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
         return NULL;
     }
     pos++;
+    // The pixel data must fit in what is left before anything is allocated: a forged
+    // 20-byte header must not cost a 256 MB allocation (P2 needs a digit and a separator per value).
+    const size_t min_data = plain ? 2 * n - 1 : n * (maxval > 255 ? 2 : 1);
+    if (len - pos < min_data) {
+        px_errf_file(err, errlen, name, "truncated PGM: %zu bytes of pixel data, %lux%lu pixels need at least %zu",
+                     len - pos, w, h, min_data);
+        return NULL;
+    }
     float *out = malloc(n * sizeof(float));
     if (!out) {
         px_errf_file(err, errlen, name, "out of memory for a %lux%lu image", w, h);

@@ -17,7 +17,7 @@ cmake -S . -B "$B" -DPIXLOC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=
       -DCMAKE_C_FLAGS=-Wno-unknown-warning-option >/dev/null
 cmake --build "$B" -j"$(nproc)" --target "${TARGETS[@]}" >/dev/null
 
-export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:allocator_may_return_null=1:quarantine_size_mb=64:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$B/artifacts"
 pids=()
