@@ -65,10 +65,13 @@ static const conv3x3_params DEFAULTS_CPU = {
 static const conv3x3_params DEFAULTS_GPU = {
     .variant = CONV_VARIANT_GPU, .tile_co = 1, .wg = 64, .dw_tk = 1, .dw_tc = 1, .dw_seg = 512};
 // Winograd (host/conv_winograd.c): tile_co is the GEMM's channel tile; the weight
-// gradient uses the CPU kernels with DEFAULTS_CPU's tiles.
+// gradient uses the CPU kernels with DEFAULTS_CPU's tiles. GEMM tile 4 channels x
+// 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second
+// (direct-convolution flops) against the CPU variant's ~107 (8x48 tiles: 178,
+// 6x64: 169, 12x32: 163; chunks of 2 images: 10-20% slower, scratch out of cache).
 static const conv3x3_params DEFAULTS_WINO = {
-    .variant = CONV_VARIANT_WINOGRAD, .tile_co = 16, .wg = 8, .dw_tk = 6, .dw_tc = 4, .dw_seg = 4096,
-    .wino_tn = 1, .wino_nb = 8};
+    .variant = CONV_VARIANT_WINOGRAD, .tile_co = 4, .wg = 8, .dw_tk = 6, .dw_tc = 4, .dw_seg = 4096,
+    .wino_tn = 4, .wino_nb = 1};
 
 // GPU tiled: work-groups of 16 x 16, each work-item 4 positions x 4 channels (a
 // 64 x 64 block); weight gradient 16 x 16 work-items of 4 x 4. Untuned guesses
@@ -87,11 +90,19 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
     }
 }
 
+// CPU layers where Winograd beats the CPU variant (bench/bench_conv.c, PoCL 3.1, Zen 4,
+// batch 64, 50x50, GFLOP per CPU-second in direct-convolution flops, forward / input
+// gradient, CPU vs Winograd): 32->64 105/105 vs 143/138, 64->128 108/108 vs 186/184,
+// 128->64 107/107 vs 184/189, 64->32 106/105 vs 139/144; but 1->32 49/15 vs 9/7 (a
+// GEMM with K = 1 or M = 1 is all overhead). Measured at 50x50 only.
+static int winograd_wins(int Cin, int Cout) { return Cin >= 32 && Cout >= 32; }
+
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
     int v = env_variant();
     conv3x3_params p;
     if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
-    if (v < 0) v = c->is_cpu ? CONV_VARIANT_CPU : CONV_VARIANT_GPU_TILED;
+    if (v < 0) v = c->is_cpu ? (winograd_wins(Cin, Cout) ? CONV_VARIANT_WINOGRAD : CONV_VARIANT_CPU)
+                             : CONV_VARIANT_GPU_TILED;
     return conv3x3_variant_defaults(v);
 }
 
@@ -163,7 +174,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         px_die(PX_EXIT_FAIL, "conv3x3: bad shape N=%d Cin=%d Cout=%d H=%d W=%d", max_N, Cin, Cout, H, W);
     int tiled = p->variant == CONV_VARIANT_GPU_TILED;
     if (p->variant < 0 || p->variant >= CONV_VARIANT_COUNT || p->tile_co < 1 || p->wg < 1 || p->dw_tk < 1 ||
-        p->dw_tc < 1 || p->dw_seg < 16 || (tiled && (p->tile_q < 1 || p->wg_co < 1 || p->dw_wg < 1))) {
+        p->dw_tc < 1 || p->dw_seg < 16 || (tiled && (p->tile_q < 1 || p->wg_co < 1 || p->dw_wg < 1)) ||
+        (p->variant == CONV_VARIANT_WINOGRAD && (p->wino_tn < 0 || p->wino_tn > 4 || p->wino_nb < 0))) {
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }

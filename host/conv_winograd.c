@@ -16,27 +16,8 @@
 #include "layout.h"
 #include "pixloc.h"
 
-// PIXLOC_WINO_PROFILE=1: finish after each kernel and print per-kernel times at free (development aid).
-static int g_prof = -1;
-static double g_pt[4];
-#include <sys/resource.h>
-static double cpu_now(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + (double)u.ru_stime.tv_sec + 1e-6 * (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-static int g_calls;
-static void prof_mark(ocl_ctx *c, int i, double *t0) {
-    if (!g_prof) return;
-    if (g_calls <= 2) { *t0 = cpu_now(); return; } // warm-up calls: first enqueues compile
-    ocl_finish(c);
-    double t = cpu_now();
-    g_pt[i] += t - *t0;
-    *t0 = t;
-}
-
 // Defaults for fields left 0 (measured with bench/bench_conv.c on PoCL 3.1, Zen 4).
-enum { WINO_TN = 1, WINO_NB = 8 };
+enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
 
 typedef struct {
     cl_program prog;
@@ -61,9 +42,8 @@ static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int
     char opt[512];
     snprintf(opt, sizeof opt,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
-             "-DTSTRIDE=%zu -DKUNROLL=%d",
-             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride,
-             getenv("PIXLOC_WINO_KUNROLL") ? atoi(getenv("PIXLOC_WINO_KUNROLL")) : 1);
+             "-DTSTRIDE=%zu",
+             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -84,6 +64,7 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
+    // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     // A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
     // output transform's last vector load may read past them.
     size_t tiles = (size_t)k->nb * k->TH * k->TW;
@@ -92,8 +73,9 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
     dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
     size_t nu = 16 * max_sz((size_t)Cin * k->f.coutp, (size_t)Cout * k->b.coutp);
-    size_t nv = 16 * (size_t)max_sz((size_t)Cin, (size_t)Cout) * k->tstride;
-    size_t nm = 16 * (size_t)max_sz((size_t)k->f.coutp, (size_t)k->b.coutp) * k->tstride;
+    // 16 blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
+    size_t nv = 16 * (max_sz((size_t)Cin, (size_t)Cout) * k->tstride + 16);
+    size_t nm = 16 * (max_sz((size_t)k->f.coutp, (size_t)k->b.coutp) * k->tstride + 16);
     if (nv > INT_MAX || nm > INT_MAX)
         px_die(PX_EXIT_FAIL, "conv3x3 winograd: scratch for %d images of %dx%d too large", k->nb, H, W);
     k->u = ocl_buffer(c, "winograd weights", nu * sizeof(float));
@@ -104,12 +86,6 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 
 void conv_wino_free(conv_wino *k) {
     if (!k) return;
-    if (g_prof > 0) {
-        fprintf(stderr, "wino profile (CPU time): weights %.1f ms, input %.1f ms, gemm %.1f ms, output %.1f ms\n",
-                g_pt[0] * 1e3, g_pt[1] * 1e3, g_pt[2] * 1e3, g_pt[3] * 1e3);
-        g_pt[0] = g_pt[1] = g_pt[2] = g_pt[3] = 0;
-        g_calls = 0;
-    }
     wino_dir *ds[2] = {&k->f, &k->b};
     for (int i = 0; i < 2; i++) {
         cl_kernel ks[] = {ds[i]->weights, ds[i]->input, ds[i]->gemm, ds[i]->output};
@@ -125,14 +101,10 @@ void conv_wino_free(conv_wino *k) {
 
 static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
                 int relu) {
-    if (g_prof < 0) g_prof = getenv("PIXLOC_WINO_PROFILE") && atoi(getenv("PIXLOC_WINO_PROFILE"));
-    double t0 = g_prof ? (ocl_finish(k->c), cpu_now()) : 0;
-    g_calls++;
     KARG(d->weights, 0, w); KARG(d->weights, 1, w_off); KARG(d->weights, 2, k->u);
     // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
     size_t gw[2] = {(size_t)d->coutp, (size_t)d->cin}, lw[2] = {(size_t)d->coutp, 1};
     ocl_run(k->c, d->weights, 2, gw, (size_t)d->coutp <= k->c->max_wg ? lw : NULL);
-    prof_mark(k->c, 0, &t0);
 
     KARG(d->input, 0, in); KARG(d->input, 2, k->v);
     KARG(d->gemm, 0, k->v); KARG(d->gemm, 1, k->u); KARG(d->gemm, 2, k->m);
@@ -145,7 +117,6 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         KARG(d->input, 1, n0);
         size_t gi = (size_t)nimg * d->cin;
         ocl_run(k->c, d->input, 1, &gi, &one);
-        prof_mark(k->c, 1, &t0);
 
         int nblocks = (int)(((size_t)nimg * k->TH * k->TW + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
@@ -153,12 +124,10 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), 16};
         size_t lg[3] = {wg, 1, 1};
         ocl_run(k->c, d->gemm, 3, gg, lg);
-        prof_mark(k->c, 2, &t0);
 
         KARG(d->output, 1, n0);
         size_t go = (size_t)nimg * d->cout;
         ocl_run(k->c, d->output, 1, &go, &one);
-        prof_mark(k->c, 3, &t0);
     }
 }
 
