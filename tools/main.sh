@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 PX=./build/pixloc
 OUT=${PIXLOC_RUN:-runs/main}
+mkdir -p runs
 $PX devices
 echo
 # 15000 samples with seed 42: the notebook's dataset, bit for bit (tests/test_dataset.c proves it).
