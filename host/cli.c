@@ -51,6 +51,15 @@ int cli_int_list(const char *flag, const char *value, int *out, int max, long lo
     return n;
 }
 
+void cli_size(const char *flag, const char *value, int *H, int *W) {
+    int h, w;
+    char extra;
+    if (!value || sscanf(value, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
+        px_die(PX_EXIT_USAGE, "%s: '%s' is not HxW with 1..4096 each (e.g. 50x50)", flag, value ? value : "");
+    *H = h;
+    *W = w;
+}
+
 void cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     fflush(stdout);

@@ -87,8 +87,8 @@ static void parse(bench_opts *o, int argc, char **argv) {
                                          {"profile", no_argument, 0, O_PROFILE},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
-    int ch, h, w;
-    char extra, err[256];
+    int ch;
+    char err[256];
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -99,9 +99,7 @@ static void parse(bench_opts *o, int argc, char **argv) {
             snprintf(o->channels, sizeof o->channels, "%s", optarg);
             break;
         case O_SIZE:
-            if (sscanf(optarg, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
-                px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW with 1..4096 each (e.g. 50x50)", optarg);
-            o->H = h; o->W = w;
+            cli_size("--size", optarg, &o->H, &o->W);
             break;
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
         case O_WARMUP: o->warmup = (int)cli_int("--warmup", optarg, 0, 1000); break;

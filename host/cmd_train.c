@@ -296,16 +296,7 @@ int cmd_train(int argc, char **argv) {
         case O_SAMPLES: s.samples = (int)cli_int("--samples", optarg, 1, 10000000); given_data_flags++; break;
         case O_SEED: s.seed = (uint32_t)cli_int("--seed", optarg, 0, 4294967295L); given_data_flags++; break;
         case O_DATA: snprintf(s.data, sizeof s.data, "%s", optarg); given_data_flags++; break;
-        case O_SIZE: {
-            int h, w;
-            char extra;
-            if (sscanf(optarg, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
-                px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW with 1..4096 each (e.g. 50x50)", optarg);
-            s.rec.H = h;
-            s.rec.W = w;
-            given_data_flags++;
-            break;
-        }
+        case O_SIZE: cli_size("--size", optarg, &s.rec.H, &s.rec.W); given_data_flags++; break;
         case O_FRESH: s.fresh_data = 1; break;
         case O_NOFRESH: s.fresh_data = 0; break;
         case O_CHANNELS: {

@@ -227,8 +227,8 @@ static void parse(tune_opts *o, int argc, char **argv) {
                                          {"variants", required_argument, 0, O_VARIANTS},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
-    int ch, h, w;
-    char extra, err[256];
+    int ch;
+    char err[256];
     opterr = 0;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -239,9 +239,7 @@ static void parse(tune_opts *o, int argc, char **argv) {
             snprintf(o->channels, sizeof o->channels, "%s", optarg);
             break;
         case O_SIZE:
-            if (sscanf(optarg, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
-                px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW with 1..4096 each (e.g. 50x50)", optarg);
-            o->H = h; o->W = w;
+            cli_size("--size", optarg, &o->H, &o->W);
             break;
         case O_BUDGET: o->budget = cli_double("--budget", optarg, 1, 86400); break;
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;

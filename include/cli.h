@@ -7,6 +7,8 @@ long cli_int(const char *flag, const char *value, long lo, long hi);
 double cli_double(const char *flag, const char *value, double lo, double hi);
 // Comma-separated positive integers ("32,64,128"); returns the count (dies on error).
 int cli_int_list(const char *flag, const char *value, int *out, int max, long lo, long hi);
+// "HxW" image size with each side in 1..4096 (dies on error).
+void cli_size(const char *flag, const char *value, int *H, int *W);
 // Unknown flag / missing argument / stray argument: prints the message and a
 // pointer to `pixloc CMD --help`, exits 2.
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
