@@ -478,6 +478,10 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     int tty = isatty(STDOUT_FILENO);
 
+    // PIXLOC_TEST_NAN_STEP=K makes the loss of global step K NaN: the test hook for the
+    // divergence path (stop, clear message, last good checkpoint kept).
+    const char *nan_env = getenv("PIXLOC_TEST_NAN_STEP");
+    long inject_nan_step = nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1;
     int steps = (sp.n_train + s.batch - 1) / s.batch;
     int64_t total_steps = (int64_t)steps * s.epochs;
     int64_t *order = px_malloc((size_t)sp.n_train * sizeof(int64_t), "order");
@@ -518,6 +522,7 @@ int cmd_train(int argc, char **argv) {
             net_forward(nt, N, 1);
             float l, m;
             net_loss(nt, N, &l, &m);
+            if (inject_nan_step >= 0 && step_no == inject_nan_step) l = NAN; // test hook
             if (!isfinite(l)) {
                 if (tty && !quiet) printf("\n");
                 px_die(PX_EXIT_FAIL,

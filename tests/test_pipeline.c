@@ -185,6 +185,21 @@ int main(void) {
           "failed resume leaves the run untouched (rc %d): %s", rc, out ? out : "");
     free(out);
 
+    // 6b. A NaN loss (injected at global step 25: epoch 2, as an epoch is 15 steps) stops training
+    //     with a clear message, exit 1, and the checkpoint of epoch 1 stays intact and loadable.
+    char nanrun[1024];
+    snprintf(nanrun, sizeof nanrun, "%s/N", tmp);
+    rc = run(&out, "PIXLOC_TEST_NAN_STEP=25 %s train " TINY " --epochs 3 --no-report --out %s", px, nanrun);
+    CHECK(rc == 1 && out && strstr(out, "NaN") && strstr(out, "epoch 2") && strstr(out, "last good checkpoint"),
+          "NaN loss stops training: rc %d: %s", rc, out ? out : "");
+    free(out);
+    snprintf(p, sizeof p, "%s/last.safetensors", nanrun);
+    train_progress tpn;
+    net *n4 = net_create(&ctx, &s.net, d.H, d.W, 4);
+    CHECK(checkpoint_load(p, n4, &tpn, err, sizeof err) == 0 && tpn.epoch == 1 && tpn.step_in_epoch == 0,
+          "epoch-1 checkpoint survives the NaN (%s, epoch %lld)", err, (long long)tpn.epoch);
+    net_free(n4);
+
     // 7. predict on PNG and PGM files of the same 8-bit pixels: same answers; a corrupt file
     //    fails on its own and the others are still processed.
     uint8_t pix[12 * 12];
