@@ -384,12 +384,10 @@ int cmd_train(int argc, char **argv) {
     ocl_init(&c, &oo);
     net *nt = net_create(&c, &s.net, H, W, s.batch);
 
-    // The dataset lives on the device; heatmaps are computed once on the host (double, as the seed).
-    float *hm = px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps");
-    fill_heatmaps(hm, d.coords, d.N, H, W, s.rec.sigma);
-    train_data td = {&c, nt, &s, NULL, NULL, NULL, NULL};
     // The whole dataset lives on the device (uploaded once); if it does not fit, the
-    // remedy is fewer samples, not a smaller batch.
+    // remedy is fewer samples, not a smaller batch. Heatmaps are computed once on the
+    // host (in double, as the seed did).
+    train_data td = {&c, nt, &s, NULL, NULL, NULL, NULL};
     size_t dbytes = (size_t)d.N * hw * sizeof(float);
     td.img_all = ocl_buffer_try(&c, "dataset images", dbytes);
     td.hm_all = td.img_all ? ocl_buffer_try(&c, "dataset heatmaps", dbytes) : NULL;
@@ -400,6 +398,8 @@ int cmd_train(int argc, char **argv) {
                "about %zu)", d.N, H, W, (double)dbytes / (1 << 20), c.device_name,
                (double)ocl_alloc_cap(&c) / (1 << 20), (double)c.global_mem / (1 << 20),
                ocl_alloc_cap(&c) / (hw * sizeof(float)));
+    float *hm = px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps");
+    fill_heatmaps(hm, d.coords, d.N, H, W, s.rec.sigma);
     ocl_write(&c, td.img_all, 0, d.images, (size_t)d.N * hw * sizeof(float));
     ocl_write(&c, td.hm_all, 0, hm, (size_t)d.N * hw * sizeof(float));
     free(hm);
