@@ -60,6 +60,29 @@ void cli_size(const char *flag, const char *value, int *H, int *W) {
     *W = w;
 }
 
+void cli_net_shape_default(cli_net_shape *s) {
+    net_config_seed(&s->cfg);
+    snprintf(s->channels, sizeof s->channels, "32,64,128,64,32");
+    s->batch = 64;
+    s->H = 50;
+    s->W = 50;
+}
+
+int cli_net_shape_flag(cli_net_shape *s, const char *name, const char *value) {
+    if (strcmp(name, "batch-size") == 0) {
+        s->batch = (int)cli_int("--batch-size", value, 1, 65536);
+    } else if (strcmp(name, "channels") == 0) {
+        char err[256];
+        if (net_config_channels(&s->cfg, value, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
+        snprintf(s->channels, sizeof s->channels, "%s", value);
+    } else if (strcmp(name, "size") == 0) {
+        cli_size("--size", value, &s->H, &s->W);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 void cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     fflush(stdout);

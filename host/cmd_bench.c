@@ -23,10 +23,9 @@
 #define BENCH_MAX_INFER 8
 
 typedef struct {
-    int batch, H, W, reps, warmup, json, profile;
+    int reps, warmup, json, profile;
     int ninfer, infer[BENCH_MAX_INFER];
-    net_config cfg;
-    char channels[256];
+    cli_net_shape net; // --batch-size, --channels, --size
 } bench_opts;
 
 typedef struct {
@@ -73,9 +72,8 @@ static void usage(void) {
 }
 
 static void parse(bench_opts *o, int argc, char **argv) {
-    net_config_seed(&o->cfg);
-    snprintf(o->channels, sizeof o->channels, "32,64,128,64,32");
-    o->batch = 64; o->H = 50; o->W = 50; o->reps = 5; o->warmup = 2; o->json = 0; o->profile = 0; o->ninfer = 0;
+    cli_net_shape_default(&o->net);
+    o->reps = 5; o->warmup = 2; o->json = 0; o->profile = 0; o->ninfer = 0;
     enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_PROFILE, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
@@ -87,19 +85,13 @@ static void parse(bench_opts *o, int argc, char **argv) {
                                          {"profile", no_argument, 0, O_PROFILE},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
-    int ch;
-    char err[256];
+    int ch, idx = 0;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (ch) {
-        case O_BATCH: o->batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
-        case O_CHANNELS:
-            if (net_config_channels(&o->cfg, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
-            snprintf(o->channels, sizeof o->channels, "%s", optarg);
-            break;
-        case O_SIZE:
-            cli_size("--size", optarg, &o->H, &o->W);
+        case O_BATCH: case O_CHANNELS: case O_SIZE: // the shared network-shape flags
+            cli_net_shape_flag(&o->net, opts[idx].name, optarg);
             break;
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
         case O_WARMUP: o->warmup = (int)cli_int("--warmup", optarg, 0, 1000); break;
@@ -114,8 +106,8 @@ static void parse(bench_opts *o, int argc, char **argv) {
     }
     if (optind < argc) cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
     if (o->ninfer == 0) {
-        o->infer[0] = o->batch;
-        o->infer[1] = o->batch * 4;
+        o->infer[0] = o->net.batch;
+        o->infer[1] = o->net.batch * 4;
         o->ninfer = 2;
     }
 }
@@ -148,20 +140,20 @@ static void train_step(net *nt, int B, cl_mem img, cl_mem hm, const int64_t *idx
 }
 
 static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench_result *r) {
-    int maxb = o->batch;
+    int maxb = o->net.batch;
     for (int i = 0; i < o->ninfer; i++)
         if (o->infer[i] > maxb) maxb = o->infer[i];
     // Start-up: device init + every program (a batch-1 net builds them all; from the
     // compiled-kernel cache when warm). Allocating and zeroing the benchmark's large
     // buffers comes after and is not part of it.
-    net_free(net_create(c, &o->cfg, o->H, o->W, 1));
+    net_free(net_create(c, &o->net.cfg, o->net.H, o->net.W, 1));
     r->startup_s = px_now() - t_entry;
-    net *nt = net_create(c, &o->cfg, o->H, o->W, maxb);
+    net *nt = net_create(c, &o->net.cfg, o->net.H, o->net.W, maxb);
 
     rng_state g;
     rng_seed(&g, 42);
     net_init(nt, &g);
-    size_t hw = (size_t)o->H * o->W, npool = (size_t)maxb;
+    size_t hw = (size_t)o->net.H * o->net.W, npool = (size_t)maxb;
     float *host = px_malloc(npool * hw * sizeof(float), "bench images");
     float *heat = px_malloc(npool * hw * sizeof(float), "bench heatmaps");
     fill_uniform(&g, host, npool * hw, 0.0f, 1.0f);
@@ -170,23 +162,23 @@ static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench
     cl_mem hm = ocl_buffer(c, "bench heatmaps", npool * hw * sizeof(float));
     ocl_write(c, img, 0, host, npool * hw * sizeof(float));
     ocl_write(c, hm, 0, heat, npool * hw * sizeof(float));
-    int64_t *idx = px_malloc((size_t)o->batch * sizeof(int64_t), "bench batch indices");
+    int64_t *idx = px_malloc((size_t)o->net.batch * sizeof(int64_t), "bench batch indices");
     double *t = px_malloc((size_t)o->reps * sizeof(double), "bench times");
 
     for (int rep = -o->warmup; rep < o->reps; rep++) {
-        for (int i = 0; i < o->batch; i++) idx[i] = rng_randint(&g, 0, (int64_t)npool);
+        for (int i = 0; i < o->net.batch; i++) idx[i] = rng_randint(&g, 0, (int64_t)npool);
         ocl_finish(c);
         double t0 = px_now();
-        train_step(nt, o->batch, img, hm, idx);
+        train_step(nt, o->net.batch, img, hm, idx);
         ocl_finish(c);
         if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
     }
     r->train_ms = median(t, o->reps, &r->train_min_ms);
     if (o->profile) {
         net_profile(nt, 1);
-        train_step(nt, o->batch, img, hm, idx);
+        train_step(nt, o->net.batch, img, hm, idx);
         net_profile(nt, 0);
-        fprintf(stderr, "training step at batch %d, per op (a queue finish after each):\n", o->batch);
+        fprintf(stderr, "training step at batch %d, per op (a queue finish after each):\n", o->net.batch);
         net_profile_report(nt, stderr);
     }
 
@@ -240,7 +232,7 @@ static void run_op(conv3x3 *k, int op, int N, cl_mem x, cl_mem y, cl_mem dy, cl_
 }
 
 static void bench_conv(ocl_ctx *c, const bench_opts *o, int cin, int cout, conv_result *r) {
-    int N = o->batch, H = o->H, W = o->W;
+    int N = o->net.batch, H = o->net.H, W = o->net.W;
     rng_state g;
     rng_seed(&g, 7);
     r->cin = cin;
@@ -306,25 +298,25 @@ static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result
     cJSON_AddStringToObject(j, "platform", c->platform_name);
     cJSON_AddStringToObject(j, "platform_version", c->platform_version);
     cJSON_AddStringToObject(j, "pixloc_version", PIXLOC_VERSION);
-    cJSON_AddNumberToObject(j, "batch_size", o->batch);
-    cJSON_AddNumberToObject(j, "height", o->H);
-    cJSON_AddNumberToObject(j, "width", o->W);
+    cJSON_AddNumberToObject(j, "batch_size", o->net.batch);
+    cJSON_AddNumberToObject(j, "height", o->net.H);
+    cJSON_AddNumberToObject(j, "width", o->net.W);
     cJSON *chs = cJSON_AddArrayToObject(j, "channels");
-    for (int i = 0; i < o->cfg.nblocks; i++) cJSON_AddItemToArray(chs, cJSON_CreateNumber(o->cfg.channels[i]));
+    for (int i = 0; i < o->net.cfg.nblocks; i++) cJSON_AddItemToArray(chs, cJSON_CreateNumber(o->net.cfg.channels[i]));
     cJSON_AddNumberToObject(j, "reps", o->reps);
     cJSON_AddNumberToObject(j, "warmup", o->warmup);
     cJSON_AddNumberToObject(j, "startup_s", r->startup_s);
 
     cJSON *tr = cJSON_AddObjectToObject(j, "train");
-    cJSON_AddNumberToObject(tr, "batch", o->batch);
+    cJSON_AddNumberToObject(tr, "batch", o->net.batch);
     cJSON_AddNumberToObject(tr, "ms", r->train_ms);
     cJSON_AddNumberToObject(tr, "ms_min", r->train_min_ms);
-    cJSON_AddNumberToObject(tr, "samples_per_s", o->batch / (r->train_ms * 1e-3));
+    cJSON_AddNumberToObject(tr, "samples_per_s", o->net.batch / (r->train_ms * 1e-3));
     cJSON_AddNumberToObject(tr, "conv_gflop", train_gflop(r));
     cJSON_AddNumberToObject(tr, "conv_gflops", gflops(train_gflop(r), r->train_ms));
 
     double fwd_gflop = 0;
-    for (int i = 0; i < r->nconv; i++) fwd_gflop += r->conv[i].gflop / o->batch;
+    for (int i = 0; i < r->nconv; i++) fwd_gflop += r->conv[i].gflop / o->net.batch;
     cJSON *inf = cJSON_AddArrayToObject(j, "inference");
     for (int k = 0; k < o->ninfer; k++) {
         cJSON *e = cJSON_CreateObject();
@@ -345,7 +337,7 @@ static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result
         cJSON_AddStringToObject(e, "layer", name);
         cJSON_AddNumberToObject(e, "cin", q->cin);
         cJSON_AddNumberToObject(e, "cout", q->cout);
-        cJSON_AddNumberToObject(e, "batch", o->batch);
+        cJSON_AddNumberToObject(e, "batch", o->net.batch);
         cJSON_AddNumberToObject(e, "gflop", q->gflop);
         cJSON_AddItemToObject(e, "forward", timing(q->fwd_ms, q->fwd_min, q->gflop));
         cJSON_AddItemToObject(e, "backward_input", timing(q->bwi_ms, q->bwi_min, q->gflop));
@@ -360,16 +352,16 @@ static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result
 
 static void print_table(const ocl_ctx *c, const bench_opts *o, const bench_result *r) {
     printf("pixloc bench on %s (%s, driver %s)\n", c->device_name, c->platform_name, c->driver_version);
-    printf("images %dx%d, channels %s, median of %d repetitions after %d warm-up\n", o->H, o->W, o->channels,
+    printf("images %dx%d, channels %s, median of %d repetitions after %d warm-up\n", o->net.H, o->net.W, o->net.channels,
            o->reps, o->warmup);
     printf("start-up (device init + building all kernels): %.3f s\n\n", r->startup_s);
     printf("%-16s %6s %11s %11s %14s\n", "step", "batch", "ms", "best ms", "per second");
-    printf("%-16s %6d %11.2f %11.2f %9.1f samples  (3x3 convs: %.1f GFLOP/s)\n", "training", o->batch,
-           r->train_ms, r->train_min_ms, o->batch / (r->train_ms * 1e-3), gflops(train_gflop(r), r->train_ms));
+    printf("%-16s %6d %11.2f %11.2f %9.1f samples  (3x3 convs: %.1f GFLOP/s)\n", "training", o->net.batch,
+           r->train_ms, r->train_min_ms, o->net.batch / (r->train_ms * 1e-3), gflops(train_gflop(r), r->train_ms));
     for (int k = 0; k < o->ninfer; k++)
         printf("%-16s %6d %11.2f %11.2f %9.1f images\n", "inference", o->infer[k], r->infer_ms[k],
                r->infer_min_ms[k], o->infer[k] / (r->infer_ms[k] * 1e-3));
-    printf("\n3x3 convolutions at batch %d (GFLOP = 2*9*Cin*Cout*H*W*N per call; ms and GFLOP/s)\n", o->batch);
+    printf("\n3x3 convolutions at batch %d (GFLOP = 2*9*Cin*Cout*H*W*N per call; ms and GFLOP/s)\n", o->net.batch);
     printf("%-6s %5s %5s %7s | %9s %8s | %9s %8s | %9s %8s\n", "layer", "Cin", "Cout", "GFLOP", "fwd ms", "GFLOP/s",
            "dx ms", "GFLOP/s", "dw ms", "GFLOP/s");
     double tf = 0, ti = 0, tw = 0, tg = 0;
@@ -399,9 +391,9 @@ int cmd_bench(int argc, char **argv) {
     bench_result r;
     memset(&r, 0, sizeof r);
     bench_network(&c, &o, t_entry, &r);
-    r.nconv = o.cfg.nblocks;
-    for (int i = 0; i < o.cfg.nblocks; i++)
-        bench_conv(&c, &o, i == 0 ? 1 : o.cfg.channels[i - 1], o.cfg.channels[i], &r.conv[i]);
+    r.nconv = o.net.cfg.nblocks;
+    for (int i = 0; i < o.net.cfg.nblocks; i++)
+        bench_conv(&c, &o, i == 0 ? 1 : o.net.cfg.channels[i - 1], o.net.cfg.channels[i], &r.conv[i]);
 
     if (o.json) print_json(&c, &o, &r);
     else print_table(&c, &o, &r);

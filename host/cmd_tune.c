@@ -180,11 +180,10 @@ static void format_line(char *out, size_t len, const int shape[4], const conv3x3
 // --- options -------------------------------------------------------------------
 
 typedef struct {
-    int batch, H, W, reps;
+    int reps;
     double budget;
     int variants[CONV_VARIANT_COUNT], nvariants; // 0: the device type's list
-    net_config cfg;
-    char channels[256];
+    cli_net_shape net; // --batch-size, --channels, --size
 } tune_opts;
 
 static void usage(void) {
@@ -215,9 +214,8 @@ static void usage(void) {
 }
 
 static void parse(tune_opts *o, int argc, char **argv) {
-    net_config_seed(&o->cfg);
-    snprintf(o->channels, sizeof o->channels, "32,64,128,64,32");
-    o->batch = 64; o->H = 50; o->W = 50; o->reps = 3; o->budget = 120; o->nvariants = 0;
+    cli_net_shape_default(&o->net);
+    o->reps = 3; o->budget = 120; o->nvariants = 0;
     enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_BUDGET, O_REPS, O_VARIANTS, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
@@ -227,19 +225,13 @@ static void parse(tune_opts *o, int argc, char **argv) {
                                          {"variants", required_argument, 0, O_VARIANTS},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
-    int ch;
-    char err[256];
+    int ch, idx = 0;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (ch) {
-        case O_BATCH: o->batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
-        case O_CHANNELS:
-            if (net_config_channels(&o->cfg, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
-            snprintf(o->channels, sizeof o->channels, "%s", optarg);
-            break;
-        case O_SIZE:
-            cli_size("--size", optarg, &o->H, &o->W);
+        case O_BATCH: case O_CHANNELS: case O_SIZE: // the shared network-shape flags
+            cli_net_shape_flag(&o->net, opts[idx].name, optarg);
             break;
         case O_BUDGET: o->budget = cli_double("--budget", optarg, 1, 86400); break;
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
@@ -444,7 +436,7 @@ static double fwd_dx(const cand *c) { return c->ms[OP_FWD] + c->ms[OP_DX]; }
 
 static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double deadline, const int *variants,
                        int nvariants, layer_result *r, tally *ty) {
-    layer L = {.c = c, .N = o->batch, .cin = cin, .cout = cout, .H = o->H, .W = o->W, .reps = o->reps,
+    layer L = {.c = c, .N = o->net.batch, .cin = cin, .cout = cout, .H = o->net.H, .W = o->net.W, .reps = o->reps,
                .deadline = deadline};
     rng_state g;
     rng_seed(&g, 7);
@@ -549,7 +541,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
     } else {
         fin = def;
     }
-    r->shape[0] = cin; r->shape[1] = cout; r->shape[2] = o->H; r->shape[3] = o->W;
+    r->shape[0] = cin; r->shape[1] = cout; r->shape[2] = o->net.H; r->shape[3] = o->net.W;
     r->def = def.p;
     r->chosen = fin.p;
     memcpy(r->def_ms, def.ms, sizeof def.ms);
@@ -604,14 +596,14 @@ int cmd_tune(int argc, char **argv) {
 
     // Distinct layer shapes, in network order.
     int shapes[NET_MAX_BLOCKS][2], nshape = 0;
-    for (int i = 0; i < o.cfg.nblocks; i++) {
-        int cin = i == 0 ? 1 : o.cfg.channels[i - 1], cout = o.cfg.channels[i], dup = 0;
+    for (int i = 0; i < o.net.cfg.nblocks; i++) {
+        int cin = i == 0 ? 1 : o.net.cfg.channels[i - 1], cout = o.net.cfg.channels[i], dup = 0;
         for (int j = 0; j < nshape; j++) dup |= shapes[j][0] == cin && shapes[j][1] == cout;
         if (!dup) { shapes[nshape][0] = cin; shapes[nshape][1] = cout; nshape++; }
     }
     printf("pixloc tune on %s (%s, driver %s)\n", c.device_name, c.platform_name, c.driver_version);
-    printf("images %dx%d, batch %d, channels %s, budget %.0f s, median of %d repetitions\n", o.H, o.W, o.batch,
-           o.channels, o.budget, o.reps);
+    printf("images %dx%d, batch %d, channels %s, budget %.0f s, median of %d repetitions\n", o.net.H, o.net.W, o.net.batch,
+           o.net.channels, o.budget, o.reps);
     fflush(stdout);
 
     layer_result res[NET_MAX_BLOCKS];

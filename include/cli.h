@@ -3,12 +3,25 @@
 #ifndef PIXLOC_CLI_H
 #define PIXLOC_CLI_H
 
+#include "net.h"
+
 long cli_int(const char *flag, const char *value, long lo, long hi);
 double cli_double(const char *flag, const char *value, double lo, double hi);
 // Comma-separated positive integers ("32,64,128"); returns the count (dies on error).
 int cli_int_list(const char *flag, const char *value, int *out, int max, long lo, long hi);
 // "HxW" image size with each side in 1..4096 (dies on error).
 void cli_size(const char *flag, const char *value, int *H, int *W);
+// The network-shape flags bench and tune share: --batch-size, --channels, --size.
+typedef struct {
+    net_config cfg;
+    char channels[256]; // the --channels text, for reports
+    int batch, H, W;
+} cli_net_shape;
+// The seed network (32,64,128,64,32) on 50x50 images, batch 64.
+void cli_net_shape_default(cli_net_shape *s);
+// Applies flag `name` ("batch-size", "channels" or "size", without dashes) with its
+// value; returns 0 if `name` is none of them. Bad values die with status 2.
+int cli_net_shape_flag(cli_net_shape *s, const char *name, const char *value);
 // Unknown flag / missing argument / stray argument: prints the message and a
 // pointer to `pixloc CMD --help`, exits 2.
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
