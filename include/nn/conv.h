@@ -77,7 +77,7 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
                             const conv3x3_params *p);
 
-// The tuning file (host/cmd_tune.c): "<cache dir>/tuning-<device hash>.txt" (see
+// The tuning file (host/nn/conv_tuning.c, written by `pixloc tune`): "<cache dir>/tuning-<device hash>.txt" (see
 // ocl_tuning_path), one line per layer shape:
 //   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
 //           dw_seg=.. dw_wg=.. fwd_ms=.. dx_ms=.. dw_ms=..
@@ -88,5 +88,13 @@ conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 int conv3x3_tuned_params(const ocl_ctx *c, int Cin, int Cout, int H, int W, conv3x3_params *out);
 // Parses one tuning-file line; returns 0, or -1 with a reason in err.
 int conv3x3_tuning_parse_line(const char *line, int shape[4], conv3x3_params *p, char *err, size_t errlen);
+typedef struct {
+    int shape[4];
+    conv3x3_params p;
+} tuned_entry;
+// Parses a whole file; returns the entry count, or -1 with "line L: reason" in err.
+int conv3x3_tuning_parse_file(const char *text, tuned_entry **out, char *err, size_t errlen);
+// One line of the file (with its newline) for a shape, its parameters and its times (fwd, dx, dw ms).
+void conv3x3_tuning_format_line(char *out, size_t len, const int shape[4], const conv3x3_params *p, const double ms[3]);
 
 #endif
