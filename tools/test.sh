@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command (CI runs it through .ci/run): set-up, then
+#  0. clang-format (tools/format.sh --check) and clang-tidy (tools/tidy.sh, checks in .clang-tidy);
 #  1. the release build (warnings as errors) and the whole CTest suite on PoCL,
 #     including the kernel tests under Oclgrind (label `oclgrind`, tests/oclgrind.cmake);
 #  2. the same suite built with ASan + UBSan (-DPIXLOC_SANITIZE=ON) in build-asan,
@@ -9,8 +10,12 @@
 # PIXLOC_TEST_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PIXLOC_EXTRA_PKGS="oclgrind clang libclang-rt-14-dev chromium ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
+PIXLOC_EXTRA_PKGS="oclgrind clang clang-format clang-tidy libclang-rt-14-dev chromium ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
     bash tools/setup.sh
+t0=$(date +%s)
+bash tools/format.sh --check
+bash tools/tidy.sh build
+echo "test.sh: format and clang-tidy passed in $(($(date +%s) - t0)) s"
 t0=$(date +%s)
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 echo "test.sh: release suite passed in $(($(date +%s) - t0)) s"
