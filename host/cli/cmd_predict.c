@@ -12,6 +12,7 @@
 #include "dataset.h"
 #include "evaluate.h"
 #include "image_io.h"
+#include "json_text.h"
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
@@ -54,15 +55,16 @@ static void predictor_size(predictor *p, int H, int W, int batch) {
 static int n_out;
 static void emit(int json, const char *name, long index, int x, int y, float peak) {
     if (json) {
-        printf("%s\n  {\"input\": \"", n_out ? "," : "[");
-        for (const char *q = name; *q; q++) {
-            if (*q == '"' || *q == '\\') putchar('\\');
-            if ((unsigned char)*q < 0x20) printf("\\u%04x", *q);
-            else putchar(*q);
-        }
-        printf("\"");
-        if (index >= 0) printf(", \"index\": %ld", index);
-        printf(", \"x\": %d, \"y\": %d, \"peak\": %.6g}", x, y, (double)peak);
+        // One object a line, rendered by cJSON; a name that is not valid UTF-8 gets U+FFFD.
+        cJSON *o = cJSON_CreateObject();
+        json_add_string(o, "input", name);
+        if (index >= 0) cJSON_AddNumberToObject(o, "index", (double)index);
+        cJSON_AddNumberToObject(o, "x", x);
+        cJSON_AddNumberToObject(o, "y", y);
+        json_add_number6(o, "peak", (double)peak);
+        printf("%s\n  ", n_out ? "," : "[");
+        json_write(stdout, o, 0);
+        cJSON_Delete(o);
     } else {
         if (n_out == 0) printf("input,x,y,peak\n");
         // CSV: quote names with commas or quotes.

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "pixloc.h"
 
 const char *const EVAL_SET_NAMES[EVAL_NSETS] = {"train", "val", "test", "all"};
@@ -114,24 +115,24 @@ void eval_print_table(FILE *f, const eval_result *r) {
                "Euclidean error)\n");
 }
 
-void eval_json(FILE *f, const eval_result *r) {
-    fprintf(f, "{\n  \"sets\": {");
-    int first = 1;
-    for (int k = 0; k < EVAL_NSETS; k++) {
-        if (!r->has[k]) continue;
-        fprintf(f, "%s\n    \"%s\": ", first ? "" : ",", EVAL_SET_NAMES[k]);
-        coord_metrics_json(&r->sets[k], f);
-        first = 0;
-    }
-    fprintf(f, "\n  }");
+cJSON *eval_cjson(const eval_result *r) {
+    cJSON *j = cJSON_CreateObject(), *sets = cJSON_AddObjectToObject(j, "sets");
+    for (int k = 0; k < EVAL_NSETS; k++)
+        if (r->has[k]) cJSON_AddItemToObject(sets, EVAL_SET_NAMES[k], coord_metrics_cjson(&r->sets[k]));
     if (r->has_baselines) {
-        fprintf(f, ",\n  \"baselines\": {\n    \"brightest_pixel\": ");
-        coord_metrics_json(&r->brightest, f);
-        fprintf(f, ",\n    \"matched_filter\": ");
-        coord_metrics_json(&r->matched, f);
-        fprintf(f, "\n  },\n  \"baseline_set\": \"%s\"", r->baseline_set);
+        cJSON *b = cJSON_AddObjectToObject(j, "baselines");
+        cJSON_AddItemToObject(b, "brightest_pixel", coord_metrics_cjson(&r->brightest));
+        cJSON_AddItemToObject(b, "matched_filter", coord_metrics_cjson(&r->matched));
+        json_add_string(j, "baseline_set", r->baseline_set);
     }
-    fprintf(f, "\n}\n");
+    return j;
+}
+
+void eval_json(FILE *f, const eval_result *r) {
+    cJSON *j = eval_cjson(r);
+    json_write(f, j, 2);
+    fputc('\n', f);
+    cJSON_Delete(j);
 }
 
 int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen) {

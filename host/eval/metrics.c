@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "pixloc.h"
 
 void heatmap_argmax(const float *h, int H, int W, int *x, int *y) {
@@ -68,13 +69,26 @@ void coord_metrics_compute(coord_metrics *m, const int32_t *t, const int32_t *p,
     free(e);
 }
 
+cJSON *coord_metrics_cjson(const coord_metrics *m) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "n", m->n);
+    json_add_number6(j, "mae", m->mae);
+    json_add_number6(j, "mse", m->mse);
+    json_add_number6(j, "rmse", m->rmse);
+    json_add_number6(j, "euclid_mean", m->euclid_mean);
+    json_add_number6(j, "euclid_std", m->euclid_std);
+    json_add_number6(j, "euclid_median", m->euclid_median);
+    json_add_number6(j, "euclid_p95", m->euclid_p95);
+    json_add_number6(j, "euclid_max", m->euclid_max);
+    json_add_number6(j, "exact", m->exact);
+    json_add_number6(j, "within1", m->within1);
+    return j;
+}
+
 void coord_metrics_json(const coord_metrics *m, FILE *f) {
-    fprintf(f,
-            "{\"n\": %d, \"mae\": %.6g, \"mse\": %.6g, \"rmse\": %.6g, \"euclid_mean\": %.6g, "
-            "\"euclid_std\": %.6g, \"euclid_median\": %.6g, \"euclid_p95\": %.6g, \"euclid_max\": %.6g, "
-            "\"exact\": %.6g, \"within1\": %.6g}",
-            m->n, m->mae, m->mse, m->rmse, m->euclid_mean, m->euclid_std, m->euclid_median, m->euclid_p95,
-            m->euclid_max, m->exact, m->within1);
+    cJSON *j = coord_metrics_cjson(m);
+    json_write(f, j, 0);
+    cJSON_Delete(j);
 }
 
 void baseline_brightest(const float *images, int n, int H, int W, int32_t *pred) {

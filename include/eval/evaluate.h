@@ -31,6 +31,9 @@ extern const char *const EVAL_SET_NAMES[EVAL_NSETS]; // "train", "val", "test", 
 // on the baseline set (for the report).
 void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result *r, int32_t **test_pred);
 void eval_print_table(FILE *f, const eval_result *r);
+// The result as a cJSON object {"sets": {...}, "baselines": {...}, "baseline_set": ...}.
+cJSON *eval_cjson(const eval_result *r);
+// Its text (sets and baselines one per line; NaN metrics as null).
 void eval_json(FILE *f, const eval_result *r);
 // Writes eval_json's text to path atomically.
 int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen);

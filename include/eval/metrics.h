@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <cjson/cJSON.h>
 #include "dataset.h"
 
 // numpy's argmax + unravel_index: the FIRST maximum in row-major order.
@@ -22,7 +23,10 @@ typedef struct {
 
 // true_xy, pred_xy: (n, 2) as (x, y).
 void coord_metrics_compute(coord_metrics *m, const int32_t *true_xy, const int32_t *pred_xy, int n);
-// JSON object text of one metrics record (cJSON-free, fixed format).
+// One metrics record as a cJSON object (numbers to 6 significant digits, NaN as null); the caller
+// deletes it.
+cJSON *coord_metrics_cjson(const coord_metrics *m);
+// That object's text on one line: {"n": 3000, "mae": 0.144187, ...}.
 void coord_metrics_json(const coord_metrics *m, FILE *f);
 
 // Baselines on raw images (n, H, W): argmax of the image; argmax after correlating
