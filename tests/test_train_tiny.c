@@ -12,6 +12,7 @@
 #include "ocl.h"
 #include "pixloc.h"
 #include "rng.h"
+#include "trainer.h"
 #include "test_util.h"
 
 enum { HW = 16, NTRAIN = 1024, NTEST = 256, BATCH = 32, EPOCHS = 30 };
@@ -76,12 +77,9 @@ int main(void) {
         int steps = 0;
         for (int b = 0; b < NTRAIN; b += BATCH) {
             int nb = NTRAIN - b < BATCH ? NTRAIN - b : BATCH;
-            net_gather(n, nb, dimg, dheat, order + b);
-            net_forward(n, nb, 1);
             float loss, mae;
-            net_loss(n, nb, &loss, &mae);
-            net_backward(n, nb);
-            net_adam_step(n, 3e-3f);
+            CHECK(train_step(n, nb, dimg, dheat, order + b, 3e-3f, 0, &loss, &mae) == 0, "loss %g at epoch %d",
+                  loss, e + 1);
             sum += loss;
             steps++;
         }

@@ -19,6 +19,7 @@
 #include "ocl.h"
 #include "pixloc.h"
 #include "rng.h"
+#include "trainer.h"
 
 #define BENCH_MAX_INFER 8
 
@@ -130,13 +131,10 @@ static void fill_uniform(rng_state *g, float *x, size_t n, float lo, float hi) {
 
 // --- whole-network steps ---------------------------------------------------
 
-static void train_step(net *nt, int B, cl_mem img, cl_mem hm, const int64_t *idx) {
+// The trainer's step (gather, forward in training mode, loss, backward, Adam) at lr 1e-3.
+static void bench_step(net *nt, int B, cl_mem img, cl_mem hm, const int64_t *idx) {
     float loss, mae;
-    net_gather(nt, B, img, hm, idx);
-    net_forward(nt, B, 1);
-    net_loss(nt, B, &loss, &mae);
-    net_backward(nt, B);
-    net_adam_step(nt, 1e-3f);
+    train_step(nt, B, img, hm, idx, 1e-3f, 0, &loss, &mae);
 }
 
 static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench_result *r) {
@@ -169,14 +167,14 @@ static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench
         for (int i = 0; i < o->net.batch; i++) idx[i] = rng_randint(&g, 0, (int64_t)npool);
         ocl_finish(c);
         double t0 = px_now();
-        train_step(nt, o->net.batch, img, hm, idx);
+        bench_step(nt, o->net.batch, img, hm, idx);
         ocl_finish(c);
         if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
     }
     r->train_ms = median(t, o->reps, &r->train_min_ms);
     if (o->profile) {
         net_profile(nt, 1);
-        train_step(nt, o->net.batch, img, hm, idx);
+        bench_step(nt, o->net.batch, img, hm, idx);
         net_profile(nt, 0);
         fprintf(stderr, "training step at batch %d, per op (a queue finish after each):\n", o->net.batch);
         net_profile_report(nt, stderr);

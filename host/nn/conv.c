@@ -55,7 +55,7 @@ static int env_variant(void) {
 }
 
 // The per-device-type default table. CPU values were measured with
-// bench/bench_conv.c on PoCL 3.1 (2-core Zen 4, batch 64, 50x50), in flop per
+// the former bench/bench_conv.c on PoCL 3.1 (2-core Zen 4, batch 64, 50x50), in flop per
 // CPU-second (the machine was shared): forward tile 16 ~105 GFLOP/s per core
 // (tile 8: 97; work-group 1, 8, 16 alike); weight-gradient tile 6x4 ~91 (4x4: 81,
 // 8x2: 66, 2x8: 65); one segment per 50x50 image beats 1024 (83 vs 79) and 512
@@ -90,7 +90,7 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
     }
 }
 
-// CPU layers where Winograd beats the CPU variant (bench/bench_conv.c, PoCL 3.1, Zen 4,
+// CPU layers where Winograd beats the CPU variant (the former bench/bench_conv.c, PoCL 3.1, Zen 4,
 // batch 64, 50x50, GFLOP per CPU-second in direct-convolution flops, forward / input
 // gradient, CPU vs Winograd): 32->64 105/105 vs 143/138, 64->128 108/108 vs 186/184,
 // 128->64 107/107 vs 184/189, 64->32 106/105 vs 139/144; but 1->32 49/15 vs 9/7 (a

@@ -16,7 +16,7 @@
 #include "layout.h"
 #include "pixloc.h"
 
-// Defaults for fields left 0 (measured with bench/bench_conv.c on PoCL 3.1, Zen 4).
+// Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "json_text.h"
 #include "pixloc.h"
 #include "safetensors.h"
 
@@ -49,6 +50,38 @@ void train_settings_json(const train_settings *s, char **out) {
     cJSON_AddNumberToObject(j, "val_frac", s->val_frac);
     *out = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+}
+
+// See include/train/checkpoint.h.
+char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parameters, size_t non_trainable,
+                        double seconds) {
+    char *js;
+    train_settings_json(s, &js);
+    cJSON *j = cJSON_Parse(js);
+    free(js);
+    if (!j) px_die(PX_EXIT_FAIL, "config.json: the training settings do not parse");
+    json_add_string(j, "device", c->device_name);
+    cJSON_AddStringToObject(j, "device_type", c->is_gpu ? "GPU" : (c->is_cpu ? "CPU" : "other"));
+    json_add_string(j, "driver", c->driver_version);
+    json_add_string(j, "platform", c->platform_name);
+    json_add_string(j, "pixloc_version", PIXLOC_VERSION);
+    cJSON_AddNumberToObject(j, "parameters", (double)parameters);
+    cJSON_AddNumberToObject(j, "non_trainable", (double)non_trainable);
+    if (seconds >= 0) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.1f", seconds);
+        cJSON_AddNumberToObject(j, "seconds_total", strtod(buf, NULL));
+    }
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text) px_die(PX_EXIT_FAIL, "config.json: out of memory");
+    size_t n = strlen(text);
+    char *out = px_malloc(n + 2, "config.json");
+    memcpy(out, text, n);
+    out[n] = '\n';
+    out[n + 1] = 0;
+    cJSON_free(text);
+    return out;
 }
 
 static int parse_int_list(const char *s, int *out, int max) {
