@@ -156,6 +156,93 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
     return 0;
 }
 
+// The "__metadata__" entry e: string keys and values into f->mkey / f->mval.
+static int read_metadata(st_file *f, const cJSON *e, const char *name, char *err, size_t errlen) {
+    if (f->mkey) {
+        px_errf_file(err, errlen, name, "header has two __metadata__ entries");
+        return -1;
+    }
+    if (!cJSON_IsObject(e)) {
+        px_errf_file(err, errlen, name, "__metadata__ is not an object");
+        return -1;
+    }
+    int nm = cJSON_GetArraySize(e);
+    f->mkey = calloc((size_t)nm + 1, sizeof *f->mkey);
+    f->mval = calloc((size_t)nm + 1, sizeof *f->mval);
+    if (!f->mkey || !f->mval) {
+        px_errf_file(err, errlen, name, "out of memory");
+        return -1;
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, e) {
+        if (!cJSON_IsString(m)) {
+            px_errf_file(err, errlen, name, "__metadata__ value for '%.64s' is not a string", m->string);
+            return -1;
+        }
+        f->mkey[f->nmeta] = strdup(m->string);
+        f->mval[f->nmeta] = strdup(m->valuestring);
+        f->nmeta++;
+        if (!f->mkey[f->nmeta - 1] || !f->mval[f->nmeta - 1]) {
+            px_errf_file(err, errlen, name, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+// Tensors sorted by offset (order) must tile the data section of data_len bytes exactly.
+static int check_tiling(const st_file *f, const uint64_t *beg, const uint64_t *end, const span *order,
+                        size_t data_len, const char *name, char *err, size_t errlen) {
+    uint64_t at = 0;
+    for (int k = 0; k < f->n; k++) {
+        int i = order[k].index;
+        if (end[i] > data_len) {
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
+                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], data_len);
+            return -1;
+        }
+        if (beg[i] < at) {
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
+                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
+            return -1;
+        }
+        if (beg[i] > at) {
+            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] leave a gap after byte %llu",
+                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
+            return -1;
+        }
+        at = end[i];
+    }
+    if (at != data_len) {
+        px_errf_file(err, errlen, name, "%llu unclaimed bytes after the last tensor", (unsigned long long)(data_len - at));
+        return -1;
+    }
+    return 0;
+}
+
+// Moves the data section to the (malloc-aligned) start of the buffer so that tensors at
+// aligned offsets are aligned in memory; copies any that are not.
+static int place_data(st_file *f, const uint64_t *beg, size_t data_off, size_t data_len, const char *name,
+                      char *err, size_t errlen) {
+    memmove(f->buf, f->buf + data_off, data_len);
+    for (int i = 0; i < f->n; i++) {
+        st_tensor *t = &f->t[i];
+        size_t sz = dtypes[t->dtype].size;
+        if (beg[i] % sz == 0) {
+            t->data = f->buf + beg[i];
+        } else {
+            f->copies[i] = malloc(t->nbytes ? t->nbytes : 1);
+            if (!f->copies[i]) {
+                px_errf_file(err, errlen, name, "out of memory");
+                return -1;
+            }
+            memcpy(f->copies[i], f->buf + beg[i], t->nbytes);
+            t->data = f->copies[i];
+        }
+    }
+    return 0;
+}
+
 // Takes ownership of buf (len bytes, malloc'd). Returns NULL with err on failure.
 static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, char *err, size_t errlen) {
     st_file *f = calloc(1, sizeof *f);
@@ -226,35 +313,7 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     cJSON_ArrayForEach(e, root) {
         if (!e->string) continue;
         if (strcmp(e->string, "__metadata__") == 0) {
-            if (f->mkey) {
-                px_errf_file(err, errlen, name, "header has two __metadata__ entries");
-                goto fail;
-            }
-            if (!cJSON_IsObject(e)) {
-                px_errf_file(err, errlen, name, "__metadata__ is not an object");
-                goto fail;
-            }
-            int nm = cJSON_GetArraySize(e);
-            f->mkey = calloc((size_t)nm + 1, sizeof *f->mkey);
-            f->mval = calloc((size_t)nm + 1, sizeof *f->mval);
-            if (!f->mkey || !f->mval) {
-                px_errf_file(err, errlen, name, "out of memory");
-                goto fail;
-            }
-            const cJSON *m;
-            cJSON_ArrayForEach(m, e) {
-                if (!cJSON_IsString(m)) {
-                    px_errf_file(err, errlen, name, "__metadata__ value for '%.64s' is not a string", m->string);
-                    goto fail;
-                }
-                f->mkey[f->nmeta] = strdup(m->string);
-                f->mval[f->nmeta] = strdup(m->valuestring);
-                f->nmeta++;
-                if (!f->mkey[f->nmeta - 1] || !f->mval[f->nmeta - 1]) {
-                    px_errf_file(err, errlen, name, "out of memory");
-                    goto fail;
-                }
-            }
+            if (read_metadata(f, e, name, err, errlen) != 0) goto fail;
             continue;
         }
         for (int i = 0; i < f->n; i++)
@@ -275,48 +334,8 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     size_t data_off = 8 + (size_t)hlen, data_len = len - data_off;
     for (int i = 0; i < f->n; i++) order[i] = (span){beg[i], i};
     qsort(order, (size_t)f->n, sizeof *order, cmp_span);
-    uint64_t at = 0;
-    for (int k = 0; k < f->n; k++) {
-        int i = order[k].index;
-        if (end[i] > data_len) {
-            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], data_len);
-            goto fail;
-        }
-        if (beg[i] < at) {
-            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
-            goto fail;
-        }
-        if (beg[i] > at) {
-            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] leave a gap after byte %llu",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
-            goto fail;
-        }
-        at = end[i];
-    }
-    if (at != data_len) {
-        px_errf_file(err, errlen, name, "%llu unclaimed bytes after the last tensor", (unsigned long long)(data_len - at));
-        goto fail;
-    }
-    // Move the data section to the (malloc-aligned) start of the buffer so that
-    // tensors at aligned offsets are aligned in memory; copy any that are not.
-    memmove(f->buf, f->buf + data_off, data_len);
-    for (int i = 0; i < f->n; i++) {
-        st_tensor *t = &f->t[i];
-        size_t sz = dtypes[t->dtype].size;
-        if (beg[i] % sz == 0) {
-            t->data = f->buf + beg[i];
-        } else {
-            f->copies[i] = malloc(t->nbytes ? t->nbytes : 1);
-            if (!f->copies[i]) {
-                px_errf_file(err, errlen, name, "out of memory");
-                goto fail;
-            }
-            memcpy(f->copies[i], f->buf + beg[i], t->nbytes);
-            t->data = f->copies[i];
-        }
-    }
+    if (check_tiling(f, beg, end, order, data_len, name, err, errlen) != 0) goto fail;
+    if (place_data(f, beg, data_off, data_len, name, err, errlen) != 0) goto fail;
     cJSON_Delete(root);
     free(beg);
     free(end);

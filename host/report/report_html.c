@@ -231,12 +231,126 @@ static void history_table(px_sbuf *b, const report_page *p, const int *rows, int
     px_sbuf_printf(b, "</tbody></table>%s\n", scroll ? "</div>" : "");
 }
 
+// Sum of the epochs' training seconds; *have = 0 when no epoch recorded any.
+static double history_seconds(const report_history *h, int *have) {
+    double s = 0;
+    *have = 0;
+    for (int i = 0; i < h->n; i++)
+        if (isfinite(h->seconds[i])) s += h->seconds[i], *have = 1;
+    return s;
+}
+
+// The summary cards: device, epochs, best epoch, time and the test headline figures.
+static void summary_cards(px_sbuf *out, const report_page *p, const cJSON *test) {
+    const report_history *h = p->hist;
+    const cJSON *dev = obj_get(p->config, "device");
+    px_sbuf v = {0};
+    px_sbuf_printf(out, "<div class=cards>\n");
+    v.len = 0;
+    if (cJSON_IsString(dev))
+        sb_text(&v, dev->valuestring);
+    else
+        px_sbuf_printf(&v, "<span class=muted>not recorded</span>");
+    card(out, "wide", "device", v.s);
+    v.len = 0;
+    px_sbuf_printf(&v, "%d", h->n);
+    card(out, "", "epochs", v.s);
+    v.len = 0;
+    if (p->best >= 0)
+        px_sbuf_printf(&v, "%.0f<div class=s>lowest %s</div>", h->epoch[p->best], p->best_by);
+    else
+        px_sbuf_printf(&v, "–");
+    card(out, "", "best epoch", v.s);
+    v.len = 0;
+    double total = num_or_nan(p->config, "seconds_total");
+    int have_s;
+    double train_s = history_seconds(h, &have_s);
+    sb_duration(&v, isfinite(total) ? total : have_s ? train_s : NAN);
+    card(out, "", "total time", v.s);
+    if (test) {
+        v.len = 0;
+        sb_num(&v, num_or_nan(test, "mae"));
+        card(out, "", "test MAE (px)", v.s);
+        v.len = 0;
+        double ex = num_or_nan(test, "exact");
+        if (isfinite(ex))
+            px_sbuf_printf(&v, "%.1f%%", 100 * ex);
+        else
+            px_sbuf_printf(&v, "–");
+        card(out, "", "test exact", v.s);
+        v.len = 0;
+        sb_num(&v, num_or_nan(test, "euclid_mean"));
+        card(out, "", "test mean dist. (px)", v.s);
+    }
+    px_sbuf_printf(out, "</div>\n");
+    free(v.s);
+
+}
+
+// The coordinate-metrics table (train, validation, test and both baselines).
+static void metrics_section(px_sbuf *out, const report_page *p, const cJSON *sets, const cJSON *test) {
+    px_sbuf_printf(out, "<h2>Coordinate metrics</h2>\n");
+    if (!p->metrics) {
+        px_sbuf_printf(out, "<p class=muted>No metrics.json in the run directory.</p>\n");
+    } else {
+        const cJSON *bs = obj_get(p->metrics, "baseline_set");
+        const char *bset = cJSON_IsString(bs) ? bs->valuestring : "test";
+        px_sbuf_printf(out, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
+                      "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
+                      "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
+                      "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
+        metrics_row(out, "train", obj_get(sets, "train"), 0);
+        metrics_row(out, "validation", obj_get(sets, "val"), 0);
+        metrics_row(out, "test", test, 0);
+        const cJSON *base = obj_get(p->metrics, "baselines");
+        px_sbuf lab = {0};
+        px_sbuf_printf(&lab, "brightest pixel <span class=muted>(");
+        sb_text(&lab, bset);
+        px_sbuf_printf(&lab, ")</span>");
+        metrics_row(out, lab.s, obj_get(base, "brightest_pixel"), 1);
+        lab.len = 0;
+        px_sbuf_printf(&lab, "matched filter <span class=muted>(");
+        sb_text(&lab, bset);
+        px_sbuf_printf(&lab, ")</span>");
+        metrics_row(out, lab.s, obj_get(base, "matched_filter"), 1);
+        free(lab.s);
+        px_sbuf_printf(out, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
+                      "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
+                      "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
+                      "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
+                      "Baselines: raw argmax of the image, and argmax after correlating with the "
+                      "blur kernel.</p>\n");
+    }
+
+}
+
+// The history: the best and final epochs, then every epoch.
+static void history_section(px_sbuf *out, const report_page *p) {
+    const report_history *h = p->hist;
+    int have_s;
+    double train_s = history_seconds(h, &have_s);
+    px_sbuf_printf(out, "<h2>Training history</h2>\n");
+    px_sbuf_printf(out, "<p>%d epochs", h->n);
+    if (have_s) px_sbuf_printf(out, " in "), sb_duration(out, train_s);
+    px_sbuf_printf(out, ". ");
+    if (p->best >= 0) px_sbuf_printf(out, "Best epoch (lowest %s) and final epoch:", p->best_by);
+    px_sbuf_printf(out, "</p>\n");
+    int key[2], nkey = 0;
+    if (p->best >= 0) key[nkey++] = p->best;
+    if (p->best != h->n - 1) key[nkey++] = h->n - 1;
+    history_table(out, p, key, nkey, 0);
+    px_sbuf_printf(out, "<h3>Every epoch</h3>\n");
+    int *all = px_malloc(sizeof(int) * h->n, "history rows");
+    for (int i = 0; i < h->n; i++) all[i] = i;
+    history_table(out, p, all, h->n, 1);
+    free(all);
+
+}
+
 int report_html_write(const char *path, const report_page *p, char *err, size_t errlen) {
     px_sbuf b = {0};
-    const report_history *h = p->hist;
     const cJSON *sets = obj_get(p->metrics, "sets");
     const cJSON *test = obj_get(sets, "test");
-    const cJSON *dev = obj_get(p->config, "device");
 
     px_sbuf_printf(&b, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
                   "<meta name=viewport content='width=device-width,initial-scale=1'>\n"
@@ -249,49 +363,7 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&now));
     px_sbuf_printf(&b, "</code> · generated %s by pixloc %s</p>\n", when, PIXLOC_VERSION);
 
-    // Summary cards.
-    px_sbuf v = {0};
-    px_sbuf_printf(&b, "<div class=cards>\n");
-    v.len = 0;
-    if (cJSON_IsString(dev))
-        sb_text(&v, dev->valuestring);
-    else
-        px_sbuf_printf(&v, "<span class=muted>not recorded</span>");
-    card(&b, "wide", "device", v.s);
-    v.len = 0;
-    px_sbuf_printf(&v, "%d", h->n);
-    card(&b, "", "epochs", v.s);
-    v.len = 0;
-    if (p->best >= 0)
-        px_sbuf_printf(&v, "%.0f<div class=s>lowest %s</div>", h->epoch[p->best], p->best_by);
-    else
-        px_sbuf_printf(&v, "–");
-    card(&b, "", "best epoch", v.s);
-    v.len = 0;
-    double total = num_or_nan(p->config, "seconds_total");
-    double train_s = 0;
-    int have_s = 0;
-    for (int i = 0; i < h->n; i++)
-        if (isfinite(h->seconds[i])) train_s += h->seconds[i], have_s = 1;
-    sb_duration(&v, isfinite(total) ? total : have_s ? train_s : NAN);
-    card(&b, "", "total time", v.s);
-    if (test) {
-        v.len = 0;
-        sb_num(&v, num_or_nan(test, "mae"));
-        card(&b, "", "test MAE (px)", v.s);
-        v.len = 0;
-        double ex = num_or_nan(test, "exact");
-        if (isfinite(ex))
-            px_sbuf_printf(&v, "%.1f%%", 100 * ex);
-        else
-            px_sbuf_printf(&v, "–");
-        card(&b, "", "test exact", v.s);
-        v.len = 0;
-        sb_num(&v, num_or_nan(test, "euclid_mean"));
-        card(&b, "", "test mean dist. (px)", v.s);
-    }
-    px_sbuf_printf(&b, "</div>\n");
-    free(v.s);
+    summary_cards(&b, p, test);
 
     for (int i = 0; i < p->nnotes; i++) {
         px_sbuf_printf(&b, "<p class=note>");
@@ -299,39 +371,7 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
         px_sbuf_printf(&b, "</p>\n");
     }
 
-    // Metrics.
-    px_sbuf_printf(&b, "<h2>Coordinate metrics</h2>\n");
-    if (!p->metrics) {
-        px_sbuf_printf(&b, "<p class=muted>No metrics.json in the run directory.</p>\n");
-    } else {
-        const cJSON *bs = obj_get(p->metrics, "baseline_set");
-        const char *bset = cJSON_IsString(bs) ? bs->valuestring : "test";
-        px_sbuf_printf(&b, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
-                      "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
-                      "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
-                      "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
-        metrics_row(&b, "train", obj_get(sets, "train"), 0);
-        metrics_row(&b, "validation", obj_get(sets, "val"), 0);
-        metrics_row(&b, "test", test, 0);
-        const cJSON *base = obj_get(p->metrics, "baselines");
-        px_sbuf lab = {0};
-        px_sbuf_printf(&lab, "brightest pixel <span class=muted>(");
-        sb_text(&lab, bset);
-        px_sbuf_printf(&lab, ")</span>");
-        metrics_row(&b, lab.s, obj_get(base, "brightest_pixel"), 1);
-        lab.len = 0;
-        px_sbuf_printf(&lab, "matched filter <span class=muted>(");
-        sb_text(&lab, bset);
-        px_sbuf_printf(&lab, ")</span>");
-        metrics_row(&b, lab.s, obj_get(base, "matched_filter"), 1);
-        free(lab.s);
-        px_sbuf_printf(&b, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
-                      "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
-                      "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
-                      "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
-                      "Baselines: raw argmax of the image, and argmax after correlating with the "
-                      "blur kernel.</p>\n");
-    }
+    metrics_section(&b, p, sets, test);
 
     // Figures.
     px_sbuf_printf(&b, "<h2>Training curves</h2>\n<div class=figs>\n");
@@ -350,22 +390,7 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
         px_sbuf_printf(&b, "<div style='max-width:760px'>"), figure(&b, f), px_sbuf_printf(&b, "</div>\n");
     else
         px_sbuf_printf(&b, "<p class=muted>No report_samples.safetensors in the run directory.</p>\n");
-    // History.
-    px_sbuf_printf(&b, "<h2>Training history</h2>\n");
-    px_sbuf_printf(&b, "<p>%d epochs", h->n);
-    if (have_s) px_sbuf_printf(&b, " in "), sb_duration(&b, train_s);
-    px_sbuf_printf(&b, ". ");
-    if (p->best >= 0) px_sbuf_printf(&b, "Best epoch (lowest %s) and final epoch:", p->best_by);
-    px_sbuf_printf(&b, "</p>\n");
-    int key[2], nkey = 0;
-    if (p->best >= 0) key[nkey++] = p->best;
-    if (p->best != h->n - 1) key[nkey++] = h->n - 1;
-    history_table(&b, p, key, nkey, 0);
-    px_sbuf_printf(&b, "<h3>Every epoch</h3>\n");
-    int *all = px_malloc(sizeof(int) * h->n, "history rows");
-    for (int i = 0; i < h->n; i++) all[i] = i;
-    history_table(&b, p, all, h->n, 1);
-    free(all);
+    history_section(&b, p);
 
     // Configuration: every key.
     px_sbuf_printf(&b, "<h2>Settings</h2>\n<table class=kv><tbody>\n");
