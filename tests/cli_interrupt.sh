@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Interrupted runs: a tiny training run stopped by SIGINT or SIGTERM mid-run must
+# Interrupted runs: a tiny training run stopped by SIGINT, SIGTERM or SIGHUP mid-run must
 # exit 130, say how to resume, leave DIR/last.safetensors that `pixloc eval` loads,
 # and `pixloc train --resume DIR` must continue it. SIGKILL at random moments (the
 # process gets no say) must never leave a checkpoint that does not load, and
@@ -37,7 +37,7 @@ resumes() { # DIR EPOCHS
     grep -q "resuming" "$1.resume.log" && [ "$(epochs_done "$1")" -eq "$2" ]
 }
 
-for sig in INT TERM; do
+for sig in INT TERM HUP; do
   D=$TMP/run_$sig
   start "$D"
   if ! wait_epoch "$D"; then bad "SIG$sig: the run never reached epoch 1"; cat "$D.log"; continue; fi

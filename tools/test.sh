@@ -15,6 +15,7 @@ PIXLOC_EXTRA_PKGS="oclgrind clang clang-format clang-tidy libclang-rt-14-dev chr
 t0=$(date +%s)
 bash tools/format.sh --check
 bash tools/tidy.sh build
+python3 tools/long_functions.py 150
 echo "test.sh: format and clang-tidy passed in $(($(date +%s) - t0)) s"
 t0=$(date +%s)
 (cd build && ctest --output-on-failure -j2 --timeout 900)

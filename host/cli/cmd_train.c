@@ -4,6 +4,8 @@
 // (PIXLOC_TEST_NAN_STEP), signals, progress output and the run directory's files; the
 // training itself is the trainer's (host/train/trainer.c).
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -26,9 +28,10 @@
 #include "safetensors.h"
 #include "trainer.h"
 
-static volatile sig_atomic_t g_stop; // set by SIGINT/SIGTERM: finish the step, save, exit
+static volatile sig_atomic_t g_stop; // set by SIGINT/SIGTERM/SIGHUP: finish the step, save, exit
 
 static void on_signal(int sig) { g_stop = sig; }
+static const char *signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT"; }
 
 // Measured on this project's 2-core CI machine (PoCL); see README "Seed preset".
 #define SEED_EPOCH_TIME_NOTE "147 s per epoch (measured),\n                     so about 3 hours for 75 epochs"
@@ -54,9 +57,11 @@ static void usage(void) {
         "Data:\n"
         "  --samples N          dataset size when generated [preset]\n"
         "  --seed S             seed for data, split, initialisation and shuffling [42]\n"
-        "  --data FILE          train on a dataset written by 'pixloc generate' instead\n"
+        "  --data FILE          train on this dataset's training split (a file from 'pixloc generate'\n"
+        "                       or 'pixloc import'); its validation and test splits are used as well\n"
         "  --size HxW           image size of generated data [50x50]\n"
-        "  --fresh-data / --no-fresh-data   new synthetic training images every epoch\n"
+        "  --fresh-data / --no-fresh-data   new synthetic training images every epoch, drawn from\n"
+        "                       the data's recipe [preset; off with --data unless given]\n"
         "Model and optimiser:\n"
         "  --channels LIST      conv block widths, e.g. 8,16,32,16,8\n"
         "  --epochs N           epochs to train (with --resume: the total to reach; note that the\n"
@@ -70,10 +75,17 @@ static void usage(void) {
         "                       validation and at the end (0 = off)\n"
         "Run:\n"
         "  --out DIR            run directory [runs/<timestamp>]\n"
-        "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file)\n"
+        "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file) with\n"
+        "                       its own settings: only --epochs, --out, --no-report, --quiet and the\n"
+        "                       device flags may be given with it\n"
+        "  --force              replace the run already in --out DIR (its checkpoints, history,\n"
+        "                       metrics and report are deleted first)\n"
         "  --no-report          do not write report/ at the end\n"
         "  --quiet              no progress output\n\n"
-        "Ctrl-C (or SIGTERM) finishes the current step, saves a resumable checkpoint and exits 130.\n\n%s",
+        "A run directory that already holds a run is refused without --resume or --force, and one\n"
+        "that another 'pixloc train' is using (a lock on DIR/.lock) is refused.\n"
+        "Ctrl-C (or SIGTERM, SIGHUP) finishes the current step, saves a resumable checkpoint and\n"
+        "exits 130.\n\n%s",
         OCL_OPTIONS_HELP);
 }
 
@@ -176,14 +188,27 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
 
 // What the command line says beyond the settings.
 typedef struct {
-    const char *resume, *out;
-    int no_report, quiet, set_epochs, given_data_flags;
+    const char *resume, *out, *preset;
+    int no_report, quiet, set_epochs, force, fresh_given;
+    char fixed[256]; // the flags given that a --resume cannot honour, ", "-separated
 } train_cli;
+
+// Notes a flag that sets something a resumed run keeps from its checkpoint.
+static void note_fixed(train_cli *a, const char *flag) {
+    size_t n = strlen(a->fixed);
+    if (!strstr(a->fixed, flag)) snprintf(a->fixed + n, sizeof a->fixed - n, "%s%s", n ? ", " : "", flag);
+}
+
+// A flag value that names a file or directory must not be empty.
+static const char *path_arg(const char *flag, const char *v) {
+    if (!*v) px_die(PX_EXIT_USAGE, "%s: the path is empty", flag);
+    return v;
+}
 
 // Flags after the preset's settings; returns 1 if --help was printed.
 static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
     enum { O_SAMPLES = 256, O_SEED, O_DATA, O_SIZE, O_FRESH, O_NOFRESH, O_CHANNELS, O_EPOCHS, O_BATCH, O_LR,
-           O_SCHED, O_HEADBIAS, O_BNMOM, O_BNRE, O_OUT, O_RESUME, O_NOREPORT, O_QUIET, O_PRESET, O_HELP };
+           O_SCHED, O_HEADBIAS, O_BNMOM, O_BNRE, O_OUT, O_RESUME, O_NOREPORT, O_QUIET, O_PRESET, O_HELP, O_FORCE };
     static const struct option opts[] = {
         {"samples", required_argument, 0, O_SAMPLES}, {"seed", required_argument, 0, O_SEED},
         {"data", required_argument, 0, O_DATA}, {"size", required_argument, 0, O_SIZE},
@@ -194,18 +219,22 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         {"bn-momentum", required_argument, 0, O_BNMOM}, {"bn-reestimate", required_argument, 0, O_BNRE},
         {"out", required_argument, 0, O_OUT}, {"resume", required_argument, 0, O_RESUME},
         {"no-report", no_argument, 0, O_NOREPORT}, {"quiet", no_argument, 0, O_QUIET},
-        {"preset", required_argument, 0, O_PRESET}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
-    int ch;
+        {"preset", required_argument, 0, O_PRESET}, {"help", no_argument, 0, O_HELP},
+        {"force", no_argument, 0, O_FORCE}, {0, 0, 0, 0}};
+    int ch, li = -1;
     opterr = 0;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "", opts, &li)) != -1) {
         switch (ch) {
-        case O_SAMPLES: s->samples = (int)cli_int("--samples", optarg, 1, 10000000); a->given_data_flags++; break;
-        case O_SEED: s->seed = (uint32_t)cli_int("--seed", optarg, 0, 4294967295L); a->given_data_flags++; break;
-        case O_DATA: snprintf(s->data, sizeof s->data, "%s", optarg); a->given_data_flags++; break;
-        case O_SIZE: cli_size("--size", optarg, &s->rec.H, &s->rec.W); a->given_data_flags++; break;
-        case O_FRESH: s->fresh_data = 1; break;
-        case O_NOFRESH: s->fresh_data = 0; break;
+        case O_SAMPLES: s->samples = (int)cli_int("--samples", optarg, 1, 10000000); break;
+        case O_SEED: s->seed = (uint32_t)cli_int("--seed", optarg, 0, 4294967295L); break;
+        case O_DATA:
+            if (strlen(path_arg("--data", optarg)) >= sizeof s->data) px_die(PX_EXIT_USAGE, "--data: the path is too long");
+            snprintf(s->data, sizeof s->data, "%s", optarg);
+            break;
+        case O_SIZE: cli_size("--size", optarg, &s->rec.H, &s->rec.W); break;
+        case O_FRESH: s->fresh_data = 1; a->fresh_given = 1; break;
+        case O_NOFRESH: s->fresh_data = 0; a->fresh_given = 1; break;
         case O_CHANNELS: {
             char err[256];
             if (net_config_channels(&s->net, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
@@ -222,14 +251,20 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HEADBIAS: s->net.head_bias_init = (float)cli_double("--head-bias", optarg, -20, 20); break;
         case O_BNMOM: s->net.bn_momentum = (float)cli_double("--bn-momentum", optarg, 0, 0.99999); break;
         case O_BNRE: s->bn_reestimate = (int)cli_int("--bn-reestimate", optarg, 0, 100000); break;
-        case O_OUT: a->out = optarg; break;
-        case O_RESUME: a->resume = optarg; break;
+        case O_OUT: a->out = path_arg("--out", optarg); break;
+        case O_RESUME: a->resume = path_arg("--resume", optarg); break;
+        case O_FORCE: a->force = 1; break;
         case O_NOREPORT: a->no_report = 1; break;
         case O_QUIET: a->quiet = 1; break;
-        case O_PRESET: break;
+        case O_PRESET: a->preset = optarg; break;
         case O_HELP: usage(); return 1;
         default:
             cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+        if ((ch >= O_SAMPLES && ch <= O_BNRE && ch != O_EPOCHS) || ch == O_PRESET) {
+            char name[40];
+            snprintf(name, sizeof name, "--%s", opts[li].name);
+            note_fixed(a, name);
         }
     }
     if (optind < argc) cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
@@ -245,7 +280,6 @@ static void resolve_run(const train_cli *a, train_settings *s, char *ckpt_path, 
         char err[1024];
         train_settings rs;
         if (checkpoint_read_settings(ckpt_path, &rs, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
-        if (a->given_data_flags) px_warn("--resume: data flags are ignored; the checkpoint's settings are used");
         if (a->set_epochs > 0) rs.epochs = a->set_epochs;
         *s = rs;
         char *slash = strrchr(ckpt_path, '/');
@@ -334,9 +368,10 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
                    e.epoch, s->epochs, e.seconds, e.loss, e.mae, e.val_loss, e.val_mae, e.rate);
             fflush(stdout);
         }
-        history_add(&h, &e);
+        // The checkpoint first: a history row never describes an epoch that no checkpoint holds.
         if (trainer_save(t, last_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (e.is_best && trainer_save(t, best_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+        history_add(&h, &e);
     }
     if (g_stop) {
         const train_progress *tp = trainer_progress(t);
@@ -345,7 +380,7 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
         fprintf(stderr,
                 "pixloc: interrupted (%s) at epoch %lld step %lld; saved %s\n"
                 "pixloc: resume with: pixloc train --resume %s\n",
-                g_stop == SIGTERM ? "SIGTERM" : "SIGINT", (long long)tp->epoch + 1, (long long)tp->step_in_epoch,
+                signal_name(g_stop), (long long)tp->epoch + 1, (long long)tp->step_in_epoch,
                 last_path, run_dir);
         status = PX_EXIT_INTERRUPTED;
     }
@@ -355,7 +390,7 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
 
 // Final evaluation of the last model (as the seed did) with the baselines: metrics.json, the
 // report's samples, config.json with the training time, the table and the report.
-static void finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *a) {
+static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *a) {
     const train_settings *s = trainer_settings(t);
     const train_progress *tp = trainer_progress(t);
     double train_secs = trainer_seconds(t), ev_t0 = px_now();
@@ -363,6 +398,14 @@ static void finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli 
     eval_result r;
     int32_t *test_pred = NULL;
     evaluate(trainer_net(t), s->batch, trainer_dataset(t), trainer_splits(t), &r, &test_pred);
+    if (g_stop) { // the training is saved; the evaluation is what was cut short
+        free(test_pred);
+        fprintf(stderr,
+                "pixloc: interrupted (%s) during the final evaluation; the trained model is saved in "
+                "%s/last.safetensors\npixloc: evaluate it with: pixloc eval --model %s\n",
+                signal_name(g_stop), run_dir, run_dir);
+        return PX_EXIT_INTERRUPTED;
+    }
     char mpath[2048];
     snprintf(mpath, sizeof mpath, "%s/metrics.json", run_dir);
     if (eval_write_json(mpath, &r, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
@@ -384,22 +427,84 @@ static void finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli 
             printf("report: %s/report/index.html\n", run_dir);
         }
     }
+    return PX_EXIT_OK;
+}
+
+// The files a run writes into its directory (report/ holds only what the report writes).
+static const char *const RUN_FILES[] = {"config.json", "history.csv", "last.safetensors", "best.safetensors",
+                                        "metrics.json", "report_samples.safetensors"};
+static const char *const REPORT_FILES[] = {"index.html", "loss.png", "mae.png", "errors.png", "samples.png"};
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+// Holds an exclusive lock on DIR/.lock for the life of the process (the descriptor stays open);
+// another holder is named by the pid it wrote there.
+static void lock_run_dir(const char *run_dir) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/.lock", run_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) px_die(PX_EXIT_FAIL, "%s: cannot open the run directory's lock: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        px_die(PX_EXIT_FAIL, "run directory %s is in use by another 'pixloc train' (pid %s); wait for it to end or "
+               "choose another --out", run_dir, pid[0] ? pid : "unknown");
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+        px_die(PX_EXIT_FAIL, "%s: cannot write the lock: %s", path, strerror(errno));
+}
+
+// A directory that already holds a run is refused unless the run is resumed or --force replaces
+// it; with --force, what the new run would not rewrite is deleted first.
+static void claim_run_dir(const char *run_dir, const train_cli *a) {
+    char path[2048], found[512] = "";
+    for (size_t i = 0; i < NELEMS(RUN_FILES); i++) {
+        snprintf(path, sizeof path, "%s/%s", run_dir, RUN_FILES[i]);
+        if (access(path, F_OK) != 0) continue;
+        size_t n = strlen(found);
+        snprintf(found + n, sizeof found - n, "%s%s", n ? ", " : "", RUN_FILES[i]);
+        if (a->force && unlink(path) != 0) px_die(PX_EXIT_FAIL, "--force: cannot delete %s: %s", path, strerror(errno));
+    }
+    if (found[0] && !a->force && !a->resume)
+        px_die(PX_EXIT_USAGE, "run directory %s already holds a run (%s): continue it with --resume %s, replace it "
+               "with --force, or choose another --out", run_dir, found, run_dir);
+    if (!a->force) return;
+    for (size_t i = 0; i < NELEMS(REPORT_FILES); i++) {
+        snprintf(path, sizeof path, "%s/report/%s", run_dir, REPORT_FILES[i]);
+        if (unlink(path) != 0 && errno != ENOENT) px_die(PX_EXIT_FAIL, "--force: cannot delete %s: %s", path, strerror(errno));
+    }
+    snprintf(path, sizeof path, "%s/report", run_dir);
+    rmdir(path); // only if empty: anything else in it is not ours
+}
+
+// The flags the preset and the data decide, checked once all are parsed.
+static void check_flags(train_cli *a, train_settings *s) {
+    if (a->resume && a->fixed[0])
+        px_die(PX_EXIT_USAGE, "--resume continues a run with the settings in its checkpoint: %s cannot change "
+               "(only --epochs, --out, --no-report, --quiet and the device flags can be given with --resume)", a->fixed);
+    if (a->resume && a->force) px_die(PX_EXIT_USAGE, "--force replaces a run and --resume continues one: give one");
+    // Data the user brings is what the model trains on, unless fresh synthetic data is asked for.
+    if (s->data[0] && !a->fresh_given) s->fresh_data = 0;
 }
 
 int cmd_train(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
-    // First pass: --preset decides the base settings; flags then override.
-    const char *preset = "default";
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) preset = argv[i + 1];
-        else if (strncmp(argv[i], "--preset=", 9) == 0) preset = argv[i] + 9;
-    }
+    // First pass: --preset (however abbreviated) decides the base settings; the second pass's
+    // flags then override them.
     train_settings s;
+    train_cli a = {.set_epochs = -1, .preset = "default"};
+    train_settings_preset(&s, "default");
+    if (parse_flags(argc, argv, &s, &a)) return PX_EXIT_OK;
+    const char *preset = a.preset;
     if (train_settings_preset(&s, preset) != 0)
         px_die(PX_EXIT_USAGE, "--preset '%s' is not one of: default, seed", preset);
-    train_cli a = {.set_epochs = -1};
-    if (parse_flags(argc, argv, &s, &a)) return PX_EXIT_OK;
+    a = (train_cli){.set_epochs = -1, .preset = preset};
+    parse_flags(argc, argv, &s, &a);
+    check_flags(&a, &s);
     if (a.set_epochs > 0) s.epochs = a.set_epochs;
     px_set_quiet(a.quiet);
     char ckpt_path[2048], run_dir[1024], err[1024];
@@ -415,12 +520,21 @@ int cmd_train(int argc, char **argv) {
 
     if (px_mkdirs(run_dir) != 0) px_die(PX_EXIT_FAIL, "cannot create run directory %s: %s", run_dir, strerror(errno));
     if (access(run_dir, W_OK) != 0) px_die(PX_EXIT_FAIL, "run directory %s is not writable: %s", run_dir, strerror(errno));
+    lock_run_dir(run_dir);
+    claim_run_dir(run_dir, &a);
     ocl_ctx c;
     oo.quiet = a.quiet;
     ocl_init(&c, &oo);
     trainer_attach(t, &c);
     if (a.resume && trainer_resume(t, ckpt_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     const train_settings *ts = trainer_settings(t);
+    if (a.resume && trainer_progress(t)->epoch >= ts->epochs && trainer_progress(t)->step_in_epoch == 0) {
+        printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
+               ckpt_path, ts->epochs, ts->epochs);
+        trainer_free(t);
+        ocl_release(&c);
+        return PX_EXIT_OK;
+    }
     net *nt = trainer_net(t);
     px_log("model: %d blocks (%s...), %zu parameters (%zu non-trainable), batch %d, %d epochs -> %s",
            ts->net.nblocks, "conv-relu-bn", net_trainable_count(nt) + net_nontrainable_count(nt),
@@ -432,8 +546,9 @@ int cmd_train(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     int status = train_epochs(t, run_dir, a.resume != NULL, &po);
-    if (status == PX_EXIT_OK) finish(t, &c, run_dir, &a);
+    if (status == PX_EXIT_OK) status = finish(t, &c, run_dir, &a);
     trainer_free(t);
     ocl_release(&c);
     return status;

@@ -116,6 +116,9 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
                t->s.batch, t->sp.n_train, t->d.N, t->sp.n_train);
     px_log("data: %d samples of %dx%d (%s), train %d / val %d / test %d, %.2fs", t->d.N, t->d.H, t->d.W,
            t->s.data[0] ? t->s.data : "generated", t->sp.n_train, t->sp.n_val, t->sp.n_test, px_now() - t0);
+    if (t->s.fresh_data)
+        px_log("training on fresh synthetic images every epoch (%d per epoch, drawn from the data's recipe)%s",
+               t->sp.n_train, t->s.data[0] ? ": the file's own training split is not used (--no-fresh-data uses it)" : "");
     t->steps = (t->sp.n_train + t->s.batch - 1) / t->s.batch;
     t->order = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "order");
     t->perm = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "permutation");
