@@ -1,3 +1,4 @@
+#include <errno.h>
 // `pixloc eval`: coordinate metrics of a checkpoint on the seed's train/val/test
 // split (or a whole dataset file), beside the brightest-pixel and matched-filter baselines.
 #include <getopt.h>
@@ -61,6 +62,13 @@ int cmd_eval(int argc, char **argv) {
 
     char path[2048], err[1024];
     checkpoint_resolve(model, "best", path, sizeof path);
+    if (out) { // before any work: an output that is an input, or that cannot be written
+        if (!*out) px_die(PX_EXIT_USAGE, "--out: the path is empty");
+        if (px_same_file(out, path) || (data && px_same_file(out, data)))
+            px_die(PX_EXIT_USAGE, "--out %s is an input of this evaluation (the %s): choose another file", out,
+                   px_same_file(out, path) ? "model" : "dataset");
+        if (px_check_writable(out) != 0) px_die(PX_EXIT_FAIL, "--out %s: cannot write there: %s", out, strerror(errno));
+    }
     train_settings s;
     if (checkpoint_read_settings(path, &s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     dataset d;
@@ -77,6 +85,9 @@ int cmd_eval(int argc, char **argv) {
         dataset_split(d.N, s.seed, s.test_frac, s.val_frac, &sp);
         spp = &sp;
     }
+    if (out && s.data[0] && data == s.data && px_same_file(out, data))
+        px_die(PX_EXIT_USAGE, "--out %s is an input of this evaluation (the dataset): choose another file", out);
+    if (batch > d.N) batch = d.N > 0 ? d.N : 1; // never allocate for more images than there are
     ocl_ctx c;
     oo.quiet = json;
     ocl_init(&c, &oo);

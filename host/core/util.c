@@ -206,3 +206,19 @@ int px_mkdirs(const char *path) {
     if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return -1; }
     return 0;
 }
+
+int px_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int px_check_writable(const char *path) {
+    if (access(path, F_OK) == 0) return access(path, W_OK);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    return access(dir, W_OK);
+}

@@ -107,8 +107,18 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
         dataset_generate(&t->d, &t->s.rec, t->s.samples, t->s.seed);
     }
     dataset_split(t->d.N, t->s.seed, t->s.test_frac, t->s.val_frac, &t->sp);
-    if (t->sp.n_train < 1)
-        px_die(PX_EXIT_USAGE, "the dataset has %d samples: too few for a training split (need at least 2)", t->d.N);
+    if (t->sp.n_train < 1) {
+        int need = t->d.N + 1; // the smallest dataset whose split leaves a training sample
+        for (;; need++) {
+            splits probe;
+            dataset_split(need, t->s.seed, t->s.test_frac, t->s.val_frac, &probe);
+            int n = probe.n_train;
+            splits_free(&probe);
+            if (n >= 1) break;
+        }
+        px_die(PX_EXIT_USAGE, "the dataset has %d samples: too few for a training split (need at least %d)", t->d.N,
+               need);
+    }
     if (t->s.batch > t->sp.n_train)
         px_die(PX_EXIT_USAGE,
                "--batch-size %d is larger than the training split (%d samples of %d); use "

@@ -58,5 +58,10 @@ char *px_read_file(const char *path, size_t *len_out);
 int px_write_file_atomic(const char *path, const void *data, size_t len);
 // mkdir -p; returns 0 or -1 with errno set.
 int px_mkdirs(const char *path);
+// 1 if both paths exist and name the same file (device and inode; links followed), else 0.
+int px_same_file(const char *a, const char *b);
+// 0 if a file could be created or replaced at path (its directory exists and is writable, and an
+// existing path is writable); -1 with errno set otherwise. For checking an output before the work.
+int px_check_writable(const char *path);
 
 #endif
