@@ -129,24 +129,24 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
     } while (0)
     char rec[512], ch[512], relu[512], bn[512];
     STR("preset", s->preset);
-    NUM("samples", s->samples, int, INT_MIN, INT_MAX);
+    NUM("samples", s->samples, int, 1, 10000000);
     NUM("seed", s->seed, uint32_t, 0, UINT32_MAX);
     STR("data", s->data);
     STR("recipe", rec);
     STR("channels", ch);
     STR("relu", relu);
     STR("bn", bn);
-    NUM("bn_momentum", s->net.bn_momentum, float, -FLT_MAX, FLT_MAX);
-    NUM("bn_eps", s->net.bn_eps, float, -FLT_MAX, FLT_MAX);
-    NUM("head_bias_init", s->net.head_bias_init, float, -FLT_MAX, FLT_MAX);
-    NUM("epochs", s->epochs, int, INT_MIN, INT_MAX);
-    NUM("batch_size", s->batch, int, INT_MIN, INT_MAX);
-    NUM("lr", s->lr, double, -DBL_MAX, DBL_MAX);
+    NUM("bn_momentum", s->net.bn_momentum, float, 0, 0.99999);
+    NUM("bn_eps", s->net.bn_eps, float, 1e-12, 1);
+    NUM("head_bias_init", s->net.head_bias_init, float, -20, 20);
+    NUM("epochs", s->epochs, int, 1, 100000);
+    NUM("batch_size", s->batch, int, 1, 65536);
+    NUM("lr", s->lr, double, 1e-9, 10);
     STR("lr_schedule", s->lr_schedule);
-    NUM("lr_min_frac", s->lr_min_frac, double, -DBL_MAX, DBL_MAX);
-    NUM("bn_reestimate", s->bn_reestimate, int, INT_MIN, INT_MAX);
-    NUM("test_frac", s->test_frac, double, -DBL_MAX, DBL_MAX);
-    NUM("val_frac", s->val_frac, double, -DBL_MAX, DBL_MAX);
+    NUM("lr_min_frac", s->lr_min_frac, double, 0, 1);
+    NUM("bn_reestimate", s->bn_reestimate, int, 0, 100000);
+    NUM("test_frac", s->test_frac, double, 0, 0.99);
+    NUM("val_frac", s->val_frac, double, 0, 0.99);
     {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "fresh_data");
         s->fresh_data = cJSON_IsTrue(v);
@@ -231,6 +231,18 @@ int checkpoint_save(const char *path, net *n, const train_settings *s, const tra
     return rc;
 }
 
+// Every value of a float tensor must be finite (a NaN weight would give plausible-looking
+// coordinates from a broken model); returns -1 naming the tensor and the element.
+static int check_finite(const char *path, const char *name, const float *x, size_t n, char *err, size_t errlen) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) {
+            snprintf(err, errlen, "%s: tensor '%s' element %zu is %s: the checkpoint is damaged", path, name, i,
+                     isnan(x[i]) ? "NaN" : "infinite");
+            return -1;
+        }
+    return 0;
+}
+
 static st_file *open_checkpoint(const char *path, train_settings *s, char *err, size_t errlen) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -278,6 +290,7 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
             snprintf(err + l, errlen - l, " (the checkpoint's architecture does not match this network)");
             goto out;
         }
+        if (check_finite(path, t->name, (const float *)x->data, t->count, err, errlen) != 0) goto out;
         net_set_tensor(n, i, (const float *)x->data);
     }
     if (p) {
@@ -302,6 +315,16 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
         memcpy(ipos, pos->data, 16);
         memcpy(icnt, cnt->data, 16);
         memcpy(dsums, sums->data, 32);
+        if (check_finite(path, "adam/m", (const float *)m->data, (size_t)np, err, errlen) != 0 ||
+            check_finite(path, "adam/v", (const float *)v->data, (size_t)np, err, errlen) != 0)
+            goto out;
+        if (st_step < 0 || ipos[0] < 0 || ipos[0] > 100000 || ipos[1] < 0 || icnt[0] < 0 || icnt[1] < 0 ||
+            icnt[1] > ipos[0] || !isfinite(dsums[0]) || !isfinite(dsums[1]) || !(dsums[3] >= 0)) {
+            snprintf(err, errlen, "%s: the training position is out of range (epoch %lld, step %lld, best epoch "
+                     "%lld): the checkpoint is damaged", path, (long long)ipos[0], (long long)ipos[1],
+                     (long long)icnt[1]);
+            goto out;
+        }
         net_set_adam(n, (const float *)m->data, (const float *)v->data, st_step);
         p->epoch = ipos[0];
         p->step_in_epoch = ipos[1];

@@ -185,6 +185,11 @@ void trainer_attach(trainer *t, ocl_ctx *c) {
 
 int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) {
     if (checkpoint_load(ckpt_path, t->nt, &t->tp, err, errlen) != 0) return -1;
+    if (t->tp.step_in_epoch >= t->steps) {
+        snprintf(err, errlen, "%s: the checkpoint is at step %lld of an epoch of %d steps: damaged, or not made "
+                 "with these settings", ckpt_path, (long long)t->tp.step_in_epoch, t->steps);
+        return -1;
+    }
     rng_load(&t->shuffle_rng, t->tp.shuffle_rng);
     rng_load(&t->data_rng, t->tp.data_rng);
     t->in_epoch = 0;
