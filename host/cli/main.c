@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "ocl.h"
 #include "pixloc.h"
@@ -40,7 +41,7 @@ static void usage(FILE *f) {
             OCL_OPTIONS_HELP);
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return PX_EXIT_USAGE;
@@ -59,4 +60,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pixloc: error: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return PX_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    stdout_guard_begin();
+    return stdout_guard_end(dispatch(argc, argv));
 }

@@ -124,11 +124,17 @@ double px_now(void) {
 }
 
 char *px_read_file(const char *path, size_t *len_out) {
-    int fd = open(path, O_RDONLY);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused below.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return NULL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     struct stat st;
     if (fstat(fd, &st) != 0) { int e = errno; close(fd); errno = e; return NULL; }
     if (S_ISDIR(st.st_mode)) { close(fd); errno = EISDIR; return NULL; }
+    // Only regular files, and not absurdly large ones: /dev/zero or a FIFO would be read forever.
+    if (!S_ISREG(st.st_mode)) { close(fd); errno = ENOTSUP; return NULL; }
+    if ((uint64_t)st.st_size > PX_READ_FILE_MAX) { close(fd); errno = EFBIG; return NULL; }
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
     char *buf = malloc(cap);
     if (!buf) { close(fd); errno = ENOMEM; return NULL; }
@@ -158,34 +164,93 @@ char *px_read_file(const char *path, size_t *len_out) {
     return buf;
 }
 
-int px_write_file_atomic(const char *path, const void *data, size_t len) {
-    size_t plen = strlen(path) + 32;
-    char *tmp = malloc(plen);
-    if (!tmp) { errno = ENOMEM; return -1; }
-    snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) { int e = errno; free(tmp); errno = e; return -1; }
+static int write_all(int fd, const void *data, size_t len) {
     const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
         if (w < 0) {
             if (errno == EINTR) continue;
-            int e = errno; close(fd); unlink(tmp); free(tmp); errno = e; return -1;
+            return -1;
         }
-        p += w; left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) { int e = errno; unlink(tmp); free(tmp); errno = e; return -1; }
-    if (rename(tmp, path) != 0) { int e = errno; unlink(tmp); free(tmp); errno = e; return -1; }
-    free(tmp);
-    // fsync the directory so the rename itself survives a crash.
-    char *dcopy = strdup(path);
-    if (dcopy) {
-        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-        free(dcopy);
+        p += w;
+        len -= (size_t)w;
     }
     return 0;
+}
+
+// The file a write to `path` must change: symbolic links in the last component are followed
+// (a chain of up to 40), so the link's target is replaced and the link itself stays.
+static char *write_target(const char *path) {
+    char *cur = strdup(path);
+    for (int depth = 0; cur && depth < 40; depth++) {
+        struct stat st;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
+        char link[4096];
+        ssize_t n = readlink(cur, link, sizeof link - 1);
+        if (n < 0) { int e = errno; free(cur); errno = e; return NULL; }
+        link[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        int dir = link[0] != '/' && slash ? (int)(slash - cur) + 1 : 0; // a relative link: from cur's directory
+        size_t need = (size_t)dir + (size_t)n + 1;
+        char *next = malloc(need);
+        if (next) snprintf(next, need, "%.*s%s", dir, cur, link);
+        free(cur);
+        cur = next;
+    }
+    free(cur);
+    errno = ELOOP;
+    return NULL;
+}
+
+int px_write_file_atomic(const char *path, const void *data, size_t len) {
+    char *real = write_target(path);
+    if (!real) return -1;
+    struct stat st;
+    if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
+        // A character device or a pipe is written in place, as a shell redirection would: renaming
+        // over it would replace /dev/null with a file. Anything else is refused.
+        int rc = -1, e = S_ISDIR(st.st_mode) ? EISDIR : ENOTSUP;
+        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+            int fd = open(real, O_WRONLY | O_CLOEXEC);
+            rc = fd >= 0 && write_all(fd, data, len) == 0 ? 0 : -1;
+            e = errno;
+            if (fd >= 0 && close(fd) != 0 && rc == 0) rc = -1, e = errno;
+        }
+        free(real);
+        errno = e;
+        return rc;
+    }
+    // A regular file (or none): a temporary file in the target's own directory, fsync'd and
+    // renamed over it, so readers see the old file or the new one, never half of one.
+    size_t plen = strlen(real) + 32;
+    char *tmp = malloc(plen);
+    if (!tmp) { free(real); errno = ENOMEM; return -1; }
+    snprintf(tmp, plen, "%s.tmp.%ld", real, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = -1, e = 0;
+    if (fd < 0) {
+        e = errno;
+    } else if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        e = errno;
+        close(fd);
+        unlink(tmp);
+    } else if (close(fd) != 0 || rename(tmp, real) != 0) {
+        e = errno;
+        unlink(tmp);
+    } else {
+        rc = 0;
+        // fsync the directory so the rename itself survives a crash.
+        char *dcopy = strdup(real);
+        if (dcopy) {
+            int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
+            if (dfd >= 0) { fsync(dfd); close(dfd); }
+            free(dcopy);
+        }
+    }
+    free(tmp);
+    free(real);
+    errno = e;
+    return rc;
 }
 
 int px_mkdirs(const char *path) {

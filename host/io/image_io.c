@@ -317,7 +317,8 @@ float *image_read_gray(const char *path, int *H, int *W, char *err, size_t errle
     size_t len = 0;
     char *bytes = px_read_file(path, &len);
     if (!bytes) {
-        px_errf_file(err, errlen, path, "cannot read: %s", strerror(errno));
+        px_errf_file(err, errlen, path, "cannot read: %s",
+                     errno == ENOTSUP ? "not a regular file (a device, FIFO or socket)" : strerror(errno));
         return NULL;
     }
     float *out = image_read_gray_mem(bytes, len, path, H, W, err, errlen);

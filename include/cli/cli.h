@@ -26,4 +26,10 @@ int cli_net_shape_flag(cli_net_shape *s, const char *name, const char *value);
 // pointer to `pixloc CMD --help`, exits 2.
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
+// Standard output's errors (host/cli/stdout_check.c): call stdout_guard_begin first thing in
+// main and return stdout_guard_end(status): a failed write or close of stdout turns a success
+// into exit 1 with "write error on standard output: ...".
+void stdout_guard_begin(void);
+int stdout_guard_end(int status);
+
 #endif

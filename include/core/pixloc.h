@@ -50,11 +50,17 @@ void px_sbuf_printf(px_sbuf *b, const char *fmt, ...) __attribute__((format(prin
 // Monotonic wall clock in seconds.
 double px_now(void);
 
-// Whole-file read into a NUL-terminated malloc'd buffer; returns NULL (errno set) on failure.
+// Whole-file read into a NUL-terminated malloc'd buffer; returns NULL (errno set) on failure:
+// ENOTSUP for anything but a regular file (a device or FIFO could be read forever), EFBIG over
+// PX_READ_FILE_MAX bytes.
+#define PX_READ_FILE_MAX ((uint64_t)1 << 30)
 char *px_read_file(const char *path, size_t *len_out);
 // Atomic file write: data goes to "<path>.tmp.<pid>", is fsync'd, then renamed over path
 // (and the directory fsync'd), so readers see the old file or the new one, never half of one.
-// Returns 0 on success, -1 with errno set (the temporary file is removed) on failure.
+// A symbolic link is followed (its target is replaced, the link stays); a character device or a
+// FIFO is written in place (never replaced by a file); a directory (EISDIR) or any other kind of
+// file (ENOTSUP) is refused. Returns 0 on success, -1 with errno set (the temporary file is
+// removed) on failure.
 int px_write_file_atomic(const char *path, const void *data, size_t len);
 // mkdir -p; returns 0 or -1 with errno set.
 int px_mkdirs(const char *path);
