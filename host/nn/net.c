@@ -220,7 +220,7 @@ static int plan_fits(const net *n, int N, nn_buffers *l, int *bad, size_t *total
 // The largest batch whose plan fits (0 if not even one image does). Every
 // buffer grows with the batch, so the fitting batches are 1..answer.
 static long largest_batch(const net *n) {
-    static nn_buffers l;
+    nn_buffers l; // ~8 KiB
     int bad;
     size_t total;
     long lo = 0, hi = INT_MAX / ((long)n->H * n->W) + 1; // lo fits (or is 0), hi does not (int indexing)
@@ -281,7 +281,7 @@ long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W) {
 int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name,
                    size_t *bytes) {
     net *n = net_shell(c, cfg, H, W, batch);
-    static nn_buffers l;
+    nn_buffers l; // ~8 KiB
     int bad;
     size_t total;
     int ok = plan_fits(n, batch, &l, &bad, &total);
@@ -295,7 +295,7 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     net *n = net_shell(c, cfg, H, W, max_batch);
     // Plan every buffer first (the modules' from their own size functions), so a
     // batch that cannot fit is reported with the largest one that would.
-    static nn_buffers l;
+    nn_buffers l; // ~8 KiB
     int bad;
     size_t total;
     if (!plan_fits(n, max_batch, &l, &bad, &total)) {
