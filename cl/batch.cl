@@ -1,13 +1,15 @@
 // Batch assembly: copies rows idx[0..N) of dense (Ntot, H, W) arrays into the
 // network's padded input planes (include/layout.h) and a dense target buffer.
 
+#include "layout.h" // PAD_PW, PAD_PH
+
 // x: (N, 1) padded planes, ring written as zeros.  global (PW, PH, N)
 __kernel void gather_images(__global const float *images, __global const long *idx,
                             __global float *x, int H, int W, int margin) {
     int px = get_global_id(0), py = get_global_id(1), n = get_global_id(2);
-    int PW = W + 2, PH = H + 2;
-    if (px >= PW || py >= PH) return;
-    size_t i = (size_t)margin + (size_t)n * (size_t)(PH * PW) + (size_t)(py * PW + px);
+    int pw = PAD_PW(W), ph = PAD_PH(H);
+    if (px >= pw || py >= ph) return;
+    size_t i = (size_t)margin + (size_t)n * (size_t)(ph * pw) + (size_t)(py * pw + px);
     int inside = px >= 1 && px <= W && py >= 1 && py <= H;
     x[i] = inside ? images[((size_t)idx[n] * H + (py - 1)) * W + (px - 1)] : 0.0f;
 }

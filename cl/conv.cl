@@ -23,9 +23,7 @@
 // Every reduction runs in a fixed order: no atomics, results are bit-identical
 // run to run.
 
-#define PW (IMG_W + 2)
-#define PH (IMG_H + 2)
-#define PLANE (PH * PW)
+#include "layout.h" // PW, PH, PLANE
 // Padded positions of the interior rows (ring columns included) and their end.
 #define NPOS (IMG_H * PW)
 #define QEND ((IMG_H + 1) * PW)

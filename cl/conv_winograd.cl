@@ -32,9 +32,7 @@
 // outputs that are exactly zero in direct convolution come out as rounding
 // residues (+-1e-8), so a ReLU at exactly 0 can open differently.
 
-#define PW (IMG_W + 2)
-#define PH (IMG_H + 2)
-#define PLANE (PH * PW)
+#include "layout.h" // PW, PH, PLANE
 #define TH ((IMG_H + 1) / 2)
 #define TW ((IMG_W + 1) / 2)
 #define TT (TH * TW)

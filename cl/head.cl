@@ -4,13 +4,15 @@
 // Reductions are deterministic and barrier-free: per-work-item partials over
 // fixed ranges, then one work-item adding them in index order.
 
+#include "layout.h" // PAD_PLANE
+
 // s = sigmoid(b + sum_c w[c] * x[n, c]).  global (W, H, N)
 __kernel void head_forward(__global const float *x, __global const float *params, int w_off,
                            int b_off, __global float *s, int Cin, int H, int W, int margin) {
     int j = get_global_id(0), y = get_global_id(1), n = get_global_id(2);
     if (j >= W || y >= H) return;
-    size_t plane = (size_t)(H + 2) * (size_t)(W + 2);
-    __global const float *xp = x + margin + (size_t)n * Cin * plane + (size_t)(y + 1) * (W + 2) + j + 1;
+    size_t plane = PAD_PLANE(H, W);
+    __global const float *xp = x + margin + (size_t)n * Cin * plane + (size_t)(y + 1) * PAD_PW(W) + j + 1;
     float z = params[b_off];
     for (int c = 0; c < Cin; c++) z += params[w_off + c] * xp[c * plane];
     s[((size_t)n * H + y) * W + j] = 1.0f / (1.0f + exp(-z));
@@ -63,7 +65,7 @@ __kernel void head_bwd_partial(__global const float *x, __global const float *dz
     if (p >= P || c > Cin) return;
     int rows = N * H;
     int r0 = (int)(((long)rows * p) / P), r1 = (int)(((long)rows * (p + 1)) / P);
-    size_t plane = (size_t)(H + 2) * (size_t)(W + 2);
+    size_t plane = PAD_PLANE(H, W);
     float s = 0.0f;
     // (n, y) = (r / H, r % H) kept incrementally and without a division: LLVM
     // turns a paired / and % into a `freeze`, which oclgrind's uninitialized-value
@@ -76,7 +78,7 @@ __kernel void head_bwd_partial(__global const float *x, __global const float *dz
             for (int j = 0; j < W; j++) s += d[j];
         } else {
             __global const float *xr =
-                x + margin + ((size_t)n * Cin + c) * plane + (size_t)(y + 1) * (W + 2) + 1;
+                x + margin + ((size_t)n * Cin + c) * plane + (size_t)(y + 1) * PAD_PW(W) + 1;
             for (int j = 0; j < W; j++) s += d[j] * xr[j];
         }
     }
@@ -97,10 +99,10 @@ __kernel void head_bwd_final(__global const float *part, __global float *grads, 
 __kernel void head_bwd_input(__global const float *dz, __global const float *params, int w_off,
                              __global float *dx, int Cin, int H, int W, int margin) {
     int px = get_global_id(0), py = get_global_id(1), n = get_global_id(2);
-    int PW = W + 2, PH = H + 2;
-    if (px >= PW || py >= PH) return;
-    size_t plane = (size_t)(PH * PW);
-    size_t i = (size_t)margin + (size_t)n * Cin * plane + (size_t)(py * PW + px);
+    int pw = PAD_PW(W), ph = PAD_PH(H);
+    if (px >= pw || py >= ph) return;
+    size_t plane = (size_t)(ph * pw);
+    size_t i = (size_t)margin + (size_t)n * Cin * plane + (size_t)(py * pw + px);
     int inside = px >= 1 && px <= W && py >= 1 && py <= H;
     float d = inside ? dz[((size_t)n * H + (py - 1)) * W + (px - 1)] : 0.0f;
     for (int c = 0; c < Cin; c++) dx[i + c * plane] = d * params[w_off + c];

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net.h"
+#include "net_config.h" // plain C: no OpenCL in the references
 
 // BatchNormalization forward. mode 0: moving statistics; 1: batch statistics
 // (biased variance), moving = momentum*moving + (1-momentum)*batch; 2: batch

@@ -1,6 +1,6 @@
 // BatchNormalization kernels (cl/batchnorm.cl) against the double reference:
 // training / inference / re-estimation forward with the moving-statistics update,
-// backward with and without the fused ReLU mask, the plain ReLU backward; odd
+// backward with and without the fused ReLU mask (the plain ReLU backward: test_relu.c); odd
 // shapes, NaN-filled rings and margins (never read, ring written as 0, margins
 // never written), bit-identical reruns. PIXLOC_TEST_TINY=1: tiny shapes only.
 #include <math.h>
@@ -122,17 +122,6 @@ static void test_shape(ocl_ctx *c, int N, int C, int H, int W, int relu, uint64_
     for (size_t i = 0; i < np; i++)
         if (!((i >= go && i < go + C) || (i >= bo && i < bo + C)) && !isnan(gout[i])) untouched = 0;
     CHECK(untouched, "bn bwd wrote gradient entries outside dgamma/dbeta");
-
-    // Plain ReLU backward (blocks without BN).
-    ocl_write(c, bdy, 0, dypad, nf * sizeof(float));
-    batchnorm_relu_backward(b, N, bx, bdy);
-    ocl_read(c, bdy, 0, yout, nf * sizeof(float));
-    ref_unpad(yout, N, C, H, W, dense);
-    for (size_t i = 0; i < cnt; i++) dref[i] = x[i] > 0 ? dy[i] : 0.0;
-    snprintf(name, sizeof name, "relu bwd N%d C%d %dx%d", N, C, H, W);
-    t_compare(name, dense, dref, cnt, 0, 0);
-    rm = ref_ring_margin_errors(yout, N, C, H, W);
-    CHECK(rm == 0, "%s: %ld ring/margin values wrong", name, rm);
 
     batchnorm_free(b);
     cl_mem *bufs[] = {&bx, &bp, &by, &bs, &bg, &bdy};

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
 #include "pixloc.h"
 
 long cli_int(const char *flag, const char *value, long lo, long hi) {
@@ -32,32 +33,15 @@ double cli_double(const char *flag, const char *value, double lo, double hi) {
 }
 
 int cli_int_list(const char *flag, const char *value, int *out, int max, long lo, long hi) {
-    if (!value || !*value) px_die(PX_EXIT_USAGE, "%s: empty list (expected e.g. 32,64,128)", flag);
-    int n = 0;
-    const char *p = value;
-    while (*p) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && *end != ',') || errno == ERANGE)
-            px_die(PX_EXIT_USAGE, "%s: '%s' is not a comma-separated list of whole numbers", flag, value);
-        if (v < lo || v > hi)
-            px_die(PX_EXIT_USAGE, "%s: %ld in '%s' is out of range (expected %ld..%ld)", flag, v, value, lo, hi);
-        if (n >= max) px_die(PX_EXIT_USAGE, "%s: more than %d values in '%s'", flag, max, value);
-        out[n++] = (int)v;
-        p = *end ? end + 1 : end;
-        if (*end == ',' && !*p) px_die(PX_EXIT_USAGE, "%s: '%s' ends with a comma", flag, value);
-    }
+    char err[512];
+    int n = px_parse_int_list(value, out, max, lo, hi, err, sizeof err);
+    if (n < 0) px_die(PX_EXIT_USAGE, "%s: %s", flag, err);
     return n;
 }
 
 void cli_size(const char *flag, const char *value, int *H, int *W) {
-    int h, w;
-    char extra;
-    if (!value || sscanf(value, "%dx%d%c", &h, &w, &extra) != 2 || h < 1 || w < 1 || h > 4096 || w > 4096)
-        px_die(PX_EXIT_USAGE, "%s: '%s' is not HxW with 1..4096 each (e.g. 50x50)", flag, value ? value : "");
-    *H = h;
-    *W = w;
+    char err[512];
+    if (px_parse_size(value, PX_MAX_SIDE, H, W, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "%s: %s", flag, err);
 }
 
 void cli_net_shape_default(cli_net_shape *s) {

@@ -49,21 +49,7 @@ static void usage(void) {
            GENERATE_MAX_SAMPLES, RECIPE_MAX_SIDE, GENERATE_MAX_BYTES >> 30);
 }
 
-static void parse_size(const char *v, recipe *r) {
-    char *end;
-    errno = 0;
-    long h = v ? strtol(v, &end, 10) : 0;
-    if (!v || end == v || (*end != 'x' && *end != 'X'))
-        px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW (e.g. 50x50)", v ? v : "");
-    const char *w_s = end + 1;
-    long w = strtol(w_s, &end, 10);
-    if (end == w_s || *end || errno == ERANGE)
-        px_die(PX_EXIT_USAGE, "--size: '%s' is not HxW (e.g. 50x50)", v);
-    if (h < 1 || w < 1 || h > RECIPE_MAX_SIDE || w > RECIPE_MAX_SIDE)
-        px_die(PX_EXIT_USAGE, "--size: %ldx%ld is out of range (each side 1..%d)", h, w, RECIPE_MAX_SIDE);
-    r->H = (int)h;
-    r->W = (int)w;
-}
+static void parse_size(const char *v, recipe *r) { cli_size("--size", v, &r->H, &r->W); }
 
 // Fails early (exit 1) if FILE's directory is missing or not writable, before minutes of work.
 static void check_writable(const char *path) {

@@ -20,7 +20,7 @@ struct batchnorm {
     cl_mem psum, pm2; // (N, C) per-plane sums and centred sums of squares
     cl_mem pbwd;      // (2, N, C) backward per-plane sums: dy, dy*(x - mean)
     cl_mem st;        // (6, C): mean, invstd, scale, shift, dbeta/M, dgamma/M
-    cl_kernel k_stats, k_final, k_apply, k_bwd_stats, k_bwd_final, k_bwd_apply, k_relu_bwd;
+    cl_kernel k_stats, k_final, k_apply, k_bwd_stats, k_bwd_final, k_bwd_apply;
 };
 
 static int as_int(size_t v, const char *what) {
@@ -30,6 +30,16 @@ static int as_int(size_t v, const char *what) {
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
+void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
+    act_layout l = act_layout_make(max_N, C, H, W);
+    size_t nm = (l.plane + 15) / 16 * 16, NC = (size_t)max_N * C;
+    nn_buffers_add(out, "batchnorm interior mask", nm * sizeof(int), 0);
+    nn_buffers_add(out, "batchnorm plane sums", NC * sizeof(float), 0);
+    nn_buffers_add(out, "batchnorm plane squares", NC * sizeof(float), 0);
+    nn_buffers_add(out, "batchnorm backward partials", 2 * NC * sizeof(float), 0);
+    nn_buffers_add(out, "batchnorm batch statistics", 6 * (size_t)C * sizeof(float), 0);
+}
+
 batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     batchnorm *b = px_calloc(1, sizeof *b, "batchnorm");
     b->c = c;
@@ -38,18 +48,19 @@ batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     act_layout l = act_layout_make(max_N, C, H, W);
     b->plane = as_int(l.plane, "plane");
     b->nv = (b->plane + 15) / 16;
+    nn_buffers bl = {0};
+    batchnorm_buffers(max_N, C, H, W, &bl);
     size_t nm = (size_t)b->nv * 16;
     int *m = px_calloc(nm, sizeof *m, "batchnorm mask");
     for (int y = 1; y <= H; y++)
         for (int x = 1; x <= W; x++) m[(size_t)y * l.PW + x] = -1;
-    b->mask = ocl_buffer(c, "batchnorm interior mask", nm * sizeof *m);
+    b->mask = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
     ocl_write(c, b->mask, 0, m, nm * sizeof *m);
     free(m);
-    size_t NC = (size_t)max_N * C;
-    b->psum = ocl_buffer(c, "batchnorm plane sums", NC * sizeof(float));
-    b->pm2 = ocl_buffer(c, "batchnorm plane squares", NC * sizeof(float));
-    b->pbwd = ocl_buffer(c, "batchnorm backward partials", 2 * NC * sizeof(float));
-    b->st = ocl_buffer(c, "batchnorm batch statistics", 6 * (size_t)C * sizeof(float));
+    b->psum = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    b->pm2 = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+    b->pbwd = ocl_buffer(c, bl.b[3].name, bl.b[3].bytes);
+    b->st = ocl_buffer(c, bl.b[4].name, bl.b[4].bytes);
     cl_program p = ocl_program(c, "batchnorm.cl", "");
     b->k_stats = ocl_kernel(c, p, "bn_stats");
     b->k_final = ocl_kernel(c, p, "bn_finalize");
@@ -57,7 +68,6 @@ batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     b->k_bwd_stats = ocl_kernel(c, p, "bn_bwd_stats");
     b->k_bwd_final = ocl_kernel(c, p, "bn_bwd_finalize");
     b->k_bwd_apply = ocl_kernel(c, p, "bn_bwd_apply");
-    b->k_relu_bwd = ocl_kernel(c, p, "relu_bwd");
     return b;
 }
 
@@ -70,7 +80,7 @@ void batchnorm_free(batchnorm *b) {
     ocl_free(&b->st);
     clReleaseKernel(b->k_stats); clReleaseKernel(b->k_final); clReleaseKernel(b->k_apply);
     clReleaseKernel(b->k_bwd_stats); clReleaseKernel(b->k_bwd_final);
-    clReleaseKernel(b->k_bwd_apply); clReleaseKernel(b->k_relu_bwd);
+    clReleaseKernel(b->k_bwd_apply);
     free(b);
 }
 
@@ -86,7 +96,7 @@ static void run_chunks(batchnorm *b, cl_kernel k, cl_uint dims, size_t d1, size_
 }
 
 void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off,
-                       size_t beta_off, cl_mem stats, size_t mean_off, size_t var_off, int mode,
+                       size_t beta_off, cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode,
                        float momentum, float eps, float inv_k) {
     check_batch(b, N);
     int C = b->C, H = b->H, W = b->W, margin = b->margin, plane = b->plane, nv = b->nv;
@@ -94,7 +104,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     int mo = as_int(mean_off, "moving mean"), vo = as_int(var_off, "moving variance");
     float omm = (float)(1.0 - (double)momentum);
     cl_kernel k;
-    if (mode != 0) {
+    if (mode != BN_INFERENCE) {
         int NC = N * C;
         float inv_hw = 1.0f / (float)(H * W);
         k = b->k_stats;
@@ -106,7 +116,8 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     k = b->k_final;
     KARG(k, 0, b->psum); KARG(k, 1, b->pm2); KARG(k, 2, params); KARG(k, 3, go); KARG(k, 4, bo);
     KARG(k, 5, stats); KARG(k, 6, mo); KARG(k, 7, vo); KARG(k, 8, b->st); KARG(k, 9, N);
-    KARG(k, 10, C); KARG(k, 11, H); KARG(k, 12, W); KARG(k, 13, mode);
+    KARG(k, 10, C); KARG(k, 11, H); KARG(k, 12, W); int mode_arg = (int)mode;
+    KARG(k, 13, mode_arg);
     KARG(k, 14, momentum); KARG(k, 15, omm); KARG(k, 16, inv_k); KARG(k, 17, eps);
     size_t gc = (size_t)C;
     ocl_run(b->c, k, 1, &gc, NULL);
@@ -138,12 +149,4 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 5, go); KARG(k, 6, C); KARG(k, 7, plane); KARG(k, 8, nv); KARG(k, 9, margin);
     KARG(k, 10, relu);
     run_chunks(b, k, 3, (size_t)C, (size_t)N);
-}
-
-void batchnorm_relu_backward(batchnorm *b, int N, cl_mem x, cl_mem g) {
-    check_batch(b, N);
-    cl_kernel k = b->k_relu_bwd;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->plane); KARG(k, 4, b->nv);
-    KARG(k, 5, b->margin);
-    run_chunks(b, k, 2, (size_t)N * b->C, 1);
 }

@@ -159,6 +159,30 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int t
     return p;
 }
 
+// Segments of the weight-gradient reduction, balanced, each a multiple of 16,
+// and the floats of one partial (9*Cin*Cout + Cout).
+static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, int *nseg, int *seg,
+                     size_t *pstride) {
+    int npos = (H + 1) * (W + 2) - (W + 2) / 16 * 16; // QEND - QB0 in cl/conv.cl
+    *nseg = (npos + p->dw_seg - 1) / p->dw_seg;
+    *seg = (int)ocl_round_up((size_t)((npos + *nseg - 1) / *nseg), 16);
+    *pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;
+}
+
+// The buffers create() allocates itself, in order: packed weights, flipped
+// weights, weight-gradient partials (indexed with int).
+static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    int nseg, seg;
+    size_t pstride;
+    segments(p, Cin, Cout, H, W, &nseg, &seg, &pstride);
+    size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(p, tile_for(p, Cout)));
+    size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(p, tile_for(p, Cin)));
+    nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
+    nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
+    nn_buffers_add(out, "conv weight-gradient partials", (size_t)max_N * nseg * pstride * sizeof(float),
+                   NN_INT_INDEXED_LIMIT);
+}
+
 // 1 if the kernel can run work-groups of `size` work-items on this device.
 static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
     size_t max = 0;
@@ -193,12 +217,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     if (act_floats(&k->lx) > INT_MAX || act_floats(&k->ly) > INT_MAX)
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
 
-    // Segments of the weight-gradient reduction, balanced, each a multiple of 16.
-    int npos = (H + 1) * (W + 2) - (W + 2) / 16 * 16; // QEND - QB0 in cl/conv.cl
-    k->nseg = (npos + p->dw_seg - 1) / p->dw_seg;
-    k->seg = (int)ocl_round_up((size_t)((npos + k->nseg - 1) / k->nseg), 16);
-    k->pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;
-
+    segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
     k->tile_f = tile_for(&k->prm, Cout);
     k->tile_b = tile_for(&k->prm, Cin);
     k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
@@ -224,15 +243,25 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         return NULL;
     }
 
-    size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(&k->prm, k->tile_f));
-    size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(&k->prm, k->tile_b));
-    k->wp_f = ocl_buffer(c, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float));
-    k->wp_b = ocl_buffer(c, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float));
-    size_t part = (size_t)max_N * k->nseg * k->pstride;
-    if (part > INT_MAX) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
-    k->part = ocl_buffer(c, "conv weight-gradient partials", part * sizeof(float));
+    nn_buffers bl = {0};
+    own_buffers(p, max_N, Cin, Cout, H, W, &bl);
+    if (bl.b[2].bytes > bl.b[2].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
+    k->wp_f = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
+    k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    k->part = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
     if (k->prm.variant == CONV_VARIANT_WINOGRAD) k->wino = conv_wino_create(c, max_N, Cin, Cout, H, W, &k->prm);
     return k;
+}
+
+void conv3x3_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    own_buffers(p, max_N, Cin, Cout, H, W, out);
+    if (p->variant == CONV_VARIANT_WINOGRAD) conv_wino_buffers(p, max_N, Cin, Cout, H, W, out);
+}
+
+size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W) {
+    nn_buffers bl = {0};
+    conv3x3_buffers(p, max_N, Cin, Cout, H, W, &bl);
+    return nn_buffers_total(&bl);
 }
 
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,

@@ -33,9 +33,10 @@ struct conv_wino {
     cl_mem u, v, m;       // transformed weights, inputs, products
 };
 
+static size_t tco_for(int tile_co, int cout);
+
 static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
-    int t = tile_co;
-    while (t > 4 && t / 2 >= cout) t /= 2; // as host/conv.c's tile_for
+    int t = (int)tco_for(tile_co, cout);
     d->cin = cin; d->cout = cout; d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
@@ -52,6 +53,35 @@ static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int
 }
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+static size_t tco_for(int tile_co, int cout) {
+    int t = tile_co;
+    while (t > 4 && t / 2 >= cout) t /= 2; // as host/conv.c's tile_for
+    return (size_t)t;
+}
+static int nb_for(const conv3x3_params *p, int max_N) {
+    int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
+    return nb > max_N ? max_N : nb;
+}
+// A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
+// output transform's last vector load may read past them.
+static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W) {
+    int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    size_t tiles = (size_t)nb_for(p, max_N) * ((H + 1) / 2) * ((W + 1) / 2);
+    return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
+}
+
+void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    size_t tstride = tstride_for(p, max_N, H, W);
+    size_t coutp_f = ocl_round_up((size_t)Cout, tco_for(p->tile_co, Cout));
+    size_t coutp_b = ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
+    size_t nu = 16 * max_sz((size_t)Cin * coutp_f, (size_t)Cout * coutp_b);
+    // 16 blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
+    size_t nv = 16 * (max_sz((size_t)Cin, (size_t)Cout) * tstride + 16);
+    size_t nm = 16 * (max_sz(coutp_f, coutp_b) * tstride + 16);
+    nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
+    nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
+    nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
+}
 
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
@@ -59,28 +89,21 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     k->max_N = max_N; k->H = H; k->W = W;
     k->TH = (H + 1) / 2; k->TW = (W + 1) / 2;
     k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
-    k->nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
-    if (k->nb > max_N) k->nb = max_N;
+    k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
-    // A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
-    // output transform's last vector load may read past them.
-    size_t tiles = (size_t)k->nb * k->TH * k->TW;
-    k->tstride = ocl_round_up(tiles, 16 * (size_t)k->tn) + 16;
-    k->tstride = ocl_round_up(k->tstride, 16);
+    k->tstride = tstride_for(p, max_N, H, W);
     dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
     dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
-    size_t nu = 16 * max_sz((size_t)Cin * k->f.coutp, (size_t)Cout * k->b.coutp);
-    // 16 blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
-    size_t nv = 16 * (max_sz((size_t)Cin, (size_t)Cout) * k->tstride + 16);
-    size_t nm = 16 * (max_sz((size_t)k->f.coutp, (size_t)k->b.coutp) * k->tstride + 16);
-    if (nv > INT_MAX || nm > INT_MAX)
+    nn_buffers bl = {0};
+    conv_wino_buffers(p, max_N, Cin, Cout, H, W, &bl);
+    if (bl.b[1].bytes > bl.b[1].limit || bl.b[2].bytes > bl.b[2].limit)
         px_die(PX_EXIT_FAIL, "conv3x3 winograd: scratch for %d images of %dx%d too large", k->nb, H, W);
-    k->u = ocl_buffer(c, "winograd weights", nu * sizeof(float));
-    k->v = ocl_buffer(c, "winograd inputs", nv * sizeof(float));
-    k->m = ocl_buffer(c, "winograd products", nm * sizeof(float));
+    k->u = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
+    k->v = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    k->m = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
     return k;
 }
 

@@ -26,17 +26,27 @@ static int as_int(size_t v, const char *what) {
     return (int)v;
 }
 
+void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out) {
+    size_t T = (size_t)max_N * H * W;
+    nn_buffers_add(out, "head dz", T * sizeof(float), 0);
+    // loss_chunks(T) and row_chunks(max_N, H), in size_t (a plan may ask about any max_N)
+    size_t Q = T < 256 ? T : 256, NH = (size_t)max_N * H, P = NH < 64 ? NH : 64;
+    nn_buffers_add(out, "loss partials", 2 * Q * sizeof(float), 0);
+    nn_buffers_add(out, "loss", 2 * sizeof(float), 0);
+    nn_buffers_add(out, "head weight-gradient partials", (size_t)(Cin + 1) * P * sizeof(float), 0);
+}
+
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
     head *h = px_calloc(1, sizeof *h, "head");
     h->c = c;
     h->max_N = max_N; h->Cin = Cin; h->H = H; h->W = W;
     h->margin = (int)ACT_MARGIN(W);
-    size_t T = (size_t)max_N * H * W;
-    h->dz = ocl_buffer(c, "head dz", T * sizeof(float));
-    h->loss_part = ocl_buffer(c, "loss partials", 2 * (size_t)loss_chunks((int)T) * sizeof(float));
-    h->loss_out = ocl_buffer(c, "loss", 2 * sizeof(float));
-    h->wpart = ocl_buffer(c, "head weight-gradient partials",
-                          (size_t)(Cin + 1) * row_chunks(max_N, H) * sizeof(float));
+    nn_buffers bl = {0};
+    head_buffers(max_N, Cin, H, W, &bl);
+    h->dz = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
+    h->loss_part = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    h->loss_out = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+    h->wpart = ocl_buffer(c, bl.b[3].name, bl.b[3].bytes);
     cl_program p = ocl_program(c, "head.cl", "");
     h->k_fwd = ocl_kernel(c, p, "head_forward");
     h->k_loss_partial = ocl_kernel(c, p, "head_loss_partial");

@@ -3,8 +3,7 @@
 // layout.h, and forward / backward / update as sequences of kernel launches.
 #include "net.h"
 
-#include <ctype.h>
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,9 @@
 #include "conv.h"
 #include "head.h"
 #include "layout.h"
+#include "parse.h"
 #include "pixloc.h"
+#include "relu.h"
 
 #define NET_MAX_TENSORS (6 * NET_MAX_BLOCKS + 2)
 #define NET_MAX_PROF 128
@@ -23,7 +24,8 @@ typedef struct {
     int cin, cout;
     int kw, kb, gamma, beta, mean, var; // tensor indices (-1 when the block has no BN)
     conv3x3 *conv;
-    batchnorm *bn;
+    batchnorm *bn;  // NULL when the block has no BN
+    relu *relu;     // blocks with ReLU and no BN (BN's backward fuses the ReLU mask)
     cl_mem act; // (N, cout) padded: conv (+ReLU) output = BN input
     cl_mem out; // (N, cout) padded: BN output; == act when the block has no BN
 } net_block;
@@ -33,6 +35,7 @@ struct net {
     net_config cfg;
     int H, W, max_N;
     int nt;
+    conv3x3_params prm[NET_MAX_BLOCKS]; // each conv's parameters: its plan and its creation
     net_tensor t[NET_MAX_TENSORS];
     size_t n_train, n_stats;
     net_block b[NET_MAX_BLOCKS];
@@ -75,35 +78,9 @@ void net_config_seed(net_config *cfg) {
 }
 
 int net_config_channels(net_config *cfg, const char *list, char *err, size_t errlen) {
-    int ch[NET_MAX_BLOCKS], n = 0;
-    const char *p = list;
-    if (!list || !*list) {
-        snprintf(err, errlen, "empty channel list");
-        return -1;
-    }
-    for (;;) {
-        while (isspace((unsigned char)*p)) p++;
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 1 || v > 4096) {
-            snprintf(err, errlen, "bad channel count in '%s' (want integers 1..4096 separated by commas)", list);
-            return -1;
-        }
-        if (n == NET_MAX_BLOCKS) {
-            snprintf(err, errlen, "too many blocks in '%s' (at most %d)", list, NET_MAX_BLOCKS);
-            return -1;
-        }
-        ch[n++] = (int)v;
-        p = end;
-        while (isspace((unsigned char)*p)) p++;
-        if (*p == 0) break;
-        if (*p != ',') {
-            snprintf(err, errlen, "unexpected '%c' in channel list '%s'", *p, list);
-            return -1;
-        }
-        p++;
-    }
+    int ch[NET_MAX_BLOCKS];
+    int n = px_parse_int_list(list, ch, NET_MAX_BLOCKS, 1, 4096, err, errlen);
+    if (n < 0) return -1;
     cfg->nblocks = n;
     for (int i = 0; i < n; i++) cfg->channels[i] = ch[i];
     return 0;
@@ -174,36 +151,90 @@ static size_t off(const net *n, int i) { return n->t[i].offset; }
 
 // ---- allocation ----
 
-// One planned device buffer: bytes = fixed + per_sample * max_N.
-typedef struct {
-    const char *name;
-    size_t fixed, per_sample;
-} plan_item;
+static const char *const ACT_NAMES[NET_MAX_BLOCKS] = {
+    "conv0 output", "conv1 output", "conv2 output", "conv3 output", "conv4 output", "conv5 output",
+    "conv6 output", "conv7 output", "conv8 output", "conv9 output", "conv10 output",
+    "conv11 output", "conv12 output", "conv13 output", "conv14 output", "conv15 output"};
+static const char *const BN_NAMES[NET_MAX_BLOCKS] = {
+    "bn0 output", "bn1 output", "bn2 output", "bn3 output", "bn4 output", "bn5 output",
+    "bn6 output", "bn7 output", "bn8 output", "bn9 output", "bn10 output", "bn11 output",
+    "bn12 output", "bn13 output", "bn14 output", "bn15 output"};
 
-
-// Largest batch for which every planned buffer fits the allocation limit and all
-// of them together fit global memory.
-static long largest_batch(const ocl_ctx *c, const plan_item *p, int np) {
-    size_t cap = ocl_alloc_cap(c), fixed = 0, per = 0;
-    long best = 1L << 30;
-    for (int i = 0; i < np; i++) {
-        fixed += p[i].fixed;
-        per += p[i].per_sample;
-        if (p[i].per_sample) {
-            long b = p[i].fixed >= cap ? 0 : (long)((cap - p[i].fixed) / p[i].per_sample);
-            if (b < best) best = b;
-        }
+// Every device buffer net_create allocates for batches of N, the net's own and
+// (from their own size functions) its modules', in allocation order.
+static void net_buffers(const net *n, int N, nn_buffers *l) {
+    int H = n->H, W = n->W, widest = 1;
+    for (int i = 0; i < n->cfg.nblocks; i++)
+        if (n->cfg.channels[i] > widest) widest = n->cfg.channels[i];
+    size_t dense = (size_t)N * H * W * sizeof(float);
+    size_t tb = n->n_train * sizeof(float);
+    l->n = 0;
+    nn_buffers_add(l, "parameters", tb, 0);
+    nn_buffers_add(l, "gradients", tb, 0);
+    nn_buffers_add(l, "adam m", tb, 0);
+    nn_buffers_add(l, "adam v", tb, 0);
+    nn_buffers_add(l, "bn moving statistics", (n->n_stats ? n->n_stats : 1) * sizeof(float), 0);
+    act_layout x0 = act_layout_make(N, 1, H, W);
+    nn_buffers_add(l, "input planes", act_floats(&x0) * sizeof(float), 0);
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        const net_block *b = &n->b[i];
+        act_layout a = act_layout_make(N, b->cout, H, W);
+        nn_buffers_add(l, ACT_NAMES[i], act_floats(&a) * sizeof(float), 0);
+        if (n->cfg.bn[i]) nn_buffers_add(l, BN_NAMES[i], act_floats(&a) * sizeof(float), 0);
+        conv3x3_buffers(&n->prm[i], N, b->cin, b->cout, H, W, l);
+        if (n->cfg.bn[i]) batchnorm_buffers(N, b->cout, H, W, l);
+        else if (n->cfg.relu[i]) relu_buffers(N, b->cout, H, W, l);
     }
-    if (per) {
-        long b = fixed >= c->global_mem ? 0 : (long)((c->global_mem - fixed) / per);
-        if (b < best) best = b;
-    }
-    return best;
+    act_layout g = act_layout_make(N, widest, H, W);
+    nn_buffers_add(l, "heatmaps", dense, 0);
+    nn_buffers_add(l, "targets", dense, 0);
+    nn_buffers_add(l, "gradient A", act_floats(&g) * sizeof(float), 0);
+    nn_buffers_add(l, "gradient B", act_floats(&g) * sizeof(float), 0);
+    nn_buffers_add(l, "staging images", dense, 0);
+    nn_buffers_add(l, "staging heatmaps", dense, 0);
+    head_buffers(N, n->b[n->cfg.nblocks - 1].cout, H, W, l);
+    nn_buffers_add(l, "batch indices", (size_t)N * sizeof(int64_t), 0);
+    nn_buffers_add(l, "batch identity indices", (size_t)N * sizeof(int64_t), 0);
 }
 
-static void __attribute__((noreturn))
-no_fit(const net *n, const char *name, size_t bytes, const plan_item *p, int np) {
-    long fit = largest_batch(n->c, p, np);
+// 1 if every buffer of batch N fits the allocation cap (and its module's own
+// limit) and all of them together fit global memory; else 0 and the first that
+// does not (the index, or -1 for the total), with the list in *l.
+static int plan_fits(const net *n, int N, nn_buffers *l, int *bad, size_t *total) {
+    net_buffers(n, N, l);
+    size_t cap = ocl_alloc_cap(n->c);
+    *total = 0;
+    for (int i = 0; i < l->n; i++) {
+        size_t lim = l->b[i].limit && l->b[i].limit < cap ? l->b[i].limit : cap;
+        size_t bytes = l->b[i].bytes ? l->b[i].bytes : 4; // ocl_buffer_try allocates 4 bytes for 0
+        *total += bytes;
+        if (bytes > lim) {
+            *bad = i;
+            return 0;
+        }
+    }
+    *bad = -1;
+    return *total <= n->c->global_mem;
+}
+
+// The largest batch whose plan fits (0 if not even one image does). Every
+// buffer grows with the batch, so the fitting batches are 1..answer.
+static long largest_batch(const net *n) {
+    nn_buffers l; // ~8 KiB
+    int bad;
+    size_t total;
+    long lo = 0, hi = INT_MAX / ((long)n->H * n->W) + 1; // lo fits (or is 0), hi does not (int indexing)
+    if (hi > (1L << 30)) hi = 1L << 30;
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (plan_fits(n, (int)mid, &l, &bad, &total)) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void __attribute__((noreturn)) no_fit(const net *n, const char *name, size_t bytes) {
+    long fit = largest_batch(n);
     px_die(PX_EXIT_FAIL,
            "network buffer '%s' (%.1f MiB) does not fit on %s at batch %d for %dx%d images: "
            "largest allocation %.1f MiB, global memory %.1f MiB; the largest batch that fits is %ld",
@@ -211,14 +242,20 @@ no_fit(const net *n, const char *name, size_t bytes, const plan_item *p, int np)
            (double)ocl_alloc_cap(n->c) / (1 << 20), (double)n->c->global_mem / (1 << 20), fit);
 }
 
-static cl_mem plan_alloc(net *n, const plan_item *p, int np, int i) {
-    size_t bytes = p[i].fixed + p[i].per_sample * (size_t)n->max_N;
-    cl_mem m = ocl_buffer_try(n->c, p[i].name, bytes);
-    if (!m) no_fit(n, p[i].name, bytes, p, np);
-    return m;
+// Allocates the net's own buffer `name` from the plan.
+static cl_mem plan_alloc(net *n, const nn_buffers *l, const char *name) {
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->b[i].name, name) == 0) {
+            cl_mem m = ocl_buffer_try(n->c, name, l->b[i].bytes);
+            if (!m) no_fit(n, name, l->b[i].bytes);
+            return m;
+        }
+    px_die(PX_EXIT_FAIL, "net: buffer '%s' is not in the plan", name);
 }
 
-net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
+// A net with its tensors and each conv's parameters, but no device state: what
+// the plan needs.
+static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
     if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
         px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
     if (H < 1 || W < 1 || max_batch < 1)
@@ -229,76 +266,67 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     n->H = H; n->W = W; n->max_N = max_batch;
     n->input_grad_buf = -1;
     build_tensors(n);
-
-    // Plan every large buffer first, so a batch that cannot fit is reported with
-    // the largest one that would.
-    int widest = 1;
     for (int i = 0; i < cfg->nblocks; i++)
-        if (cfg->channels[i] > widest) widest = cfg->channels[i];
-    size_t mg = 2 * ACT_MARGIN(W) * sizeof(float), pl = (size_t)(H + 2) * (W + 2) * sizeof(float);
-    size_t dense = (size_t)H * W * sizeof(float);
-    plan_item p[2 * NET_MAX_BLOCKS + 16];
-    int np = 0;
-    size_t tb = n->n_train * sizeof(float);
-    p[np++] = (plan_item){"parameters", tb, 0};
-    p[np++] = (plan_item){"gradients", tb, 0};
-    p[np++] = (plan_item){"adam m", tb, 0};
-    p[np++] = (plan_item){"adam v", tb, 0};
-    p[np++] = (plan_item){"bn moving statistics", (n->n_stats ? n->n_stats : 1) * sizeof(float), 0};
-    int i_x0 = np;
-    p[np++] = (plan_item){"input planes", mg, pl};
-    int i_act = np;
-    static const char *act_names[NET_MAX_BLOCKS] = {
-        "conv0 output", "conv1 output", "conv2 output", "conv3 output", "conv4 output", "conv5 output",
-        "conv6 output", "conv7 output", "conv8 output", "conv9 output", "conv10 output",
-        "conv11 output", "conv12 output", "conv13 output", "conv14 output", "conv15 output"};
-    static const char *bn_names[NET_MAX_BLOCKS] = {
-        "bn0 output", "bn1 output", "bn2 output", "bn3 output", "bn4 output", "bn5 output",
-        "bn6 output", "bn7 output", "bn8 output", "bn9 output", "bn10 output", "bn11 output",
-        "bn12 output", "bn13 output", "bn14 output", "bn15 output"};
-    for (int i = 0; i < cfg->nblocks; i++) {
-        p[np++] = (plan_item){act_names[i], mg, pl * cfg->channels[i]};
-        p[np++] = (plan_item){bn_names[i], cfg->bn[i] ? mg : 0, cfg->bn[i] ? pl * cfg->channels[i] : 0};
-    }
-    int i_rest = np;
-    p[np++] = (plan_item){"heatmaps", 0, dense};
-    p[np++] = (plan_item){"targets", 0, dense};
-    p[np++] = (plan_item){"gradient A", mg, pl * widest};
-    p[np++] = (plan_item){"gradient B", mg, pl * widest};
-    p[np++] = (plan_item){"staging images", 0, dense};
-    p[np++] = (plan_item){"staging heatmaps", 0, dense};
-    p[np++] = (plan_item){"head dz", 0, dense};
-    size_t cap = ocl_alloc_cap(c), total = 0;
-    for (int i = 0; i < np; i++) {
-        size_t bytes = p[i].fixed + p[i].per_sample * (size_t)max_batch;
-        total += bytes;
-        if (bytes > cap) no_fit(n, p[i].name, bytes, p, np);
-    }
-    if (total > c->global_mem) no_fit(n, "all activations together", total, p, np);
+        n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
+    return n;
+}
 
-    n->params = plan_alloc(n, p, np, 0);
-    n->grads = plan_alloc(n, p, np, 1);
-    n->m = plan_alloc(n, p, np, 2);
-    n->v = plan_alloc(n, p, np, 3);
-    n->stats = plan_alloc(n, p, np, 4);
-    n->x0 = plan_alloc(n, p, np, i_x0);
+long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W) {
+    net *n = net_shell(c, cfg, H, W, 1);
+    long b = largest_batch(n);
+    free(n);
+    return b;
+}
+
+int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name,
+                   size_t *bytes) {
+    net *n = net_shell(c, cfg, H, W, batch);
+    nn_buffers l; // ~8 KiB
+    int bad;
+    size_t total;
+    int ok = plan_fits(n, batch, &l, &bad, &total);
+    if (name) *name = ok ? NULL : bad >= 0 ? l.b[bad].name : "all buffers together";
+    if (bytes) *bytes = ok ? total : bad >= 0 ? l.b[bad].bytes : total;
+    free(n);
+    return ok;
+}
+
+net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
+    net *n = net_shell(c, cfg, H, W, max_batch);
+    // Plan every buffer first (the modules' from their own size functions), so a
+    // batch that cannot fit is reported with the largest one that would.
+    nn_buffers l; // ~8 KiB
+    int bad;
+    size_t total;
+    if (!plan_fits(n, max_batch, &l, &bad, &total)) {
+        if (bad >= 0) no_fit(n, l.b[bad].name, l.b[bad].bytes);
+        no_fit(n, "all activations together", total);
+    }
+
+    n->params = plan_alloc(n, &l, "parameters");
+    n->grads = plan_alloc(n, &l, "gradients");
+    n->m = plan_alloc(n, &l, "adam m");
+    n->v = plan_alloc(n, &l, "adam v");
+    n->stats = plan_alloc(n, &l, "bn moving statistics");
+    n->x0 = plan_alloc(n, &l, "input planes");
     for (int i = 0; i < cfg->nblocks; i++) {
         net_block *b = &n->b[i];
-        b->act = plan_alloc(n, p, np, i_act + 2 * i);
-        b->out = cfg->bn[i] ? plan_alloc(n, p, np, i_act + 2 * i + 1) : b->act;
-        b->conv = conv3x3_create(c, max_batch, b->cin, b->cout, H, W);
-        b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
+        b->act = plan_alloc(n, &l, ACT_NAMES[i]);
+        b->out = cfg->bn[i] ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
+        b->conv = conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
+        if (cfg->bn[i]) b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
+        else if (cfg->relu[i]) b->relu = relu_create(c, max_batch, b->cout, H, W);
     }
-    n->heat = plan_alloc(n, p, np, i_rest);
-    n->target = plan_alloc(n, p, np, i_rest + 1);
-    n->g[0] = plan_alloc(n, p, np, i_rest + 2);
-    n->g[1] = plan_alloc(n, p, np, i_rest + 3);
-    n->staging_img = plan_alloc(n, p, np, i_rest + 4);
-    n->staging_heat = plan_alloc(n, p, np, i_rest + 5);
+    n->heat = plan_alloc(n, &l, "heatmaps");
+    n->target = plan_alloc(n, &l, "targets");
+    n->g[0] = plan_alloc(n, &l, "gradient A");
+    n->g[1] = plan_alloc(n, &l, "gradient B");
+    n->staging_img = plan_alloc(n, &l, "staging images");
+    n->staging_heat = plan_alloc(n, &l, "staging heatmaps");
     n->hd = head_create(c, max_batch, n->b[cfg->nblocks - 1].cout, H, W);
     n->opt = adam_create(c);
-    n->idx = ocl_buffer(c, "batch indices", (size_t)max_batch * sizeof(int64_t));
-    n->idx_identity = ocl_buffer(c, "batch identity indices", (size_t)max_batch * sizeof(int64_t));
+    n->idx = plan_alloc(n, &l, "batch indices");
+    n->idx_identity = plan_alloc(n, &l, "batch identity indices");
     int64_t *id = px_malloc((size_t)max_batch * sizeof(int64_t), "identity indices");
     for (int i = 0; i < max_batch; i++) id[i] = i;
     ocl_write(c, n->idx_identity, 0, id, (size_t)max_batch * sizeof(int64_t));
@@ -317,6 +345,7 @@ void net_free(net *n) {
         ocl_free(&b->act);
         conv3x3_free(b->conv);
         batchnorm_free(b->bn);
+        relu_free(b->relu);
     }
     head_free(n->hd);
     adam_free(n->opt);
@@ -474,12 +503,13 @@ static const char *opname(char *buf, size_t len, const char *kind, int i, const 
 
 void net_bn_reestimate_begin(net *n) { n->reest_k = 0; }
 
-void net_forward(net *n, int N, int mode) {
+void net_forward(net *n, int N, bn_mode mode) {
     check_batch(n, N);
-    if (mode < 0 || mode > 2) px_die(PX_EXIT_FAIL, "net: forward mode %d (want 0, 1, 2)", mode);
+    if (mode < BN_INFERENCE || mode > BN_REESTIMATE)
+        px_die(PX_EXIT_FAIL, "net: forward mode %d (want 0, 1, 2)", (int)mode);
     char nm[32];
     float inv_k = 0.0f;
-    if (mode == 2) inv_k = (float)(1.0 / (double)(++n->reest_k));
+    if (mode == BN_REESTIMATE) inv_k = (float)(1.0 / (double)(++n->reest_k));
     cl_mem in = n->x0;
     for (int i = 0; i < n->cfg.nblocks; i++) {
         net_block *b = &n->b[i];
@@ -520,7 +550,7 @@ void net_backward(net *n, int N) {
                                off(n, b->gamma), off(n, b->beta), n->cfg.relu[i]);
             prof(n, opname(nm, sizeof nm, "bn", i, "bwd"));
         } else if (n->cfg.relu[i]) {
-            batchnorm_relu_backward(b->bn, N, b->act, n->g[cur]);
+            relu_backward(b->relu, N, b->act, n->g[cur]);
             prof(n, opname(nm, sizeof nm, "relu", i, "bwd"));
         }
         cl_mem in = i > 0 ? n->b[i - 1].out : n->x0;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "json_text.h"
+#include "parse.h"
 #include "pixloc.h"
 #include "safetensors.h"
 
@@ -85,17 +86,7 @@ char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parame
 }
 
 static int parse_int_list(const char *s, int *out, int max) {
-    int n = 0;
-    while (s && *s && n < max) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < INT_MIN || v > INT_MAX) return -1;
-        out[n++] = (int)v;
-        s = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') return -1;
-    }
-    if (s && *s) return -1; // more than max entries
-    return n;
+    return px_parse_int_list(s, out, max, INT_MIN, INT_MAX, NULL, 0); // the rules of parse.h
 }
 
 int train_settings_from_json(train_settings *s, const char *json, char *err, size_t errlen) {

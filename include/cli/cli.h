@@ -7,9 +7,9 @@
 
 long cli_int(const char *flag, const char *value, long lo, long hi);
 double cli_double(const char *flag, const char *value, double lo, double hi);
-// Comma-separated positive integers ("32,64,128"); returns the count (dies on error).
+// Comma-separated integers in lo..hi ("32,64,128", rules of parse.h); returns the count (dies on error).
 int cli_int_list(const char *flag, const char *value, int *out, int max, long lo, long hi);
-// "HxW" image size with each side in 1..4096 (dies on error).
+// "HxW" image size with each side in 1..PX_MAX_SIDE (parse.h; dies on error).
 void cli_size(const char *flag, const char *value, int *H, int *W);
 // The network-shape flags bench and tune share: --batch-size, --channels, --size.
 typedef struct {

@@ -11,6 +11,5 @@ int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
-int cmd_selftest(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "parse.h"
 #include "rng.h"
 
 typedef struct {
@@ -21,7 +22,7 @@ void recipe_default(recipe *r);
 void recipe_to_string(const recipe *r, char *buf, size_t len);
 int recipe_from_string(recipe *r, const char *s, char *err, size_t errlen);
 // Checks every field's range (sizes 1..RECIPE_MAX_SIDE, blur 0/3/5/7, ...); 0 or -1 (err set).
-#define RECIPE_MAX_SIDE 4096
+#define RECIPE_MAX_SIDE PX_MAX_SIDE // parse.h: the one image-side limit
 int recipe_validate(const recipe *r, char *err, size_t errlen);
 // The blur taps (ksize floats) OpenCV uses for ksize with sigma 0; returns ksize (0 for none).
 int recipe_blur_taps(int ksize, double *taps);
@@ -30,7 +31,7 @@ typedef struct {
     int N, H, W;
     float *images;    // (N, H, W), values in [0, 1]
     int32_t *coords;  // (N, 2) as (x, y): x is the column
-    float *heatmaps;  // (N, H, W) or NULL (computed on demand by dataset_heatmap)
+    float *heatmaps;  // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
 } dataset;

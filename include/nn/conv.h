@@ -11,6 +11,7 @@
 #ifndef PIXLOC_CONV_H
 #define PIXLOC_CONV_H
 
+#include "nn_buffers.h"
 #include "ocl.h"
 
 typedef struct conv3x3 conv3x3;
@@ -76,6 +77,13 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 // not fit the device or the program does not build: for the tuner.
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
                             const conv3x3_params *p);
+
+// The device buffers conv3x3_create_with(c, max_N, Cin, Cout, H, W, p) allocates
+// (appended to out in allocation order, Winograd scratch included), and their
+// total bytes: the same list create allocates from. (Not covered: GPU tiled
+// parameters that do not fit the device, where create_with falls back to 'gpu'.)
+void conv3x3_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
+size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W);
 
 // The tuning file (host/nn/conv_tuning.c, written by `pixloc tune`): "<cache dir>/tuning-<device hash>.txt" (see
 // ocl_tuning_path), one line per layer shape:

@@ -3,12 +3,15 @@
 #ifndef PIXLOC_HEAD_H
 #define PIXLOC_HEAD_H
 
+#include "nn_buffers.h"
 #include "ocl.h"
 
 typedef struct head head;
 
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W);
 void head_free(head *h);
+// The buffers head_create allocates, appended to out in allocation order.
+void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out);
 
 // x: (N, Cin) padded planes -> s: (N, H, W) dense sigmoid outputs.
 // Kernel (Cin floats) and bias at float offsets in params.

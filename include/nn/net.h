@@ -9,24 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "batchnorm.h"
+#include "net_config.h"
 #include "ocl.h"
 #include "rng.h"
-
-#define NET_MAX_BLOCKS 16
-
-typedef struct {
-    int nblocks;
-    int channels[NET_MAX_BLOCKS]; // output channels of each block (seed: 32,64,128,64,32)
-    int relu[NET_MAX_BLOCKS];     // 1: ReLU after conv (seed: all 1)
-    int bn[NET_MAX_BLOCKS];       // 1: BatchNorm after ReLU (seed: all 1)
-    float bn_momentum;            // Keras momentum (seed 0.99): moving = m*moving + (1-m)*batch
-    float bn_eps;                 // 1e-3
-    float head_bias_init;         // initial bias of the 1x1 sigmoid head (seed 0)
-} net_config;
-
-void net_config_seed(net_config *cfg); // the seed's network
-// "32,64,128,64,32" -> channels; 0 or -1 with err.
-int net_config_channels(net_config *cfg, const char *list, char *err, size_t errlen);
 
 // One named parameter tensor, for checkpoints and the Keras comparison.
 // Names: "conv{i}.kernel" (3,3,Cin,Cout), "conv{i}.bias" (Cout), "bn{i}.gamma",
@@ -48,6 +34,15 @@ typedef struct net net;
 // device limit and the largest batch that would fit.
 net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch);
 void net_free(net *n);
+// The memory plan without allocating: net_create's list of every device buffer
+// (each module's from its own size function) for batches of `batch`. Returns 1
+// if each fits the device's allocation cap (ocl_alloc_cap) and all together fit
+// global memory; else 0, with the first buffer that does not fit (or "all
+// buffers together") in *name and its bytes in *bytes (either may be NULL).
+int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name,
+                   size_t *bytes);
+// The largest batch whose plan fits (0 if none): the one net_create's message reports.
+long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W);
 int net_tensor_count(const net *n);
 const net_tensor *net_tensor_at(const net *n, int i);
 size_t net_trainable_count(const net *n);
@@ -74,12 +69,13 @@ void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *id
 // Same from host arrays (N,H,W) (targets may be NULL).
 void net_set_batch(net *n, int N, const float *images, const float *heatmaps);
 
-// mode 0: inference (BN uses moving statistics).
-// mode 1: training (BN uses batch statistics and updates moving ones with momentum).
-// mode 2: BN re-estimation ("precise BN"): batch statistics as in training, and the
+// mode (batchnorm.h's bn_mode; the values 0, 1, 2 are part of the API):
+// BN_INFERENCE (0): BN uses moving statistics.
+// BN_TRAINING (1): BN uses batch statistics and updates moving ones with momentum.
+// BN_REESTIMATE (2): "precise BN": batch statistics as in training, and the
 //         moving statistics become the equal-weight average of the batches seen
 //         since net_bn_reestimate_begin (k-th batch: moving += (batch - moving)/k).
-void net_forward(net *n, int N, int mode);
+void net_forward(net *n, int N, bn_mode mode);
 void net_bn_reestimate_begin(net *n);
 // MSE loss and MAE of the last forward against the batch targets (reads back 2 floats).
 void net_loss(net *n, int N, float *loss, float *mae);
