@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "ocl.h"
+#include "ocl_flags.h"
 #include "pixloc.h"
 
 
