@@ -48,7 +48,7 @@ int conv3x3_tuning_parse(const char *params, conv3x3_params *p, char *err, size_
             continue;
         }
         size_t k;
-        for (k = 0; k < NKEYS && strcmp(tok, PARAM_KEYS[k].key); k++) {}
+        for (k = 0; k < NKEYS && strcmp(tok, PARAM_KEYS[k].key) != 0; k++) {}
         if (k < NKEYS) {
             long v = strtol(val, &end, 10);
             if (!*val || *end || v < PARAM_KEYS[k].min || v > PARAM_KEYS[k].max || (!strcmp(tok, "dw_seg") && v % 16))

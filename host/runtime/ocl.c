@@ -557,7 +557,8 @@ int ocl_program_count(const ocl_ctx *c) {
 
 void ocl_kernel_program_release(ocl_ctx *c, cl_kernel k) {
     cl_program p = NULL;
-    if (k && clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof p, &p, NULL) == CL_SUCCESS) ocl_program_release(c, &p);
+    if (k && clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof(cl_program), &p, NULL) == CL_SUCCESS)
+        ocl_program_release(c, &p);
 }
 
 cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
