@@ -70,6 +70,33 @@ grep -q "warning: ignoring the tuning file" "$tmp/train-stderr.txt" ||
 [ "$(wc -l <"$tf")" = 2 ] || { echo "NOT OK: tune did not replace the corrupt file"; exit 1; }
 echo "OK: a corrupt tuning file is a warning, and tune replaces it"
 
+# Values past a field's bound (dw_tk=65536 once hung the kernel compiler for minutes,
+# wino_tn=65536 exited with "bad tuning parameters" and no file name): each bad line
+# is a warning naming the file and the line, its shape trains with the defaults, and
+# the good line of the file is still used.
+printf '%s\n' "conv3x3 1 3 9 7 variant=cpu dw_tk=65536" "conv3x3 3 5 9 7 variant=winograd wino_tn=65536" >"$tf"
+: >"$tmp/train-stderr.txt"
+bounded=$(timeout 300 bash -c "$(declare -f train); tmp='$tmp' PIXLOC='$PIXLOC' train '$tmp/run-bounded'") ||
+    { echo "NOT OK: training over out-of-range tuning values failed or hung"; cat "$tmp/train-stderr.txt"; exit 1; }
+grep -q "ignoring the tuning file $tf line 1 (bad value dw_tk=65536" "$tmp/train-stderr.txt" &&
+    grep -q "ignoring the tuning file $tf line 2 (bad value wino_tn=65536" "$tmp/train-stderr.txt" ||
+    { echo "NOT OK: no warning naming the file and line"; cat "$tmp/train-stderr.txt"; exit 1; }
+[ "$bounded" = "$untuned" ] || { echo "NOT OK: out-of-range lines: loss $bounded vs the defaults' $untuned"; exit 1; }
+echo "OK: out-of-range tuning values are skipped with a warning naming the file and line"
+
+# --no-kernel-cache means what PIXLOC_CACHE_DIR=off means: no tuning file either.
+printf '%s\n' "conv3x3 3 5 9 7 variant=gpu_tiled wg=8 wg_co=2 tile_q=2 tile_co=2 dw_wg=4 dw_tk=2 dw_tc=2 dw_seg=32" >"$tf"
+: >"$tmp/train-stderr.txt"
+PIXLOC_CACHE_DEBUG=1 "$PIXLOC" train --samples 200 --size 9x7 --channels 3,5 --batch-size 8 --epochs 1 --no-report \
+    --quiet --no-kernel-cache --out "$tmp/run-nocache" 2>>"$tmp/train-stderr.txt"
+if grep -q -- "-DGT_WP=8" "$tmp/train-stderr.txt"; then
+    echo "NOT OK: --no-kernel-cache still read the tuning file"
+    exit 1
+fi
+"$PIXLOC" devices --no-kernel-cache >"$tmp/devices-nocache.txt" 2>&1
+grep -q "tuned: no" "$tmp/devices-nocache.txt" || { echo "NOT OK: devices --no-kernel-cache shows a tuning file"; exit 1; }
+echo "OK: --no-kernel-cache leaves the tuning file alone"
+
 expect_usage() {
     local rc=0
     "$PIXLOC" tune "$@" >/dev/null 2>&1 || rc=$?
@@ -81,4 +108,5 @@ expect_usage --variants fast
 expect_usage --size 12
 expect_usage stray
 PIXLOC_CACHE_DIR=off expect_usage --channels 3 --size 5x5 --batch-size 1
+expect_usage --channels 3 --size 5x5 --batch-size 1 --no-kernel-cache
 echo "OK: bad flags exit 2"

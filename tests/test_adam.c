@@ -6,6 +6,7 @@
 
 #include "adam.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "ref_ops.h"
 #include "test_util.h"
 
@@ -66,6 +67,7 @@ static void test_size(ocl_ctx *c, adam *a, size_t n, int64_t step0, double lr, u
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     const char *tiny = getenv("PIXLOC_TEST_TINY");

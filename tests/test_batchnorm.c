@@ -10,6 +10,7 @@
 #include "batchnorm.h"
 #include "layout.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "ref_ops.h"
 #include "test_util.h"
 
@@ -134,6 +135,7 @@ static void test_shape(ocl_ctx *c, int N, int C, int H, int W, int relu, uint64_
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     const char *tiny = getenv("PIXLOC_TEST_TINY");

@@ -19,6 +19,7 @@
 #include "conv.h"
 #include "layout.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "ref_conv.h"
 #include "test_util.h"
 
@@ -131,10 +132,11 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
     if (prm.variant != variant) {
-        // Take the other device type's defaults: force the variant via the table.
-        setenv("PIXLOC_CONV_VARIANT", names[variant][0], 1);
+        // Take the other device type's defaults: force the variant via the table
+        // (the setting PIXLOC_CONV_VARIANT gives, in the context).
+        snprintf(c->conv_variant, sizeof c->conv_variant, "%s", names[variant][0]);
         prm = conv3x3_default_params(c, Cin, Cout, H, W);
-        unsetenv("PIXLOC_CONV_VARIANT");
+        c->conv_variant[0] = '\0';
     }
     if (alt) {
         prm.tile_co = 8; prm.wg = 1; prm.dw_tk = 4; prm.dw_tc = 3; prm.dw_seg = 48;
@@ -261,6 +263,7 @@ int main(void) {
     check_reference();
 
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_ctx c;
     ocl_init(&c, &o);

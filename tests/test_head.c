@@ -9,6 +9,7 @@
 #include "head.h"
 #include "layout.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "ref_ops.h"
 #include "test_util.h"
 
@@ -98,6 +99,7 @@ static void test_shape(ocl_ctx *c, int N, int Cin, int H, int W, uint64_t *rs) {
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     const char *tiny = getenv("PIXLOC_TEST_TINY");

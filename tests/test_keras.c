@@ -43,6 +43,7 @@
 
 #include "net.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "safetensors.h"
 #include "test_util.h"
 
@@ -146,6 +147,7 @@ int main(void) {
 
     ocl_ctx c;
     ocl_options opts = {0};
+    ocl_options_from_env(&opts); // the cache directory and settings, as the CLI reads them
     opts.quiet = 1;
     ocl_init(&c, &opts);
     net_config cfg;

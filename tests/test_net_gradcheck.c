@@ -11,6 +11,7 @@
 
 #include "net.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "ref_ops.h"
 #include "test_util.h"
 
@@ -152,6 +153,7 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     uint64_t rs = 4242;

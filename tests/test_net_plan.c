@@ -16,12 +16,7 @@
 
 // The one place the test sets the allocation cap (today an environment
 // variable read by ocl_alloc_cap).
-static void set_alloc_cap_mb(ocl_ctx *c, int mb) {
-    (void)c;
-    char v[32];
-    snprintf(v, sizeof v, "%d", mb);
-    setenv("PIXLOC_MAX_ALLOC_MB", v, 1);
-}
+static void set_alloc_cap_mb(ocl_ctx *c, int mb) { c->max_alloc_mb = (unsigned long long)mb; }
 
 // net_create(batch) in a child process: its exit status and stderr.
 static int create_in_child(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, char *err, size_t len) {
@@ -89,7 +84,6 @@ int main(void) {
     check_cap(&c, "64,64", 1, 8, 8, 1);
     // The seed's channels with BN on 16x16 images.
     check_cap(&c, "32,64,128,64,32", 1, 16, 16, 2);
-    unsetenv("PIXLOC_MAX_ALLOC_MB");
     ocl_release(&c);
     return t_summary();
 }

@@ -10,6 +10,7 @@
 
 #include "kernel_cache.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "pixloc.h"
 #include "test_util.h"
 
@@ -69,6 +70,7 @@ int main(void) {
 
     // Selection: default, by index, by substring (any case), by type, by env var.
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_ctx c;
     ocl_init(&c, &o);
@@ -101,7 +103,10 @@ int main(void) {
         CHECK(c.is_cpu, "--device-type cpu gives a CPU device");
         ocl_release(&c);
         setenv("PIXLOC_DEVICE_TYPE", "CPU", 1);
-        ocl_init(&c, &o);
+        ocl_options by_env = {0};
+        ocl_options_from_env(&by_env);
+        by_env.quiet = 1;
+        ocl_init(&c, &by_env);
         CHECK(c.is_cpu, "PIXLOC_DEVICE_TYPE=CPU gives a CPU device");
         ocl_release(&c);
         unsetenv("PIXLOC_DEVICE_TYPE");
@@ -204,7 +209,11 @@ int main(void) {
 
     // Cache off: nothing read or written.
     setenv("PIXLOC_CACHE_DIR", "off", 1);
-    ocl_init(&c, &o);
+    ocl_options off = {0};
+    ocl_options_from_env(&off);
+    off.quiet = 1;
+    CHECK(off.cache_dir[0] == 0, "PIXLOC_CACHE_DIR=off: no cache directory");
+    ocl_init(&c, &off);
     CHECK(c.cache_dir[0] == 0, "PIXLOC_CACHE_DIR=off disables the cache");
     ocl_program(&c, "selftest.cl", "-DSCALE=5.0f");
     CHECK(c.cache_hits == 0 && c.cache_misses == 0 && c.builds == 1, "no cache lookups when off");
@@ -222,7 +231,11 @@ int main(void) {
 
     // Allocation cap: a buffer over PIXLOC_MAX_ALLOC_MB does not fit.
     setenv("PIXLOC_MAX_ALLOC_MB", "1", 1);
-    ocl_init(&c, &o);
+    ocl_options capped = {0};
+    ocl_options_from_env(&capped);
+    capped.quiet = 1;
+    CHECK(capped.max_alloc_mb == 1, "PIXLOC_MAX_ALLOC_MB=1 read (%llu)", capped.max_alloc_mb);
+    ocl_init(&c, &capped);
     cl_mem big = ocl_buffer_try(&c, "big", 2u << 20);
     CHECK(big == NULL, "2 MiB buffer refused under a 1 MiB cap");
     cl_mem small = ocl_buffer_try(&c, "small", 1u << 19);
@@ -230,6 +243,36 @@ int main(void) {
     ocl_free(&small);
     ocl_release(&c);
     unsetenv("PIXLOC_MAX_ALLOC_MB");
+    // The same cap as a setting, without the environment.
+    ocl_options cap2 = o;
+    cap2.max_alloc_mb = 1;
+    ocl_init(&c, &cap2);
+    CHECK(ocl_alloc_cap(&c) == (1u << 20), "max_alloc_mb = 1 caps allocations at 1 MiB");
+    ocl_release(&c);
+
+    // The environment as the CLI reads it: the cache directory falls back to
+    // $XDG_CACHE_HOME/pixloc, then $HOME/.cache/pixloc; an unusable cap is ignored.
+    {
+        ocl_options e = {0};
+        unsetenv("PIXLOC_CACHE_DIR");
+        setenv("XDG_CACHE_HOME", "/x/y", 1);
+        ocl_options_from_env(&e);
+        CHECK(strcmp(e.cache_dir, "/x/y/pixloc") == 0, "XDG_CACHE_HOME: '%s'", e.cache_dir);
+        unsetenv("XDG_CACHE_HOME");
+        setenv("HOME", "/h", 1);
+        ocl_options_from_env(&e);
+        CHECK(strcmp(e.cache_dir, "/h/.cache/pixloc") == 0, "HOME: '%s'", e.cache_dir);
+        setenv("PIXLOC_MAX_ALLOC_MB", "12x", 1);
+        setenv("PIXLOC_CONV_VARIANT", "gpu", 1);
+        setenv("PIXLOC_CACHE_DEBUG", "1", 1);
+        ocl_options_from_env(&e);
+        CHECK(e.max_alloc_mb == 0 && e.conv_variant && !strcmp(e.conv_variant, "gpu") && e.cache_debug,
+              "PIXLOC_MAX_ALLOC_MB=12x ignored, PIXLOC_CONV_VARIANT and PIXLOC_CACHE_DEBUG read");
+        unsetenv("PIXLOC_MAX_ALLOC_MB");
+        unsetenv("PIXLOC_CONV_VARIANT");
+        unsetenv("PIXLOC_CACHE_DEBUG");
+        setenv("PIXLOC_CACHE_DIR", cache, 1);
+    }
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

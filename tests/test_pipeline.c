@@ -15,6 +15,7 @@
 #include "image_io.h"
 #include "net.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "pixloc.h"
 #include "safetensors.h"
 #include "test_util.h"
@@ -124,6 +125,7 @@ int main(void) {
 
     // 4. A checkpoint saved and loaded predicts identical heatmaps.
     ocl_options oo = {0};
+    ocl_options_from_env(&oo); // the cache directory and settings, as the CLI reads them
     oo.quiet = 1;
     ocl_ctx ctx;
     ocl_init(&ctx, &oo);

@@ -10,6 +10,7 @@
 #include "dataset.h"
 #include "net.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "pixloc.h"
 #include "rng.h"
 #include "trainer.h"
@@ -27,6 +28,7 @@ static int argmax(const float *a, int n) {
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
 

@@ -1,29 +1,36 @@
-// The tuning file written by `pixloc tune` (host/cmd_tune.c) as conv3x3_default_params
+// The tuning file written by `pixloc tune` (host/cli/cmd_tune.c) as conv3x3_default_params
 // reads it: an entry's parameters are picked up for exactly its (Cin, Cout, H, W),
-// fields left out take the variant's table values, PIXLOC_CONV_VARIANT still
-// overrides, and a malformed file is ignored (a warning, never fatal). Also the
-// line parser on good and bad lines. Each case uses its own cache directory: the
-// file is read once per process per path.
+// fields left out take the variant's table values, a forced variant (the setting
+// PIXLOC_CONV_VARIANT gives) still overrides, and a malformed line is skipped (a
+// warning naming the file and line, never fatal) while the good lines are used.
+// Also the line parser on good and bad lines, every field bounded, and the store
+// (host/runtime/tuning.c) read and written. Each case uses its own cache directory
+// and context: the file is read once per context.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv.h"
-#include "kernel_cache.h"
 #include "ocl.h"
 #include "pixloc.h"
 #include "test_util.h"
+#include "tuning.h"
 
 static char g_root[256];
 
-// Points PIXLOC_CACHE_DIR at a fresh directory and writes `text` (if any) as the device's tuning file.
-static void use_tuning_file(const ocl_ctx *c, const char *name, const char *text) {
+// A fresh context whose cache directory is g_root/name, holding `text` (if any) as
+// the device's tuning file.
+static void use_tuning_file(ocl_ctx *c, const char *name, const char *text) {
     char dir[512], path[1200];
     snprintf(dir, sizeof dir, "%s/%s", g_root, name);
-    setenv("PIXLOC_CACHE_DIR", dir, 1);
+    if (c->ctx) ocl_release(c);
+    ocl_options o = {0};
+    o.quiet = 1;
+    snprintf(o.cache_dir, sizeof o.cache_dir, "%s", dir);
+    ocl_init(c, &o);
     if (!text) return;
     CHECK(px_mkdirs(dir) == 0, "mkdir %s", dir);
-    CHECK(ocl_tuning_path(c->platform_version, c->device_name, c->driver_version, path, sizeof path),
+    CHECK(tuning_path(c->cache_dir, c->platform_version, c->device_name, c->driver_version, path, sizeof path),
           "tuning path");
     CHECK(px_write_file_atomic(path, text, strlen(text)) == 0, "write %s", path);
 }
@@ -57,10 +64,28 @@ static void check_parser(void) {
         "conv3x3 32 64 50 50 variant=cpu tile_co=4x",     // not a number
         "conv3x3 32 64 50 50 variant=cpu fwd_ms=-1",      // negative time
         "conv3x3 0 64 50 50 variant=cpu",                 // zero channels
+        "conv3x3 32 64 50 50 variant=cpu dw_tk=65536",    // hangs the kernel compiler
+        "conv3x3 32 64 50 50 variant=cpu dw_tc=9",        // register tile too large
+        "conv3x3 32 64 50 50 variant=cpu tile_co=33",     // register tile too large
+        "conv3x3 32 64 50 50 variant=gpu_tiled tile_q=17", // register tile too large
+        "conv3x3 32 64 50 50 variant=winograd wino_tn=65536", // conv_winograd.c takes at most 4
+        "conv3x3 32 64 50 50 variant=winograd wino_tn=5", //
+        "conv3x3 32 64 50 50 variant=winograd wino_nb=1025", //
+        "conv3x3 32 64 50 50 variant=cpu wg=1025",        // no such work-group
+        "conv3x3 32 64 50 50 variant=gpu_tiled wg_co=65536", //
+        "conv3x3 32 64 50 50 variant=gpu_tiled dw_wg=65", //
+        "conv3x3 32 64 50 50 variant=cpu dw_seg=65552",   // over the bound
+        "conv3x3 32 64 50 50 variant=cpu fwd_ms=inf",     // not finite
+        "conv3x3 32 64 50 65537 variant=cpu",             // shape out of range
+        "conv3x3 32 64 50 50 variant=cpu tile_co=99999999999999999999", // overflow
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECK(conv3x3_tuning_parse_line(bad[i], shape, &p, err, sizeof err) != 0, "bad line %zu accepted: '%s'",
               i, bad[i]);
+    // The largest value of every field is accepted.
+    const char *top = "conv3x3 1 1 1 1 variant=gpu_tiled tile_co=32 tile_q=16 wg=1024 wg_co=1024 dw_tk=8 dw_tc=8 "
+                      "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 fwd_ms=0 dx_ms=0 dw_ms=0";
+    CHECK(conv3x3_tuning_parse_line(top, shape, &p, err, sizeof err) == 0, "largest values rejected: %s", err);
     printf("OK     tuning-file line parser\n");
 }
 
@@ -68,13 +93,9 @@ int main(void) {
     check_parser();
     snprintf(g_root, sizeof g_root, "/tmp/pixloc-test-tuning-XXXXXX");
     CHECK(mkdtemp(g_root) != NULL, "mkdtemp");
-    unsetenv("PIXLOC_CONV_VARIANT");
 
-    ocl_options o = {0};
-    o.quiet = 1;
-    o.no_cache = 1; // the tuning file does not depend on the kernel cache being used
-    ocl_ctx c;
-    ocl_init(&c, &o);
+    ocl_ctx c = {0};
+    use_tuning_file(&c, "none", NULL);
     const conv3x3_params def = device_defaults(&c);
 
     // No file: the device type's defaults.
@@ -103,32 +124,72 @@ int main(void) {
     CHECK(same(&p, &def), "3->5 7x9 is not tuned: defaults expected");
     p = conv3x3_default_params(&c, 1, 3, 9, 7);
     CHECK(same(&p, &def), "1->3 9x7 is not tuned: defaults expected");
-    // PIXLOC_CONV_VARIANT overrides: another variant gives its table row, the tuned
-    // variant keeps the tuned parameters.
-    setenv("PIXLOC_CONV_VARIANT", "gpu", 1);
+    // A forced variant (PIXLOC_CONV_VARIANT) overrides: another variant gives its table
+    // row, the tuned variant keeps the tuned parameters.
+    snprintf(c.conv_variant, sizeof c.conv_variant, "gpu");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
     want = conv3x3_variant_defaults(CONV_VARIANT_GPU);
     CHECK(same(&p, &want), "PIXLOC_CONV_VARIANT=gpu must override the tuned cpu entry");
-    setenv("PIXLOC_CONV_VARIANT", "cpu", 1);
+    snprintf(c.conv_variant, sizeof c.conv_variant, "cpu");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
     CHECK(p.variant == CONV_VARIANT_CPU && p.tile_co == 8 && p.dw_seg == 48,
           "PIXLOC_CONV_VARIANT=cpu keeps the tuned cpu entry");
-    unsetenv("PIXLOC_CONV_VARIANT");
+    c.conv_variant[0] = '\0';
     // The tuned parameters build and run.
     conv3x3 *k = conv3x3_create(&c, 2, 3, 5, 9, 7);
     CHECK(k != NULL, "conv3x3_create with tuned parameters");
     conv3x3_free(k);
 
-    // A malformed file (one bad line among good ones) is ignored whole: defaults, no exit.
+    // A malformed line among good ones is skipped (a warning naming the file and the
+    // line): its shape gets the defaults, the good lines are used, no exit.
     use_tuning_file(&c, "bad",
                     "conv3x3 3 5 9 7 variant=cpu tile_co=8\n"
-                    "conv3x3 5 3 9 7 variant=warp_drive\n");
+                    "conv3x3 5 3 9 7 variant=warp_drive\n"
+                    "conv3x3 1 3 9 7 variant=cpu dw_tk=65536\n"
+                    "conv3x3 3 1 9 7 variant=winograd wino_tn=65536\n"
+                    "conv3x3 5 5 9 7 variant=cpu tile_co=4x\n"
+                    "not a line at all\n");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
-    CHECK(same(&p, &def), "malformed tuning file: defaults expected");
+    want = conv3x3_variant_defaults(CONV_VARIANT_CPU);
+    want.tile_co = 8;
+    CHECK(same(&p, &want), "the good line of a file with bad ones is used");
+    const int bad_shapes[][2] = {{5, 3}, {1, 3}, {3, 1}, {5, 5}};
+    for (size_t i = 0; i < sizeof bad_shapes / sizeof *bad_shapes; i++) {
+        p = conv3x3_default_params(&c, bad_shapes[i][0], bad_shapes[i][1], 9, 7);
+        CHECK(same(&p, &def), "bad line for %d->%d: defaults expected", bad_shapes[i][0], bad_shapes[i][1]);
+    }
+    // wino_tn=65536 used to reach conv_winograd.c and exit; now the layer builds with the defaults.
+    k = conv3x3_create(&c, 1, 3, 1, 9, 7);
+    CHECK(k != NULL, "conv3x3_create over a bad tuning line");
+    conv3x3_free(k);
     // Garbage, binary data included.
     use_tuning_file(&c, "garbage", "\x7f" "ELF\x01\x02 not a tuning file\n\n\xff\xfe");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
     CHECK(same(&p, &def), "garbage tuning file: defaults expected");
+
+    // The store: entries put, saved, read back in order with their key=value text.
+    {
+        tuning_store s = {0};
+        snprintf(s.path, sizeof s.path, "%s/store/tuning-x.txt", g_root);
+        const int a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8};
+        tuning_store_put(&s, "conv3x3", a, "variant=cpu  tile_co=8");
+        tuning_store_put(&s, "other_kind", b, "k=v");
+        tuning_store_put(&s, "conv3x3", a, "variant=gpu"); // replaces
+        CHECK(tuning_store_save(&s) == 0, "store saved");
+        char path[1200];
+        snprintf(path, sizeof path, "%s", s.path);
+        tuning_store_free(&s);
+        char *text = px_read_file(path, NULL);
+        CHECK(text && !strcmp(text, "conv3x3 1 2 3 4 variant=gpu\nother_kind 5 6 7 8 k=v\n"), "store file: '%s'",
+              text ? text : "(none)");
+        free(text);
+        tuning_store r = {0};
+        tuning_store_load(&r, path);
+        const tuning_entry *e = tuning_store_find(&r, "other_kind", b);
+        CHECK(r.n == 2 && e && !strcmp(e->params, "k=v") && e->line == 2, "store read back");
+        tuning_store_free(&r);
+        CHECK(!tuning_path("", "p", "d", "v", path, sizeof path), "no cache directory: no tuning file");
+    }
 
     ocl_release(&c);
     char cmd[600];

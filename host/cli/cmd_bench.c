@@ -17,6 +17,7 @@
 #include "layout.h"
 #include "net.h"
 #include "ocl.h"
+#include "op_harness.h"
 #include "pixloc.h"
 #include "rng.h"
 #include "trainer.h"
@@ -113,14 +114,9 @@ static void parse(bench_opts *o, int argc, char **argv) {
     }
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 // Median of t[0..n) (sorts t); the smallest value goes to *min.
 static double median(double *t, int n, double *min) {
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    qsort(t, (size_t)n, sizeof *t, op_cmp_double);
     *min = t[0];
     return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
@@ -203,32 +199,6 @@ static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench
 
 // --- single convolutions -----------------------------------------------------
 
-// An activation buffer (N, C) in the padded-plane layout with uniform values in
-// the image and zeros in the ring and margins, as every kernel expects.
-static cl_mem random_activation(ocl_ctx *c, rng_state *g, int N, int C, int H, int W, const char *name) {
-    act_layout l = act_layout_make(N, C, H, W);
-    float *h = px_calloc(act_floats(&l), sizeof(float), name);
-    for (int n = 0; n < N; n++)
-        for (int ch = 0; ch < C; ch++)
-            for (int y = 0; y < H; y++)
-                for (int x = 0; x < W; x++) h[act_index(&l, n, ch, y, x)] = (float)rng_double(g) - 0.5f;
-    cl_mem m = ocl_buffer(c, name, act_floats(&l) * sizeof(float));
-    ocl_write(c, m, 0, h, act_floats(&l) * sizeof(float));
-    free(h);
-    return m;
-}
-
-enum { OP_FWD, OP_BWI, OP_BWW };
-
-static void run_op(conv3x3 *k, int op, int N, cl_mem x, cl_mem y, cl_mem dy, cl_mem dx, cl_mem w, cl_mem dw,
-                   size_t nw) {
-    switch (op) {
-    case OP_FWD: conv3x3_forward(k, N, x, w, 0, w, nw, y, 1); break;
-    case OP_BWI: conv3x3_backward_input(k, N, dy, w, 0, dx); break;
-    default: conv3x3_backward_weights(k, N, x, dy, dw, 0, dw, nw); break;
-    }
-}
-
 static void bench_conv(ocl_ctx *c, const bench_opts *o, int cin, int cout, conv_result *r) {
     int N = o->net.batch, H = o->net.H, W = o->net.W;
     rng_state g;
@@ -237,33 +207,22 @@ static void bench_conv(ocl_ctx *c, const bench_opts *o, int cin, int cout, conv_
     r->cout = cout;
     r->gflop = 2.0 * 9 * cin * cout * (double)H * W * N * 1e-9;
     conv3x3 *k = conv3x3_create(c, N, cin, cout, H, W);
-    size_t nw = 9 * (size_t)cin * cout; // kernel (3,3,Cin,Cout), then the bias
-    float *hw = px_malloc((nw + (size_t)cout) * sizeof(float), "bench weights");
-    fill_uniform(&g, hw, nw + (size_t)cout, -0.1f, 0.1f);
-    cl_mem w = ocl_buffer(c, "bench weights", (nw + (size_t)cout) * sizeof(float));
-    cl_mem dw = ocl_buffer(c, "bench weight gradient", (nw + (size_t)cout) * sizeof(float));
-    ocl_write(c, w, 0, hw, (nw + (size_t)cout) * sizeof(float));
-    free(hw);
-    cl_mem x = random_activation(c, &g, N, cin, H, W, "bench conv input");
-    cl_mem dy = random_activation(c, &g, N, cout, H, W, "bench conv output gradient");
-    act_layout lx = act_layout_make(N, cin, H, W), ly = act_layout_make(N, cout, H, W);
-    cl_mem y = ocl_buffer(c, "bench conv output", act_floats(&ly) * sizeof(float));
-    cl_mem dx = ocl_buffer(c, "bench conv input gradient", act_floats(&lx) * sizeof(float));
+    op_buffers b; // weights uniform in [-0.1, 0.1), activations in [-0.5, 0.5)
+    op_buffers_make(&b, c, &g, N, cin, cout, H, W, -0.1f, 0.1f, -0.5f, 0.5f, "bench");
     double *t = px_malloc((size_t)o->reps * sizeof(double), "bench times");
     double *ms[3] = {&r->fwd_ms, &r->bwi_ms, &r->bww_ms}, *mn[3] = {&r->fwd_min, &r->bwi_min, &r->bww_min};
-    for (int op = OP_FWD; op <= OP_BWW; op++) {
+    for (int op = OP_FWD; op <= OP_DW; op++) {
         for (int rep = -o->warmup; rep < o->reps; rep++) {
             ocl_finish(c);
             double t0 = px_now();
-            run_op(k, op, N, x, y, dy, dx, w, dw, nw);
+            op_run(k, op, &b, 1);
             ocl_finish(c);
             if (rep >= 0) t[rep] = 1e3 * (px_now() - t0);
         }
         *ms[op] = median(t, o->reps, mn[op]);
     }
     free(t);
-    cl_mem *bufs[] = {&w, &dw, &x, &dy, &y, &dx};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ocl_free(bufs[i]);
+    op_buffers_free(&b);
     conv3x3_free(k);
 }
 

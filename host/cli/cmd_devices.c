@@ -27,5 +27,5 @@ int cmd_devices(int argc, char **argv) {
         cli_usage_error("devices", "unknown option '%s'", argv[optind - 1]);
     }
     if (optind < argc) cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
-    return ocl_list_devices(&o);
+    return ocl_list_devices(&o, OCL_UNTUNED_NOTE);
 }

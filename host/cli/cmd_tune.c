@@ -3,7 +3,8 @@
 // discards any whose output differs from the default parameters' output, and
 // writes the fastest correct choice per shape to the device's tuning file, which
 // conv3x3_default_params then reads in every later run on that device.
-// The file's format lives in host/nn/conv_tuning.c.
+// The file is the tuning store (host/runtime/tuning.c); conv3x3's entries are
+// parsed and formatted by host/nn/conv_tuning.c.
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -15,12 +16,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "conv.h"
-#include "kernel_cache.h"
 #include "layout.h"
 #include "net.h"
 #include "ocl.h"
+#include "op_harness.h"
 #include "pixloc.h"
 #include "rng.h"
+#include "tuning.h"
 
 // --- options -------------------------------------------------------------------
 
@@ -103,7 +105,7 @@ static void parse(tune_opts *o, int argc, char **argv) {
 
 // --- candidates ----------------------------------------------------------------
 
-enum { OP_FWD, OP_DX, OP_DW, NOPS };
+enum { NOPS = OP_COUNT };
 enum { M_FWD = 1, M_DW = 2 }; // which operations a candidate is timed on (M_FWD: forward and dx)
 
 typedef struct {
@@ -166,37 +168,11 @@ static int dw_family(int v) { return v == CONV_VARIANT_WINOGRAD ? CONV_VARIANT_C
 
 typedef struct {
     ocl_ctx *c;
-    int N, cin, cout, H, W, reps;
-    size_t nw, ny, nx, ng; // floats of weights (+bias), y, dx, dw (+db) buffers
-    cl_mem x, dy, w, y, dx, dw;
+    int reps;
+    op_buffers b; // x, dy, w (+bias), y, dx, dw (+db)
     float *ref[NOPS], *got;
     double deadline;
 } layer;
-
-static cl_mem random_activation(ocl_ctx *c, rng_state *g, int N, int C, int H, int W, const char *name) {
-    act_layout l = act_layout_make(N, C, H, W);
-    float *h = px_calloc(act_floats(&l), sizeof(float), name);
-    for (int n = 0; n < N; n++)
-        for (int ch = 0; ch < C; ch++)
-            for (int y = 0; y < H; y++)
-                for (int x = 0; x < W; x++) h[act_index(&l, n, ch, y, x)] = 2.0f * (float)rng_double(g) - 1.0f;
-    cl_mem m = ocl_buffer(c, name, act_floats(&l) * sizeof(float));
-    ocl_write(c, m, 0, h, act_floats(&l) * sizeof(float));
-    free(h);
-    return m;
-}
-
-static cl_mem out_buffer(const layer *L, int op) { return op == OP_FWD ? L->y : op == OP_DX ? L->dx : L->dw; }
-static size_t out_floats(const layer *L, int op) { return op == OP_FWD ? L->ny : op == OP_DX ? L->nx : L->ng; }
-
-static void run_op(layer *L, conv3x3 *k, int op) {
-    size_t nw = 9 * (size_t)L->cin * L->cout;
-    switch (op) {
-    case OP_FWD: conv3x3_forward(k, L->N, L->x, L->w, 0, L->w, nw, L->y, 0); break;
-    case OP_DX: conv3x3_backward_input(k, L->N, L->dy, L->w, 0, L->dx); break;
-    default: conv3x3_backward_weights(k, L->N, L->x, L->dy, L->dw, 0, L->dw, nw); break;
-    }
-}
 
 // Largest |got - ref| over the largest |ref|; NaN where exactly one is NaN
 // (unwritten outputs are NaN, margins stay NaN in both) counts as infinite.
@@ -215,19 +191,14 @@ static double rel_error(const float *ref, const float *got, size_t n) {
     return big > 0 ? err / big : err;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 // Runs op once into a NaN-filled output (the first run may compile) and checks or
 // records it, then times it. Stops early when a repetition is 3x slower than `best`.
 // Returns the median ms, or -1 if the output is wrong.
 static double time_op(layer *L, conv3x3 *k, int op, int record, double best) {
-    size_t nf = out_floats(L, op);
-    cl_mem out = out_buffer(L, op);
+    size_t nf = op_output_floats(&L->b, op);
+    cl_mem out = op_output(&L->b, op);
     ocl_fill_float(L->c, out, NAN, nf);
-    run_op(L, k, op);
+    op_run(k, op, &L->b, 0);
     float *dst = record ? L->ref[op] : L->got;
     ocl_read(L->c, out, 0, dst, nf * sizeof(float));
     if (!record && !(rel_error(L->ref[op], dst, nf) <= 1e-4)) return -1;
@@ -236,12 +207,12 @@ static double time_op(layer *L, conv3x3 *k, int op, int record, double best) {
     while (n < L->reps && n < 64) {
         ocl_finish(L->c);
         double t0 = px_now();
-        run_op(L, k, op);
+        op_run(k, op, &L->b, 0);
         ocl_finish(L->c);
         t[n++] = 1e3 * (px_now() - t0);
         if (t[n - 1] > 3 * best) break;
     }
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    qsort(t, (size_t)n, sizeof *t, op_cmp_double);
     return t[n / 2];
 }
 
@@ -251,7 +222,7 @@ typedef struct { int tried, wrong, unfit, skipped; } tally;
 static void measure(layer *L, cand *cd, int record, const double best[NOPS], tally *ty) {
     for (int op = 0; op < NOPS; op++) cd->ms[op] = INFINITY;
     cd->ok = 0;
-    conv3x3 *k = conv3x3_create_try(L->c, L->N, L->cin, L->cout, L->H, L->W, &cd->p);
+    conv3x3 *k = conv3x3_create_try(L->c, L->b.N, L->b.cin, L->b.cout, L->b.H, L->b.W, &cd->p);
     ty->tried++;
     if (!k) {
         ty->unfit++;
@@ -281,27 +252,15 @@ static double fwd_dx(const cand *c) { return c->ms[OP_FWD] + c->ms[OP_DX]; }
 
 static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double deadline, const int *variants,
                        int nvariants, layer_result *r, tally *ty) {
-    layer L = {.c = c, .N = o->net.batch, .cin = cin, .cout = cout, .H = o->net.H, .W = o->net.W, .reps = o->reps,
-               .deadline = deadline};
+    layer L = {.c = c, .reps = o->reps, .deadline = deadline};
     rng_state g;
     rng_seed(&g, 7);
-    act_layout lx = act_layout_make(L.N, cin, L.H, L.W), ly = act_layout_make(L.N, cout, L.H, L.W);
-    L.nx = act_floats(&lx);
-    L.ny = act_floats(&ly);
-    L.ng = L.nw = 9 * (size_t)cin * cout + (size_t)cout;
-    float *hw = px_malloc(L.nw * sizeof(float), "tune weights");
-    for (size_t i = 0; i < L.nw; i++) hw[i] = 2.0f * (float)rng_double(&g) - 1.0f;
-    L.w = ocl_buffer(c, "tune weights", L.nw * sizeof(float));
-    ocl_write(c, L.w, 0, hw, L.nw * sizeof(float));
-    free(hw);
-    L.dw = ocl_buffer(c, "tune weight gradient", L.ng * sizeof(float));
-    L.x = random_activation(c, &g, L.N, cin, L.H, L.W, "tune conv input");
-    L.dy = random_activation(c, &g, L.N, cout, L.H, L.W, "tune conv output gradient");
-    L.y = ocl_buffer(c, "tune conv output", L.ny * sizeof(float));
-    L.dx = ocl_buffer(c, "tune conv input gradient", L.nx * sizeof(float));
-    for (int op = 0; op < NOPS; op++) L.ref[op] = px_malloc(out_floats(&L, op) * sizeof(float), "tune reference");
-    size_t most = L.nx > L.ny ? L.nx : L.ny;
-    L.got = px_malloc((most > L.ng ? most : L.ng) * sizeof(float), "tune output");
+    op_buffers_make(&L.b, c, &g, o->net.batch, cin, cout, o->net.H, o->net.W, -1.0f, 1.0f, -1.0f, 1.0f, "tune");
+    for (int op = 0; op < NOPS; op++) L.ref[op] = px_malloc(op_output_floats(&L.b, op) * sizeof(float), "tune reference");
+    size_t most = 0;
+    for (int op = 0; op < NOPS; op++)
+        if (op_output_floats(&L.b, op) > most) most = op_output_floats(&L.b, op);
+    L.got = px_malloc(most * sizeof(float), "tune output");
 
     // The reference: the device type's defaults, untuned.
     cand def = {.p = conv3x3_variant_defaults(c->is_cpu ? CONV_VARIANT_CPU : CONV_VARIANT_GPU_TILED),
@@ -394,8 +353,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
 
     for (int op = 0; op < NOPS; op++) free(L.ref[op]);
     free(L.got);
-    cl_mem *bufs[] = {&L.w, &L.dw, &L.x, &L.dy, &L.y, &L.dx};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) ocl_free(bufs[i]);
+    op_buffers_free(&L.b);
 }
 
 // --- the command ---------------------------------------------------------------------
@@ -416,7 +374,6 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
     }
 }
 
-static int same_shape(const int *a, const int *b) { return !memcmp(a, b, 4 * sizeof(int)); }
 
 int cmd_tune(int argc, char **argv) {
     double t_start = px_now();
@@ -427,9 +384,10 @@ int cmd_tune(int argc, char **argv) {
     ocl_ctx c;
     ocl_init(&c, &oo);
     char path[1200];
-    if (!ocl_tuning_path(c.platform_version, c.device_name, c.driver_version, path, sizeof path))
+    if (!tuning_path(c.cache_dir, c.platform_version, c.device_name, c.driver_version, path, sizeof path))
         px_die(PX_EXIT_USAGE, "tune: the tuning file lives in the cache directory, which is off "
-                              "(PIXLOC_CACHE_DIR=off, or no HOME): set PIXLOC_CACHE_DIR to a directory");
+                              "(--no-kernel-cache, PIXLOC_CACHE_DIR=off, or no HOME): set PIXLOC_CACHE_DIR to a "
+                              "directory");
     if (o.nvariants == 0) {
         if (c.is_cpu) {
             o.variants[0] = CONV_VARIANT_CPU; o.variants[1] = CONV_VARIANT_WINOGRAD;
@@ -482,47 +440,32 @@ int cmd_tune(int argc, char **argv) {
            "budget; %.0f s\n",
            ty.tried, ty.wrong, ty.unfit, ty.skipped, px_now() - t_start);
 
-    // The file: the new entries, then the old file's entries for other shapes.
-    size_t olen = 0;
-    char *old = px_read_file(path, &olen);
-    size_t cap = 512 * (size_t)nshape + olen + 16, len = 0;
-    char *text = px_malloc(cap, "tuning file");
-    text[0] = '\0';
+    // The file: the new entries, then the old file's valid entries for other shapes.
+    const tuning_store *old = ocl_tuning(&c);
+    tuning_store out = {0};
+    snprintf(out.path, sizeof out.path, "%s", path);
     for (int i = 0; i < nshape; i++) {
-        char line[512];
-        conv3x3_tuning_format_line(line, sizeof line, res[i].shape, &res[i].chosen, res[i].ms);
-        len += (size_t)snprintf(text + len, cap - len, "%s", line);
+        char params[TUNING_LINE_MAX];
+        conv3x3_tuning_format(params, sizeof params, &res[i].chosen, res[i].ms);
+        tuning_store_put(&out, CONV3X3_TUNING_KIND, res[i].shape, params);
     }
-    if (old) {
-        tuned_entry *e = NULL;
+    int kept = 0;
+    for (int i = 0; i < old->n; i++) {
+        tuning_entry *e = &old->e[i];
+        if (tuning_store_find(&out, e->kind, e->shape)) continue;
+        conv3x3_params p;
         char err[300];
-        int n = strlen(old) == olen ? conv3x3_tuning_parse_file(old, &e, err, sizeof err) : -1, kept = 0;
-        free(e);
-        if (n < 0) px_warn("replacing the unreadable tuning file %s (%s)", path, strlen(old) == olen ? err : "binary data");
-        // A valid file: its lines for other shapes, verbatim.
-        for (char *line = old, *next; n > 0 && *line; line = next) {
-            char *nl = strchr(line, '\n');
-            next = nl ? nl + 1 : line + strlen(line);
-            if (nl) *nl = '\0';
-            int shape[4], dup = 0;
-            conv3x3_params p;
-            if (conv3x3_tuning_parse_line(line, shape, &p, err, sizeof err) != 0) continue; // blank
-            for (int i = 0; i < nshape; i++) dup |= same_shape(shape, res[i].shape);
-            if (dup || len + strlen(line) + 2 > cap) continue;
-            len += (size_t)snprintf(text + len, cap - len, "%s\n", line);
-            kept++;
+        if (!strcmp(e->kind, CONV3X3_TUNING_KIND) && conv3x3_tuning_parse(e->params, &p, err, sizeof err) != 0) {
+            px_warn("dropping line %d of the tuning file %s (%s)", e->line, path, err);
+            continue;
         }
-        if (kept) printf("kept %d entries for other shapes\n", kept);
-        free(old);
+        tuning_store_put(&out, e->kind, e->shape, e->params);
+        kept++;
     }
-    char dir[1200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    if ((slash && px_mkdirs(dir) != 0) || px_write_file_atomic(path, text, len) != 0)
-        px_die(PX_EXIT_FAIL, "tune: cannot write %s: %s", path, strerror(errno));
+    if (kept) printf("kept %d entries for other shapes\n", kept);
+    if (tuning_store_save(&out) != 0) px_die(PX_EXIT_FAIL, "tune: cannot write %s: %s", path, strerror(errno));
+    tuning_store_free(&out);
     printf("wrote %s\n", path);
-    free(text);
     ocl_release(&c);
     return PX_EXIT_OK;
 }

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "ocl.h"
+#include "ocl_flags.h"
 #include "pixloc.h"
 
 

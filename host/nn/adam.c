@@ -21,6 +21,7 @@ adam *adam_create(ocl_ctx *c) {
 
 void adam_free(adam *a) {
     if (!a) return;
+    ocl_kernel_program_release(a->c, a->k); // the program it built, given back with it
     clReleaseKernel(a->k);
     free(a);
 }

@@ -78,6 +78,7 @@ void batchnorm_free(batchnorm *b) {
     ocl_free(&b->pm2);
     ocl_free(&b->pbwd);
     ocl_free(&b->st);
+    ocl_kernel_program_release(b->c, b->k_stats); // the program its kernels come from
     clReleaseKernel(b->k_stats); clReleaseKernel(b->k_final); clReleaseKernel(b->k_apply);
     clReleaseKernel(b->k_bwd_stats); clReleaseKernel(b->k_bwd_final);
     clReleaseKernel(b->k_bwd_apply);

@@ -45,9 +45,10 @@ int conv3x3_variant_parse(const char *name) {
     return -1;
 }
 
-static int env_variant(void) {
-    const char *e = getenv("PIXLOC_CONV_VARIANT");
-    if (!e || !*e) return -1;
+// The variant the settings force (ocl_options.conv_variant), or -1.
+static int forced_variant(const ocl_ctx *c) {
+    const char *e = c->conv_variant;
+    if (!*e) return -1;
     int v = conv3x3_variant_parse(e);
     if (v < 0)
         px_die(PX_EXIT_USAGE, "PIXLOC_CONV_VARIANT must be 'cpu', 'gpu', 'winograd' or 'gpu_tiled', not '%s'", e);
@@ -98,7 +99,7 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
 static int winograd_wins(int Cin, int Cout) { return Cin >= 32 && Cout >= 32; }
 
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
-    int v = env_variant();
+    int v = forced_variant(c);
     conv3x3_params p;
     if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
     if (v < 0) v = c->is_cpu ? (winograd_wins(Cin, Cout) ? CONV_VARIANT_WINOGRAD : CONV_VARIANT_CPU)
@@ -223,6 +224,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
     k->prog_b = k->prog_f ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
     if (!k->prog_b) {
+        ocl_program_release(c, &k->prog_f);
         free(k);
         return NULL;
     }
@@ -293,7 +295,8 @@ void conv3x3_free(conv3x3 *k) {
     cl_kernel ks[] = {k->pack_f, k->conv_f, k->pack_b, k->conv_b, k->dw, k->db, k->reduce};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         if (ks[i]) clReleaseKernel(ks[i]);
-    // Programs are memoised and owned by ocl_program's cache: not released here.
+    ocl_program_release(k->c, &k->prog_f); // this layer's programs, given back with it
+    ocl_program_release(k->c, &k->prog_b);
     ocl_free(&k->wp_f);
     ocl_free(&k->wp_b);
     ocl_free(&k->part);

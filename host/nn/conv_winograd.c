@@ -115,7 +115,7 @@ void conv_wino_free(conv_wino *k) {
         for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
             if (ks[j]) clReleaseKernel(ks[j]);
     }
-    // Programs are memoised and owned by ocl_program's cache: not released here.
+    for (int i = 0; i < 2; i++) ocl_program_release(k->c, &ds[i]->prog); // this layer's programs
     ocl_free(&k->u);
     ocl_free(&k->v);
     ocl_free(&k->m);

@@ -61,6 +61,7 @@ head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
 void head_free(head *h) {
     if (!h) return;
     ocl_free(&h->dz); ocl_free(&h->loss_part); ocl_free(&h->loss_out); ocl_free(&h->wpart);
+    ocl_kernel_program_release(h->c, h->k_fwd); // the program its kernels come from
     clReleaseKernel(h->k_fwd); clReleaseKernel(h->k_loss_partial); clReleaseKernel(h->k_loss_final);
     clReleaseKernel(h->k_grad); clReleaseKernel(h->k_bwd_partial); clReleaseKernel(h->k_bwd_final);
     clReleaseKernel(h->k_bwd_input);

@@ -352,6 +352,7 @@ void net_free(net *n) {
     cl_mem *bufs[] = {&n->params, &n->grads, &n->m, &n->v, &n->stats, &n->x0, &n->heat, &n->target,
                       &n->g[0], &n->g[1], &n->staging_img, &n->staging_heat, &n->idx, &n->idx_identity};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ocl_free(bufs[i]);
+    ocl_kernel_program_release(n->c, n->k_gather_img); // batch.cl, given back with the net
     clReleaseKernel(n->k_gather_img);
     clReleaseKernel(n->k_gather_tgt);
     free(n);

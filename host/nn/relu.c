@@ -47,6 +47,7 @@ relu *relu_create(ocl_ctx *c, int max_N, int C, int H, int W) {
 void relu_free(relu *r) {
     if (!r) return;
     ocl_free(&r->mask);
+    ocl_kernel_program_release(r->c, r->k_bwd); // the program it built, given back with it
     clReleaseKernel(r->k_bwd);
     free(r);
 }

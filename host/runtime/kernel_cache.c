@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "pixloc.h"
 
@@ -42,8 +41,8 @@ void kcache_key_make(kcache_key *k, const char *source, const char *options, con
     kcache_hash(k, driver_version, strlen(driver_version));
 }
 
-void kcache_path(const ocl_ctx *c, const kcache_key *k, char *out, size_t len) {
-    snprintf(out, len, "%s/%016llx%016llx.clbin", c->cache_dir, (unsigned long long)k->h[0],
+void kcache_path(const char *cache_dir, const kcache_key *k, char *out, size_t len) {
+    snprintf(out, len, "%s/%016llx%016llx.clbin", cache_dir, (unsigned long long)k->h[0],
              (unsigned long long)k->h[1]);
 }
 
@@ -56,9 +55,9 @@ static uint64_t checksum(const unsigned char *p, size_t n) {
 // Entry: MAGIC, key (16 bytes), binary size (8), checksum of binary (8), binary.
 #define HEADER_BYTES (8 + 16 + 8 + 8)
 
-cl_program kcache_load(ocl_ctx *c, const kcache_key *k) {
+cl_program kcache_load(cl_context ctx, cl_device_id device, const char *cache_dir, int debug, const kcache_key *k) {
     char path[1200];
-    kcache_path(c, k, path, sizeof path);
+    kcache_path(cache_dir, k, path, sizeof path);
     size_t len;
     char *buf = px_read_file(path, &len);
     if (!buf) return NULL;
@@ -72,19 +71,19 @@ cl_program kcache_load(ocl_ctx *c, const kcache_key *k) {
     if (checksum(bin, (size_t)size) != sum) goto out;
     size_t bsize = (size_t)size;
     cl_int status = CL_SUCCESS, err;
-    p = clCreateProgramWithBinary(c->ctx, 1, &c->device, &bsize, &bin, &status, &err);
+    p = clCreateProgramWithBinary(ctx, 1, &device, &bsize, &bin, &status, &err);
     if (err != CL_SUCCESS || status != CL_SUCCESS) { if (p) clReleaseProgram(p); p = NULL; goto out; }
-    if (clBuildProgram(p, 1, &c->device, NULL, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(p, 1, &device, NULL, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         p = NULL;
     }
 out:
-    if (!p && getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: kernel cache entry %s unusable\n", path);
+    if (!p && debug) fprintf(stderr, "pixloc: kernel cache entry %s unusable\n", path);
     free(buf);
     return p;
 }
 
-void kcache_store(ocl_ctx *c, const kcache_key *k, cl_program p) {
+void kcache_store(const char *cache_dir, const kcache_key *k, cl_program p) {
     size_t bsize = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) != CL_SUCCESS || bsize == 0)
         return;
@@ -98,47 +97,11 @@ void kcache_store(ocl_ctx *c, const kcache_key *k, cl_program p) {
     memcpy(buf + 24, &size, 8);
     memcpy(buf + 32, &sum, 8);
     char path[1200];
-    kcache_path(c, k, path, sizeof path);
-    if (px_mkdirs(c->cache_dir) != 0 || px_write_file_atomic(path, buf, HEADER_BYTES + bsize) != 0) {
+    kcache_path(cache_dir, k, path, sizeof path);
+    if (px_mkdirs(cache_dir) != 0 || px_write_file_atomic(path, buf, HEADER_BYTES + bsize) != 0) {
         static int warned;
-        if (!warned++) px_warn("cannot write the kernel cache in %s (%s); continuing without it", c->cache_dir,
+        if (!warned++) px_warn("cannot write the kernel cache in %s (%s); continuing without it", cache_dir,
                               strerror(errno));
     }
     free(buf);
-}
-
-int ocl_tuning_path(const char *platform_version, const char *device_name, const char *driver_version,
-                    char *out, size_t len) {
-    char dir[1024];
-    const char *d = getenv("PIXLOC_CACHE_DIR");
-    if (d && *d) {
-        if (strcasecmp(d, "off") == 0) return 0;
-        snprintf(dir, sizeof dir, "%s", d);
-    } else {
-        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/pixloc", xdg);
-        else if (home && *home) snprintf(dir, sizeof dir, "%s/.cache/pixloc", home);
-        else return 0;
-    }
-    kcache_key k = {{0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL}};
-    kcache_hash(&k, platform_version, strlen(platform_version));
-    kcache_hash(&k, device_name, strlen(device_name));
-    kcache_hash(&k, driver_version, strlen(driver_version));
-    snprintf(out, len, "%s/tuning-%016llx.txt", dir, (unsigned long long)k.h[0]);
-    return 1;
-}
-
-int ocl_tuning_describe(const char *platform_version, const char *device_name, const char *driver_version,
-                        char *out, size_t len) {
-    char path[1200];
-    if (!ocl_tuning_path(platform_version, device_name, driver_version, path, sizeof path)) return 0;
-    size_t n;
-    char *text = px_read_file(path, &n);
-    if (!text) return 0;
-    int lines = 0;
-    for (char *p = text; *p; p++)
-        if (*p == '\n') lines++;
-    snprintf(out, len, "yes, %d tuned entries in %s", lines, path);
-    free(text);
-    return 1;
 }

@@ -1,5 +1,6 @@
 // OpenCL runtime: device discovery and selection, kernel sources (embedded or
-// from --kernel-dir) with #include expansion, program builds memoised in-process
+// from --kernel-dir) with #include expansion, program builds (owned by the layers
+// that ask for them, shared while held, a bounded number kept for reuse)
 // and cached on disk, buffers and launches. See include/ocl.h.
 #include "ocl.h"
 
@@ -13,6 +14,7 @@
 
 #include "kernel_cache.h"
 #include "pixloc.h"
+#include "tuning.h"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -57,62 +59,6 @@ void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
     if (err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
         fprintf(stderr, "  the device ran out of memory or resources: try a smaller --batch-size\n");
     exit(PX_EXIT_FAIL);
-}
-
-// ---------------------------------------------------------------------------
-// Options
-
-const char *const OCL_OPTIONS_HELP =
-    "Device selection (environment defaults in brackets; flags win):\n"
-    "  --platform P        platform index or case-insensitive name/vendor substring [PIXLOC_PLATFORM]\n"
-    "  --device D          device index or case-insensitive name/vendor substring [PIXLOC_DEVICE]\n"
-    "  --device-type T     gpu, cpu, accelerator or all [PIXLOC_DEVICE_TYPE]\n"
-    "                      default: the first GPU of any platform, else the first CPU device\n"
-    "  --kernel-dir DIR    read kernel sources from DIR instead of the built-in copies [PIXLOC_KERNEL_DIR]\n"
-    "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n";
-
-void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {
-    static const char *const with_value[] = {"--platform", "--device", "--device-type", "--kernel-dir"};
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        char *a = argv[i];
-        if (strcmp(a, "--") == 0) { // everything after -- is positional: keep as is
-            for (; i < *argc; i++) argv[out++] = argv[i];
-            break;
-        }
-        if (strcmp(a, "--no-kernel-cache") == 0) { o->no_cache = 1; continue; }
-        int matched = 0;
-        for (size_t f = 0; f < sizeof with_value / sizeof *with_value; f++) {
-            size_t fl = strlen(with_value[f]);
-            const char *val = NULL;
-            if (strcmp(a, with_value[f]) == 0) {
-                if (i + 1 >= *argc) {
-                    fprintf(stderr, "pixloc: error: %s needs a value\n", a);
-                    exit(PX_EXIT_USAGE);
-                }
-                val = argv[++i];
-            } else if (strncmp(a, with_value[f], fl) == 0 && a[fl] == '=') {
-                val = a + fl + 1;
-            } else {
-                continue;
-            }
-            matched = 1;
-            if (f == 0) o->platform = val;
-            else if (f == 1) o->device = val;
-            else if (f == 2) o->device_type = val;
-            else o->kernel_dir = val;
-            break;
-        }
-        if (!matched) argv[out++] = a;
-    }
-    argv[out] = NULL;
-    *argc = out;
-}
-
-static const char *env_or(const char *flag, const char *env) {
-    if (flag) return flag;
-    const char *e = getenv(env);
-    return (e && *e) ? e : NULL;
 }
 
 // ---------------------------------------------------------------------------
@@ -249,7 +195,7 @@ static choice select_device(plat_info *p, int np, const char *psel, const char *
     return c;
 }
 
-static void print_listing(FILE *f, plat_info *p, int np, choice def) {
+static void print_listing(FILE *f, plat_info *p, int np, choice def, const char *cache_dir, const char *untuned_note) {
     for (int i = 0; i < np; i++) {
         fprintf(f, "platform %d: %s (%s) %s\n", i, p[i].name, p[i].vendor, p[i].version);
         if (p[i].ndev == 0) fprintf(f, "  (no devices)\n");
@@ -273,26 +219,26 @@ static void print_listing(FILE *f, plat_info *p, int np, choice def) {
                     (int)j, is_def ? " [default]" : "", name, vendor, type_name(dev_type(d)), ver, drv, cu,
                     (double)gmem / (1 << 30), (double)maxalloc / (1 << 30));
             char tuned[512];
-            if (ocl_tuning_describe(p[i].version, name, drv, tuned, sizeof tuned))
+            if (tuning_describe(cache_dir, p[i].version, name, drv, tuned, sizeof tuned))
                 fprintf(f, "    tuned: %s\n", tuned);
             else
-                fprintf(f, "    tuned: no (run `pixloc tune` to time kernel variants on this device)\n");
+                fprintf(f, "    tuned: no%s\n", untuned_note ? untuned_note : "");
         }
     }
 }
 
-int ocl_list_devices(const ocl_options *o) {
+static const char *cache_dir_of(const ocl_options *o) { return o->no_cache ? "" : o->cache_dir; }
+
+int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
     plat_info *p;
     int np = discover(&p);
     if (np == 0) {
         fprintf(stderr, "pixloc: error: no OpenCL platform found. %s\n", INSTALL_HINT);
         return PX_EXIT_USAGE;
     }
-    const char *psel = env_or(o->platform, "PIXLOC_PLATFORM");
-    const char *dsel = env_or(o->device, "PIXLOC_DEVICE");
-    cl_device_type want = parse_type(env_or(o->device_type, "PIXLOC_DEVICE_TYPE"));
-    choice def = select_device(p, np, psel, dsel, want);
-    print_listing(stdout, p, np, def);
+    cl_device_type want = parse_type(o->device_type);
+    choice def = select_device(p, np, o->platform, o->device, want);
+    print_listing(stdout, p, np, def, cache_dir_of(o), untuned_note);
     if (def.plat < 0) printf("no device matches the current selection\n");
     free_discovery(p, np);
     return PX_EXIT_OK;
@@ -301,21 +247,6 @@ int ocl_list_devices(const ocl_options *o) {
 // ---------------------------------------------------------------------------
 // Context
 
-static void cache_dir_resolve(ocl_ctx *c, int no_cache) {
-    c->cache_dir[0] = 0;
-    if (no_cache) return;
-    const char *d = getenv("PIXLOC_CACHE_DIR");
-    if (d && *d) {
-        if (strcasecmp(d, "off") == 0) return;
-        snprintf(c->cache_dir, sizeof c->cache_dir, "%s", d);
-        return;
-    }
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    if (xdg && *xdg) snprintf(c->cache_dir, sizeof c->cache_dir, "%s/pixloc", xdg);
-    else if (home && *home) snprintf(c->cache_dir, sizeof c->cache_dir, "%s/.cache/pixloc", home);
-}
-
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
     plat_info *p;
@@ -323,9 +254,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (np == 0)
         px_die(PX_EXIT_USAGE, "no OpenCL platform found (the ICD loader sees no installed driver). %s",
                INSTALL_HINT);
-    const char *psel = env_or(o->platform, "PIXLOC_PLATFORM");
-    const char *dsel = env_or(o->device, "PIXLOC_DEVICE");
-    const char *tsel = env_or(o->device_type, "PIXLOC_DEVICE_TYPE");
+    const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
     cl_device_type want = parse_type(tsel);
     choice ch = select_device(p, np, psel, dsel, want);
     if (ch.plat < 0) {
@@ -335,7 +264,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
         if (dsel) fprintf(stderr, " --device '%s'", dsel);
         if (tsel) fprintf(stderr, " --device-type '%s'", tsel);
         fprintf(stderr, ". These exist:\n");
-        print_listing(stderr, p, np, (choice){-1, -1});
+        print_listing(stderr, p, np, (choice){-1, -1}, cache_dir_of(o), NULL);
         fprintf(stderr, "Select by index or by a case-insensitive part of the name. %s\n", INSTALL_HINT);
         exit(PX_EXIT_USAGE);
     }
@@ -365,40 +294,61 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     c->queue = clCreateCommandQueue(c->ctx, c->device, 0, &err);
     CL_CHECK(err);
 
-    const char *kd = env_or(o->kernel_dir, "PIXLOC_KERNEL_DIR");
-    if (kd) snprintf(c->kernel_dir, sizeof c->kernel_dir, "%s", kd);
-    cache_dir_resolve(c, o->no_cache);
+    if (o->kernel_dir && *o->kernel_dir) snprintf(c->kernel_dir, sizeof c->kernel_dir, "%s", o->kernel_dir);
+    // One cache directory for compiled programs and the tuning file alike.
+    snprintf(c->cache_dir, sizeof c->cache_dir, "%s", cache_dir_of(o));
+    c->cache_debug = o->cache_debug;
+    c->max_alloc_mb = o->max_alloc_mb;
+    if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
+    c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type),
                c->driver_version, c->platform_name, c->platform_version);
 }
 
-// In-process memo of built programs, keyed by file + options.
-typedef struct memo {
-    struct memo *next;
-    ocl_ctx *ctx;
+// The registry of built programs, keyed by file + options. An entry is held
+// (refs > 0) while layers own it, and kept for reuse when given back, the
+// OCL_PROGRAM_MEMO_MAX most recently given back at most.
+struct ocl_program_entry {
+    struct ocl_program_entry *next;
     char *file, *options;
     cl_program prog;
-} memo;
-static memo *g_memo;
+    int refs;
+    unsigned long last_use;
+};
+
+static void entry_free(struct ocl_program_entry *m) {
+    clReleaseProgram(m->prog);
+    free(m->file);
+    free(m->options);
+    free(m);
+}
 
 void ocl_release(ocl_ctx *c) {
-    memo **pp = &g_memo;
-    while (*pp) {
-        memo *m = *pp;
-        if (m->ctx == c) {
-            clReleaseProgram(m->prog);
-            free(m->file); free(m->options);
-            *pp = m->next;
-            free(m);
-        } else {
-            pp = &m->next;
-        }
+    while (c->programs) {
+        struct ocl_program_entry *m = c->programs;
+        c->programs = m->next;
+        entry_free(m);
+    }
+    c->programs_owned = c->programs_cached = 0;
+    if (c->tuning) {
+        tuning_store_free(c->tuning);
+        free(c->tuning);
+        c->tuning = NULL;
     }
     if (c->queue) clReleaseCommandQueue(c->queue);
     if (c->ctx) clReleaseContext(c->ctx);
     c->queue = NULL;
     c->ctx = NULL;
+}
+
+struct tuning_store *ocl_tuning(const ocl_ctx *c) {
+    if (!c->tuning->loaded) {
+        char path[1200];
+        tuning_path(c->cache_dir, c->platform_version, c->device_name, c->driver_version, path, sizeof path);
+        tuning_store_load(c->tuning, path);
+    }
+    return c->tuning;
 }
 
 // ---------------------------------------------------------------------------
@@ -513,8 +463,14 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
 cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, char **log) {
     if (log) *log = NULL;
     if (!options) options = "";
-    for (memo *m = g_memo; m; m = m->next)
-        if (m->ctx == c && strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) return m->prog;
+    static unsigned long use_clock; // orders the registry's entries by last use
+    for (struct ocl_program_entry *m = c->programs; m; m = m->next)
+        if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) {
+            if (m->refs++ == 0) c->programs_cached--;
+            c->programs_owned++;
+            m->last_use = ++use_clock;
+            return m->prog;
+        }
 
     char *src = ocl_source(c, file);
     if (!src) {
@@ -532,30 +488,53 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
     double t0 = px_now();
     if (use_cache) {
         kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
-        p = kcache_load(c, &key);
+        p = kcache_load(c->ctx, c->device, c->cache_dir, c->cache_debug, &key);
         if (p) {
             c->cache_hits++;
-            if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: kernel cache HIT %s %s\n", file, options);
+            if (c->cache_debug) fprintf(stderr, "pixloc: kernel cache HIT %s %s\n", file, options);
         } else {
             c->cache_misses++;
-            if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: kernel cache MISS %s %s\n", file, options);
+            if (c->cache_debug) fprintf(stderr, "pixloc: kernel cache MISS %s %s\n", file, options);
         }
     }
     if (!p) {
         p = build_from_source(c, file, src, options, log);
-        if (p && use_cache) kcache_store(c, &key, p);
+        if (p && use_cache) kcache_store(c->cache_dir, &key, p);
     }
     free(src);
     if (!p) return NULL;
-    if (getenv("PIXLOC_CACHE_DEBUG")) fprintf(stderr, "pixloc: program %s ready in %.3fs\n", file, px_now() - t0);
-    memo *m = px_calloc(1, sizeof *m, "program memo");
-    m->ctx = c;
+    if (c->cache_debug) fprintf(stderr, "pixloc: program %s ready in %.3fs\n", file, px_now() - t0);
+    struct ocl_program_entry *m = px_calloc(1, sizeof *m, "program registry");
     m->file = strdup(file);
     m->options = strdup(options);
     m->prog = p;
-    m->next = g_memo;
-    g_memo = m;
+    m->refs = 1;
+    m->last_use = ++use_clock;
+    m->next = c->programs;
+    c->programs = m;
+    c->programs_owned++;
     return p;
+}
+
+void ocl_program_release(ocl_ctx *c, cl_program *p) {
+    if (!*p) return;
+    struct ocl_program_entry **pp = &c->programs;
+    while (*pp && (*pp)->prog != *p) pp = &(*pp)->next;
+    *p = NULL;
+    if (!*pp || (*pp)->refs <= 0) return; // not ours, or given back twice: nothing to drop
+    c->programs_owned--;
+    if (--(*pp)->refs > 0) return;
+    c->programs_cached++;
+    // Over the bound: free the least recently used program nobody holds.
+    while (c->programs_cached > OCL_PROGRAM_MEMO_MAX) {
+        struct ocl_program_entry **old = NULL;
+        for (struct ocl_program_entry **q = &c->programs; *q; q = &(*q)->next)
+            if ((*q)->refs == 0 && (!old || (*q)->last_use < (*old)->last_use)) old = q;
+        struct ocl_program_entry *m = *old;
+        *old = m->next;
+        entry_free(m);
+        c->programs_cached--;
+    }
 }
 
 cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
@@ -570,13 +549,25 @@ cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
     return p;
 }
 
+int ocl_program_count(const ocl_ctx *c) {
+    int n = 0;
+    for (const struct ocl_program_entry *m = c->programs; m; m = m->next) n++;
+    return n;
+}
+
+void ocl_kernel_program_release(ocl_ctx *c, cl_kernel k) {
+    cl_program p = NULL;
+    if (k && clGetKernelInfo(k, CL_KERNEL_PROGRAM, sizeof(cl_program), &p, NULL) == CL_SUCCESS)
+        ocl_program_release(c, &p);
+}
+
 cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
     cl_int err;
     cl_kernel k = clCreateKernel(p, name, &err);
     if (err != CL_SUCCESS) {
         // Name the file the program came from.
         const char *file = "?";
-        for (memo *m = g_memo; m; m = m->next)
+        for (struct ocl_program_entry *m = c->programs; m; m = m->next)
             if (m->prog == p) file = m->file;
         px_die(PX_EXIT_FAIL, "kernel '%s' not found in cl/%s on %s: %s", name, file, c->device_name,
                cl_errstr(err));
@@ -607,12 +598,8 @@ static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count) {
 
 size_t ocl_alloc_cap(const ocl_ctx *c) {
     size_t cap = (size_t)c->max_alloc;
-    const char *e = getenv("PIXLOC_MAX_ALLOC_MB");
-    if (e && *e) {
-        char *end;
-        unsigned long long mb = strtoull(e, &end, 10);
-        if (*end == 0 && mb > 0 && mb * 1024 * 1024 < cap) cap = (size_t)(mb * 1024 * 1024);
-    }
+    unsigned long long mb = c->max_alloc_mb;
+    if (mb > 0 && mb * 1024 * 1024 < cap) cap = (size_t)(mb * 1024 * 1024);
     return cap;
 }
 

@@ -4,6 +4,7 @@
 #define PIXLOC_CLI_H
 
 #include "net.h"
+#include "ocl_flags.h"
 
 long cli_int(const char *flag, const char *value, long lo, long hi);
 double cli_double(const char *flag, const char *value, double lo, double hi);

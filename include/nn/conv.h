@@ -63,9 +63,9 @@ int conv3x3_variant_parse(const char *name);
 // The default table's row for one variant (device-independent tile sizes).
 conv3x3_params conv3x3_variant_defaults(int variant);
 // Parameters for a layer shape on this device, first match wins:
-//   1. the environment variable PIXLOC_CONV_VARIANT=cpu|gpu|winograd|gpu_tiled forces the
-//      variant (tests exercise all of them on PoCL): its table row, unless the
-//      tuning file's entry (2.) has that variant;
+//   1. c->conv_variant (ocl_options.conv_variant; PIXLOC_CONV_VARIANT=cpu|gpu|winograd|gpu_tiled
+//      for users) forces the variant (tests exercise all of them on PoCL): its table
+//      row, unless the tuning file's entry (2.) has that variant; an unknown name exits 2;
 //   2. the device's tuning file written by `pixloc tune` (conv3x3_tuned_params);
 //   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere.
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
@@ -85,24 +85,21 @@ conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 void conv3x3_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W);
 
-// The tuning file (host/nn/conv_tuning.c, written by `pixloc tune`): "<cache dir>/tuning-<device hash>.txt" (see
-// ocl_tuning_path), one line per layer shape:
+// conv3x3's entries in the device's tuning store (include/runtime/tuning.h, written by
+// `pixloc tune`): one line per layer shape,
 //   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
-//           dw_seg=.. dw_wg=.. fwd_ms=.. dx_ms=.. dw_ms=..
-// (one line; parameters left out take the variant's table value). Read once per
-// process (again only if the path changes). Returns 1 and the entry's parameters
-// for an exact (Cin, Cout, H, W) match; 0 if there is none, no file, or the file
-// is malformed (then ignored whole, with one warning).
+//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. fwd_ms=.. dx_ms=.. dw_ms=..
+// (one line; parameters left out take the variant's table value; every field is bounded).
+#define CONV3X3_TUNING_KIND "conv3x3"
+// Returns 1 and the entry's parameters for an exact (Cin, Cout, H, W) match; 0 if there
+// is none, no file, or the entry is malformed (then a warning naming the file and line,
+// once, and the defaults).
 int conv3x3_tuned_params(const ocl_ctx *c, int Cin, int Cout, int H, int W, conv3x3_params *out);
-// Parses one tuning-file line; returns 0, or -1 with a reason in err.
+// Parses an entry's key=value text; returns 0, or -1 with a reason in err.
+int conv3x3_tuning_parse(const char *params, conv3x3_params *p, char *err, size_t errlen);
+// Parses a whole line ("conv3x3 Cin Cout H W key=value..."); returns 0, or -1 with a reason in err.
 int conv3x3_tuning_parse_line(const char *line, int shape[4], conv3x3_params *p, char *err, size_t errlen);
-typedef struct {
-    int shape[4];
-    conv3x3_params p;
-} tuned_entry;
-// Parses a whole file; returns the entry count, or -1 with "line L: reason" in err.
-int conv3x3_tuning_parse_file(const char *text, tuned_entry **out, char *err, size_t errlen);
-// One line of the file (with its newline) for a shape, its parameters and its times (fwd, dx, dw ms).
-void conv3x3_tuning_format_line(char *out, size_t len, const int shape[4], const conv3x3_params *p, const double ms[3]);
+// An entry's key=value text for its parameters and its times (fwd, dx, dw ms).
+void conv3x3_tuning_format(char *out, size_t len, const conv3x3_params *p, const double ms[3]);
 
 #endif

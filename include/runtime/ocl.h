@@ -25,17 +25,27 @@ void ocl_fail_(const char *call, cl_int err, const char *file, int line) __attri
 // Sets kernel argument i to the value v (any lvalue: cl_mem, int, float ...).
 #define KARG(kernel, i, v) CL_CHECK(clSetKernelArg((kernel), (i), sizeof(v), &(v)))
 
-// How the user asked for a device. NULL fields mean "not given"; ocl_init
-// falls back to the PIXLOC_PLATFORM / PIXLOC_DEVICE / PIXLOC_DEVICE_TYPE /
-// PIXLOC_KERNEL_DIR / PIXLOC_CACHE_DIR environment variables, flags winning.
+struct ocl_program_entry;
+struct tuning_store;
+
+// How the user asked for a device, and the run's settings, filled by the caller
+// (the CLI reads the environment and the flags: host/cli/ocl_flags.c). Library
+// code reads no environment variable. NULL / 0 / "" fields mean "not given".
 typedef struct {
     const char *platform;    // index or case-insensitive substring of platform name/vendor
     const char *device;      // index or case-insensitive substring of device name/vendor
     const char *device_type; // "gpu", "cpu", "accelerator" or "all"
     const char *kernel_dir;  // read .cl files from here instead of the embedded copies
-    int no_cache;            // 1: never read or write the compiled-program cache
+    int no_cache;            // 1: never read or write the compiled-program cache nor the tuning file
     int quiet;               // 1: do not print the chosen device
+    char cache_dir[1024];    // compiled programs and tuning files live here; "" = off
+    int cache_debug;         // 1: print cache HIT/MISS and build times to stderr
+    unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
+    const char *conv_variant; // a forced convolution variant by name (nn/conv.c reads it); NULL = none
 } ocl_options;
+
+// At most this many compiled programs that no layer holds are kept for reuse.
+#define OCL_PROGRAM_MEMO_MAX 32
 
 typedef struct {
     cl_platform_id platform;
@@ -51,17 +61,19 @@ typedef struct {
     cl_ulong global_mem, max_alloc, local_mem;
     size_t max_wg;
     char kernel_dir[1024]; // "" = embedded sources
-    char cache_dir[1024];  // "" = cache disabled
-    // Counters, for tests and the cache HIT/MISS debug output (PIXLOC_CACHE_DEBUG=1).
+    char cache_dir[1024];  // "" = cache (and tuning file) disabled
+    int cache_debug;
+    unsigned long long max_alloc_mb; // 0 = no cap below the device's
+    char conv_variant[64];           // "" = none forced
+    // Counters, for tests and the cache HIT/MISS debug output.
     int cache_hits, cache_misses, builds;
+    // Programs: programs_owned counts the references layers hold (each ocl_program
+    // call makes one, each ocl_program_release drops one); programs_cached the
+    // built programs no layer holds, kept for reuse (at most OCL_PROGRAM_MEMO_MAX).
+    int programs_owned, programs_cached;
+    struct ocl_program_entry *programs; // ocl.c's registry of built programs
+    struct tuning_store *tuning;        // this device's tuning file, read on first use
 } ocl_ctx;
-
-// Reads the common device flags from argv (--platform, --device, --device-type,
-// --kernel-dir, --no-kernel-cache) and removes them, so each subcommand parses
-// only its own flags. Exits 2 on a device flag without its value.
-void ocl_options_from_args(ocl_options *o, int *argc, char **argv);
-// The help text of those flags, for each subcommand's --help.
-extern const char *const OCL_OPTIONS_HELP;
 
 // Selects a device as asked (default: first GPU of any platform, else first CPU),
 // creates a context and an in-order queue, prints the choice to stderr unless
@@ -69,14 +81,28 @@ extern const char *const OCL_OPTIONS_HELP;
 // to install PoCL, exit 2.
 void ocl_init(ocl_ctx *c, const ocl_options *o);
 void ocl_release(ocl_ctx *c);
-// `pixloc devices`: lists every platform and device; returns an exit status.
-int ocl_list_devices(const ocl_options *o);
+// `pixloc devices`: lists every platform and device, each with a "tuned:" line (the
+// device's tuning file, or "no" followed by untuned_note); returns an exit status.
+int ocl_list_devices(const ocl_options *o, const char *untuned_note);
+// This device's tuning store, read on first use (never NULL; an empty store, with
+// no path, when the cache directory is off).
+struct tuning_store *ocl_tuning(const ocl_ctx *c);
 
 // Builds cl/<file> (e.g. "conv.cl") with `options` (a string of -D defines).
 // `#include "x.h"` lines are expanded from cl/ (embedded or --kernel-dir).
 // Uses the disk cache; on a build failure prints the build log, file, options
-// and exits 1. Programs are also memoised in-process by (file, options).
+// and exits 1. The caller owns the program: ocl_program_release gives it back.
+// Programs are shared in-process by (file, options) while held, and the last
+// OCL_PROGRAM_MEMO_MAX given back are kept for reuse; ocl_release frees the rest.
 cl_program ocl_program(ocl_ctx *c, const char *file, const char *options);
+// Gives back a program from ocl_program / ocl_program_try; NULL-safe, sets *p to NULL.
+void ocl_program_release(ocl_ctx *c, cl_program *p);
+// Gives back the program (from ocl_program) that kernel k was created from: for a
+// layer that keeps only its kernels. Call it once per ocl_program call, before
+// releasing the kernel.
+void ocl_kernel_program_release(ocl_ctx *c, cl_kernel k);
+// The programs alive in this context: held by a layer or kept for reuse.
+int ocl_program_count(const ocl_ctx *c);
 // Creates a kernel; a missing name exits 1 naming file and kernel.
 cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name);
 // Same as ocl_program but returns NULL instead of exiting and puts the build log
@@ -87,14 +113,14 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
 char *ocl_source(ocl_ctx *c, const char *file);
 
 // Device buffer of `bytes`, named for errors. Exceeding the device's largest
-// allocation (or PIXLOC_MAX_ALLOC_MB, a cap for tests) or an allocation failure
+// allocation (or max_alloc_mb, a cap for tests: PIXLOC_MAX_ALLOC_MB) or an allocation failure
 // gives a message naming the buffer, its size and the limit, and exits 1.
 cl_mem ocl_buffer(ocl_ctx *c, const char *name, size_t bytes);
 // Same, but returns NULL (after printing nothing) when it does not fit, so a caller
 // can suggest a smaller batch.
 cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes);
 // The largest single allocation: the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE, or
-// PIXLOC_MAX_ALLOC_MB when that is smaller (for testing out-of-memory handling).
+// the options' max_alloc_mb when that is smaller (for testing out-of-memory handling).
 size_t ocl_alloc_cap(const ocl_ctx *c);
 void ocl_free(cl_mem *m);
 void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes);
