@@ -4,16 +4,14 @@
 #include <string.h>
 
 // Dense (N, C, H, W) index.
-static size_t at(int n, int c, int i, int j, int C, int H, int W) {
-    return (((size_t)n * C + c) * H + i) * W + j;
-}
+static size_t at(int n, int c, int i, int j, int C, int H, int W) { return (((size_t)n * C + c) * H + i) * W + j; }
 // Keras kernel index (ky, kx, ci, co).
 static size_t wat(int ky, int kx, int ci, int co, int Cin, int Cout) {
     return ((size_t)(ky * 3 + kx) * Cin + ci) * Cout + co;
 }
 
-void ref_conv3x3_forward(const double *x, const double *w, const double *b, double *y, int N, int Cin,
-                         int Cout, int H, int W, int relu) {
+void ref_conv3x3_forward(const double *x, const double *w, const double *b, double *y, int N, int Cin, int Cout, int H,
+                         int W, int relu) {
     for (int n = 0; n < N; n++)
         for (int co = 0; co < Cout; co++)
             for (int i = 0; i < H; i++)
@@ -30,8 +28,8 @@ void ref_conv3x3_forward(const double *x, const double *w, const double *b, doub
                 }
 }
 
-void ref_conv3x3_backward(const double *x, const double *w, const double *dy, double *dx, double *dw,
-                          double *db, int N, int Cin, int Cout, int H, int W) {
+void ref_conv3x3_backward(const double *x, const double *w, const double *dy, double *dx, double *dw, double *db, int N,
+                          int Cin, int Cout, int H, int W) {
     if (dx) memset(dx, 0, sizeof(double) * (size_t)N * Cin * H * W);
     memset(dw, 0, sizeof(double) * 9 * (size_t)Cin * Cout);
     memset(db, 0, sizeof(double) * (size_t)Cout);

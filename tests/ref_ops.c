@@ -6,9 +6,9 @@
 
 #include "ref_conv.h"
 
-void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, const double *gamma,
-                    const double *beta, double *moving_mean, double *moving_var, int mode,
-                    double momentum, double eps, int k, double *mean_out, double *var_out) {
+void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, const double *gamma, const double *beta,
+                    double *moving_mean, double *moving_var, int mode, double momentum, double eps, int k,
+                    double *mean_out, double *var_out) {
     size_t HW = (size_t)H * W, M = (size_t)N * HW;
     for (int c = 0; c < C; c++) {
         double mean, var;
@@ -46,9 +46,9 @@ void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, cons
     }
 }
 
-void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int W,
-                     const double *gamma, const double *mean, const double *var, double eps,
-                     int relu, double *dx, double *dgamma, double *dbeta) {
+void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int W, const double *gamma,
+                     const double *mean, const double *var, double eps, int relu, double *dx, double *dgamma,
+                     double *dbeta) {
     size_t HW = (size_t)H * W;
     double M = (double)N * (double)HW;
     for (int c = 0; c < C; c++) {
@@ -71,8 +71,7 @@ void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int
     }
 }
 
-void ref_head_forward(const double *x, const double *w, double b, int N, int Cin, int H, int W,
-                      double *s) {
+void ref_head_forward(const double *x, const double *w, double b, int N, int Cin, int H, int W, double *s) {
     size_t HW = (size_t)H * W;
     for (int n = 0; n < N; n++)
         for (size_t i = 0; i < HW; i++) {
@@ -92,8 +91,8 @@ void ref_mse_mae(const double *s, const double *t, size_t n, double *mse, double
     *mae = ae / (double)n;
 }
 
-void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N,
-                       int Cin, int H, int W, double *dw, double *db, double *dx) {
+void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N, int Cin, int H, int W,
+                       double *dw, double *db, double *dx) {
     size_t HW = (size_t)H * W, T = (size_t)N * HW;
     for (int c = 0; c < Cin; c++) dw[c] = 0;
     *db = 0;
@@ -110,8 +109,8 @@ void ref_head_backward(const double *x, const double *w, const double *s, const 
         }
 }
 
-void ref_adam(double *w, const double *g, double *m, double *v, size_t n, int64_t step, double lr,
-              double beta1, double beta2, double eps) {
+void ref_adam(double *w, const double *g, double *m, double *v, size_t n, int64_t step, double lr, double beta1,
+              double beta2, double eps) {
     double t = (double)(step + 1);
     double alpha = lr * sqrt(1 - pow(beta2, t)) / (1 - pow(beta1, t));
     for (size_t i = 0; i < n; i++) {
@@ -132,8 +131,8 @@ size_t ref_net_param_count(const net_config *cfg) {
     return n + cin + 1;
 }
 
-double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p, const double *x,
-                     const double *t, double *heat, double *grads, double *dx_out) {
+double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p, const double *x, const double *t,
+                     double *heat, double *grads, double *dx_out) {
     int L = cfg->nblocks;
     size_t HW = (size_t)H * W;
     double *act[NET_MAX_BLOCKS], *out[NET_MAX_BLOCKS], *mean[NET_MAX_BLOCKS], *var[NET_MAX_BLOCKS];
@@ -144,9 +143,16 @@ double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p
     for (int i = 0; i < L; i++) {
         int co = cfg->channels[i];
         size_t sz = (size_t)N * co * HW;
-        po[i][0] = o; o += (size_t)9 * cin * co;
-        po[i][1] = o; o += co;
-        if (cfg->bn[i]) { po[i][2] = o; o += co; po[i][3] = o; o += co; }
+        po[i][0] = o;
+        o += (size_t)9 * cin * co;
+        po[i][1] = o;
+        o += co;
+        if (cfg->bn[i]) {
+            po[i][2] = o;
+            o += co;
+            po[i][3] = o;
+            o += co;
+        }
         act[i] = malloc(sz * sizeof(double));
         ref_conv3x3_forward(in, p + po[i][0], p + po[i][1], act[i], N, cin, co, H, W, cfg->relu[i]);
         mean[i] = var[i] = NULL;
@@ -155,8 +161,8 @@ double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p
             mean[i] = malloc(co * sizeof(double));
             var[i] = malloc(co * sizeof(double));
             double *mm = calloc(co, sizeof(double)), *mv = calloc(co, sizeof(double));
-            ref_bn_forward(act[i], out[i], N, co, H, W, p + po[i][2], p + po[i][3], mm, mv, 1,
-                           cfg->bn_momentum, cfg->bn_eps, 1, mean[i], var[i]);
+            ref_bn_forward(act[i], out[i], N, co, H, W, p + po[i][2], p + po[i][3], mm, mv, 1, cfg->bn_momentum,
+                           cfg->bn_eps, 1, mean[i], var[i]);
             free(mm);
             free(mv);
         } else {
@@ -181,15 +187,15 @@ double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p
             size_t sz = (size_t)N * co * HW;
             double *dz = malloc(sz * sizeof(double));
             if (cfg->bn[i]) {
-                ref_bn_backward(act[i], g, N, co, H, W, p + po[i][2], mean[i], var[i], cfg->bn_eps,
-                                cfg->relu[i], dz, gw + po[i][2], gw + po[i][3]);
+                ref_bn_backward(act[i], g, N, co, H, W, p + po[i][2], mean[i], var[i], cfg->bn_eps, cfg->relu[i], dz,
+                                gw + po[i][2], gw + po[i][3]);
             } else {
                 for (size_t j = 0; j < sz; j++) dz[j] = (cfg->relu[i] && !(act[i][j] > 0)) ? 0.0 : g[j];
             }
             free(g);
             g = malloc((size_t)N * ci * HW * sizeof(double));
-            ref_conv3x3_backward(i > 0 ? out[i - 1] : x, p + po[i][0], dz, g, gw + po[i][0],
-                                 gw + po[i][1], N, ci, co, H, W);
+            ref_conv3x3_backward(i > 0 ? out[i - 1] : x, p + po[i][0], dz, g, gw + po[i][0], gw + po[i][1], N, ci, co,
+                                 H, W);
             free(dz);
         }
         if (dx_out) memcpy(dx_out, g, (size_t)N * HW * sizeof(double));

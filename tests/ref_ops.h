@@ -13,27 +13,26 @@
 // (biased variance), moving = momentum*moving + (1-momentum)*batch; 2: batch
 // statistics, moving += (batch - moving)/k. mean/var (C) receive the statistics
 // used (may be NULL). moving_mean/var are updated in place in modes 1, 2.
-void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, const double *gamma,
-                    const double *beta, double *moving_mean, double *moving_var, int mode,
-                    double momentum, double eps, int k, double *mean, double *var);
+void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, const double *gamma, const double *beta,
+                    double *moving_mean, double *moving_var, int mode, double momentum, double eps, int k, double *mean,
+                    double *var);
 // Backward of the training-mode BN with batch statistics mean/var: dx (gradient
 // w.r.t. the BN input), times (x > 0) when relu; dgamma, dbeta (C).
-void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int W,
-                     const double *gamma, const double *mean, const double *var, double eps,
-                     int relu, double *dx, double *dgamma, double *dbeta);
+void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int W, const double *gamma,
+                     const double *mean, const double *var, double eps, int relu, double *dx, double *dgamma,
+                     double *dbeta);
 
 // Head: s[n,y,x] = sigmoid(b + sum_c w[c]*x[n,c,y,x]); x (N,Cin,H,W), s (N,H,W).
-void ref_head_forward(const double *x, const double *w, double b, int N, int Cin, int H, int W,
-                      double *s);
+void ref_head_forward(const double *x, const double *w, double b, int N, int Cin, int H, int W, double *s);
 // MSE and MAE over n values.
 void ref_mse_mae(const double *s, const double *t, size_t n, double *mse, double *mae);
 // Backward of mean((s-t)^2) through the sigmoid and the 1x1 conv: dw (Cin), db, dx (N,Cin,H,W) (may be NULL).
-void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N,
-                       int Cin, int H, int W, double *dw, double *db, double *dx);
+void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N, int Cin, int H, int W,
+                       double *dw, double *db, double *dx);
 
 // One Keras Adam step (t = step + 1, epsilon-hat form) on n parameters, in place.
-void ref_adam(double *w, const double *g, double *m, double *v, size_t n, int64_t step, double lr,
-              double beta1, double beta2, double eps);
+void ref_adam(double *w, const double *g, double *m, double *v, size_t n, int64_t step, double lr, double beta1,
+              double beta2, double eps);
 
 // Trainable-parameter layout of net.h for cfg and 1-channel input: per block
 // kernel (3,3,Cin,Cout), bias, [gamma, beta if BN]; head kernel (Cin), bias.
@@ -43,8 +42,8 @@ size_t ref_net_param_count(const net_config *cfg);
 // (N,1,H,W) with trainable params p (layout above), MSE loss against t (N,H,W).
 // Returns the loss; fills heat (N,H,W) if non-NULL, grads (same layout as p) if
 // non-NULL and dx (N,H,W) if non-NULL.
-double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p, const double *x,
-                     const double *t, double *heat, double *grads, double *dx);
+double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p, const double *x, const double *t,
+                     double *heat, double *grads, double *dx);
 
 #endif
 

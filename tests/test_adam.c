@@ -23,7 +23,11 @@ static void test_size(ocl_ctx *c, adam *a, size_t n, int64_t step0, double lr, u
     }
     double *wd = malloc(n * sizeof(double)), *gd = malloc(n * sizeof(double));
     double *md = malloc(n * sizeof(double)), *vd = malloc(n * sizeof(double));
-    for (size_t i = 0; i < n; i++) { wd[i] = w[i]; md[i] = m[i]; vd[i] = v[i]; }
+    for (size_t i = 0; i < n; i++) {
+        wd[i] = w[i];
+        md[i] = m[i];
+        vd[i] = v[i];
+    }
     cl_mem bw = ocl_buffer(c, "w", n * 4), bg = ocl_buffer(c, "g", n * 4);
     cl_mem bm = ocl_buffer(c, "m", n * 4), bv = ocl_buffer(c, "v", n * 4);
     ocl_write(c, bw, 0, w, n * 4);
@@ -60,8 +64,19 @@ static void test_size(ocl_ctx *c, adam *a, size_t n, int64_t step0, double lr, u
     adam_update(a, n, bw, bg, bm, bv, 7, lr, 0.9, 0.999, 1e-7);
     ocl_read(c, bw, 0, w, n * 4);
     CHECK(memcmp(w, w2, n * 4) == 0, "adam n=%zu: reruns differ", n);
-    ocl_free(&bw); ocl_free(&bg); ocl_free(&bm); ocl_free(&bv);
-    free(w); free(g); free(m); free(v); free(w2); free(wd); free(gd); free(md); free(vd);
+    ocl_free(&bw);
+    ocl_free(&bg);
+    ocl_free(&bm);
+    ocl_free(&bv);
+    free(w);
+    free(g);
+    free(m);
+    free(v);
+    free(w2);
+    free(wd);
+    free(gd);
+    free(md);
+    free(vd);
 }
 
 int main(void) {

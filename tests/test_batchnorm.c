@@ -127,9 +127,24 @@ static void test_shape(ocl_ctx *c, int N, int C, int H, int W, int relu, uint64_
     batchnorm_free(b);
     cl_mem *bufs[] = {&bx, &bp, &by, &bs, &bg, &bdy};
     for (size_t i = 0; i < 6; i++) ocl_free(bufs[i]);
-    free(xf); free(dyf); free(x); free(dy); free(pf); free(sf); free(gamma); free(beta);
-    free(xpad); free(dypad); free(yout); free(dense); free(sout); free(first); free(yref); free(dref);
-    free(gout); free(gfirst);
+    free(xf);
+    free(dyf);
+    free(x);
+    free(dy);
+    free(pf);
+    free(sf);
+    free(gamma);
+    free(beta);
+    free(xpad);
+    free(dypad);
+    free(yout);
+    free(dense);
+    free(sout);
+    free(first);
+    free(yref);
+    free(dref);
+    free(gout);
+    free(gfirst);
 }
 
 int main(void) {
@@ -142,8 +157,7 @@ int main(void) {
     int only_tiny = tiny && *tiny && strcmp(tiny, "0") != 0;
     static const int shapes[][4] = {
         // N, C, H, W   (tiny ones first)
-        {1, 1, 7, 5}, {3, 3, 7, 5}, {1, 17, 3, 4}, {3, 17, 7, 5},
-        {2, 32, 50, 50}, {64, 3, 16, 16}, {5, 128, 13, 11},
+        {1, 1, 7, 5}, {3, 3, 7, 5}, {1, 17, 3, 4}, {3, 17, 7, 5}, {2, 32, 50, 50}, {64, 3, 16, 16}, {5, 128, 13, 11},
     };
     int nshapes = only_tiny ? 4 : (int)(sizeof shapes / sizeof shapes[0]);
     uint64_t rs = 0x9E3779B97F4A7C15ull;

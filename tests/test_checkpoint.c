@@ -19,7 +19,10 @@ static void copy_changed(const char *in, const char *out, const char *key, const
                          size_t elem, float fval, int64_t ival) {
     char err[512];
     st_file *f = st_open(in, err, sizeof err);
-    if (!f) { fprintf(stderr, "%s\n", err); exit(1); }
+    if (!f) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
     st_writer *w = st_writer_new();
     for (int i = 0; i < st_count(f); i++) {
         const st_tensor *t = st_at(f, i);
@@ -40,7 +43,10 @@ static void copy_changed(const char *in, const char *out, const char *key, const
             char pat[64];
             snprintf(pat, sizeof pat, "\"%s\":", key);
             const char *at = strstr(v, pat);
-            if (!at) { fprintf(stderr, "no %s in settings\n", key); exit(1); }
+            if (!at) {
+                fprintf(stderr, "no %s in settings\n", key);
+                exit(1);
+            }
             const char *end = at + strlen(pat);
             while (*end && *end != ',' && *end != '}') end++;
             px_sbuf b = {0};
@@ -53,7 +59,10 @@ static void copy_changed(const char *in, const char *out, const char *key, const
             st_writer_meta(w, k, v);
         }
     }
-    if (st_writer_save(w, out, err, sizeof err) != 0) { fprintf(stderr, "%s\n", err); exit(1); }
+    if (st_writer_save(w, out, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
     st_writer_free(w);
     st_close(f);
 }
@@ -108,12 +117,19 @@ int main(void) {
     copy_changed(good, bad, NULL, NULL, NULL, 0, 0, 0);
     CHECK(load(&c, bad, err, sizeof err) == 0, "unchanged copy: %s", err);
 
-    static const struct { const char *key, *value, *fragment; } settings[] = {
-        {"bn_eps", "-1", "'bn_eps' is out of range"},       {"bn_eps", "0", "'bn_eps' is out of range"},
-        {"val_frac", "1.5", "'val_frac' is out of range"},   {"test_frac", "-0.1", "'test_frac' is out of range"},
-        {"batch_size", "0", "'batch_size' is out of range"}, {"lr", "-1", "'lr' is out of range"},
-        {"bn_momentum", "1.5", "'bn_momentum' is out of range"}, {"epochs", "0", "'epochs' is out of range"},
-        {"samples", "-3", "'samples' is out of range"},     {"lr_min_frac", "2", "'lr_min_frac' is out of range"},
+    static const struct {
+        const char *key, *value, *fragment;
+    } settings[] = {
+        {"bn_eps", "-1", "'bn_eps' is out of range"},
+        {"bn_eps", "0", "'bn_eps' is out of range"},
+        {"val_frac", "1.5", "'val_frac' is out of range"},
+        {"test_frac", "-0.1", "'test_frac' is out of range"},
+        {"batch_size", "0", "'batch_size' is out of range"},
+        {"lr", "-1", "'lr' is out of range"},
+        {"bn_momentum", "1.5", "'bn_momentum' is out of range"},
+        {"epochs", "0", "'epochs' is out of range"},
+        {"samples", "-3", "'samples' is out of range"},
+        {"lr_min_frac", "2", "'lr_min_frac' is out of range"},
     };
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         copy_changed(good, bad, settings[i].key, settings[i].value, NULL, 0, 0, 0);

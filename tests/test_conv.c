@@ -23,12 +23,14 @@
 #include "ref_conv.h"
 #include "test_util.h"
 
-typedef struct { int N, max_N, Cin, Cout, H, W; } shape;
+typedef struct {
+    int N, max_N, Cin, Cout, H, W;
+} shape;
 
 static const shape FULL[] = {
-    {1, 1, 1, 1, 1, 1},    {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},   {3, 3, 1, 32, 16, 16},
-    {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},   {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
-    {1, 2, 17, 1, 5, 7},   {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},    {2, 2, 17, 17, 3, 4},
+    {1, 1, 1, 1, 1, 1},     {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},     {3, 3, 1, 32, 16, 16},
+    {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},    {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
+    {1, 2, 17, 1, 5, 7},    {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},     {2, 2, 17, 17, 3, 4},
 };
 static const shape TINY[] = {
     {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4}, {2, 2, 5, 3, 1, 1},
@@ -55,8 +57,7 @@ static cl_mem upload_act(ocl_ctx *c, const act_layout *l, int N, const float *de
         for (int ch = 0; ch < l->C; ch++)
             for (int y = 0; y < l->H; y++)
                 for (int x = 0; x < l->W; x++)
-                    h[act_index(l, n, ch, y, x)] =
-                        n < N ? dense[(((size_t)n * l->C + ch) * l->H + y) * l->W + x] : NAN;
+                    h[act_index(l, n, ch, y, x)] = n < N ? dense[(((size_t)n * l->C + ch) * l->H + y) * l->W + x] : NAN;
     cl_mem m = ocl_buffer(c, name, nf * sizeof(float));
     ocl_write(c, m, 0, h, nf * sizeof(float));
     free(h);
@@ -111,14 +112,18 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
 
 // Runs `what` twice into NaN-filled `out` (nf floats) and checks both results are
 // bit-identical; returns the second.
-#define TWICE(out, nf, label, ...)                                                                   \
-    float *label##_a, *label##_b;                                                                    \
-    do {                                                                                             \
-        ocl_fill_float(c, out, NAN, nf); __VA_ARGS__; label##_a = read_all(c, out, nf);              \
-        ocl_fill_float(c, out, NAN, nf); __VA_ARGS__; label##_b = read_all(c, out, nf);              \
-        CHECK(memcmp(label##_a, label##_b, (nf) * sizeof(float)) == 0, "%s: %s not bit-identical", \
-              tag, #label);                                                                          \
-        free(label##_a); free(label##_b);                                                            \
+#define TWICE(out, nf, label, ...)                                                                                     \
+    float *label##_a, *label##_b;                                                                                      \
+    do {                                                                                                               \
+        ocl_fill_float(c, out, NAN, nf);                                                                               \
+        __VA_ARGS__;                                                                                                   \
+        label##_a = read_all(c, out, nf);                                                                              \
+        ocl_fill_float(c, out, NAN, nf);                                                                               \
+        __VA_ARGS__;                                                                                                   \
+        label##_b = read_all(c, out, nf);                                                                              \
+        CHECK(memcmp(label##_a, label##_b, (nf) * sizeof(float)) == 0, "%s: %s not bit-identical", tag, #label);       \
+        free(label##_a);                                                                                               \
+        free(label##_b);                                                                                               \
     } while (0)
 
 // alt: the CPU variant with other tiles and short weight-gradient segments, so
@@ -127,8 +132,8 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
 static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     char tag[160], name[200];
-    static const char *const names[][2] = {{"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"},
-                                           {"gpu_tiled", "gpu_tiled-alt"}};
+    static const char *const names[][2] = {
+        {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
     snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
     if (prm.variant != variant) {
@@ -139,13 +144,25 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
         c->conv_variant[0] = '\0';
     }
     if (alt) {
-        prm.tile_co = 8; prm.wg = 1; prm.dw_tk = 4; prm.dw_tc = 3; prm.dw_seg = 48;
-        if (variant == CONV_VARIANT_WINOGRAD) { prm.wino_tn = 2; prm.wino_nb = 2; }
+        prm.tile_co = 8;
+        prm.wg = 1;
+        prm.dw_tk = 4;
+        prm.dw_tc = 3;
+        prm.dw_seg = 48;
+        if (variant == CONV_VARIANT_WINOGRAD) {
+            prm.wino_tn = 2;
+            prm.wino_nb = 2;
+        }
         // GPU tiled: odd block sizes (5x3 work-items of 3x3, dw 4x4 of 3x2), so no
         // block divides the plane or the channels and the guards are exercised.
         if (variant == CONV_VARIANT_GPU_TILED) {
-            prm.wg = 5; prm.wg_co = 3; prm.tile_q = 3; prm.tile_co = 3;
-            prm.dw_wg = 4; prm.dw_tk = 3; prm.dw_tc = 2;
+            prm.wg = 5;
+            prm.wg_co = 3;
+            prm.tile_q = 3;
+            prm.tile_co = 3;
+            prm.dw_wg = 4;
+            prm.dw_tk = 3;
+            prm.dw_tc = 2;
         }
     }
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
@@ -204,9 +221,23 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     CHECK(touched == 0, "%s: %zu gradient-buffer values outside dw/db written", tag, touched);
     free(g);
 
-    ocl_free(&bx); ocl_free(&bdy); ocl_free(&bp); ocl_free(&by); ocl_free(&bdx); ocl_free(&bg);
-    free(x); free(dy); free(params); free(xd); free(dyd); free(wd); free(bd); free(yd);
-    free(dxd); free(dwd); free(dbd);
+    ocl_free(&bx);
+    ocl_free(&bdy);
+    ocl_free(&bp);
+    ocl_free(&by);
+    ocl_free(&bdx);
+    ocl_free(&bg);
+    free(x);
+    free(dy);
+    free(params);
+    free(xd);
+    free(dyd);
+    free(wd);
+    free(bd);
+    free(yd);
+    free(dxd);
+    free(dwd);
+    free(dbd);
     conv3x3_free(k);
 }
 
@@ -253,8 +284,8 @@ static void check_reference(void) {
 
     // The forward reference on a hand-checkable case: one input pixel, one weight tap.
     double x1[9] = {0}, w1[9] = {0}, y1[9];
-    x1[4] = 2.0;     // centre of a 3x3 image
-    w1[0] = 3.0;     // tap (ky=0, kx=0) reads x[i-1, j-1]
+    x1[4] = 2.0; // centre of a 3x3 image
+    w1[0] = 3.0; // tap (ky=0, kx=0) reads x[i-1, j-1]
     ref_conv3x3_forward(x1, w1, NULL, y1, 1, 1, 1, 3, 3, 0);
     CHECK(y1[8] == 6.0 && y1[0] == 0.0 && y1[4] == 0.0, "forward reference tap placement (y[2,2]=%g)", y1[8]);
 }

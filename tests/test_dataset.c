@@ -37,13 +37,20 @@ static void test_taps(void) {
 static void profile16(int p, double *w) {
     memset(w, 0, 50 * sizeof *w);
     static const double in[5] = {1, 4, 6, 4, 1}, e0[3] = {6, 4, 1}, e1[4] = {8, 7, 4, 1}, e2[5] = {2, 4, 6, 4, 1};
-    if (p == 0) for (int i = 0; i < 3; i++) w[i] = e0[i];
-    else if (p == 1) for (int i = 0; i < 4; i++) w[i] = e1[i];
-    else if (p == 2) for (int i = 0; i < 5; i++) w[i] = e2[i];
-    else if (p == 49) for (int i = 0; i < 3; i++) w[49 - i] = e0[i];
-    else if (p == 48) for (int i = 0; i < 4; i++) w[49 - i] = e1[i];
-    else if (p == 47) for (int i = 0; i < 5; i++) w[49 - i] = e2[i];
-    else for (int i = 0; i < 5; i++) w[p - 2 + i] = in[i];
+    if (p == 0)
+        for (int i = 0; i < 3; i++) w[i] = e0[i];
+    else if (p == 1)
+        for (int i = 0; i < 4; i++) w[i] = e1[i];
+    else if (p == 2)
+        for (int i = 0; i < 5; i++) w[i] = e2[i];
+    else if (p == 49)
+        for (int i = 0; i < 3; i++) w[49 - i] = e0[i];
+    else if (p == 48)
+        for (int i = 0; i < 4; i++) w[49 - i] = e1[i];
+    else if (p == 47)
+        for (int i = 0; i < 5; i++) w[49 - i] = e2[i];
+    else
+        for (int i = 0; i < 5; i++) w[p - 2 + i] = in[i];
 }
 
 static void test_blur_noise_off(void) {
@@ -58,7 +65,10 @@ static void test_blur_noise_off(void) {
     double wx[50], wy[50];
     for (int i = 0; i < N; i++) {
         int x = d.coords[2 * i], y = d.coords[2 * i + 1];
-        if (x < 0 || x >= 50 || y < 0 || y >= 50) { bad++; continue; }
+        if (x < 0 || x >= 50 || y < 0 || y >= 50) {
+            bad++;
+            continue;
+        }
         seen_edge[0] += x == 0;
         seen_edge[1] += x == 1;
         seen_edge[2] += y == 0;
@@ -89,8 +99,8 @@ static void test_heatmap(void) {
     for (int i = 1; i < 2500; i++)
         if (hm[i] > hm[argmax]) argmax = i;
     CHECK(hm[20 * 50 + 10] == 1.0f && argmax == 20 * 50 + 10, "peak not exactly 1 at (x=10, y=20)");
-    CHECK(hm[20 * 50 + 11] == (float)exp(-1.0 / 6.48) && hm[21 * 50 + 10] == hm[20 * 50 + 11],
-          "neighbour value %.9g", hm[20 * 50 + 11]);
+    CHECK(hm[20 * 50 + 11] == (float)exp(-1.0 / 6.48) && hm[21 * 50 + 10] == hm[20 * 50 + 11], "neighbour value %.9g",
+          hm[20 * 50 + 11]);
     CHECK(hm[22 * 50 + 13] == (float)exp(-13.0 / 6.48), "value at distance^2 13");
     CHECK(hm[0] == (float)exp(-(100.0 + 400.0) / 6.48), "far corner");
 }
@@ -219,7 +229,10 @@ static void test_statistics(void) {
                 double p = img[v * 50 + u] * 255.0;
                 n_bg++;
                 s_all += p;
-                if (p == 0) { n_zero++; continue; }
+                if (p == 0) {
+                    n_zero++;
+                    continue;
+                }
                 double k = floor(p + 0.5);
                 // Exactly k/255 in float: the background value (noise lands there ~never).
                 if (img[v * 50 + u] == (float)k / 255.0f) {
@@ -242,8 +255,8 @@ static void test_statistics(void) {
         }
     double f_zero = n_zero / n_bg, f_bg = n_int / n_bg, m_pos = s_pos / n_pos, m2_pos = s2_pos / n_pos;
     double mean = s_all / n_bg, want_mean = 0.98 * 10 / sqrt(2 * M_PI) + 0.02 * 22;
-    printf("background: zero %.4f (want 0.49), integer-valued %.5f (want 0.02), range %d..%d (want 5..39)\n",
-           f_zero, f_bg, vmin, vmax);
+    printf("background: zero %.4f (want 0.49), integer-valued %.5f (want 0.02), range %d..%d (want 5..39)\n", f_zero,
+           f_bg, vmin, vmax);
     printf("positive noise: mean %.4f (want %.4f), mean square %.3f (want 100); mean %.4f (want %.4f)\n", m_pos,
            10 * sqrt(2 / M_PI), m2_pos, mean, want_mean);
     printf("brightest pixel is the target in %.1f%% (reference: about 41%%)\n", 100.0 * hits / N);
@@ -261,7 +274,14 @@ static void test_statistics(void) {
 static void test_recipe_and_draw(void) {
     recipe a, b;
     recipe_default(&a);
-    a.H = 7; a.W = 11; a.blur = 3; a.noise_std = 2.5; a.bg_prob = 0.125; a.bg_lo = 0; a.bg_hi = 256; a.sigma = 0.1;
+    a.H = 7;
+    a.W = 11;
+    a.blur = 3;
+    a.noise_std = 2.5;
+    a.bg_prob = 0.125;
+    a.bg_lo = 0;
+    a.bg_hi = 256;
+    a.sigma = 0.1;
     char s[256];
     recipe_to_string(&a, s, sizeof s);
     CHECK(recipe_from_string(&b, s, err, sizeof err) == 0 && !memcmp(&a, &b, sizeof a), "recipe round trip: '%s'", s);

@@ -92,8 +92,21 @@ static void test_shape(ocl_ctx *c, int N, int Cin, int H, int W, uint64_t *rs) {
     head_free(h);
     cl_mem *bufs[] = {&bx, &bp, &bt, &bs, &bg, &bdx};
     for (size_t i = 0; i < 6; i++) ocl_free(bufs[i]);
-    free(xf); free(tf); free(x); free(t); free(pf); free(xpad); free(s); free(s1); free(dx); free(dx1);
-    free(g); free(g1); free(dense); free(sref); free(dxref);
+    free(xf);
+    free(tf);
+    free(x);
+    free(t);
+    free(pf);
+    free(xpad);
+    free(s);
+    free(s1);
+    free(dx);
+    free(dx1);
+    free(g);
+    free(g1);
+    free(dense);
+    free(sref);
+    free(dxref);
 }
 
 int main(void) {
@@ -105,8 +118,7 @@ int main(void) {
     const char *tiny = getenv("PIXLOC_TEST_TINY");
     int only_tiny = tiny && *tiny && strcmp(tiny, "0") != 0;
     static const int shapes[][4] = {
-        {1, 1, 7, 5}, {3, 3, 7, 5}, {3, 17, 6, 9}, {2, 1, 1, 1},
-        {2, 32, 50, 50}, {64, 32, 16, 16}, {7, 5, 31, 3},
+        {1, 1, 7, 5}, {3, 3, 7, 5}, {3, 17, 6, 9}, {2, 1, 1, 1}, {2, 32, 50, 50}, {64, 32, 16, 16}, {7, 5, 31, 3},
     };
     int nshapes = only_tiny ? 4 : (int)(sizeof shapes / sizeof shapes[0]);
     uint64_t rs = 12345;

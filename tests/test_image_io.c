@@ -33,9 +33,8 @@ static void write_bytes(const char *path, const void *b, size_t n) {
 
 // Writes a PNG of any colour type / depth with libpng directly; `rows` holds the
 // packed row bytes exactly as libpng expects them (16-bit big-endian).
-static void write_png_raw(const char *path, int W, int H, int depth, int color_type,
-                          const unsigned char *data, const png_color *palette, int npal,
-                          int interlace) {
+static void write_png_raw(const char *path, int W, int H, int depth, int color_type, const unsigned char *data,
+                          const png_color *palette, int npal, int interlace) {
     FILE *f = fopen(path, "wb");
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png_create_info_struct(png);
@@ -44,15 +43,14 @@ static void write_png_raw(const char *path, int W, int H, int depth, int color_t
         exit(1);
     }
     png_init_io(png, f);
-    png_set_IHDR(png, info, W, H, depth, color_type,
-                 interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, W, H, depth, color_type, interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (palette) png_set_PLTE(png, info, palette, npal);
     png_write_info(png, info);
     int ch = color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_PALETTE ? 1
-             : color_type == PNG_COLOR_TYPE_GRAY_ALPHA                                ? 2
-             : color_type == PNG_COLOR_TYPE_RGB                                       ? 3
-                                                                                      : 4;
+             : color_type == PNG_COLOR_TYPE_GRAY_ALPHA                                 ? 2
+             : color_type == PNG_COLOR_TYPE_RGB                                        ? 3
+                                                                                       : 4;
     size_t rowbytes = ((size_t)W * ch * depth + 7) / 8;
     png_bytep *rows = malloc(sizeof(png_bytep) * H);
     for (int r = 0; r < H; r++) rows[r] = (png_bytep)data + r * rowbytes;
@@ -64,8 +62,7 @@ static void write_png_raw(const char *path, int W, int H, int depth, int color_t
 }
 
 // Reads `path` and compares with want (H, W); counts one check per property.
-static void expect_image(const char *what, const char *path, int H, int W, const float *want,
-                         double tol) {
+static void expect_image(const char *what, const char *path, int H, int W, const float *want, double tol) {
     char err[512] = "";
     int h = -1, w = -1;
     float *img = image_read_gray(path, &h, &w, err, sizeof err);
@@ -79,8 +76,7 @@ static void expect_image(const char *what, const char *path, int H, int W, const
             double d = img[i] > want[i] ? img[i] - want[i] : want[i] - img[i];
             if (d > maxd) maxd = d, worst = i;
         }
-        CHECK(maxd <= tol, "%s: pixel %d is %.9g, want %.9g (|diff| %.3g)", what, worst,
-              img[worst], want[worst], maxd);
+        CHECK(maxd <= tol, "%s: pixel %d is %.9g, want %.9g (|diff| %.3g)", what, worst, img[worst], want[worst], maxd);
     }
     free(img);
 }
@@ -104,12 +100,11 @@ static void test_png_gray8_and_rgb8_writers(void) {
 
     uint8_t rgb[H * W * 3];
     for (int i = 0; i < H * W; i++) {
-        rgb[3 * i] = (uint8_t)(i * 20), rgb[3 * i + 1] = (uint8_t)(255 - i * 7),
-                rgb[3 * i + 2] = (uint8_t)(i * i);
+        rgb[3 * i] = (uint8_t)(i * 20), rgb[3 * i + 1] = (uint8_t)(255 - i * 7), rgb[3 * i + 2] = (uint8_t)(i * i);
         want[i] = (float)(bt601(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]) / 255.0);
     }
-    rgb[0] = 255, rgb[1] = 0, rgb[2] = 0, want[0] = (float)0.299;           // pure red
-    rgb[3] = 51, rgb[4] = 51, rgb[5] = 51, want[1] = 0.2f;                 // gray stays exact
+    rgb[0] = 255, rgb[1] = 0, rgb[2] = 0, want[0] = (float)0.299; // pure red
+    rgb[3] = 51, rgb[4] = 51, rgb[5] = 51, want[1] = 0.2f;        // gray stays exact
     CHECK(png_write_rgb8(tpath("rgb8.png"), H, W, rgb, err, sizeof err) == 0, "%s", err);
     expect_image("rgb8", tpath("rgb8.png"), H, W, want, 1e-7);
 
@@ -214,15 +209,13 @@ static void test_pgm(void) {
     // P5 8-bit with comments in the header; 51 -> 0.2.
     const unsigned char p5[] = "P5\n# a comment\n3 2 # trailing comment\n255\n\x33\x00\xff\x10\x20\x80";
     write_bytes(tpath("a.pgm"), p5, sizeof p5 - 1);
-    float want6[6] = {0.2f, 0.0f, 1.0f, (float)(16 / 255.0), (float)(32 / 255.0),
-                      (float)(128 / 255.0)};
+    float want6[6] = {0.2f, 0.0f, 1.0f, (float)(16 / 255.0), (float)(32 / 255.0), (float)(128 / 255.0)};
     expect_image("P5 8-bit", tpath("a.pgm"), 2, 3, want6, 0);
 
     // P5 16-bit big-endian, maxval 65535.
     const unsigned char p16[] = "P5 2 2 65535\n\xff\xff\x00\x01\x80\x00\x12\x34";
     write_bytes(tpath("b.pgm"), p16, sizeof p16 - 1);
-    float want4[4] = {1.0f, (float)(1 / 65535.0), (float)(0x8000 / 65535.0),
-                      (float)(0x1234 / 65535.0)};
+    float want4[4] = {1.0f, (float)(1 / 65535.0), (float)(0x8000 / 65535.0), (float)(0x1234 / 65535.0)};
     expect_image("P5 16-bit", tpath("b.pgm"), 2, 2, want4, 0);
 
     // P5 with maxval 1000 (16-bit samples) and maxval 1.
@@ -260,8 +253,8 @@ static void test_errors(void) {
     char err[512] = "";
     int h, w;
     float *img = image_read_gray(tpath("missing.png"), &h, &w, err, sizeof err);
-    CHECK(img == NULL && strstr(err, "missing.png: cannot read") && strstr(err, "No such file"),
-          "missing file: '%s'", err);
+    CHECK(img == NULL && strstr(err, "missing.png: cannot read") && strstr(err, "No such file"), "missing file: '%s'",
+          err);
     free(img);
 
     expect_error("empty", "", 0, "empty");
@@ -303,8 +296,7 @@ static void test_errors(void) {
     bad[16] = 0x00, bad[17] = 0x7f, bad[18] = 0xff, bad[19] = 0xff; // width 8388607
     bad[20] = 0x00, bad[21] = 0x7f, bad[22] = 0xff, bad[23] = 0xff;
     unsigned long crc = crc32(0, (const unsigned char *)bad + 12, 17);
-    bad[29] = (char)(crc >> 24), bad[30] = (char)(crc >> 16), bad[31] = (char)(crc >> 8),
-    bad[32] = (char)crc;
+    bad[29] = (char)(crc >> 24), bad[30] = (char)(crc >> 16), bad[31] = (char)(crc >> 8), bad[32] = (char)crc;
     expect_error("PNG absurd size", bad, len, "too large");
 
     // Every prefix of a PNG and a PGM is an error (or, for the full length, a success) — no crash.
@@ -314,8 +306,7 @@ static void test_errors(void) {
         if (!p && strncmp(err, "prefix.png: ", 12) == 0) crashes_avoided++;
         free(p);
     }
-    CHECK(crashes_avoided == (int)len, "%d of %zu PNG prefixes rejected cleanly", crashes_avoided,
-          len);
+    CHECK(crashes_avoided == (int)len, "%d of %zu PNG prefixes rejected cleanly", crashes_avoided, len);
     const char pgm[] = "P5\n# c\n3 2\n255\nabcdef";
     int rejected = 0, n_pgm = (int)sizeof pgm - 1;
     for (int n = 0; n < n_pgm; n++) {

@@ -47,11 +47,11 @@
 #include "safetensors.h"
 #include "test_util.h"
 
-#define H 50
-#define W 50
-#define STEPS 3
-#define LR 1e-3f
-#define FLOOR 2e-5
+#define H      50
+#define W      50
+#define STEPS  3
+#define LR     1e-3f
+#define FLOOR  2e-5
 #define STRICT 1e-4
 
 static st_file *g_fix;
@@ -104,8 +104,8 @@ static void compare(const char *key, const float *got, size_t n, int strict) {
     double rms_c = rms_diff(got, e, n), rms_tf = rms_diff(k, e, n);
     double rms_tol = 2 * rms_tf + FLOOR * scale;
     int ok = rms_c <= rms_tol;
-    printf("%-6s %-40s rms(C-exact)=%.3g rms(TF-exact)=%.3g max|exact|=%.3g tf_err=%.3g\n", ok ? "OK" : "NOT OK",
-           key, rms_c, rms_tf, scale, tf_err);
+    printf("%-6s %-40s rms(C-exact)=%.3g rms(TF-exact)=%.3g max|exact|=%.3g tf_err=%.3g\n", ok ? "OK" : "NOT OK", key,
+           rms_c, rms_tf, scale, tf_err);
     CHECK(ok, "%s: rms error %.3g > %.3g", key, rms_c, rms_tol);
 }
 
@@ -133,7 +133,8 @@ int main(void) {
     g_fix = st_open(path, err, sizeof err);
     CHECK(g_fix != NULL, "%s", err);
     if (!g_fix) return t_summary();
-    printf("fixture %s: tensorflow %s, keras %s\n", path, st_meta(g_fix, "tensorflow") ? st_meta(g_fix, "tensorflow") : "?",
+    printf("fixture %s: tensorflow %s, keras %s\n", path,
+           st_meta(g_fix, "tensorflow") ? st_meta(g_fix, "tensorflow") : "?",
            st_meta(g_fix, "keras") ? st_meta(g_fix, "keras") : "?");
 
     const st_tensor *tx = st_expect(g_fix, "x", ST_F32, 3, (const int64_t[]){-1, H, W}, err, sizeof err);
@@ -157,8 +158,7 @@ int main(void) {
     // Initial weights by name; every network tensor must be in the fixture and
     // every init/ tensor of the fixture must be a network tensor.
     int nt = net_tensor_count(n), ninit = 0;
-    for (int i = 0; i < st_count(g_fix); i++)
-        ninit += strncmp(st_at(g_fix, i)->name, "init/", 5) == 0;
+    for (int i = 0; i < st_count(g_fix); i++) ninit += strncmp(st_at(g_fix, i)->name, "init/", 5) == 0;
     CHECK(ninit == nt, "fixture has %d init/ tensors, the network %d", ninit, nt);
     for (int i = 0; i < nt; i++) {
         const net_tensor *t = net_tensor_at(n, i);

@@ -96,15 +96,19 @@ int main(void) {
         coord_metrics mm, mb;
         coord_metrics_compute(&mm, tr, pm, sp.n_test);
         coord_metrics_compute(&mb, tr, pb, sp.n_test);
-        printf("seed test split (%d): matched filter %.2f%% exact MAE %.4f eucl %.4f; brightest %.2f%% exact MAE %.3f\n",
-               sp.n_test, 100 * mm.exact, mm.mae, mm.euclid_mean, 100 * mb.exact, mb.mae);
+        printf(
+            "seed test split (%d): matched filter %.2f%% exact MAE %.4f eucl %.4f; brightest %.2f%% exact MAE %.3f\n",
+            sp.n_test, 100 * mm.exact, mm.mae, mm.euclid_mean, 100 * mb.exact, mb.mae);
         CHECK(sp.n_test == 3000, "3000 test images");
         CHECK(fabs(mm.exact - 0.835) < 0.0051 && fabs(mm.mae - 0.270) < 0.0051 && fabs(mm.euclid_mean - 0.461) < 0.0051,
               "matched filter on the seed test split: %.4f exact, MAE %.4f, eucl %.4f", mm.exact, mm.mae,
               mm.euclid_mean);
         CHECK(fabs(mb.exact - 0.41) < 0.0051 && fabs(mb.mae - 4.50) < 0.0051,
               "brightest pixel on the seed test split: %.4f exact, MAE %.4f", mb.exact, mb.mae);
-        free(imgs); free(tr); free(pm); free(pb);
+        free(imgs);
+        free(tr);
+        free(pm);
+        free(pb);
         splits_free(&sp);
         dataset_free(&d);
     }

@@ -43,9 +43,12 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
         const net_tensor *t = net_tensor_at(n, i);
         float *buf = malloc(t->count * sizeof(float));
         const char *dot = strrchr(t->name, '.');
-        if (!strcmp(dot, ".gamma")) t_fill_uniform(buf, t->count, 0.5f, 1.5f, rs);
-        else if (!strcmp(dot, ".moving_variance")) t_fill_uniform(buf, t->count, 0.5f, 2.0f, rs);
-        else t_fill_uniform(buf, t->count, -0.5f, 0.5f, rs);
+        if (!strcmp(dot, ".gamma"))
+            t_fill_uniform(buf, t->count, 0.5f, 1.5f, rs);
+        else if (!strcmp(dot, ".moving_variance"))
+            t_fill_uniform(buf, t->count, 0.5f, 2.0f, rs);
+        else
+            t_fill_uniform(buf, t->count, -0.5f, 0.5f, rs);
         net_set_tensor(n, i, buf);
         if (t->trainable) memcpy(pf + t->offset, buf, t->count * sizeof(float));
         free(buf);
@@ -55,7 +58,10 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
     double x[N * H * W], t[N * H * W];
     t_fill_uniform(xf, N * HW, 0.0f, 1.0f, rs);
     t_fill_uniform(tf, N * HW, 0.0f, 1.0f, rs);
-    for (size_t i = 0; i < N * HW; i++) { x[i] = xf[i]; t[i] = tf[i]; }
+    for (size_t i = 0; i < N * HW; i++) {
+        x[i] = xf[i];
+        t[i] = tf[i];
+    }
 
     // (1) Reference gradients against finite differences.
     double *g = malloc(np * sizeof(double)), dx[N * H * W], heat[N * H * W];
@@ -98,8 +104,7 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
         }
         nsample++;
     }
-    printf("%-6s %s reference vs finite differences: %d values, %d bad\n", bad ? "NOT OK" : "OK", label,
-           nsample, bad);
+    printf("%-6s %s reference vs finite differences: %d values, %d bad\n", bad ? "NOT OK" : "OK", label, nsample, bad);
     CHECK(bad == 0, "%s: %d reference gradients disagree with finite differences", label, bad);
 
     // (2) The device network against the reference.
@@ -140,13 +145,22 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
     // Second backward gives bit-identical gradients.
     float *g1 = malloc(np * sizeof(float)), *g2 = malloc(np * sizeof(float));
     for (int i = 0, o = 0; i < net_tensor_count(n); i++)
-        if (net_tensor_at(n, i)->trainable) { net_get_grad(n, i, g1 + o); o += (int)net_tensor_at(n, i)->count; }
+        if (net_tensor_at(n, i)->trainable) {
+            net_get_grad(n, i, g1 + o);
+            o += (int)net_tensor_at(n, i)->count;
+        }
     net_backward(n, N);
     for (int i = 0, o = 0; i < net_tensor_count(n); i++)
-        if (net_tensor_at(n, i)->trainable) { net_get_grad(n, i, g2 + o); o += (int)net_tensor_at(n, i)->count; }
+        if (net_tensor_at(n, i)->trainable) {
+            net_get_grad(n, i, g2 + o);
+            o += (int)net_tensor_at(n, i)->count;
+        }
     CHECK(memcmp(g1, g2, np * sizeof(float)) == 0, "%s: gradients differ between two backward passes", label);
-    free(g1); free(g2);
-    free(pf); free(p); free(g);
+    free(g1);
+    free(g2);
+    free(pf);
+    free(p);
+    free(g);
     net_free(n);
 }
 

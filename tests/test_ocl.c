@@ -16,7 +16,10 @@
 
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
-    if (!f) { perror(path); exit(1); }
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
     fputs(text, f);
     fclose(f);
 }
@@ -32,7 +35,10 @@ static void run_axpb(ocl_ctx *c, cl_program p, float scale, const char *what) {
     cl_kernel k = ocl_kernel(c, p, "axpb");
     float a = 2.5f;
     int n = N;
-    KARG(k, 0, bx); KARG(k, 1, by); KARG(k, 2, a); KARG(k, 3, n);
+    KARG(k, 0, bx);
+    KARG(k, 1, by);
+    KARG(k, 2, a);
+    KARG(k, 3, n);
     size_t g = 64;
     ocl_run(c, k, 1, &g, NULL);
     ocl_read(c, by, 0, y, sizeof y);
@@ -89,7 +95,8 @@ int main(void) {
 
     // A substring of the default device's name, upper-cased: must select it.
     char sub[8] = {0};
-    for (int i = 0; i < 4 && first_name[i]; i++) sub[i] = (char)(first_name[i] >= 'a' && first_name[i] <= 'z' ? first_name[i] - 32 : first_name[i]);
+    for (int i = 0; i < 4 && first_name[i]; i++)
+        sub[i] = (char)(first_name[i] >= 'a' && first_name[i] <= 'z' ? first_name[i] - 32 : first_name[i]);
     ocl_options by_sub = o;
     by_sub.device = sub;
     ocl_init(&c, &by_sub);
@@ -117,8 +124,8 @@ int main(void) {
     CHECK(strcmp(c.cache_dir, cache) == 0, "cache dir from PIXLOC_CACHE_DIR: '%s'", c.cache_dir);
     cl_program p = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
     run_axpb(&c, p, 1.0f, "embedded selftest.cl");
-    CHECK(c.cache_misses == 1 && c.cache_hits == 0 && c.builds == 1, "first build is a miss (%d/%d/%d)",
-          c.cache_misses, c.cache_hits, c.builds);
+    CHECK(c.cache_misses == 1 && c.cache_hits == 0 && c.builds == 1, "first build is a miss (%d/%d/%d)", c.cache_misses,
+          c.cache_hits, c.builds);
     CHECK(count_entries(cache) == 1, "one cache entry written (%d)", count_entries(cache));
     // Same program again in this process: memoised, no new lookup.
     ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");

@@ -39,8 +39,8 @@ int main(void) {
     CHECK(list("-5,+6", out, 8, -10, 10, err) == 2 && out[0] == -5 && out[1] == 6, "%s", err);
     CHECK(list("0,1,1,0", out, 8, 0, 1, err) == 4, "%s", err);
     // Extremes of int with int bounds.
-    CHECK(list("2147483647,-2147483648", out, 8, INT_MIN, INT_MAX, err) == 2 && out[0] == INT_MAX &&
-              out[1] == INT_MIN, "%s", err);
+    CHECK(list("2147483647,-2147483648", out, 8, INT_MIN, INT_MAX, err) == 2 && out[0] == INT_MAX && out[1] == INT_MIN,
+          "%s", err);
     // Wider bounds are clamped to int.
     bad_list("2147483648", 8, LONG_MIN, LONG_MAX, "out of range");
 
@@ -82,8 +82,24 @@ int main(void) {
     CHECK(px_parse_size(" 3 x 4 ", PX_MAX_SIDE, &H, &W, err, sizeof err) == 0 && H == 3 && W == 4, "%s", err);
     CHECK(px_parse_size("4096x1", PX_MAX_SIDE, &H, &W, err, sizeof err) == 0 && H == 4096 && W == 1, "%s", err);
     CHECK(px_parse_size("5x5", 4, &H, &W, err, sizeof err) == -1 && strstr(err, "1..4 each"), "max side: '%s'", err);
-    const char *bad[] = {"", NULL, "16", "0x5", "5x0", "-8x8", "8x-8", "4097x1", "1x4097", "99999x99999",
-                         "99999999999999999999x1", "8x8x8", "8x", "x8", "8*8", "8x8junk", "8,8", "1.5x2"};
+    const char *bad[] = {"",
+                         NULL,
+                         "16",
+                         "0x5",
+                         "5x0",
+                         "-8x8",
+                         "8x-8",
+                         "4097x1",
+                         "1x4097",
+                         "99999x99999",
+                         "99999999999999999999x1",
+                         "8x8x8",
+                         "8x",
+                         "x8",
+                         "8*8",
+                         "8x8junk",
+                         "8,8",
+                         "1.5x2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) bad_size(bad[i]);
     // err may be NULL.
     CHECK(px_parse_size("nope", PX_MAX_SIDE, &H, &W, NULL, 0) == -1, "NULL err");

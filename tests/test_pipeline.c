@@ -51,7 +51,10 @@ static int exists(const char *dir, const char *name) {
 static int same_tensors(const char *a, const char *b, const char *skip_prefix) {
     char err[1024];
     st_file *fa = st_open(a, err, sizeof err), *fb = st_open(b, err, sizeof err);
-    if (!fa || !fb) { fprintf(stderr, "%s\n", err); return 0; }
+    if (!fa || !fb) {
+        fprintf(stderr, "%s\n", err);
+        return 0;
+    }
     int ok = st_count(fa) == st_count(fb) && st_count(fa) > 0;
     for (int i = 0; ok && i < st_count(fa); i++) {
         const st_tensor *ta = st_at(fa, i);
@@ -73,7 +76,10 @@ static int same_tensors(const char *a, const char *b, const char *skip_prefix) {
 
 int main(void) {
     px = getenv("PIXLOC_BIN");
-    if (!px || !*px) { fprintf(stderr, "PIXLOC_BIN is not set\n"); return 1; }
+    if (!px || !*px) {
+        fprintf(stderr, "PIXLOC_BIN is not set\n");
+        return 1;
+    }
     tmp = t_tmpdir();
     char a[1024], b[1024], c[1024], p[2048], err[1024];
     snprintf(a, sizeof a, "%s/A", tmp);
@@ -83,14 +89,14 @@ int main(void) {
     // 1. A tiny run end to end: every file.
     int rc = run(NULL, "%s train " TINY " --epochs 2 --out %s", px, a);
     CHECK(rc == 0, "tiny train exited %d", rc);
-    const char *files[] = {"config.json", "history.csv", "last.safetensors", "best.safetensors", "metrics.json",
-                           "report_samples.safetensors", "report/index.html"};
+    const char *files[] = {"config.json",      "history.csv",  "last.safetensors",
+                           "best.safetensors", "metrics.json", "report_samples.safetensors",
+                           "report/index.html"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) CHECK(exists(a, files[i]), "run dir has %s", files[i]);
     snprintf(p, sizeof p, "%s/history.csv", a);
     char *hist = px_read_file(p, NULL);
     const char *hdr = "epoch,loss,mae,val_loss,val_mae,seconds,samples_per_s\n";
-    CHECK(hist && strncmp(hist, hdr, strlen(hdr)) == 0,
-          "history header");
+    CHECK(hist && strncmp(hist, hdr, strlen(hdr)) == 0, "history header");
     int rows = 0;
     for (char *q = hist; q && *q; q++) rows += *q == '\n';
     CHECK(rows == 3, "history has a header and 2 epochs (%d lines)", rows);
@@ -225,14 +231,15 @@ int main(void) {
     if (l1) sscanf(l1 + 8, "%d,%d", &x1, &y1);
     if (l2) sscanf(l2 + 8, "%d,%d", &x2, &y2);
     CHECK(out && strstr(out, "input,x,y,peak") && l1 && l2 && x1 == x2 && y1 == y2 && x1 >= 0 && x1 < 12 && y1 >= 0 &&
-              y1 < 12, "predict PNG == PGM: %s", out ? out : "");
+              y1 < 12,
+          "predict PNG == PGM: %s", out ? out : "");
     CHECK(out && strstr(out, "bad.png"), "the bad file is named: %s", out ? out : "");
     free(out);
     char hdir[2048];
     snprintf(hdir, sizeof hdir, "%s/heat", tmp);
     rc = run(&out, "%s predict --model %s --json --heatmap-out %s %s", px, la, hdir, png);
-    CHECK(rc == 0 && out && strstr(out, "\"x\": ") && exists(hdir, "img.png.heatmap.png"), "predict --json + heatmap: %s",
-          out ? out : "");
+    CHECK(rc == 0 && out && strstr(out, "\"x\": ") && exists(hdir, "img.png.heatmap.png"),
+          "predict --json + heatmap: %s", out ? out : "");
     free(out);
 
     free(h1);

@@ -53,8 +53,17 @@ static void test_shape(ocl_ctx *c, int N, int C, int H, int W, uint64_t *rs) {
     relu_free(r);
     ocl_free(&bx);
     ocl_free(&bg);
-    free(xf); free(dyf); free(x); free(dy); free(want); free(xpad); free(gpad); free(out); free(first);
-    free(dense); free(xback);
+    free(xf);
+    free(dyf);
+    free(x);
+    free(dy);
+    free(want);
+    free(xpad);
+    free(gpad);
+    free(out);
+    free(first);
+    free(dense);
+    free(xback);
 }
 
 int main(void) {

@@ -47,19 +47,17 @@ static void gaussian(float *hm, int x, int y, double amp) {
             hm[v * W + u] = (float)(amp * exp(-((u - x) * (u - x) + (v - y) * (v - y)) / (2 * 1.8 * 1.8)));
 }
 
-static const char *CONFIG =
-    "{\"device\": \"Test Device <CPU> & co\", \"epochs\": 5, \"batch\": 64, \"lr\": 0.001,\n"
-    " \"channels\": [32, 64, 128, 64, 32], \"seed\": 42, \"augment\": false,\n"
-    " \"data\": {\"n\": 15000, \"sigma\": 1.8, \"noise\": {\"std\": 10}},\n"
-    " \"seconds_total\": 754.5, \"optimizer\": \"adam\"}\n";
+static const char *CONFIG = "{\"device\": \"Test Device <CPU> & co\", \"epochs\": 5, \"batch\": 64, \"lr\": 0.001,\n"
+                            " \"channels\": [32, 64, 128, 64, 32], \"seed\": 42, \"augment\": false,\n"
+                            " \"data\": {\"n\": 15000, \"sigma\": 1.8, \"noise\": {\"std\": 10}},\n"
+                            " \"seconds_total\": 754.5, \"optimizer\": \"adam\"}\n";
 
-static const char *HISTORY =
-    "epoch,loss,mae,val_loss,val_mae,seconds,samples_per_s\n"
-    "1,0.0123,0.0421,0.0150,0.0455,150.2,71.9\n"
-    "2,0.0031,0.0110,0.0042,0.0120,149.8,72.1\n"
-    "3,0.0012,0.0050,0.0019,0.0061,150.0,72.0\n"
-    "4,0.00061,0.0031,0.00072,0.0035,151.0,71.5\n"
-    "5,0.00045,0.0027,0.00098,0.0040,150.1,71.9\n";
+static const char *HISTORY = "epoch,loss,mae,val_loss,val_mae,seconds,samples_per_s\n"
+                             "1,0.0123,0.0421,0.0150,0.0455,150.2,71.9\n"
+                             "2,0.0031,0.0110,0.0042,0.0120,149.8,72.1\n"
+                             "3,0.0012,0.0050,0.0019,0.0061,150.0,72.0\n"
+                             "4,0.00061,0.0031,0.00072,0.0035,151.0,71.5\n"
+                             "5,0.00045,0.0027,0.00098,0.0040,150.1,71.9\n";
 
 static const char *METRICS =
     "{\"sets\": {\"train\": {\"n\": 10800, \"mae\": 0.1118, \"mse\": 1.7482, \"rmse\": 1.3222,"
@@ -141,8 +139,7 @@ static long count_colour(const char *path, const unsigned char c[3], int tol) {
     }
     long n = 0;
     for (size_t i = 0; i < (size_t)im.width * im.height; i++)
-        if (abs(buf[3 * i] - c[0]) <= tol && abs(buf[3 * i + 1] - c[1]) <= tol &&
-            abs(buf[3 * i + 2] - c[2]) <= tol)
+        if (abs(buf[3 * i] - c[0]) <= tol && abs(buf[3 * i + 1] - c[1]) <= tol && abs(buf[3 * i + 2] - c[2]) <= tol)
             n++;
     free(buf);
     return n;
@@ -176,14 +173,12 @@ static void check_links(const char *html, const char *report_dir, int want_imgs)
             snprintf(ref, sizeof ref, "%.*s", (int)(end - v), v);
             CHECK(strstr(ref, "://") == NULL && ref[0] != '/' && strstr(ref, "..") == NULL,
                   "link '%s' is not a plain relative path", ref);
-            CHECK(exists(path_in(report_dir, ref)), "index.html links '%s', which does not exist",
-                  ref);
+            CHECK(exists(path_in(report_dir, ref)), "index.html links '%s', which does not exist", ref);
             imgs += a == 0;
         }
     }
     CHECK(imgs == want_imgs, "index.html has %d images, want %d", imgs, want_imgs);
-    CHECK(strstr(html, "http://") == NULL && strstr(html, "https://") == NULL,
-          "index.html refers to the network");
+    CHECK(strstr(html, "http://") == NULL && strstr(html, "https://") == NULL, "index.html refers to the network");
 }
 
 static void test_full_report(const char *dir) {
@@ -195,8 +190,7 @@ static void test_full_report(const char *dir) {
     char rdir[1024];
     snprintf(rdir, sizeof rdir, "%s/report", dir);
     const char *files[] = {"index.html", "loss.png", "mae.png", "samples.png", "errors.png"};
-    for (int i = 0; i < 5; i++)
-        CHECK(exists(path_in(rdir, files[i])), "report/%s missing", files[i]);
+    for (int i = 0; i < 5; i++) CHECK(exists(path_in(rdir, files[i])), "report/%s missing", files[i]);
     check_png(path_in(rdir, "loss.png"), 500, 800);
     check_png(path_in(rdir, "mae.png"), 500, 800);
     check_png(path_in(rdir, "errors.png"), 420, 1200);
@@ -223,15 +217,31 @@ static void test_full_report(const char *dir) {
     if (!html) return;
     check_links(html, rdir, 4);
     const char *want[] = {
-        "0.1842", "3.4995", "1.8707", "93.1%", "97.6%",       // test metrics
-        "0.1118", "10800",                                  // train
-        "4.5012", "41.0%", "0.2703", "83.5%",               // baselines
-        "not in metrics.json",                              // the absent val set
-        "4 (best)", "5 (final)", "7.200e-04",               // history: best by val_loss
-        "Test Device &lt;CPU&gt; &amp; co",                 // device, escaped
-        "12 min 34 s",                                      // seconds_total
-        "[32, 64, 128, 64, 32]", "sigma", "1.8", "std",      // settings, nested ones too
-        "augment", "false", "optimizer", "adam",
+        "0.1842",
+        "3.4995",
+        "1.8707",
+        "93.1%",
+        "97.6%", // test metrics
+        "0.1118",
+        "10800", // train
+        "4.5012",
+        "41.0%",
+        "0.2703",
+        "83.5%",               // baselines
+        "not in metrics.json", // the absent val set
+        "4 (best)",
+        "5 (final)",
+        "7.200e-04",                        // history: best by val_loss
+        "Test Device &lt;CPU&gt; &amp; co", // device, escaped
+        "12 min 34 s",                      // seconds_total
+        "[32, 64, 128, 64, 32]",
+        "sigma",
+        "1.8",
+        "std", // settings, nested ones too
+        "augment",
+        "false",
+        "optimizer",
+        "adam",
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         CHECK(strstr(html, want[i]) != NULL, "index.html lacks '%s'", want[i]);
@@ -257,8 +267,7 @@ static void test_missing_and_broken(const char *base) {
     snprintf(dir, sizeof dir, "%s/noconfig", base);
     make_run(dir);
     remove(path_in(dir, "config.json"));
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "config.json"),
-          "missing config.json: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "config.json"), "missing config.json: '%s'", err);
 
     // Broken JSON and a bad history cell.
     snprintf(dir, sizeof dir, "%s/broken", base);
@@ -268,15 +277,13 @@ static void test_missing_and_broken(const char *base) {
           "broken metrics.json: '%s'", err);
     write_text(path_in(dir, "metrics.json"), METRICS);
     write_text(path_in(dir, "history.csv"), "epoch,loss\n1,0.5\n2,zero\n");
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "history.csv:3") &&
-              strstr(err, "zero"),
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "history.csv:3") && strstr(err, "zero"),
           "bad history cell: '%s'", err);
     write_text(path_in(dir, "history.csv"), "epoch,loss\n");
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "no epochs"),
-          "header-only history: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "no epochs"), "header-only history: '%s'", err);
     write_text(path_in(dir, "history.csv"), "step,value\n1,2\n");
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "epoch and loss"),
-          "history without epoch/loss: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "epoch and loss"), "history without epoch/loss: '%s'",
+          err);
 
     // Samples tensor with the wrong shape.
     write_text(path_in(dir, "history.csv"), HISTORY);
@@ -289,12 +296,10 @@ static void test_missing_and_broken(const char *base) {
         st_writer_add(w, "heatmaps_pred", ST_F32, 3, (const int64_t[]){2, 4, 4}, z);
         st_writer_add(w, "coords_true", ST_I32, 2, (const int64_t[]){3, 2}, c);
         st_writer_add(w, "coords_pred", ST_I32, 2, (const int64_t[]){2, 2}, c);
-        CHECK(st_writer_save(w, path_in(dir, "report_samples.safetensors"), err, sizeof err) == 0,
-              "%s", err);
+        CHECK(st_writer_save(w, path_in(dir, "report_samples.safetensors"), err, sizeof err) == 0, "%s", err);
         st_writer_free(w);
     }
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "coords_true"),
-          "mis-shaped coords_true: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "coords_true"), "mis-shaped coords_true: '%s'", err);
 
     // Optional files missing, no validation columns, no errors_* tensors: the page
     // is still written, with notes, and links only what exists.
@@ -333,8 +338,7 @@ static void test_missing_and_broken(const char *base) {
         free(html);
     }
 
-    CHECK(report_write(path_in(base, "does-not-exist"), err, sizeof err) == -1 &&
-              strstr(err, "not a run directory"),
+    CHECK(report_write(path_in(base, "does-not-exist"), err, sizeof err) == -1 && strstr(err, "not a run directory"),
           "missing run dir: '%s'", err);
 }
 

@@ -13,14 +13,16 @@
 static const uint32_t mt5489[] = {3499211612u, 581869302u, 3890346734u, 3586334585u, 545404204u};
 static const uint32_t mt42[] = {1608637542u, 3421126067u, 4083286876u, 787846414u, 3143890026u};
 static const uint32_t mt0_after1000[] = {1333075495u, 1193028842u, 1602172539u, 3843408156u, 2254730904u};
-static const double rs42[] = {0.3745401188473625, 0.9507143064099162, 0.7319939418114051, 0.5986584841970366, 0.15601864044243652};
+static const double rs42[] = {0.3745401188473625, 0.9507143064099162, 0.7319939418114051, 0.5986584841970366,
+                              0.15601864044243652};
 static const int64_t ri42_50[] = {38, 28, 14, 42, 7, 20, 38, 18, 22, 10};
 static const int64_t ri42_5_40[] = {15, 28, 28, 7, 26};
 static const int64_t ri42_neg[] = {1, -2, 4, 2, -2};
 static const int64_t ri42_big[] = {824600269755LL, 88551408800LL, 874505391417LL};
 static const int64_t ri42_one[] = {7, 7};
 static const int64_t ri42_after[] = {21, 252, 747};
-static const double nrm42[] = {4.967141530112327, -1.3826430117118464, 6.476885381006925, 15.230298564080254, -2.3415337472333597, -2.3413695694918055, 15.792128155073915};
+static const double nrm42[] = {4.967141530112327,   -1.3826430117118464, 6.476885381006925, 15.230298564080254,
+                               -2.3415337472333597, -2.3413695694918055, 15.792128155073915};
 static const double nrm42_more[] = {2.534869458305818, 0.020584494295802447, -0.580878134023515, -0.5251698071781478};
 static const double uni7[] = {-1.618458553130214, 1.8995939612005732, 0.1920461572044676};
 static const int64_t perm42_10[] = {8, 1, 5, 0, 7, 2, 9, 4, 3, 6};
@@ -96,14 +98,15 @@ int main(void) {
     // cached value that the next normal() must return after an interleaved rand().
     rng_seed(&r, 42);
     rng_normal_fill(&r, 0, 10, d, LEN(nrm42));
-    for (int i = 0; i < LEN(nrm42); i++) CHECK(fabs(d[i] - nrm42[i]) <= 1e-12 * fabs(nrm42[i]),
-                                               "normal(0,10)[%d] %.17g vs %.17g", i, d[i], nrm42[i]);
+    for (int i = 0; i < LEN(nrm42); i++)
+        CHECK(fabs(d[i] - nrm42[i]) <= 1e-12 * fabs(nrm42[i]), "normal(0,10)[%d] %.17g vs %.17g", i, d[i], nrm42[i]);
     d[0] = rng_normal(&r, 1, 2);
     d[1] = rng_double(&r);
     d[2] = rng_normal(&r, 0, 1);
     d[3] = rng_normal(&r, 0, 1);
-    for (int i = 0; i < 4; i++) CHECK(fabs(d[i] - nrm42_more[i]) <= 1e-12 * fabs(nrm42_more[i]),
-                                      "normal/rand interleave [%d] %.17g vs %.17g", i, d[i], nrm42_more[i]);
+    for (int i = 0; i < 4; i++)
+        CHECK(fabs(d[i] - nrm42_more[i]) <= 1e-12 * fabs(nrm42_more[i]), "normal/rand interleave [%d] %.17g vs %.17g",
+              i, d[i], nrm42_more[i]);
 
     // Bulk and single draws must be the same stream; a long run checks that no
     // rejection or cache detail drifts.

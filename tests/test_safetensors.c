@@ -161,7 +161,8 @@ static void test_round_trip(const char *dir) {
 static void test_malformed(void) {
     size_t len;
     err[0] = 0;
-    CHECK(st_open_mem("", 0, "bad.st", err, sizeof err) == NULL && strstr(err, "bad.st: truncated"), "empty: '%s'", err);
+    CHECK(st_open_mem("", 0, "bad.st", err, sizeof err) == NULL && strstr(err, "bad.st: truncated"), "empty: '%s'",
+          err);
     CHECK(st_open_mem("\x10\0\0", 3, "bad.st", err, sizeof err) == NULL && strstr(err, "truncated"), "3 bytes: '%s'",
           err);
     expect_bad("header past end", "{}", 0, 1000, "runs past the end");
@@ -185,14 +186,13 @@ static void test_malformed(void) {
     expect_bad("shape beyond 2^53", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1e300],\"data_offsets\":[0,1]}}", 1,
                UINT64_MAX, "shape[0]");
     expect_bad("shape product overflows",
-               "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,8]}}", 8,
-               UINT64_MAX, "overflow");
+               "{\"a\":{\"dtype\":\"F64\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,8]}}", 8, UINT64_MAX,
+               "overflow");
     expect_bad("shape * dtype overflows",
                "{\"a\":{\"dtype\":\"F64\",\"shape\":[4611686018427387,4096],\"data_offsets\":[0,8]}}", 8, UINT64_MAX,
                "overflow");
-    expect_bad("too many dims",
-               "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,1]}}", 1, UINT64_MAX,
-               "9 dimensions");
+    expect_bad("too many dims", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,1]}}", 1,
+               UINT64_MAX, "9 dimensions");
     expect_bad("offsets missing", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1]}}", 1, UINT64_MAX, "data_offsets");
     expect_bad("offsets three", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1,2]}}", 1, UINT64_MAX,
                "data_offsets");
@@ -202,10 +202,11 @@ static void test_malformed(void) {
                "end before");
     expect_bad("size mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, UINT64_MAX,
                "need 12");
-    expect_bad("offsets past data", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
+    expect_bad("offsets past data", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8, UINT64_MAX,
+               "run past the data");
+    expect_bad("huge offsets",
+               "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[9007199254740000,9007199254740001]}}", 8,
                UINT64_MAX, "run past the data");
-    expect_bad("huge offsets", "{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[9007199254740000,9007199254740001]}}",
-               8, UINT64_MAX, "run past the data");
     expect_bad("overlap",
                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
                "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
@@ -268,7 +269,10 @@ static void test_corruptions(const char *dir) {
     int prefix_ok = 1;
     for (size_t n = 0; n < len; n++) {
         st_file *f = st_open_mem(buf, n, "p", err, sizeof err);
-        if (f) { prefix_ok = 0; st_close(f); }
+        if (f) {
+            prefix_ok = 0;
+            st_close(f);
+        }
     }
     CHECK(prefix_ok, "a strict prefix of a valid file was accepted");
     st_file *f = st_open_mem(buf, len, "p", err, sizeof err);
@@ -280,7 +284,9 @@ static void test_corruptions(const char *dir) {
     for (int it = 0; it < 20000; it++) {
         unsigned char c[4096];
         memcpy(c, buf, len);
-        rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+        rs ^= rs << 13;
+        rs ^= rs >> 7;
+        rs ^= rs << 17;
         size_t pos = (size_t)(rs % len);
         c[pos] = (unsigned char)(rs >> 32);
         f = st_open_mem(c, len, "c", err, sizeof err);

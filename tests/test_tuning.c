@@ -53,35 +53,35 @@ static void check_parser(void) {
               p.dw_tk == 5 && p.dw_tc == 6 && p.dw_seg == 64 && p.dw_wg == 8,
           "fields parsed");
     const char *bad[] = {
-        "",                                               // empty
-        "garbage \x01\x02",                               // not ours
-        "conv3x3 32 64 50 variant=cpu",                   // short shape
-        "conv3x3 32 64 50 50",                            // no variant
-        "conv3x3 32 64 50 50 variant=fast",               // unknown variant
-        "conv3x3 32 64 50 50 variant=cpu colour=blue",    // unknown key
-        "conv3x3 32 64 50 50 variant=cpu dw_seg=20",      // not a multiple of 16
-        "conv3x3 32 64 50 50 variant=cpu tile_co=0",      // out of range
-        "conv3x3 32 64 50 50 variant=cpu tile_co=4x",     // not a number
-        "conv3x3 32 64 50 50 variant=cpu fwd_ms=-1",      // negative time
-        "conv3x3 0 64 50 50 variant=cpu",                 // zero channels
-        "conv3x3 32 64 50 50 variant=cpu dw_tk=65536",    // hangs the kernel compiler
-        "conv3x3 32 64 50 50 variant=cpu dw_tc=9",        // register tile too large
-        "conv3x3 32 64 50 50 variant=cpu tile_co=33",     // register tile too large
-        "conv3x3 32 64 50 50 variant=gpu_tiled tile_q=17", // register tile too large
-        "conv3x3 32 64 50 50 variant=winograd wino_tn=65536", // conv_winograd.c takes at most 4
-        "conv3x3 32 64 50 50 variant=winograd wino_tn=5", //
-        "conv3x3 32 64 50 50 variant=winograd wino_nb=1025", //
-        "conv3x3 32 64 50 50 variant=cpu wg=1025",        // no such work-group
-        "conv3x3 32 64 50 50 variant=gpu_tiled wg_co=65536", //
-        "conv3x3 32 64 50 50 variant=gpu_tiled dw_wg=65", //
-        "conv3x3 32 64 50 50 variant=cpu dw_seg=65552",   // over the bound
-        "conv3x3 32 64 50 50 variant=cpu fwd_ms=inf",     // not finite
-        "conv3x3 32 64 50 65537 variant=cpu",             // shape out of range
+        "",                                                             // empty
+        "garbage \x01\x02",                                             // not ours
+        "conv3x3 32 64 50 variant=cpu",                                 // short shape
+        "conv3x3 32 64 50 50",                                          // no variant
+        "conv3x3 32 64 50 50 variant=fast",                             // unknown variant
+        "conv3x3 32 64 50 50 variant=cpu colour=blue",                  // unknown key
+        "conv3x3 32 64 50 50 variant=cpu dw_seg=20",                    // not a multiple of 16
+        "conv3x3 32 64 50 50 variant=cpu tile_co=0",                    // out of range
+        "conv3x3 32 64 50 50 variant=cpu tile_co=4x",                   // not a number
+        "conv3x3 32 64 50 50 variant=cpu fwd_ms=-1",                    // negative time
+        "conv3x3 0 64 50 50 variant=cpu",                               // zero channels
+        "conv3x3 32 64 50 50 variant=cpu dw_tk=65536",                  // hangs the kernel compiler
+        "conv3x3 32 64 50 50 variant=cpu dw_tc=9",                      // register tile too large
+        "conv3x3 32 64 50 50 variant=cpu tile_co=33",                   // register tile too large
+        "conv3x3 32 64 50 50 variant=gpu_tiled tile_q=17",              // register tile too large
+        "conv3x3 32 64 50 50 variant=winograd wino_tn=65536",           // conv_winograd.c takes at most 4
+        "conv3x3 32 64 50 50 variant=winograd wino_tn=5",               //
+        "conv3x3 32 64 50 50 variant=winograd wino_nb=1025",            //
+        "conv3x3 32 64 50 50 variant=cpu wg=1025",                      // no such work-group
+        "conv3x3 32 64 50 50 variant=gpu_tiled wg_co=65536",            //
+        "conv3x3 32 64 50 50 variant=gpu_tiled dw_wg=65",               //
+        "conv3x3 32 64 50 50 variant=cpu dw_seg=65552",                 // over the bound
+        "conv3x3 32 64 50 50 variant=cpu fwd_ms=inf",                   // not finite
+        "conv3x3 32 64 50 65537 variant=cpu",                           // shape out of range
         "conv3x3 32 64 50 50 variant=cpu tile_co=99999999999999999999", // overflow
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        CHECK(conv3x3_tuning_parse_line(bad[i], shape, &p, err, sizeof err) != 0, "bad line %zu accepted: '%s'",
-              i, bad[i]);
+        CHECK(conv3x3_tuning_parse_line(bad[i], shape, &p, err, sizeof err) != 0, "bad line %zu accepted: '%s'", i,
+              bad[i]);
     // The largest value of every field is accepted.
     const char *top = "conv3x3 1 1 1 1 variant=gpu_tiled tile_co=32 tile_q=16 wg=1024 wg_co=1024 dw_tk=8 dw_tc=8 "
                       "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 fwd_ms=0 dx_ms=0 dw_ms=0";
@@ -110,14 +110,23 @@ int main(void) {
                     "conv3x3 5 3 9 7 variant=gpu_tiled wg=8 dw_seg=64\n");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
     conv3x3_params want = conv3x3_variant_defaults(CONV_VARIANT_CPU);
-    want.tile_co = 8; want.wg = 4; want.dw_tk = 3; want.dw_tc = 2; want.dw_seg = 48;
-    want.tile_q = 0; want.wg_co = 0; want.dw_wg = 0; want.wino_tn = 0; want.wino_nb = 0;
+    want.tile_co = 8;
+    want.wg = 4;
+    want.dw_tk = 3;
+    want.dw_tc = 2;
+    want.dw_seg = 48;
+    want.tile_q = 0;
+    want.wg_co = 0;
+    want.dw_wg = 0;
+    want.wino_tn = 0;
+    want.wino_nb = 0;
     CHECK(same(&p, &want), "tuned entry 3->5 9x7 not picked up (variant %d tile_co %d wg %d dw %dx%d seg %d)",
           p.variant, p.tile_co, p.wg, p.dw_tk, p.dw_tc, p.dw_seg);
     // Fields left out take the variant's table values.
     p = conv3x3_default_params(&c, 5, 3, 9, 7);
     want = conv3x3_variant_defaults(CONV_VARIANT_GPU_TILED);
-    want.wg = 8; want.dw_seg = 64;
+    want.wg = 8;
+    want.dw_seg = 64;
     CHECK(same(&p, &want), "partial entry 5->3: table values for the fields left out");
     // Other shapes (even the same channels at another size) keep the defaults.
     p = conv3x3_default_params(&c, 3, 5, 7, 9);
@@ -163,7 +172,9 @@ int main(void) {
     CHECK(k != NULL, "conv3x3_create over a bad tuning line");
     conv3x3_free(k);
     // Garbage, binary data included.
-    use_tuning_file(&c, "garbage", "\x7f" "ELF\x01\x02 not a tuning file\n\n\xff\xfe");
+    use_tuning_file(&c, "garbage",
+                    "\x7f"
+                    "ELF\x01\x02 not a tuning file\n\n\xff\xfe");
     p = conv3x3_default_params(&c, 3, 5, 9, 7);
     CHECK(same(&p, &def), "garbage tuning file: defaults expected");
 

@@ -14,14 +14,16 @@ int t_summary(void) {
 void t_fill_uniform(float *a, size_t n, float lo, float hi, uint64_t *state) {
     for (size_t i = 0; i < n; i++) {
         uint64_t x = *state;
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         *state = x;
         a[i] = lo + (hi - lo) * (float)((x >> 40) * (1.0 / 16777216.0));
     }
 }
 
-static int compare_impl(const char *name, const float *got, const float *want_f, const double *want_d,
-                        size_t n, double atol, double rtol) {
+static int compare_impl(const char *name, const float *got, const float *want_f, const double *want_d, size_t n,
+                        double atol, double rtol) {
     double max_abs = 0, worst_ratio = 0;
     size_t worst = 0;
     int bad = 0;
@@ -33,7 +35,10 @@ static int compare_impl(const char *name, const float *got, const float *want_f,
         double tol = atol + rtol * fabs(w);
         double ratio = d / tol;
         if (d > max_abs) max_abs = d;
-        if (ratio > worst_ratio || !(ratio == ratio)) { worst_ratio = ratio; worst = i; }
+        if (ratio > worst_ratio || !(ratio == ratio)) {
+            worst_ratio = ratio;
+            worst = i;
+        }
         if (!(d <= tol)) bad++;
     }
     int ok = bad == 0;
@@ -42,7 +47,10 @@ static int compare_impl(const char *name, const float *got, const float *want_f,
         printf("  (%d bad; worst at %zu: got %.9g want %.9g)", bad, worst, (double)got[worst],
                want_d ? want_d[worst] : (double)want_f[worst]);
     printf("\n");
-    if (ok) t_passed++; else t_failed++;
+    if (ok)
+        t_passed++;
+    else
+        t_failed++;
     return ok;
 }
 
@@ -59,6 +67,9 @@ char *t_tmpdir(void) {
     size_t len = strlen(base) + 32;
     char *p = malloc(len);
     snprintf(p, len, "%s/pixloc-test-XXXXXX", base);
-    if (!mkdtemp(p)) { perror("mkdtemp"); exit(1); }
+    if (!mkdtemp(p)) {
+        perror("mkdtemp");
+        exit(1);
+    }
     return p;
 }

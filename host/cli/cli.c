@@ -16,8 +16,7 @@ long cli_int(const char *flag, const char *value, long lo, long hi) {
     errno = 0;
     long v = value ? strtol(value, &end, 10) : 0;
     if (!value || !*value || *end || errno == ERANGE)
-        px_die(PX_EXIT_USAGE, "%s: '%s' is not a whole number (expected %ld..%ld)", flag, value ? value : "",
-               lo, hi);
+        px_die(PX_EXIT_USAGE, "%s: '%s' is not a whole number (expected %ld..%ld)", flag, value ? value : "", lo, hi);
     if (v < lo || v > hi) px_die(PX_EXIT_USAGE, "%s: %ld is out of range (expected %ld..%ld)", flag, v, lo, hi);
     return v;
 }

@@ -32,9 +32,9 @@ typedef struct {
 
 typedef struct {
     int cin, cout;
-    double gflop;                         // 2*9*Cin*Cout*H*W*N, per call
-    double fwd_ms, bwi_ms, bww_ms;        // medians
-    double fwd_min, bwi_min, bww_min;     // fastest repetition
+    double gflop;                     // 2*9*Cin*Cout*H*W*N, per call
+    double fwd_ms, bwi_ms, bww_ms;    // medians
+    double fwd_min, bwi_min, bww_min; // fastest repetition
 } conv_result;
 
 typedef struct {
@@ -75,7 +75,11 @@ static void usage(void) {
 
 static void parse(bench_opts *o, int argc, char **argv) {
     cli_net_shape_default(&o->net);
-    o->reps = 5; o->warmup = 2; o->json = 0; o->profile = 0; o->ninfer = 0;
+    o->reps = 5;
+    o->warmup = 2;
+    o->json = 0;
+    o->profile = 0;
+    o->ninfer = 0;
     enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_PROFILE, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
@@ -92,14 +96,14 @@ static void parse(bench_opts *o, int argc, char **argv) {
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (ch) {
-        case O_BATCH: case O_CHANNELS: case O_SIZE: // the shared network-shape flags
+        case O_BATCH:
+        case O_CHANNELS:
+        case O_SIZE: // the shared network-shape flags
             cli_net_shape_flag(&o->net, opts[idx].name, optarg);
             break;
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
         case O_WARMUP: o->warmup = (int)cli_int("--warmup", optarg, 0, 1000); break;
-        case O_INFER:
-            o->ninfer = cli_int_list("--infer-batches", optarg, o->infer, BENCH_MAX_INFER, 1, 65536);
-            break;
+        case O_INFER: o->ninfer = cli_int_list("--infer-batches", optarg, o->infer, BENCH_MAX_INFER, 1, 65536); break;
         case O_JSON: o->json = 1; break;
         case O_PROFILE: o->profile = 1; break;
         case O_HELP: usage(); exit(PX_EXIT_OK);
@@ -309,15 +313,15 @@ static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result
 
 static void print_table(const ocl_ctx *c, const bench_opts *o, const bench_result *r) {
     printf("pixloc bench on %s (%s, driver %s)\n", c->device_name, c->platform_name, c->driver_version);
-    printf("images %dx%d, channels %s, median of %d repetitions after %d warm-up\n", o->net.H, o->net.W, o->net.channels,
-           o->reps, o->warmup);
+    printf("images %dx%d, channels %s, median of %d repetitions after %d warm-up\n", o->net.H, o->net.W,
+           o->net.channels, o->reps, o->warmup);
     printf("start-up (device init + building all kernels): %.3f s\n\n", r->startup_s);
     printf("%-16s %6s %11s %11s %14s\n", "step", "batch", "ms", "best ms", "per second");
-    printf("%-16s %6d %11.2f %11.2f %9.1f samples  (3x3 convs: %.1f GFLOP/s)\n", "training", o->net.batch,
-           r->train_ms, r->train_min_ms, o->net.batch / (r->train_ms * 1e-3), gflops(train_gflop(r), r->train_ms));
+    printf("%-16s %6d %11.2f %11.2f %9.1f samples  (3x3 convs: %.1f GFLOP/s)\n", "training", o->net.batch, r->train_ms,
+           r->train_min_ms, o->net.batch / (r->train_ms * 1e-3), gflops(train_gflop(r), r->train_ms));
     for (int k = 0; k < o->ninfer; k++)
-        printf("%-16s %6d %11.2f %11.2f %9.1f images\n", "inference", o->infer[k], r->infer_ms[k],
-               r->infer_min_ms[k], o->infer[k] / (r->infer_ms[k] * 1e-3));
+        printf("%-16s %6d %11.2f %11.2f %9.1f images\n", "inference", o->infer[k], r->infer_ms[k], r->infer_min_ms[k],
+               o->infer[k] / (r->infer_ms[k] * 1e-3));
     printf("\n3x3 convolutions at batch %d (GFLOP = 2*9*Cin*Cout*H*W*N per call; ms and GFLOP/s)\n", o->net.batch);
     printf("%-6s %5s %5s %7s | %9s %8s | %9s %8s | %9s %8s\n", "layer", "Cin", "Cout", "GFLOP", "fwd ms", "GFLOP/s",
            "dx ms", "GFLOP/s", "dw ms", "GFLOP/s");
@@ -329,10 +333,13 @@ static void print_table(const ocl_ctx *c, const bench_opts *o, const bench_resul
         printf("%-6s %5d %5d %7.2f | %9.2f %8.1f | %9.2f %8.1f | %9.2f %8.1f\n", name, q->cin, q->cout, q->gflop,
                q->fwd_ms, gflops(q->gflop, q->fwd_ms), q->bwi_ms, gflops(q->gflop, q->bwi_ms), q->bww_ms,
                gflops(q->gflop, q->bww_ms));
-        tf += q->fwd_ms; ti += q->bwi_ms; tw += q->bww_ms; tg += q->gflop;
+        tf += q->fwd_ms;
+        ti += q->bwi_ms;
+        tw += q->bww_ms;
+        tg += q->gflop;
     }
-    printf("%-6s %5s %5s %7.2f | %9.2f %8.1f | %9.2f %8.1f | %9.2f %8.1f\n", "total", "", "", tg, tf,
-           gflops(tg, tf), ti, gflops(tg, ti), tw, gflops(tg, tw));
+    printf("%-6s %5s %5s %7.2f | %9.2f %8.1f | %9.2f %8.1f | %9.2f %8.1f\n", "total", "", "", tg, tf, gflops(tg, tf),
+           ti, gflops(tg, ti), tw, gflops(tg, tw));
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -352,8 +359,10 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 0; i < o.net.cfg.nblocks; i++)
         bench_conv(&c, &o, i == 0 ? 1 : o.net.cfg.channels[i - 1], o.net.cfg.channels[i], &r.conv[i]);
 
-    if (o.json) print_json(&c, &o, &r);
-    else print_table(&c, &o, &r);
+    if (o.json)
+        print_json(&c, &o, &r);
+    else
+        print_table(&c, &o, &r);
     ocl_release(&c);
     return PX_EXIT_OK;
 }

@@ -100,8 +100,7 @@ int cmd_eval(int argc, char **argv) {
     if (json) {
         eval_json(stdout, &r);
     } else {
-        printf("model %s on %s (%.1fs)\n", path, data ? data : "the checkpoint's regenerated dataset",
-               px_now() - t0);
+        printf("model %s on %s (%.1fs)\n", path, data ? data : "the checkpoint's regenerated dataset", px_now() - t0);
         eval_print_table(stdout, &r);
     }
     net_free(nt);

@@ -17,7 +17,7 @@
 
 // The whole file is assembled in memory before the atomic write, so the tensors
 // (images, plus heatmaps when asked) are capped well below a typical machine's RAM.
-#define GENERATE_MAX_BYTES (4ull << 30)
+#define GENERATE_MAX_BYTES   (4ull << 30)
 #define GENERATE_MAX_SAMPLES 10000000L
 
 static void usage(void) {
@@ -88,8 +88,21 @@ int cmd_generate(int argc, char **argv) {
     uint32_t seed = 42;
     int heatmaps = 0;
     enum {
-        O_OUT = 256, O_SAMPLES, O_SEED, O_HEATMAPS, O_PNG, O_PNG_COUNT, O_SIZE, O_HEIGHT, O_WIDTH, O_BLUR,
-        O_NOISE, O_BGP, O_BGR, O_SIGMA, O_HELP
+        O_OUT = 256,
+        O_SAMPLES,
+        O_SEED,
+        O_HEATMAPS,
+        O_PNG,
+        O_PNG_COUNT,
+        O_SIZE,
+        O_HEIGHT,
+        O_WIDTH,
+        O_BLUR,
+        O_NOISE,
+        O_BGP,
+        O_BGR,
+        O_SIGMA,
+        O_HELP
     };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
                                          {"samples", required_argument, 0, O_SAMPLES},

@@ -88,8 +88,10 @@ static int write_heatmap(const char *dir, const char *name, long index, const fl
     const char *base = strrchr(name, '/');
     base = base ? base + 1 : name;
     char path[4096], err[1024];
-    if (index >= 0) snprintf(path, sizeof path, "%s/%s.%ld.heatmap.png", dir, base, index);
-    else snprintf(path, sizeof path, "%s/%s.heatmap.png", dir, base);
+    if (index >= 0)
+        snprintf(path, sizeof path, "%s/%s.%ld.heatmap.png", dir, base, index);
+    else
+        snprintf(path, sizeof path, "%s/%s.heatmap.png", dir, base);
     uint8_t *pix = px_malloc((size_t)H * W, "heatmap png");
     for (size_t i = 0; i < (size_t)H * W; i++) {
         float v = h[i] < 0 ? 0 : (h[i] > 1 ? 1 : h[i]);
@@ -163,10 +165,13 @@ int cmd_predict(int argc, char **argv) {
             float *heat = hdir ? px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps") : NULL;
             predict_indices(p.nt, b, d.images, d.H, d.W, idx, d.N, xy, heat, peaks);
             for (int i = 0; i < d.N; i++) {
-                emit(json, in, i, xy[2 * i], xy[2 * i + 1], peaks[i]);
+                emit(json, in, i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
                 if (hdir && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
             }
-            free(idx); free(xy); free(peaks); free(heat);
+            free(idx);
+            free(xy);
+            free(peaks);
+            free(heat);
             dataset_free(&d);
             continue;
         }

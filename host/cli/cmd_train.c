@@ -37,56 +37,55 @@ static const char *signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : si
 #define SEED_EPOCH_TIME_NOTE "147 s per epoch (measured),\n                     so about 3 hours for 75 epochs"
 
 static void usage(void) {
-    printf(
-        "Usage: pixloc train [OPTIONS]\n\n"
-        "Generates the synthetic dataset (or reads --data FILE), splits it as the seed notebook did\n"
-        "(train_test_split 80/20 with the seed, then the last 10%% of the training part for\n"
-        "validation), trains the heatmap CNN with MSE loss and Adam, validates every epoch and\n"
-        "writes a run directory: config.json, history.csv, last.safetensors, best.safetensors\n"
-        "(lowest validation loss), metrics.json (eval of the final model with the baselines) and\n"
-        "report/index.html.\n\n"
-        "Presets (flags after --preset override its values):\n"
-        "  --preset default   channels 16,32,64,32,16, 5 epochs, lr 3e-3 cosine, head bias -4,\n"
-        "                     BN momentum 0.9, BN re-estimated from 20 batches, fresh data every epoch;\n"
-        "                     about 4 minutes here (2 cores, PoCL), better than the seed's CNN and\n"
-        "                     the matched filter on the seed's test split (README)\n"
-        "  --preset seed      the seed notebook exactly: 15000 samples, seed 42, 10800/1200/3000,\n"
-        "                     75 epochs, batch 64, channels 32,64,128,64,32, lr 1e-3, head bias 0,\n"
-        "                     BN momentum 0.99, no re-estimation, fixed data. On this project's\n"
-        "                     2-core CPU with PoCL: " SEED_EPOCH_TIME_NOTE ".\n\n"
-        "Data:\n"
-        "  --samples N          dataset size when generated [preset]\n"
-        "  --seed S             seed for data, split, initialisation and shuffling [42]\n"
-        "  --data FILE          train on this dataset's training split (a file from 'pixloc generate'\n"
-        "                       or 'pixloc import'); its validation and test splits are used as well\n"
-        "  --size HxW           image size of generated data [50x50]\n"
-        "  --fresh-data / --no-fresh-data   new synthetic training images every epoch, drawn from\n"
-        "                       the data's recipe [preset; off with --data unless given]\n"
-        "Model and optimiser:\n"
-        "  --channels LIST      conv block widths, e.g. 8,16,32,16,8\n"
-        "  --epochs N           epochs to train (with --resume: the total to reach; note that the\n"
-        "                       cosine schedule spans the total, so changing it changes the rates)\n"
-        "  --batch-size N       [64]\n"
-        "  --lr X               Adam learning rate\n"
-        "  --lr-schedule S      constant or cosine (decays to lr*0.01 at the last step)\n"
-        "  --head-bias X        initial bias of the sigmoid head (negative starts at background)\n"
-        "  --bn-momentum X      Keras BN momentum (0.99 in the seed)\n"
-        "  --bn-reestimate K    re-estimate BN statistics from K training batches before each\n"
-        "                       validation and at the end (0 = off)\n"
-        "Run:\n"
-        "  --out DIR            run directory [runs/<timestamp>]\n"
-        "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file) with\n"
-        "                       its own settings: only --epochs, --out, --no-report, --quiet and the\n"
-        "                       device flags may be given with it\n"
-        "  --force              replace the run already in --out DIR (its checkpoints, history,\n"
-        "                       metrics and report are deleted first)\n"
-        "  --no-report          do not write report/ at the end\n"
-        "  --quiet              no progress output\n\n"
-        "A run directory that already holds a run is refused without --resume or --force, and one\n"
-        "that another 'pixloc train' is using (a lock on DIR/.lock) is refused.\n"
-        "Ctrl-C (or SIGTERM, SIGHUP) finishes the current step, saves a resumable checkpoint and\n"
-        "exits 130.\n\n%s",
-        OCL_OPTIONS_HELP);
+    printf("Usage: pixloc train [OPTIONS]\n\n"
+           "Generates the synthetic dataset (or reads --data FILE), splits it as the seed notebook did\n"
+           "(train_test_split 80/20 with the seed, then the last 10%% of the training part for\n"
+           "validation), trains the heatmap CNN with MSE loss and Adam, validates every epoch and\n"
+           "writes a run directory: config.json, history.csv, last.safetensors, best.safetensors\n"
+           "(lowest validation loss), metrics.json (eval of the final model with the baselines) and\n"
+           "report/index.html.\n\n"
+           "Presets (flags after --preset override its values):\n"
+           "  --preset default   channels 16,32,64,32,16, 5 epochs, lr 3e-3 cosine, head bias -4,\n"
+           "                     BN momentum 0.9, BN re-estimated from 20 batches, fresh data every epoch;\n"
+           "                     about 4 minutes here (2 cores, PoCL), better than the seed's CNN and\n"
+           "                     the matched filter on the seed's test split (README)\n"
+           "  --preset seed      the seed notebook exactly: 15000 samples, seed 42, 10800/1200/3000,\n"
+           "                     75 epochs, batch 64, channels 32,64,128,64,32, lr 1e-3, head bias 0,\n"
+           "                     BN momentum 0.99, no re-estimation, fixed data. On this project's\n"
+           "                     2-core CPU with PoCL: " SEED_EPOCH_TIME_NOTE ".\n\n"
+           "Data:\n"
+           "  --samples N          dataset size when generated [preset]\n"
+           "  --seed S             seed for data, split, initialisation and shuffling [42]\n"
+           "  --data FILE          train on this dataset's training split (a file from 'pixloc generate'\n"
+           "                       or 'pixloc import'); its validation and test splits are used as well\n"
+           "  --size HxW           image size of generated data [50x50]\n"
+           "  --fresh-data / --no-fresh-data   new synthetic training images every epoch, drawn from\n"
+           "                       the data's recipe [preset; off with --data unless given]\n"
+           "Model and optimiser:\n"
+           "  --channels LIST      conv block widths, e.g. 8,16,32,16,8\n"
+           "  --epochs N           epochs to train (with --resume: the total to reach; note that the\n"
+           "                       cosine schedule spans the total, so changing it changes the rates)\n"
+           "  --batch-size N       [64]\n"
+           "  --lr X               Adam learning rate\n"
+           "  --lr-schedule S      constant or cosine (decays to lr*0.01 at the last step)\n"
+           "  --head-bias X        initial bias of the sigmoid head (negative starts at background)\n"
+           "  --bn-momentum X      Keras BN momentum (0.99 in the seed)\n"
+           "  --bn-reestimate K    re-estimate BN statistics from K training batches before each\n"
+           "                       validation and at the end (0 = off)\n"
+           "Run:\n"
+           "  --out DIR            run directory [runs/<timestamp>]\n"
+           "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file) with\n"
+           "                       its own settings: only --epochs, --out, --no-report, --quiet and the\n"
+           "                       device flags may be given with it\n"
+           "  --force              replace the run already in --out DIR (its checkpoints, history,\n"
+           "                       metrics and report are deleted first)\n"
+           "  --no-report          do not write report/ at the end\n"
+           "  --quiet              no progress output\n\n"
+           "A run directory that already holds a run is refused without --resume or --force, and one\n"
+           "that another 'pixloc train' is using (a lock on DIR/.lock) is refused.\n"
+           "Ctrl-C (or SIGTERM, SIGHUP) finishes the current step, saves a resumable checkpoint and\n"
+           "exits 130.\n\n%s",
+           OCL_OPTIONS_HELP);
 }
 
 // Progress: one updating line on a terminal; elsewhere (logs, CI) a plain line every
@@ -113,8 +112,8 @@ static void progress(void *user, const trainer_step_info *i) {
     int filled = i->steps ? i->step * 30 / i->steps : 30;
     for (int k = 0; k < 30; k++) bar[k] = k < filled ? '=' : (k == filled ? '>' : '.');
     bar[30] = 0;
-    printf("\rEpoch %d/%d %4d/%-4d [%s] loss %.4e mae %.4f  %.0f samples/s  ETA %.0fs   ", i->epoch, i->epochs,
-           i->step, i->steps, bar, i->loss, i->mae, i->rate, i->eta);
+    printf("\rEpoch %d/%d %4d/%-4d [%s] loss %.4e mae %.4f  %.0f samples/s  ETA %.0fs   ", i->epoch, i->epochs, i->step,
+           i->steps, bar, i->loss, i->mae, i->rate, i->eta);
     fflush(stdout);
 }
 
@@ -146,9 +145,13 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
                 if (pick[j] == i) taken = 1;
             if (taken) continue;
             int64_t g = sp->test[i];
-            double dx = test_pred[2 * i] - d->coords[2 * g], dy = test_pred[2 * i + 1] - d->coords[2 * g + 1];
+            double dx = test_pred[(size_t)2 * i] - d->coords[(size_t)2 * g],
+                   dy = test_pred[(size_t)2 * i + 1] - d->coords[(size_t)2 * g + 1];
             double e = dx * dx + dy * dy;
-            if (e > be) { be = e; best = i; }
+            if (e > be) {
+                be = e;
+                best = i;
+            }
         }
         pick[k++] = best;
     }
@@ -161,13 +164,13 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
     predict_indices(nt, batch, d->images, d->H, d->W, gidx, S, cp, hp, NULL);
     for (int i = 0; i < S; i++) {
         memcpy(imgs + i * hw, d->images + gidx[i] * hw, hw * sizeof(float));
-        ct[2 * i] = d->coords[2 * gidx[i]];
+        ct[(size_t)2 * i] = d->coords[(size_t)2 * gidx[i]];
         ct[2 * i + 1] = d->coords[2 * gidx[i] + 1];
-        heatmap_fill(ht + i * hw, d->H, d->W, ct[2 * i], ct[2 * i + 1], d->rec.sigma);
+        heatmap_fill(ht + i * hw, d->H, d->W, ct[(size_t)2 * i], ct[(size_t)2 * i + 1], d->rec.sigma);
     }
     int32_t *et = px_malloc((size_t)n * 2 * sizeof(int32_t), "report");
     for (int i = 0; i < n; i++) {
-        et[2 * i] = d->coords[2 * sp->test[i]];
+        et[(size_t)2 * i] = d->coords[(size_t)2 * sp->test[i]];
         et[2 * i + 1] = d->coords[2 * sp->test[i] + 1];
     }
     st_writer *w = st_writer_new();
@@ -183,7 +186,10 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
     snprintf(path, sizeof path, "%s/report_samples.safetensors", dir);
     if (st_writer_save(w, path, err, sizeof err) != 0) px_warn("%s", err);
     st_writer_free(w);
-    free(imgs); free(ht); free(hp); free(et);
+    free(imgs);
+    free(ht);
+    free(hp);
+    free(et);
 }
 
 // What the command line says beyond the settings.
@@ -207,20 +213,51 @@ static const char *path_arg(const char *flag, const char *v) {
 
 // Flags after the preset's settings; returns 1 if --help was printed.
 static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
-    enum { O_SAMPLES = 256, O_SEED, O_DATA, O_SIZE, O_FRESH, O_NOFRESH, O_CHANNELS, O_EPOCHS, O_BATCH, O_LR,
-           O_SCHED, O_HEADBIAS, O_BNMOM, O_BNRE, O_OUT, O_RESUME, O_NOREPORT, O_QUIET, O_PRESET, O_HELP, O_FORCE };
-    static const struct option opts[] = {
-        {"samples", required_argument, 0, O_SAMPLES}, {"seed", required_argument, 0, O_SEED},
-        {"data", required_argument, 0, O_DATA}, {"size", required_argument, 0, O_SIZE},
-        {"fresh-data", no_argument, 0, O_FRESH}, {"no-fresh-data", no_argument, 0, O_NOFRESH},
-        {"channels", required_argument, 0, O_CHANNELS}, {"epochs", required_argument, 0, O_EPOCHS},
-        {"batch-size", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-        {"lr-schedule", required_argument, 0, O_SCHED}, {"head-bias", required_argument, 0, O_HEADBIAS},
-        {"bn-momentum", required_argument, 0, O_BNMOM}, {"bn-reestimate", required_argument, 0, O_BNRE},
-        {"out", required_argument, 0, O_OUT}, {"resume", required_argument, 0, O_RESUME},
-        {"no-report", no_argument, 0, O_NOREPORT}, {"quiet", no_argument, 0, O_QUIET},
-        {"preset", required_argument, 0, O_PRESET}, {"help", no_argument, 0, O_HELP},
-        {"force", no_argument, 0, O_FORCE}, {0, 0, 0, 0}};
+    enum {
+        O_SAMPLES = 256,
+        O_SEED,
+        O_DATA,
+        O_SIZE,
+        O_FRESH,
+        O_NOFRESH,
+        O_CHANNELS,
+        O_EPOCHS,
+        O_BATCH,
+        O_LR,
+        O_SCHED,
+        O_HEADBIAS,
+        O_BNMOM,
+        O_BNRE,
+        O_OUT,
+        O_RESUME,
+        O_NOREPORT,
+        O_QUIET,
+        O_PRESET,
+        O_HELP,
+        O_FORCE
+    };
+    static const struct option opts[] = {{"samples", required_argument, 0, O_SAMPLES},
+                                         {"seed", required_argument, 0, O_SEED},
+                                         {"data", required_argument, 0, O_DATA},
+                                         {"size", required_argument, 0, O_SIZE},
+                                         {"fresh-data", no_argument, 0, O_FRESH},
+                                         {"no-fresh-data", no_argument, 0, O_NOFRESH},
+                                         {"channels", required_argument, 0, O_CHANNELS},
+                                         {"epochs", required_argument, 0, O_EPOCHS},
+                                         {"batch-size", required_argument, 0, O_BATCH},
+                                         {"lr", required_argument, 0, O_LR},
+                                         {"lr-schedule", required_argument, 0, O_SCHED},
+                                         {"head-bias", required_argument, 0, O_HEADBIAS},
+                                         {"bn-momentum", required_argument, 0, O_BNMOM},
+                                         {"bn-reestimate", required_argument, 0, O_BNRE},
+                                         {"out", required_argument, 0, O_OUT},
+                                         {"resume", required_argument, 0, O_RESUME},
+                                         {"no-report", no_argument, 0, O_NOREPORT},
+                                         {"quiet", no_argument, 0, O_QUIET},
+                                         {"preset", required_argument, 0, O_PRESET},
+                                         {"help", no_argument, 0, O_HELP},
+                                         {"force", no_argument, 0, O_FORCE},
+                                         {0, 0, 0, 0}};
     int ch, li = -1;
     opterr = 0;
     optind = 1;
@@ -229,22 +266,30 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_SAMPLES: s->samples = (int)cli_int("--samples", optarg, 1, 10000000); break;
         case O_SEED: s->seed = (uint32_t)cli_int("--seed", optarg, 0, 4294967295L); break;
         case O_DATA:
-            if (strlen(path_arg("--data", optarg)) >= sizeof s->data) px_die(PX_EXIT_USAGE, "--data: the path is too long");
+            if (strlen(path_arg("--data", optarg)) >= sizeof s->data)
+                px_die(PX_EXIT_USAGE, "--data: the path is too long");
             snprintf(s->data, sizeof s->data, "%s", optarg);
             break;
         case O_SIZE: cli_size("--size", optarg, &s->rec.H, &s->rec.W); break;
-        case O_FRESH: s->fresh_data = 1; a->fresh_given = 1; break;
-        case O_NOFRESH: s->fresh_data = 0; a->fresh_given = 1; break;
+        case O_FRESH:
+            s->fresh_data = 1;
+            a->fresh_given = 1;
+            break;
+        case O_NOFRESH:
+            s->fresh_data = 0;
+            a->fresh_given = 1;
+            break;
         case O_CHANNELS: {
             char err[256];
-            if (net_config_channels(&s->net, optarg, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "--channels: %s", err);
+            if (net_config_channels(&s->net, optarg, err, sizeof err) != 0)
+                px_die(PX_EXIT_USAGE, "--channels: %s", err);
             break;
         }
         case O_EPOCHS: a->set_epochs = (int)cli_int("--epochs", optarg, 1, 100000); break;
         case O_BATCH: s->batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
         case O_LR: s->lr = cli_double("--lr", optarg, 1e-9, 10); break;
         case O_SCHED:
-            if (strcmp(optarg, "constant") && strcmp(optarg, "cosine"))
+            if (strcmp(optarg, "constant") != 0 && strcmp(optarg, "cosine") != 0)
                 px_die(PX_EXIT_USAGE, "--lr-schedule: '%s' is not constant or cosine", optarg);
             snprintf(s->lr_schedule, sizeof s->lr_schedule, "%s", optarg);
             break;
@@ -258,8 +303,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_QUIET: a->quiet = 1; break;
         case O_PRESET: a->preset = optarg; break;
         case O_HELP: usage(); return 1;
-        default:
-            cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
+        default: cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
         if ((ch >= O_SAMPLES && ch <= O_BNRE && ch != O_EPOCHS) || ch == O_PRESET) {
             char name[40];
@@ -283,9 +327,12 @@ static void resolve_run(const train_cli *a, train_settings *s, char *ckpt_path, 
         if (a->set_epochs > 0) rs.epochs = a->set_epochs;
         *s = rs;
         char *slash = strrchr(ckpt_path, '/');
-        if (a->out) snprintf(run_dir, dir_len, "%s", a->out);
-        else if (slash) snprintf(run_dir, dir_len, "%.*s", (int)(slash - ckpt_path), ckpt_path);
-        else snprintf(run_dir, dir_len, ".");
+        if (a->out)
+            snprintf(run_dir, dir_len, "%s", a->out);
+        else if (slash)
+            snprintf(run_dir, dir_len, "%.*s", (int)(slash - ckpt_path), ckpt_path);
+        else
+            snprintf(run_dir, dir_len, ".");
     } else if (a->out) {
         snprintf(run_dir, dir_len, "%s", a->out);
     } else {
@@ -331,14 +378,13 @@ static void history_open(history *h, const char *run_dir, int resumed, int64_t e
 
 static void history_add(history *h, const trainer_epoch_result *e) {
     char row[256];
-    snprintf(row, sizeof row, "%d,%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n", e->epoch, e->loss, e->mae, e->val_loss,
-             e->val_mae, e->seconds, e->rate);
+    snprintf(row, sizeof row, "%d,%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n", e->epoch, e->loss, e->mae, e->val_loss, e->val_mae,
+             e->seconds, e->rate);
     size_t rl = strlen(row);
     h->text = realloc(h->text, h->len + rl + 1);
     memcpy(h->text + h->len, row, rl + 1);
     h->len += rl;
-    if (px_write_file_atomic(h->path, h->text, h->len) != 0)
-        px_die(PX_EXIT_FAIL, "%s: %s", h->path, strerror(errno));
+    if (px_write_file_atomic(h->path, h->text, h->len) != 0) px_die(PX_EXIT_FAIL, "%s: %s", h->path, strerror(errno));
 }
 
 // The epochs: per epoch a summary line, a history row and the checkpoints (last, best); on a
@@ -380,8 +426,7 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
         fprintf(stderr,
                 "pixloc: interrupted (%s) at epoch %lld step %lld; saved %s\n"
                 "pixloc: resume with: pixloc train --resume %s\n",
-                signal_name(g_stop), (long long)tp->epoch + 1, (long long)tp->step_in_epoch,
-                last_path, run_dir);
+                signal_name(g_stop), (long long)tp->epoch + 1, (long long)tp->step_in_epoch, last_path, run_dir);
         status = PX_EXIT_INTERRUPTED;
     }
     free(h.text);
@@ -431,8 +476,8 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
 }
 
 // The files a run writes into its directory (report/ holds only what the report writes).
-static const char *const RUN_FILES[] = {"config.json", "history.csv", "last.safetensors", "best.safetensors",
-                                        "metrics.json", "report_samples.safetensors"};
+static const char *const RUN_FILES[] = {"config.json",      "history.csv",  "last.safetensors",
+                                        "best.safetensors", "metrics.json", "report_samples.safetensors"};
 static const char *const REPORT_FILES[] = {"index.html", "loss.png", "mae.png", "errors.png", "samples.png"};
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -448,8 +493,10 @@ static void lock_run_dir(const char *run_dir) {
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = 0;
         pid[strcspn(pid, "\n")] = 0;
-        px_die(PX_EXIT_FAIL, "run directory %s is in use by another 'pixloc train' (pid %s); wait for it to end or "
-               "choose another --out", run_dir, pid[0] ? pid : "unknown");
+        px_die(PX_EXIT_FAIL,
+               "run directory %s is in use by another 'pixloc train' (pid %s); wait for it to end or "
+               "choose another --out",
+               run_dir, pid[0] ? pid : "unknown");
     }
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
@@ -469,12 +516,15 @@ static void claim_run_dir(const char *run_dir, const train_cli *a) {
         if (a->force && unlink(path) != 0) px_die(PX_EXIT_FAIL, "--force: cannot delete %s: %s", path, strerror(errno));
     }
     if (found[0] && !a->force && !a->resume)
-        px_die(PX_EXIT_USAGE, "run directory %s already holds a run (%s): continue it with --resume %s, replace it "
-               "with --force, or choose another --out", run_dir, found, run_dir);
+        px_die(PX_EXIT_USAGE,
+               "run directory %s already holds a run (%s): continue it with --resume %s, replace it "
+               "with --force, or choose another --out",
+               run_dir, found, run_dir);
     if (!a->force) return;
     for (size_t i = 0; i < NELEMS(REPORT_FILES); i++) {
         snprintf(path, sizeof path, "%s/report/%s", run_dir, REPORT_FILES[i]);
-        if (unlink(path) != 0 && errno != ENOENT) px_die(PX_EXIT_FAIL, "--force: cannot delete %s: %s", path, strerror(errno));
+        if (unlink(path) != 0 && errno != ENOENT)
+            px_die(PX_EXIT_FAIL, "--force: cannot delete %s: %s", path, strerror(errno));
     }
     snprintf(path, sizeof path, "%s/report", run_dir);
     rmdir(path); // only if empty: anything else in it is not ours
@@ -483,8 +533,10 @@ static void claim_run_dir(const char *run_dir, const train_cli *a) {
 // The flags the preset and the data decide, checked once all are parsed.
 static void check_flags(train_cli *a, train_settings *s) {
     if (a->resume && a->fixed[0])
-        px_die(PX_EXIT_USAGE, "--resume continues a run with the settings in its checkpoint: %s cannot change "
-               "(only --epochs, --out, --no-report, --quiet and the device flags can be given with --resume)", a->fixed);
+        px_die(PX_EXIT_USAGE,
+               "--resume continues a run with the settings in its checkpoint: %s cannot change "
+               "(only --epochs, --out, --no-report, --quiet and the device flags can be given with --resume)",
+               a->fixed);
     if (a->resume && a->force) px_die(PX_EXIT_USAGE, "--force replaces a run and --resume continues one: give one");
     // Data the user brings is what the model trains on, unless fresh synthetic data is asked for.
     if (s->data[0] && !a->fresh_given) s->fresh_data = 0;
@@ -519,7 +571,8 @@ int cmd_train(int argc, char **argv) {
     trainer *t = trainer_create(&s, &to);
 
     if (px_mkdirs(run_dir) != 0) px_die(PX_EXIT_FAIL, "cannot create run directory %s: %s", run_dir, strerror(errno));
-    if (access(run_dir, W_OK) != 0) px_die(PX_EXIT_FAIL, "run directory %s is not writable: %s", run_dir, strerror(errno));
+    if (access(run_dir, W_OK) != 0)
+        px_die(PX_EXIT_FAIL, "run directory %s is not writable: %s", run_dir, strerror(errno));
     lock_run_dir(run_dir);
     claim_run_dir(run_dir, &a);
     ocl_ctx c;
@@ -536,9 +589,9 @@ int cmd_train(int argc, char **argv) {
         return PX_EXIT_OK;
     }
     net *nt = trainer_net(t);
-    px_log("model: %d blocks (%s...), %zu parameters (%zu non-trainable), batch %d, %d epochs -> %s",
-           ts->net.nblocks, "conv-relu-bn", net_trainable_count(nt) + net_nontrainable_count(nt),
-           net_nontrainable_count(nt), ts->batch, ts->epochs, run_dir);
+    px_log("model: %d blocks (%s...), %zu parameters (%zu non-trainable), batch %d, %d epochs -> %s", ts->net.nblocks,
+           "conv-relu-bn", net_trainable_count(nt) + net_nontrainable_count(nt), net_nontrainable_count(nt), ts->batch,
+           ts->epochs, run_dir);
     write_config(run_dir, ts, &c, nt, -1);
 
     struct sigaction sa;

@@ -30,7 +30,7 @@ typedef struct {
     int reps;
     double budget;
     int variants[CONV_VARIANT_COUNT], nvariants; // 0: the device type's list
-    cli_net_shape net; // --batch-size, --channels, --size
+    cli_net_shape net;                           // --batch-size, --channels, --size
 } tune_opts;
 
 static void usage(void) {
@@ -62,7 +62,9 @@ static void usage(void) {
 
 static void parse(tune_opts *o, int argc, char **argv) {
     cli_net_shape_default(&o->net);
-    o->reps = 3; o->budget = 120; o->nvariants = 0;
+    o->reps = 3;
+    o->budget = 120;
+    o->nvariants = 0;
     enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_BUDGET, O_REPS, O_VARIANTS, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
@@ -77,7 +79,9 @@ static void parse(tune_opts *o, int argc, char **argv) {
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, &idx)) != -1) {
         switch (ch) {
-        case O_BATCH: case O_CHANNELS: case O_SIZE: // the shared network-shape flags
+        case O_BATCH:
+        case O_CHANNELS:
+        case O_SIZE: // the shared network-shape flags
             cli_net_shape_flag(&o->net, opts[idx].name, optarg);
             break;
         case O_BUDGET: o->budget = cli_double("--budget", optarg, 1, 86400); break;
@@ -121,7 +125,12 @@ static int grid(int v, cand *out) {
     conv3x3_params d = conv3x3_variant_defaults(v), p;
     int n = 0;
     out[n++] = (cand){.p = d, .mask = M_FWD | M_DW};
-#define ADD(mask_, ...) do { p = d; __VA_ARGS__; out[n++] = (cand){.p = p, .mask = (mask_)}; } while (0)
+#define ADD(mask_, ...)                                                                                                \
+    do {                                                                                                               \
+        p = d;                                                                                                         \
+        __VA_ARGS__;                                                                                                   \
+        out[n++] = (cand){.p = p, .mask = (mask_)};                                                                    \
+    } while (0)
     switch (v) {
     case CONV_VARIANT_CPU: // see the measurements beside the table in host/conv.c
         ADD(M_FWD, p.tile_co = 8);
@@ -216,7 +225,9 @@ static double time_op(layer *L, conv3x3 *k, int op, int record, double best) {
     return t[n / 2];
 }
 
-typedef struct { int tried, wrong, unfit, skipped; } tally;
+typedef struct {
+    int tried, wrong, unfit, skipped;
+} tally;
 
 // Measures one candidate on the operations of its mask; record: it is the reference.
 static void measure(layer *L, cand *cd, int record, const double best[NOPS], tally *ty) {
@@ -256,7 +267,8 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
     rng_state g;
     rng_seed(&g, 7);
     op_buffers_make(&L.b, c, &g, o->net.batch, cin, cout, o->net.H, o->net.W, -1.0f, 1.0f, -1.0f, 1.0f, "tune");
-    for (int op = 0; op < NOPS; op++) L.ref[op] = px_malloc(op_output_floats(&L.b, op) * sizeof(float), "tune reference");
+    for (int op = 0; op < NOPS; op++)
+        L.ref[op] = px_malloc(op_output_floats(&L.b, op) * sizeof(float), "tune reference");
     size_t most = 0;
     for (int op = 0; op < NOPS; op++)
         if (op_output_floats(&L.b, op) > most) most = op_output_floats(&L.b, op);
@@ -327,8 +339,10 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
         if (t < 0.97 * choice_ms) {
             choice_ms = t;
             choice = bf->p;
-            choice.dw_tk = bd->p.dw_tk; choice.dw_tc = bd->p.dw_tc;
-            choice.dw_seg = bd->p.dw_seg; choice.dw_wg = bd->p.dw_wg;
+            choice.dw_tk = bd->p.dw_tk;
+            choice.dw_tc = bd->p.dw_tc;
+            choice.dw_seg = bd->p.dw_seg;
+            choice.dw_wg = bd->p.dw_wg;
         }
     }
 
@@ -345,7 +359,10 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
     } else {
         fin = def;
     }
-    r->shape[0] = cin; r->shape[1] = cout; r->shape[2] = o->net.H; r->shape[3] = o->net.W;
+    r->shape[0] = cin;
+    r->shape[1] = cout;
+    r->shape[2] = o->net.H;
+    r->shape[3] = o->net.W;
     r->def = def.p;
     r->chosen = fin.p;
     memcpy(r->def_ms, def.ms, sizeof def.ms);
@@ -369,11 +386,10 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
                  p->dw_tc, p->dw_seg);
         break;
     default:
-        snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co,
-                 p->dw_wg, p->dw_tk, p->dw_tc, p->dw_seg);
+        snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co, p->dw_wg,
+                 p->dw_tk, p->dw_tc, p->dw_seg);
     }
 }
-
 
 int cmd_tune(int argc, char **argv) {
     double t_start = px_now();
@@ -390,9 +406,11 @@ int cmd_tune(int argc, char **argv) {
                               "directory");
     if (o.nvariants == 0) {
         if (c.is_cpu) {
-            o.variants[0] = CONV_VARIANT_CPU; o.variants[1] = CONV_VARIANT_WINOGRAD;
+            o.variants[0] = CONV_VARIANT_CPU;
+            o.variants[1] = CONV_VARIANT_WINOGRAD;
         } else {
-            o.variants[0] = CONV_VARIANT_GPU_TILED; o.variants[1] = CONV_VARIANT_GPU;
+            o.variants[0] = CONV_VARIANT_GPU_TILED;
+            o.variants[1] = CONV_VARIANT_GPU;
         }
         o.nvariants = 2;
     }
@@ -402,11 +420,15 @@ int cmd_tune(int argc, char **argv) {
     for (int i = 0; i < o.net.cfg.nblocks; i++) {
         int cin = i == 0 ? 1 : o.net.cfg.channels[i - 1], cout = o.net.cfg.channels[i], dup = 0;
         for (int j = 0; j < nshape; j++) dup |= shapes[j][0] == cin && shapes[j][1] == cout;
-        if (!dup) { shapes[nshape][0] = cin; shapes[nshape][1] = cout; nshape++; }
+        if (!dup) {
+            shapes[nshape][0] = cin;
+            shapes[nshape][1] = cout;
+            nshape++;
+        }
     }
     printf("pixloc tune on %s (%s, driver %s)\n", c.device_name, c.platform_name, c.driver_version);
-    printf("images %dx%d, batch %d, channels %s, budget %.0f s, median of %d repetitions\n", o.net.H, o.net.W, o.net.batch,
-           o.net.channels, o.budget, o.reps);
+    printf("images %dx%d, batch %d, channels %s, budget %.0f s, median of %d repetitions\n", o.net.H, o.net.W,
+           o.net.batch, o.net.channels, o.budget, o.reps);
     fflush(stdout);
 
     layer_result res[NET_MAX_BLOCKS];
@@ -414,13 +436,13 @@ int cmd_tune(int argc, char **argv) {
     double deadline = t_start + o.budget;
     for (int i = 0; i < nshape; i++) {
         double now = px_now(), share = (deadline - now) / (nshape - i);
-        tune_layer(&c, &o, shapes[i][0], shapes[i][1], now + (share > 0 ? share : 0), o.variants, o.nvariants,
-                   &res[i], &ty);
+        tune_layer(&c, &o, shapes[i][0], shapes[i][1], now + (share > 0 ? share : 0), o.variants, o.nvariants, &res[i],
+                   &ty);
     }
 
     // Table.
-    printf("\n%-11s | %-27s | %-44s | %7s %7s %7s | %s\n", "layer", "default fwd/dx/dw ms", "chosen", "fwd ms",
-           "dx ms", "dw ms", "speed-up");
+    printf("\n%-11s | %-27s | %-44s | %7s %7s %7s | %s\n", "layer", "default fwd/dx/dw ms", "chosen", "fwd ms", "dx ms",
+           "dw ms", "speed-up");
     double tdef = 0, tch = 0;
     for (int i = 0; i < nshape; i++) {
         const layer_result *r = &res[i];

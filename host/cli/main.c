@@ -8,7 +8,6 @@
 #include "ocl_flags.h"
 #include "pixloc.h"
 
-
 typedef struct {
     const char *name;
     int (*fn)(int, char **);
@@ -32,8 +31,7 @@ static void usage(FILE *f) {
             "pixloc %s — find the one bright pixel in a noisy image, with a heatmap CNN on OpenCL\n\n"
             "Usage: pixloc COMMAND [OPTIONS]\n\nCommands:\n",
             PIXLOC_VERSION);
-    for (int i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f,
             "\nRun 'pixloc COMMAND --help' for a command's options.\n"
             "  --help      this text\n"

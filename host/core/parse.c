@@ -25,8 +25,10 @@ static int item(const char **pp, long *v) {
     int over = 0;
     for (; *p >= '0' && *p <= '9'; p++) {
         unsigned d = (unsigned)(*p - '0');
-        if (acc > (lim - d) / 10) over = 1;
-        else acc = acc * 10 + d;
+        if (acc > (lim - d) / 10)
+            over = 1;
+        else
+            acc = acc * 10 + d;
     }
     *pp = skip_blank(p);
     if (over) return -2;
@@ -48,14 +50,15 @@ int px_parse_int_list(const char *s, int *out, int max, long lo, long hi, char *
         long v = 0;
         int r = item(&p, &v);
         if (r == -1) {
-            if (*p == ',' || !*p) px_errf(err, errlen, "empty item in '%s'", s);
-            else px_errf(err, errlen, "'%s' is not a comma-separated list of whole numbers", s);
+            if (*p == ',' || !*p)
+                px_errf(err, errlen, "empty item in '%s'", s);
+            else
+                px_errf(err, errlen, "'%s' is not a comma-separated list of whole numbers", s);
             return -1;
         }
         if (r == -2 || v < lo || v > hi) {
             int len = (int)(p - start);
-            px_errf(err, errlen, "%.*s in '%s' is out of range (expected %ld..%ld)", len, skip_blank(start), s, lo,
-                    hi);
+            px_errf(err, errlen, "%.*s in '%s' is out of range (expected %ld..%ld)", len, skip_blank(start), s, lo, hi);
             return -1;
         }
         if (n >= max) {

@@ -13,8 +13,7 @@
 void rng_seed(rng_state *r, uint32_t seed) {
     // numpy mt19937_seed == Matsumoto's init_genrand.
     r->mt[0] = seed;
-    for (int i = 1; i < MT_N; i++)
-        r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + (uint32_t)i;
+    for (int i = 1; i < MT_N; i++) r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + (uint32_t)i;
     r->pos = MT_N;
     r->has_gauss = 0;
     r->gauss = 0.0;
@@ -74,7 +73,12 @@ static inline double next_gauss(rng_state *r) {
 
 static uint64_t smallest_mask(uint64_t max) {
     uint64_t m = max;
-    m |= m >> 1; m |= m >> 2; m |= m >> 4; m |= m >> 8; m |= m >> 16; m |= m >> 32;
+    m |= m >> 1;
+    m |= m >> 2;
+    m |= m >> 4;
+    m |= m >> 8;
+    m |= m >> 16;
+    m |= m >> 32;
     return m;
 }
 

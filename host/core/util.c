@@ -47,17 +47,14 @@ void px_warn(const char *fmt, ...) {
 
 void *px_malloc_(size_t bytes, const char *what, const char *file, int line) {
     void *p = malloc(bytes ? bytes : 1);
-    if (!p)
-        px_die(PX_EXIT_FAIL, "out of host memory allocating %zu bytes for %s (%s:%d)", bytes, what, file,
-               line);
+    if (!p) px_die(PX_EXIT_FAIL, "out of host memory allocating %zu bytes for %s (%s:%d)", bytes, what, file, line);
     return p;
 }
 
 void *px_calloc_(size_t n, size_t size, const char *what, const char *file, int line) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        px_die(PX_EXIT_FAIL, "out of host memory allocating %zu x %zu bytes for %s (%s:%d)", n, size, what,
-               file, line);
+        px_die(PX_EXIT_FAIL, "out of host memory allocating %zu x %zu bytes for %s (%s:%d)", n, size, what, file, line);
     return p;
 }
 
@@ -130,14 +127,35 @@ char *px_read_file(const char *path, size_t *len_out) {
     int fl = fcntl(fd, F_GETFL);
     if (fl != -1) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     struct stat st;
-    if (fstat(fd, &st) != 0) { int e = errno; close(fd); errno = e; return NULL; }
-    if (S_ISDIR(st.st_mode)) { close(fd); errno = EISDIR; return NULL; }
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        errno = EISDIR;
+        return NULL;
+    }
     // Only regular files, and not absurdly large ones: /dev/zero or a FIFO would be read forever.
-    if (!S_ISREG(st.st_mode)) { close(fd); errno = ENOTSUP; return NULL; }
-    if ((uint64_t)st.st_size > PX_READ_FILE_MAX) { close(fd); errno = EFBIG; return NULL; }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        errno = ENOTSUP;
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > PX_READ_FILE_MAX) {
+        close(fd);
+        errno = EFBIG;
+        return NULL;
+    }
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, len = 0;
     char *buf = malloc(cap);
-    if (!buf) { close(fd); errno = ENOMEM; return NULL; }
+    if (!buf) {
+        close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
     for (;;) {
         if (len + 1 >= cap) {
             // Full: probe for EOF before growing, so a file whose size fstat told us
@@ -145,16 +163,35 @@ char *px_read_file(const char *path, size_t *len_out) {
             char probe;
             ssize_t r = read(fd, &probe, 1);
             if (r < 0 && errno == EINTR) continue;
-            if (r < 0) { int e = errno; free(buf); close(fd); errno = e; return NULL; }
+            if (r < 0) {
+                int e = errno;
+                free(buf);
+                close(fd);
+                errno = e;
+                return NULL;
+            }
             if (r == 0) break;
             char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); close(fd); errno = ENOMEM; return NULL; }
-            buf = nb; cap *= 2;
+            if (!nb) {
+                free(buf);
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
             buf[len++] = probe;
             continue;
         }
         ssize_t r = read(fd, buf + len, cap - 1 - len);
-        if (r < 0) { if (errno == EINTR) continue; int e = errno; free(buf); close(fd); errno = e; return NULL; }
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            errno = e;
+            return NULL;
+        }
         if (r == 0) break;
         len += (size_t)r;
     }
@@ -187,7 +224,12 @@ static char *write_target(const char *path) {
         if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) return cur;
         char link[4096];
         ssize_t n = readlink(cur, link, sizeof link - 1);
-        if (n < 0) { int e = errno; free(cur); errno = e; return NULL; }
+        if (n < 0) {
+            int e = errno;
+            free(cur);
+            errno = e;
+            return NULL;
+        }
         link[n] = 0;
         const char *slash = strrchr(cur, '/');
         int dir = link[0] != '/' && slash ? (int)(slash - cur) + 1 : 0; // a relative link: from cur's directory
@@ -224,7 +266,11 @@ int px_write_file_atomic(const char *path, const void *data, size_t len) {
     // renamed over it, so readers see the old file or the new one, never half of one.
     size_t plen = strlen(real) + 32;
     char *tmp = malloc(plen);
-    if (!tmp) { free(real); errno = ENOMEM; return -1; }
+    if (!tmp) {
+        free(real);
+        errno = ENOMEM;
+        return -1;
+    }
     snprintf(tmp, plen, "%s.tmp.%ld", real, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = -1, e = 0;
@@ -243,7 +289,10 @@ int px_write_file_atomic(const char *path, const void *data, size_t len) {
         char *dcopy = strdup(real);
         if (dcopy) {
             int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-            if (dfd >= 0) { fsync(dfd); close(dfd); }
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
             free(dcopy);
         }
     }
@@ -256,7 +305,10 @@ int px_write_file_atomic(const char *path, const void *data, size_t len) {
 int px_mkdirs(const char *path) {
     char buf[4096];
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     memcpy(buf, path, n + 1);
     for (char *p = buf + 1; *p; p++) {
         if (*p == '/') {
@@ -268,7 +320,10 @@ int px_mkdirs(const char *path) {
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
     struct stat st;
     if (stat(buf, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return -1; }
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
     return 0;
 }
 
@@ -282,8 +337,11 @@ int px_check_writable(const char *path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == dir) dir[1] = 0;
-    else *slash = 0;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
     return access(dir, W_OK);
 }

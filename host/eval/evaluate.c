@@ -10,8 +10,8 @@
 
 const char *const EVAL_SET_NAMES[EVAL_NSETS] = {"train", "val", "test", "all"};
 
-void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n,
-                     int32_t *pred_xy, float *heatmaps, float *peaks) {
+void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
+                     float *heatmaps, float *peaks) {
     size_t hw = (size_t)H * W;
     float *in = px_malloc((size_t)batch * hw * sizeof(float), "inference batch");
     float *out = px_malloc((size_t)batch * hw * sizeof(float), "inference heatmaps");
@@ -24,7 +24,7 @@ void predict_indices(net *nt, int batch, const float *images, int H, int W, cons
         for (int i = 0; i < N; i++) {
             int x, y;
             heatmap_argmax(out + i * hw, H, W, &x, &y);
-            pred_xy[2 * (s + i)] = x;
+            pred_xy[(size_t)2 * (s + i)] = x;
             pred_xy[2 * (s + i) + 1] = y;
             if (peaks) peaks[s + i] = out[i * hw + (size_t)y * W + x];
             if (heatmaps) memcpy(heatmaps + (size_t)(s + i) * hw, out + i * hw, hw * sizeof(float));
@@ -40,13 +40,15 @@ static void score(net *nt, int batch, const dataset *d, const int64_t *idx, int 
     int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
     predict_indices(nt, batch, d->images, d->H, d->W, idx, n, pred, NULL, NULL);
     for (int i = 0; i < n; i++) {
-        truth[2 * i] = d->coords[2 * idx[i]];
+        truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
         truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
     }
     coord_metrics_compute(m, truth, pred, n);
     free(truth);
-    if (pred_out) *pred_out = pred;
-    else free(pred);
+    if (pred_out)
+        *pred_out = pred;
+    else
+        free(pred);
 }
 
 static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *r) {
@@ -56,7 +58,7 @@ static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *
     int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
     for (int i = 0; i < n; i++) {
         memcpy(imgs + i * hw, d->images + (size_t)idx[i] * hw, hw * sizeof(float));
-        truth[2 * i] = d->coords[2 * idx[i]];
+        truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
         truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
     }
     baseline_brightest(imgs, n, d->H, d->W, pred);
@@ -95,13 +97,13 @@ void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result
 }
 
 static void row(FILE *f, const char *name, const coord_metrics *m) {
-    fprintf(f, "%-16s %6d %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f %7.1f%% %7.1f%%\n", name, m->n, m->mae, m->mse,
-            m->rmse, m->euclid_mean, m->euclid_std, m->euclid_max, 100 * m->exact, 100 * m->within1);
+    fprintf(f, "%-16s %6d %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f %7.1f%% %7.1f%%\n", name, m->n, m->mae, m->mse, m->rmse,
+            m->euclid_mean, m->euclid_std, m->euclid_max, 100 * m->exact, 100 * m->within1);
 }
 
 void eval_print_table(FILE *f, const eval_result *r) {
-    fprintf(f, "%-16s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n", "set", "n", "MAE", "MSE", "RMSE", "eucl", "std",
-            "max", "exact", "<=1px");
+    fprintf(f, "%-16s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n", "set", "n", "MAE", "MSE", "RMSE", "eucl", "std", "max",
+            "exact", "<=1px");
     for (int k = 0; k < EVAL_NSETS; k++)
         if (r->has[k]) row(f, EVAL_SET_NAMES[k], &r->sets[k]);
     if (r->has_baselines) {
@@ -139,7 +141,10 @@ int eval_write_json(const char *path, const eval_result *r, char *err, size_t er
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
     eval_json(f, r);
     fclose(f);
     int rc = px_write_file_atomic(path, buf, len);

@@ -12,7 +12,10 @@ void heatmap_argmax(const float *h, int H, int W, int *x, int *y) {
     int best = 0;
     float bv = h[0];
     for (int i = 1; i < H * W; i++)
-        if (h[i] > bv || (bv != bv && h[i] == h[i])) { bv = h[i]; best = i; }
+        if (h[i] > bv || (bv != bv && h[i] == h[i])) {
+            bv = h[i];
+            best = i;
+        }
     *y = best / W;
     *x = best % W;
 }
@@ -36,15 +39,16 @@ void coord_metrics_compute(coord_metrics *m, const int32_t *t, const int32_t *p,
     memset(m, 0, sizeof *m);
     m->n = n;
     if (n <= 0) {
-        m->mae = m->mse = m->rmse = m->euclid_mean = m->euclid_std = m->euclid_median = m->euclid_p95 =
-            m->euclid_max = m->exact = m->within1 = NAN;
+        m->mae = m->mse = m->rmse = m->euclid_mean = m->euclid_std = m->euclid_median = m->euclid_p95 = m->euclid_max =
+            m->exact = m->within1 = NAN;
         return;
     }
     double *e = px_malloc((size_t)n * sizeof *e, "euclidean errors");
     double sabs = 0, ssq = 0, se = 0;
     int exact = 0, within1 = 0;
     for (int i = 0; i < n; i++) {
-        double dx = (double)p[2 * i] - t[2 * i], dy = (double)p[2 * i + 1] - t[2 * i + 1];
+        double dx = (double)p[(size_t)2 * i] - t[(size_t)2 * i],
+               dy = (double)p[(size_t)2 * i + 1] - t[(size_t)2 * i + 1];
         sabs += fabs(dx) + fabs(dy);
         ssq += dx * dx + dy * dy;
         e[i] = sqrt(dx * dx + dy * dy);
@@ -95,7 +99,7 @@ void baseline_brightest(const float *images, int n, int H, int W, int32_t *pred)
     for (int i = 0; i < n; i++) {
         int x, y;
         heatmap_argmax(images + (size_t)i * H * W, H, W, &x, &y);
-        pred[2 * i] = x;
+        pred[(size_t)2 * i] = x;
         pred[2 * i + 1] = y;
     }
 }
@@ -133,7 +137,7 @@ void baseline_matched_filter(const float *images, int n, int H, int W, int blur,
             }
         int x, y;
         heatmap_argmax(out, H, W, &x, &y);
-        pred[2 * s] = x;
+        pred[(size_t)2 * s] = x;
         pred[2 * s + 1] = y;
     }
     free(tmp);

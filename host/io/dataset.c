@@ -17,9 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATASET_FORMAT "pixloc-dataset"
+#define DATASET_FORMAT  "pixloc-dataset"
 #define DATASET_VERSION "1"
-
 
 void recipe_default(recipe *r) {
     r->H = 50;
@@ -73,8 +72,8 @@ void recipe_to_string(const recipe *r, char *buf, size_t len) {
     fmt_double(a, sizeof a, r->noise_std);
     fmt_double(b, sizeof b, r->bg_prob);
     fmt_double(c, sizeof c, r->sigma);
-    snprintf(buf, len, "H=%d,W=%d,blur=%d,noise_std=%s,bg_prob=%s,bg_lo=%d,bg_hi=%d,sigma=%s", r->H, r->W, r->blur,
-             a, b, r->bg_lo, r->bg_hi, c);
+    snprintf(buf, len, "H=%d,W=%d,blur=%d,noise_std=%s,bg_prob=%s,bg_lo=%d,bg_hi=%d,sigma=%s", r->H, r->W, r->blur, a,
+             b, r->bg_lo, r->bg_hi, c);
 }
 
 // Starts from the defaults; keys may come in any order and any subset.
@@ -110,14 +109,22 @@ int recipe_from_string(recipe *r, const char *s, char *err, size_t errlen) {
             px_errf(err, errlen, "recipe '%s': %s=%s is not a%s number", s, key, val, is_int ? "n integer" : "");
             return -1;
         }
-        if (!strcmp(key, "H")) r->H = (int)d;
-        else if (!strcmp(key, "W")) r->W = (int)d;
-        else if (!strcmp(key, "blur")) r->blur = (int)d;
-        else if (!strcmp(key, "noise_std")) r->noise_std = d;
-        else if (!strcmp(key, "bg_prob")) r->bg_prob = d;
-        else if (!strcmp(key, "bg_lo")) r->bg_lo = (int)d;
-        else if (!strcmp(key, "bg_hi")) r->bg_hi = (int)d;
-        else if (!strcmp(key, "sigma")) r->sigma = d;
+        if (!strcmp(key, "H"))
+            r->H = (int)d;
+        else if (!strcmp(key, "W"))
+            r->W = (int)d;
+        else if (!strcmp(key, "blur"))
+            r->blur = (int)d;
+        else if (!strcmp(key, "noise_std"))
+            r->noise_std = d;
+        else if (!strcmp(key, "bg_prob"))
+            r->bg_prob = d;
+        else if (!strcmp(key, "bg_lo"))
+            r->bg_lo = (int)d;
+        else if (!strcmp(key, "bg_hi"))
+            r->bg_hi = (int)d;
+        else if (!strcmp(key, "sigma"))
+            r->sigma = d;
         else {
             px_errf(err, errlen, "recipe '%s': unknown key '%s'", s, key);
             return -1;
@@ -302,7 +309,8 @@ int dataset_save(const dataset *d, const char *path, int with_heatmaps, char *er
         if (!src) {
             hm = px_malloc((size_t)d->N * hw * sizeof *hm, "dataset heatmaps");
             for (int i = 0; i < d->N; i++)
-                heatmap_fill(hm + (size_t)i * hw, d->H, d->W, d->coords[2 * i], d->coords[2 * i + 1], d->rec.sigma);
+                heatmap_fill(hm + (size_t)i * hw, d->H, d->W, d->coords[(size_t)2 * i], d->coords[(size_t)2 * i + 1],
+                             d->rec.sigma);
             src = hm;
         }
         st_writer_add_borrowed(w, "heatmaps", ST_F32, 3, ishape, src);
@@ -332,7 +340,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     const char *ver = st_meta(f, "version");
     if (fmt && (!ver || strcmp(ver, DATASET_VERSION) != 0)) {
         px_errf(err, errlen, "%s: dataset version '%s' unsupported (this build reads %s)", path, ver ? ver : "?",
-               DATASET_VERSION);
+                DATASET_VERSION);
         goto fail;
     }
     int64_t any3[3] = {-1, -1, -1};
@@ -341,7 +349,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     int64_t N = im->shape[0], H = im->shape[1], W = im->shape[2];
     if (N < 1 || N > INT32_MAX || H < 1 || W < 1 || H > RECIPE_MAX_SIDE || W > RECIPE_MAX_SIDE) {
         px_errf(err, errlen, "%s: images shape (%lld, %lld, %lld) out of range", path, (long long)N, (long long)H,
-               (long long)W);
+                (long long)W);
         goto fail;
     }
     int64_t cs[2] = {N, 2};
@@ -353,7 +361,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     for (int64_t i = 0; i < N; i++)
         if (c[2 * i] < 0 || c[2 * i] >= W || c[2 * i + 1] < 0 || c[2 * i + 1] >= H) {
             px_errf(err, errlen, "%s: sample %lld has coordinates (%d, %d) outside the %lldx%lld image", path,
-                   (long long)i, c[2 * i], c[2 * i + 1], (long long)H, (long long)W);
+                    (long long)i, c[2 * i], c[2 * i + 1], (long long)H, (long long)W);
             goto fail;
         }
     recipe_default(&d->rec);
@@ -366,7 +374,7 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
         }
         if (d->rec.H != H || d->rec.W != W) {
             px_errf(err, errlen, "%s: recipe says %dx%d but images are %lldx%lld", path, d->rec.H, d->rec.W,
-                   (long long)H, (long long)W);
+                    (long long)H, (long long)W);
             goto fail;
         }
     }

@@ -18,16 +18,13 @@
 // enough that a forged header cannot make us allocate gigabytes.
 #define IMG_MAX_PIXELS ((size_t)1 << 24) // 4096 x 4096
 
-
 static int size_ok(long long H, long long W, const char *name, char *err, size_t errlen) {
     if (H <= 0 || W <= 0) {
         px_errf_file(err, errlen, name, "image size %lldx%lld is empty", W, H);
         return 0;
     }
-    if (H > (long long)IMG_MAX_PIXELS || W > (long long)IMG_MAX_PIXELS ||
-        (size_t)H * (size_t)W > IMG_MAX_PIXELS) {
-        px_errf_file(err, errlen, name, "image size %lldx%lld is too large (limit %zu pixels)", W, H,
-                IMG_MAX_PIXELS);
+    if (H > (long long)IMG_MAX_PIXELS || W > (long long)IMG_MAX_PIXELS || (size_t)H * (size_t)W > IMG_MAX_PIXELS) {
+        px_errf_file(err, errlen, name, "image size %lldx%lld is too large (limit %zu pixels)", W, H, IMG_MAX_PIXELS);
         return 0;
     }
     return 1;
@@ -39,7 +36,7 @@ static int size_ok(long long H, long long W, const char *name, char *err, size_t
 typedef struct {
     const unsigned char *bytes;
     size_t len, pos;
-    char msg[256];  // libpng's error text, copied before longjmp
+    char msg[256]; // libpng's error text, copied before longjmp
     jmp_buf jmp;
 } png_src;
 
@@ -72,8 +69,8 @@ static void png_read_mem_fn(png_structp png, png_bytep out, size_t n) {
 
 // Decodes into st->pixels as 8- or 16-bit gray or RGB (alpha stripped). Returns
 // 0 or -1 with err set. All allocations are in *st; the caller frees them.
-static int png_decode(png_src *src, png_state *st, const char *name, int *H, int *W, int *channels,
-                      int *depth, char *err, size_t errlen) {
+static int png_decode(png_src *src, png_state *st, const char *name, int *H, int *W, int *channels, int *depth,
+                      char *err, size_t errlen) {
     st->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, src, png_err_fn, png_warn_fn);
     if (!st->png) {
         px_errf_file(err, errlen, name, "cannot initialise libpng");
@@ -127,8 +124,8 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
     return 0;
 }
 
-static float *png_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W,
-                                char *err, size_t errlen) {
+static float *png_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W, char *err,
+                                size_t errlen) {
     png_src src = {.bytes = bytes, .len = len, .pos = 0};
     png_state st = {0};
     int h = 0, w = 0, ch = 0, bd = 0;
@@ -142,7 +139,7 @@ static float *png_read_gray_mem(const void *bytes, size_t len, const char *name,
             const double maxv = bd == 16 ? 65535.0 : 255.0;
             const unsigned char *p = st.pixels;
             for (size_t i = 0; i < n; i++) {
-                unsigned v[3];
+                unsigned v[3] = {0, 0, 0};
                 for (int c = 0; c < ch; c++) {
                     v[c] = bd == 16 ? (unsigned)p[0] << 8 | p[1] : p[0];
                     p += bd / 8;
@@ -172,8 +169,8 @@ static size_t pgm_skip(const unsigned char *b, size_t len, size_t pos) {
     while (pos < len) {
         if (b[pos] == '#') {
             while (pos < len && b[pos] != '\n' && b[pos] != '\r') pos++;
-        } else if (b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r' ||
-                   b[pos] == '\v' || b[pos] == '\f') {
+        } else if (b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r' || b[pos] == '\v' ||
+                   b[pos] == '\f') {
             pos++;
         } else {
             break;
@@ -184,8 +181,7 @@ static size_t pgm_skip(const unsigned char *b, size_t len, size_t pos) {
 
 // Parses a decimal unsigned integer (no sign) after whitespace/comments.
 // Returns 0, or -1 if there is none or it exceeds `limit`.
-static int pgm_uint(const unsigned char *b, size_t len, size_t *pos, unsigned long limit,
-                    unsigned long *out) {
+static int pgm_uint(const unsigned char *b, size_t len, size_t *pos, unsigned long limit, unsigned long *out) {
     size_t p = pgm_skip(b, len, *pos);
     if (p >= len || b[p] < '0' || b[p] > '9') return -1;
     unsigned long v = 0;
@@ -199,12 +195,11 @@ static int pgm_uint(const unsigned char *b, size_t len, size_t *pos, unsigned lo
     return 0;
 }
 
-static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *name, int *H,
-                                int *W, char *err, size_t errlen) {
+static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *name, int *H, int *W, char *err,
+                                size_t errlen) {
     const int plain = b[1] == '2';
     size_t pos = 2;
-    if (pos < len && !(b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r' ||
-                       b[pos] == '#')) {
+    if (pos < len && !(b[pos] == ' ' || b[pos] == '\t' || b[pos] == '\n' || b[pos] == '\r' || b[pos] == '#')) {
         px_errf_file(err, errlen, name, "invalid PGM: no whitespace after the magic number");
         return NULL;
     }
@@ -258,8 +253,7 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
                 return NULL;
             }
             if (v > maxval) {
-                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
-                        v, maxval);
+                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i, v, maxval);
                 free(out);
                 return NULL;
             }
@@ -269,8 +263,7 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
         const size_t bpp = maxval > 255 ? 2 : 1; // 16-bit samples are big-endian
         const size_t need = n * bpp;
         if (len - pos < need) {
-            px_errf_file(err, errlen, name, "truncated PGM: %zu bytes of pixel data, expected %zu",
-                    len - pos, need);
+            px_errf_file(err, errlen, name, "truncated PGM: %zu bytes of pixel data, expected %zu", len - pos, need);
             free(out);
             return NULL;
         }
@@ -278,8 +271,7 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
         for (size_t i = 0; i < n; i++) {
             unsigned long v = bpp == 2 ? (unsigned long)p[2 * i] << 8 | p[2 * i + 1] : p[i];
             if (v > maxval) {
-                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i,
-                        v, maxval);
+                px_errf_file(err, errlen, name, "invalid PGM: pixel %zu value %lu exceeds maxval %lu", i, v, maxval);
                 free(out);
                 return NULL;
             }
@@ -294,12 +286,10 @@ static float *pgm_read_gray_mem(const unsigned char *b, size_t len, const char *
 // ---------------------------------------------------------------------------
 // Public readers
 
-float *image_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W,
-                           char *err, size_t errlen) {
+float *image_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W, char *err, size_t errlen) {
     const unsigned char *b = bytes;
     if (!name) name = "(memory)";
-    if (len >= 8 && png_sig_cmp(b, 0, 8) == 0)
-        return png_read_gray_mem(bytes, len, name, H, W, err, errlen);
+    if (len >= 8 && png_sig_cmp(b, 0, 8) == 0) return png_read_gray_mem(bytes, len, name, H, W, err, errlen);
     if (len >= 2 && b[0] == 'P' && (b[1] == '2' || b[1] == '5'))
         return pgm_read_gray_mem(b, len, name, H, W, err, errlen);
     if (len >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '7') {
@@ -381,19 +371,16 @@ static int png_encode(png_sink *s, int H, int W, int channels, const uint8_t *pi
         return -1;
     }
     png_set_write_fn(png, s, png_write_mem_fn, png_flush_fn);
-    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8,
-                 channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (int r = 0; r < H; r++)
-        png_write_row(png, (png_const_bytep)(pix + (size_t)r * W * channels));
+    for (int r = 0; r < H; r++) png_write_row(png, (png_const_bytep)(pix + (size_t)r * W * channels));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     return 0;
 }
 
-static int png_write8(const char *path, int H, int W, int channels, const uint8_t *pix, char *err,
-                      size_t errlen) {
+static int png_write8(const char *path, int H, int W, int channels, const uint8_t *pix, char *err, size_t errlen) {
     if (!size_ok(H, W, path, err, errlen)) return -1;
     png_sink s = {0};
     int rc = png_encode(&s, H, W, channels, pix);

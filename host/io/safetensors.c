@@ -22,7 +22,7 @@
 #define ST_MAX_JSON_INT 9007199254740992.0 // 2^53
 
 struct st_file {
-    char *name; // for messages
+    char *name;         // for messages
     unsigned char *buf; // file bytes; after validation the data section starts at buf[0]
     st_tensor *t;
     void **copies; // per tensor: an aligned private copy when its offset was misaligned
@@ -42,7 +42,6 @@ static const struct {
 
 const char *st_dtype_name(st_dtype t) { return (int)t >= 0 && (int)t < N_DTYPES ? dtypes[t].name : "?"; }
 size_t st_dtype_size(st_dtype t) { return (int)t >= 0 && (int)t < N_DTYPES ? dtypes[t].size : 0; }
-
 
 static void file_free(st_file *f) {
     if (!f) return;
@@ -86,8 +85,8 @@ static int cmp_span(const void *a, const void *b) {
 }
 
 // Parses and validates one tensor entry into t (name already set); returns 0 or -1 with err.
-static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *end, const char *fname,
-                       char *err, size_t errlen) {
+static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *end, const char *fname, char *err,
+                       size_t errlen) {
     const char *nm = t->name;
     if (!cJSON_IsObject(e)) {
         px_errf_file(err, errlen, fname, "header entry '%s' is not an object", nm);
@@ -104,8 +103,9 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
     for (k = 0; k < N_DTYPES; k++)
         if (strcmp(dt->valuestring, dtypes[k].name) == 0) break;
     if (k == N_DTYPES) {
-        px_errf_file(err, errlen, fname, "tensor '%s': unsupported dtype '%.32s' (supported: F32 F64 I32 I64 U8 U32 U64)",
-               nm, dt->valuestring);
+        px_errf_file(err, errlen, fname,
+                     "tensor '%s': unsupported dtype '%.32s' (supported: F32 F64 I32 I64 U8 U32 U64)", nm,
+                     dt->valuestring);
         return -1;
     }
     t->dtype = (st_dtype)k;
@@ -143,14 +143,14 @@ static int parse_entry(const cJSON *e, st_tensor *t, uint64_t *begin, uint64_t *
     }
     if (*end < *begin) {
         px_errf_file(err, errlen, fname, "tensor '%s': data_offsets [%llu, %llu] end before they begin", nm,
-               (unsigned long long)*begin, (unsigned long long)*end);
+                     (unsigned long long)*begin, (unsigned long long)*end);
         return -1;
     }
     if (*end - *begin != nbytes) {
         px_errf_file(err, errlen, fname,
-               "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but dtype %s and its shape need %llu", nm,
-               (unsigned long long)*begin, (unsigned long long)*end, (unsigned long long)(*end - *begin),
-               dtypes[k].name, (unsigned long long)nbytes);
+                     "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but dtype %s and its shape need %llu", nm,
+                     (unsigned long long)*begin, (unsigned long long)*end, (unsigned long long)(*end - *begin),
+                     dtypes[k].name, (unsigned long long)nbytes);
         return -1;
     }
     return 0;
@@ -191,30 +191,33 @@ static int read_metadata(st_file *f, const cJSON *e, const char *name, char *err
 }
 
 // Tensors sorted by offset (order) must tile the data section of data_len bytes exactly.
-static int check_tiling(const st_file *f, const uint64_t *beg, const uint64_t *end, const span *order,
-                        size_t data_len, const char *name, char *err, size_t errlen) {
+static int check_tiling(const st_file *f, const uint64_t *beg, const uint64_t *end, const span *order, size_t data_len,
+                        const char *name, char *err, size_t errlen) {
     uint64_t at = 0;
     for (int k = 0; k < f->n; k++) {
         int i = order[k].index;
         if (end[i] > data_len) {
-            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], data_len);
+            px_errf_file(err, errlen, name,
+                         "tensor '%s': data_offsets [%llu, %llu] run past the data (%zu bytes): truncated?",
+                         f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], data_len);
             return -1;
         }
         if (beg[i] < at) {
-            px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
+            px_errf_file(err, errlen, name,
+                         "tensor '%s': data_offsets [%llu, %llu] overlap the previous tensor (ends at %llu)",
+                         f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
             return -1;
         }
         if (beg[i] > at) {
             px_errf_file(err, errlen, name, "tensor '%s': data_offsets [%llu, %llu] leave a gap after byte %llu",
-                   f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
+                         f->t[i].name, (unsigned long long)beg[i], (unsigned long long)end[i], (unsigned long long)at);
             return -1;
         }
         at = end[i];
     }
     if (at != data_len) {
-        px_errf_file(err, errlen, name, "%llu unclaimed bytes after the last tensor", (unsigned long long)(data_len - at));
+        px_errf_file(err, errlen, name, "%llu unclaimed bytes after the last tensor",
+                     (unsigned long long)(data_len - at));
         return -1;
     }
     return 0;
@@ -222,8 +225,8 @@ static int check_tiling(const st_file *f, const uint64_t *beg, const uint64_t *e
 
 // Moves the data section to the (malloc-aligned) start of the buffer so that tensors at
 // aligned offsets are aligned in memory; copies any that are not.
-static int place_data(st_file *f, const uint64_t *beg, size_t data_off, size_t data_len, const char *name,
-                      char *err, size_t errlen) {
+static int place_data(st_file *f, const uint64_t *beg, size_t data_off, size_t data_len, const char *name, char *err,
+                      size_t errlen) {
     memmove(f->buf, f->buf + data_off, data_len);
     for (int i = 0; i < f->n; i++) {
         st_tensor *t = &f->t[i];
@@ -262,19 +265,19 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     }
     if (len < 8) {
         px_errf_file(err, errlen, name, "truncated: %zu bytes, a safetensors file starts with an 8-byte header length",
-               len);
+                     len);
         goto fail;
     }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | buf[i];
     if (hlen > ST_MAX_HEADER) {
         px_errf_file(err, errlen, name, "header length %llu is absurd (limit %llu bytes): not a safetensors file?",
-               (unsigned long long)hlen, ST_MAX_HEADER);
+                     (unsigned long long)hlen, ST_MAX_HEADER);
         goto fail;
     }
     if (hlen > len - 8) {
         px_errf_file(err, errlen, name, "header length %llu runs past the end of the file (%zu bytes): truncated?",
-               (unsigned long long)hlen, len);
+                     (unsigned long long)hlen, len);
         goto fail;
     }
     if (hlen < 2 || buf[8] != '{') {
@@ -287,7 +290,7 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
         const char *at = cJSON_GetErrorPtr();
         long pos = at && at >= hdr && at <= hdr + hlen ? (long)(at - hdr) : -1;
         px_errf_file(err, errlen, name, "header is not valid JSON (error near byte %ld of %llu)", pos,
-               (unsigned long long)hlen);
+                     (unsigned long long)hlen);
         goto fail;
     }
     for (const char *p = pend; p && p < hdr + hlen; p++)
@@ -433,7 +436,7 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
     }
     if (t->dtype != dtype) {
         px_errf_file(err, errlen, f->name, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(t->dtype),
-               st_dtype_name(dtype));
+                     st_dtype_name(dtype));
         return NULL;
     }
     int ok = t->ndim == ndim;
@@ -481,10 +484,11 @@ struct st_writer {
 
 st_writer *st_writer_new(void) { return px_calloc(1, sizeof(st_writer), "safetensors writer"); }
 
-static void writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
-                       const void *data, int copy) {
+static void writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape, const void *data,
+                       int copy) {
     if (w->problem[0]) return;
-    if ((int)dtype < 0 || (int)dtype >= N_DTYPES || ndim < 0 || ndim > ST_MAX_DIMS || strcmp(name, "__metadata__") == 0) {
+    if ((int)dtype < 0 || (int)dtype >= N_DTYPES || ndim < 0 || ndim > ST_MAX_DIMS ||
+        strcmp(name, "__metadata__") == 0) {
         snprintf(w->problem, sizeof w->problem, "tensor '%.64s': bad dtype, rank or name", name);
         return;
     }
@@ -522,8 +526,7 @@ static void writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
     if (!t->name) px_die(PX_EXIT_FAIL, "out of host memory for the safetensors writer");
 }
 
-void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
-                   const void *data) {
+void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape, const void *data) {
     writer_add(w, name, dtype, ndim, shape, data, 1);
 }
 

@@ -26,14 +26,21 @@ void adam_free(adam *a) {
     free(a);
 }
 
-void adam_update(adam *a, size_t n, cl_mem w, cl_mem g, cl_mem m, cl_mem v, int64_t step, double lr,
-                 double beta1, double beta2, double eps) {
+void adam_update(adam *a, size_t n, cl_mem w, cl_mem g, cl_mem m, cl_mem v, int64_t step, double lr, double beta1,
+                 double beta2, double eps) {
     if (n > (size_t)INT_MAX) px_die(PX_EXIT_FAIL, "adam: %zu parameters exceed INT_MAX", n);
     double t = (double)(step + 1);
     float alpha = (float)(lr * sqrt(1.0 - pow(beta2, t)) / (1.0 - pow(beta1, t)));
     float omb1 = (float)(1.0 - beta1), omb2 = (float)(1.0 - beta2), e = (float)eps;
     int ni = (int)n;
-    KARG(a->k, 0, w); KARG(a->k, 1, g); KARG(a->k, 2, m); KARG(a->k, 3, v); KARG(a->k, 4, ni);
-    KARG(a->k, 5, alpha); KARG(a->k, 6, omb1); KARG(a->k, 7, omb2); KARG(a->k, 8, e);
+    KARG(a->k, 0, w);
+    KARG(a->k, 1, g);
+    KARG(a->k, 2, m);
+    KARG(a->k, 3, v);
+    KARG(a->k, 4, ni);
+    KARG(a->k, 5, alpha);
+    KARG(a->k, 6, omb1);
+    KARG(a->k, 7, omb2);
+    KARG(a->k, 8, e);
     ocl_run(a->c, a->k, 1, &n, NULL);
 }

@@ -43,7 +43,10 @@ void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
 batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     batchnorm *b = px_calloc(1, sizeof *b, "batchnorm");
     b->c = c;
-    b->max_N = max_N; b->C = C; b->H = H; b->W = W;
+    b->max_N = max_N;
+    b->C = C;
+    b->H = H;
+    b->W = W;
     b->margin = (int)ACT_MARGIN(W);
     act_layout l = act_layout_make(max_N, C, H, W);
     b->plane = as_int(l.plane, "plane");
@@ -79,8 +82,11 @@ void batchnorm_free(batchnorm *b) {
     ocl_free(&b->pbwd);
     ocl_free(&b->st);
     ocl_kernel_program_release(b->c, b->k_stats); // the program its kernels come from
-    clReleaseKernel(b->k_stats); clReleaseKernel(b->k_final); clReleaseKernel(b->k_apply);
-    clReleaseKernel(b->k_bwd_stats); clReleaseKernel(b->k_bwd_final);
+    clReleaseKernel(b->k_stats);
+    clReleaseKernel(b->k_final);
+    clReleaseKernel(b->k_apply);
+    clReleaseKernel(b->k_bwd_stats);
+    clReleaseKernel(b->k_bwd_final);
     clReleaseKernel(b->k_bwd_apply);
     free(b);
 }
@@ -96,9 +102,9 @@ static void run_chunks(batchnorm *b, cl_kernel k, cl_uint dims, size_t d1, size_
     ocl_run(b->c, k, dims, g, l);
 }
 
-void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off,
-                       size_t beta_off, cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode,
-                       float momentum, float eps, float inv_k) {
+void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off, size_t beta_off,
+                       cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode, float momentum, float eps,
+                       float inv_k) {
     check_batch(b, N);
     int C = b->C, H = b->H, W = b->W, margin = b->margin, plane = b->plane, nv = b->nv;
     int go = as_int(gamma_off, "gamma"), bo = as_int(beta_off, "beta");
@@ -109,45 +115,94 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
         int NC = N * C;
         float inv_hw = 1.0f / (float)(H * W);
         k = b->k_stats;
-        KARG(k, 0, x); KARG(k, 1, b->mask); KARG(k, 2, b->psum); KARG(k, 3, b->pm2);
-        KARG(k, 4, NC); KARG(k, 5, plane); KARG(k, 6, nv); KARG(k, 7, margin); KARG(k, 8, inv_hw);
+        KARG(k, 0, x);
+        KARG(k, 1, b->mask);
+        KARG(k, 2, b->psum);
+        KARG(k, 3, b->pm2);
+        KARG(k, 4, NC);
+        KARG(k, 5, plane);
+        KARG(k, 6, nv);
+        KARG(k, 7, margin);
+        KARG(k, 8, inv_hw);
         size_t g1 = round_up((size_t)NC, BN_LOCAL_PLANES), l1 = BN_LOCAL_PLANES;
         ocl_run(b->c, k, 1, &g1, &l1);
     }
     k = b->k_final;
-    KARG(k, 0, b->psum); KARG(k, 1, b->pm2); KARG(k, 2, params); KARG(k, 3, go); KARG(k, 4, bo);
-    KARG(k, 5, stats); KARG(k, 6, mo); KARG(k, 7, vo); KARG(k, 8, b->st); KARG(k, 9, N);
-    KARG(k, 10, C); KARG(k, 11, H); KARG(k, 12, W); int mode_arg = (int)mode;
+    KARG(k, 0, b->psum);
+    KARG(k, 1, b->pm2);
+    KARG(k, 2, params);
+    KARG(k, 3, go);
+    KARG(k, 4, bo);
+    KARG(k, 5, stats);
+    KARG(k, 6, mo);
+    KARG(k, 7, vo);
+    KARG(k, 8, b->st);
+    KARG(k, 9, N);
+    KARG(k, 10, C);
+    KARG(k, 11, H);
+    KARG(k, 12, W);
+    int mode_arg = (int)mode;
     KARG(k, 13, mode_arg);
-    KARG(k, 14, momentum); KARG(k, 15, omm); KARG(k, 16, inv_k); KARG(k, 17, eps);
+    KARG(k, 14, momentum);
+    KARG(k, 15, omm);
+    KARG(k, 16, inv_k);
+    KARG(k, 17, eps);
     size_t gc = (size_t)C;
     ocl_run(b->c, k, 1, &gc, NULL);
     k = b->k_apply;
-    KARG(k, 0, x); KARG(k, 1, y); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, C);
-    KARG(k, 5, plane); KARG(k, 6, nv); KARG(k, 7, margin);
+    KARG(k, 0, x);
+    KARG(k, 1, y);
+    KARG(k, 2, b->mask);
+    KARG(k, 3, b->st);
+    KARG(k, 4, C);
+    KARG(k, 5, plane);
+    KARG(k, 6, nv);
+    KARG(k, 7, margin);
     run_chunks(b, k, 3, (size_t)C, (size_t)N);
 }
 
-void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off,
-                        cl_mem grads, size_t dgamma_off, size_t dbeta_off, int relu) {
+void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
+                        size_t dgamma_off, size_t dbeta_off, int relu) {
     check_batch(b, N);
     int C = b->C, H = b->H, W = b->W, margin = b->margin, plane = b->plane, nv = b->nv;
     int NC = N * C;
-    int go = as_int(gamma_off, "gamma"), dgo = as_int(dgamma_off, "dgamma"),
-        dbo = as_int(dbeta_off, "dbeta");
+    int go = as_int(gamma_off, "gamma"), dgo = as_int(dgamma_off, "dgamma"), dbo = as_int(dbeta_off, "dbeta");
     cl_kernel k = b->k_bwd_stats;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, b->pbwd);
-    KARG(k, 5, C); KARG(k, 6, NC); KARG(k, 7, plane); KARG(k, 8, nv); KARG(k, 9, margin);
+    KARG(k, 0, x);
+    KARG(k, 1, g);
+    KARG(k, 2, b->mask);
+    KARG(k, 3, b->st);
+    KARG(k, 4, b->pbwd);
+    KARG(k, 5, C);
+    KARG(k, 6, NC);
+    KARG(k, 7, plane);
+    KARG(k, 8, nv);
+    KARG(k, 9, margin);
     size_t g2[2] = {round_up((size_t)C, BN_LOCAL_PLANES), (size_t)N}, l2[2] = {BN_LOCAL_PLANES, 1};
     ocl_run(b->c, k, 2, g2, l2);
     k = b->k_bwd_final;
-    KARG(k, 0, b->pbwd); KARG(k, 1, b->st); KARG(k, 2, grads); KARG(k, 3, dgo); KARG(k, 4, dbo);
-    KARG(k, 5, N); KARG(k, 6, C); KARG(k, 7, H); KARG(k, 8, W);
+    KARG(k, 0, b->pbwd);
+    KARG(k, 1, b->st);
+    KARG(k, 2, grads);
+    KARG(k, 3, dgo);
+    KARG(k, 4, dbo);
+    KARG(k, 5, N);
+    KARG(k, 6, C);
+    KARG(k, 7, H);
+    KARG(k, 8, W);
     size_t gc = (size_t)C;
     ocl_run(b->c, k, 1, &gc, NULL);
     k = b->k_bwd_apply;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, b->mask); KARG(k, 3, b->st); KARG(k, 4, params);
-    KARG(k, 5, go); KARG(k, 6, C); KARG(k, 7, plane); KARG(k, 8, nv); KARG(k, 9, margin);
+    KARG(k, 0, x);
+    KARG(k, 1, g);
+    KARG(k, 2, b->mask);
+    KARG(k, 3, b->st);
+    KARG(k, 4, params);
+    KARG(k, 5, go);
+    KARG(k, 6, C);
+    KARG(k, 7, plane);
+    KARG(k, 8, nv);
+    KARG(k, 9, margin);
     KARG(k, 10, relu);
     run_chunks(b, k, 3, (size_t)C, (size_t)N);
 }

@@ -21,19 +21,20 @@ struct conv3x3 {
     ocl_ctx *c;
     int max_N, Cin, Cout, H, W;
     conv3x3_params prm;
-    act_layout lx, ly;      // input and output layouts (capacity max_N)
-    int tile_f, tile_b;     // channel tiles of the forward / input-gradient programs
-    int seg, nseg;          // weight-gradient segments per image
-    size_t pstride;         // floats per weight-gradient partial: 9*Cin*Cout + Cout
+    act_layout lx, ly;  // input and output layouts (capacity max_N)
+    int tile_f, tile_b; // channel tiles of the forward / input-gradient programs
+    int seg, nseg;      // weight-gradient segments per image
+    size_t pstride;     // floats per weight-gradient partial: 9*Cin*Cout + Cout
     cl_program prog_f, prog_b;
     cl_kernel pack_f, conv_f, pack_b, conv_b, dw, db, reduce;
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
     conv_wino *wino;         // CONV_VARIANT_WINOGRAD: forward and input gradient
 };
 
-static const char *const VARIANT_NAMES[CONV_VARIANT_COUNT] = {
-    [CONV_VARIANT_CPU] = "cpu", [CONV_VARIANT_GPU] = "gpu", [CONV_VARIANT_WINOGRAD] = "winograd",
-    [CONV_VARIANT_GPU_TILED] = "gpu_tiled"};
+static const char *const VARIANT_NAMES[CONV_VARIANT_COUNT] = {[CONV_VARIANT_CPU] = "cpu",
+                                                              [CONV_VARIANT_GPU] = "gpu",
+                                                              [CONV_VARIANT_WINOGRAD] = "winograd",
+                                                              [CONV_VARIANT_GPU_TILED] = "gpu_tiled"};
 
 const char *conv3x3_variant_name(int variant) {
     return variant >= 0 && variant < CONV_VARIANT_COUNT ? VARIANT_NAMES[variant] : "?";
@@ -70,17 +71,28 @@ static const conv3x3_params DEFAULTS_GPU = {
 // 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second
 // (direct-convolution flops) against the CPU variant's ~107 (8x48 tiles: 178,
 // 6x64: 169, 12x32: 163; chunks of 2 images: 10-20% slower, scratch out of cache).
-static const conv3x3_params DEFAULTS_WINO = {
-    .variant = CONV_VARIANT_WINOGRAD, .tile_co = 4, .wg = 8, .dw_tk = 6, .dw_tc = 4, .dw_seg = 4096,
-    .wino_tn = 4, .wino_nb = 1};
+static const conv3x3_params DEFAULTS_WINO = {.variant = CONV_VARIANT_WINOGRAD,
+                                             .tile_co = 4,
+                                             .wg = 8,
+                                             .dw_tk = 6,
+                                             .dw_tc = 4,
+                                             .dw_seg = 4096,
+                                             .wino_tn = 4,
+                                             .wino_nb = 1};
 
 // GPU tiled: work-groups of 16 x 16, each work-item 4 positions x 4 channels (a
 // 64 x 64 block); weight gradient 16 x 16 work-items of 4 x 4. Untuned guesses
 // (no GPU was at hand): `pixloc tune` measures better ones per device. This is the
 // default on every device that is not a CPU.
-static const conv3x3_params DEFAULTS_GPU_TILED = {
-    .variant = CONV_VARIANT_GPU_TILED, .tile_co = 4, .wg = 16, .dw_tk = 4, .dw_tc = 4, .dw_seg = 512,
-    .tile_q = 4, .wg_co = 16, .dw_wg = 16};
+static const conv3x3_params DEFAULTS_GPU_TILED = {.variant = CONV_VARIANT_GPU_TILED,
+                                                  .tile_co = 4,
+                                                  .wg = 16,
+                                                  .dw_tk = 4,
+                                                  .dw_tc = 4,
+                                                  .dw_seg = 512,
+                                                  .tile_q = 4,
+                                                  .wg_co = 16,
+                                                  .dw_wg = 16};
 
 conv3x3_params conv3x3_variant_defaults(int variant) {
     switch (variant) {
@@ -102,8 +114,8 @@ conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H
     int v = forced_variant(c);
     conv3x3_params p;
     if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
-    if (v < 0) v = c->is_cpu ? (winograd_wins(Cin, Cout) ? CONV_VARIANT_WINOGRAD : CONV_VARIANT_CPU)
-                             : CONV_VARIANT_GPU_TILED;
+    if (v < 0)
+        v = c->is_cpu ? (winograd_wins(Cin, Cout) ? CONV_VARIANT_WINOGRAD : CONV_VARIANT_CPU) : CONV_VARIANT_GPU_TILED;
     return conv3x3_variant_defaults(v);
 }
 
@@ -130,7 +142,7 @@ static int pad_for(const conv3x3_params *p, int tile) {
 // GPU tiled: input channels staged per step (GT_KC in cl/conv.cl), at most 8 and
 // within half the device's local memory (at most 24 KiB); 0 if one does not fit.
 static int gt_kc(const conv3x3 *k, int cin, int tile) {
-    size_t budget = (k->c->local_mem < 48 * 1024 ? k->c->local_mem : 48 * 1024) / 2;
+    size_t budget = (k->c->local_mem < (cl_ulong)48 * 1024 ? k->c->local_mem : (cl_ulong)48 * 1024) / 2;
     size_t per_ci = sizeof(float) * ((size_t)k->prm.wg * k->prm.tile_q + 2 * (size_t)(k->W + 2) + 2 +
                                      9 * (size_t)pad_for(&k->prm, tile));
     size_t kc = budget / per_ci;
@@ -144,14 +156,13 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int t
     snprintf(opt, sizeof opt,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
              "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d",
-             cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg,
-             k->nseg);
+             cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg, k->nseg);
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         int kc = gt_kc(k, cin, tile);
         if (kc < 1) return NULL;
         size_t len = strlen(opt);
-        snprintf(opt + len, sizeof opt - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d",
-                 k->prm.wg, k->prm.wg_co, k->prm.tile_q, kc, k->prm.dw_wg);
+        snprintf(opt + len, sizeof opt - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d", k->prm.wg,
+                 k->prm.wg_co, k->prm.tile_q, kc, k->prm.dw_wg);
     }
     if (!try_only) return ocl_program(k->c, "conv.cl", opt);
     char *log = NULL;
@@ -162,8 +173,7 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int t
 
 // Segments of the weight-gradient reduction, balanced, each a multiple of 16,
 // and the floats of one partial (9*Cin*Cout + Cout).
-static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, int *nseg, int *seg,
-                     size_t *pstride) {
+static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, int *nseg, int *seg, size_t *pstride) {
     int npos = (H + 1) * (W + 2) - (W + 2) / 16 * 16; // QEND - QB0 in cl/conv.cl
     *nseg = (npos + p->dw_seg - 1) / p->dw_seg;
     *seg = (int)ocl_round_up((size_t)((npos + *nseg - 1) / *nseg), 16);
@@ -193,8 +203,7 @@ static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
 
 // try_only: return NULL instead of exiting when the parameters are bad or do
 // not fit the device.
-static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
-                       int try_only) {
+static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int try_only) {
     if (max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1)
         px_die(PX_EXIT_FAIL, "conv3x3: bad shape N=%d Cin=%d Cout=%d H=%d W=%d", max_N, Cin, Cout, H, W);
     int tiled = p->variant == CONV_VARIANT_GPU_TILED;
@@ -209,7 +218,11 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         return NULL;
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
     k->c = c;
-    k->max_N = max_N; k->Cin = Cin; k->Cout = Cout; k->H = H; k->W = W;
+    k->max_N = max_N;
+    k->Cin = Cin;
+    k->Cout = Cout;
+    k->H = H;
+    k->W = W;
     k->prm = *p;
     if ((size_t)k->prm.wg > c->max_wg) k->prm.wg = (int)c->max_wg;
     k->lx = act_layout_make(max_N, Cin, H, W);
@@ -238,9 +251,9 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
     k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
     k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
-    if (tiled && (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) ||
-                  !wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
-                  !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))) {
+    if (tiled &&
+        (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) || !wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
+         !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))) {
         conv3x3_free(k);
         return NULL;
     }
@@ -266,19 +279,18 @@ size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int 
     return nn_buffers_total(&bl);
 }
 
-conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
-                            const conv3x3_params *p) {
+conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     return create(c, max_N, Cin, Cout, H, W, p, 1);
 }
 
-conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
-                             const conv3x3_params *p) {
+conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0);
     if (!k) { // only GPU tiled parameters that do not fit the device
         static int warned;
         if (!warned++)
             px_warn("conv3x3: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit or do not build "
-                    "on %s; using the 'gpu' variant", p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name);
+                    "on %s; using the 'gpu' variant",
+                    p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name);
         conv3x3_params g = DEFAULTS_GPU;
         k = create(c, max_N, Cin, Cout, H, W, &g, 0);
     }
@@ -315,21 +327,27 @@ static void check_n(const conv3x3 *k, int N) {
 
 static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, int tile) {
     int off = as_int(w_off, "weight");
-    KARG(pk, 0, w); KARG(pk, 1, off); KARG(pk, 2, wp);
+    KARG(pk, 0, w);
+    KARG(pk, 1, off);
+    KARG(pk, 2, wp);
     size_t g[3] = {ocl_round_up((size_t)cout, (size_t)pad_for(&k->prm, tile)), (size_t)cin, 9};
     ocl_run(k->c, pk, 3, g, NULL);
 }
 
 // Runs the program's convolution from `in` (cin channels) to `out` (cout channels).
-static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_mem b, int b_off, cl_mem out,
-                     int relu, int cout, int tile) {
-    KARG(ck, 0, in); KARG(ck, 1, wp); KARG(ck, 2, b); KARG(ck, 3, b_off); KARG(ck, 4, out); KARG(ck, 5, relu);
+static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_mem b, int b_off, cl_mem out, int relu,
+                     int cout, int tile) {
+    KARG(ck, 0, in);
+    KARG(ck, 1, wp);
+    KARG(ck, 2, b);
+    KARG(ck, 3, b_off);
+    KARG(ck, 4, out);
+    KARG(ck, 5, relu);
     size_t wg = (size_t)k->prm.wg;
     size_t local[3] = {wg, 1, 1};
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         size_t bq = wg * k->prm.tile_q, wc = (size_t)k->prm.wg_co, pad = wc * tile;
-        size_t global[3] = {(k->lx.plane + bq - 1) / bq * wg, ocl_round_up((size_t)cout, pad) / pad * wc,
-                            (size_t)N};
+        size_t global[3] = {(k->lx.plane + bq - 1) / bq * wg, ocl_round_up((size_t)cout, pad) / pad * wc, (size_t)N};
         size_t lt[3] = {wg, wc, 1};
         ocl_run(k->c, ck, 3, global, lt);
     } else if (k->prm.variant == CONV_VARIANT_CPU) {
@@ -342,8 +360,7 @@ static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_m
     }
 }
 
-void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off,
-                     cl_mem y, int relu) {
+void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off, cl_mem y, int relu) {
     check_n(k, N);
     if (k->wino) {
         conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0);
@@ -364,35 +381,46 @@ void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off
     run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, dx, 0, k->Cin, k->tile_b);
 }
 
-void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off,
-                              cl_mem db, size_t db_off) {
+void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off, cl_mem db,
+                              size_t db_off) {
     check_n(k, N);
     size_t nparts = (size_t)N * k->nseg;
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         // One GEMM over rows 0..9*Cin (the last is the bias row), see cl/conv.cl.
-        KARG(k->dw, 0, x); KARG(k->dw, 1, dy); KARG(k->dw, 2, k->part);
+        KARG(k->dw, 0, x);
+        KARG(k->dw, 1, dy);
+        KARG(k->dw, 2, k->part);
         size_t e = (size_t)k->prm.dw_wg, bc = e * k->prm.dw_tc, bk = e * k->prm.dw_tk;
         size_t g[3] = {((size_t)k->Cout + bc - 1) / bc * e, (9 * (size_t)k->Cin + 1 + bk - 1) / bk * e, nparts};
         size_t l[3] = {e, e, 1};
         ocl_run(k->c, k->dw, 3, g, l);
     } else if (k->prm.variant != CONV_VARIANT_GPU) {
-        KARG(k->dw, 0, x); KARG(k->dw, 1, dy); KARG(k->dw, 2, k->part);
+        KARG(k->dw, 0, x);
+        KARG(k->dw, 1, dy);
+        KARG(k->dw, 2, k->part);
         size_t g[3] = {(size_t)(k->Cout + k->prm.dw_tc - 1) / k->prm.dw_tc,
                        (9 * (size_t)k->Cin + k->prm.dw_tk - 1) / k->prm.dw_tk, nparts};
         size_t l[3] = {1, 1, 1};
         ocl_run(k->c, k->dw, 3, g, l);
-        KARG(k->db, 0, dy); KARG(k->db, 1, k->part);
+        KARG(k->db, 0, dy);
+        KARG(k->db, 1, k->part);
         size_t gb[2] = {(size_t)k->Cout, nparts};
         ocl_run(k->c, k->db, 2, gb, NULL);
     } else {
-        KARG(k->dw, 0, x); KARG(k->dw, 1, dy); KARG(k->dw, 2, k->part);
+        KARG(k->dw, 0, x);
+        KARG(k->dw, 1, dy);
+        KARG(k->dw, 2, k->part);
         size_t wg = (size_t)k->prm.wg;
         size_t g[2] = {ocl_round_up(k->pstride, wg), nparts}, l[2] = {wg, 1};
         ocl_run(k->c, k->dw, 2, g, l);
     }
     int np = (int)nparts, dwo = as_int(dw_off, "dw"), dbo = as_int(db_off, "db");
-    KARG(k->reduce, 0, k->part); KARG(k->reduce, 1, np); KARG(k->reduce, 2, dw); KARG(k->reduce, 3, dwo);
-    KARG(k->reduce, 4, db); KARG(k->reduce, 5, dbo);
+    KARG(k->reduce, 0, k->part);
+    KARG(k->reduce, 1, np);
+    KARG(k->reduce, 2, dw);
+    KARG(k->reduce, 3, dwo);
+    KARG(k->reduce, 4, db);
+    KARG(k->reduce, 5, dbo);
     size_t wg = k->c->max_wg < 64 ? k->c->max_wg : 64;
     size_t g = ocl_round_up(k->pstride, wg);
     ocl_run(k->c, k->reduce, 1, &g, &wg);

@@ -18,16 +18,16 @@ typedef struct {
     int min, max; // valid values
 } param_key;
 
-#define PK(f, lo, hi) {#f, offsetof(conv3x3_params, f), lo, hi}
+#define PK(f, lo, hi)                                                                                                  \
+    { #f, offsetof(conv3x3_params, f), lo, hi }
 // Fields another variant does not use are 0 in its table row (conv3x3_create checks
 // the ones its variant uses). Every field is bounded: the register tiles (tile_co,
 // tile_q, dw_tk x dw_tc) are unrolled by the kernel compiler, which takes minutes
 // or fails on huge ones; work-group sizes beyond 1024 exist on no device;
 // conv_winograd.c takes at most 4 GEMM tiles per work-item.
-static const param_key PARAM_KEYS[] = {PK(tile_co, 1, 32), PK(tile_q, 0, 16),    PK(wg, 1, 1024),
-                                       PK(wg_co, 0, 1024), PK(dw_tk, 1, 8),      PK(dw_tc, 1, 8),
-                                       PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64), PK(wino_tn, 0, 4),
-                                       PK(wino_nb, 0, 1024)};
+static const param_key PARAM_KEYS[] = {
+    PK(tile_co, 1, 32), PK(tile_q, 0, 16),     PK(wg, 1, 1024),  PK(wg_co, 0, 1024), PK(dw_tk, 1, 8),
+    PK(dw_tc, 1, 8),    PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64), PK(wino_tn, 0, 4),  PK(wino_nb, 0, 1024)};
 #define NKEYS (sizeof PARAM_KEYS / sizeof PARAM_KEYS[0])
 static const char *const TIME_KEYS[] = {"fwd_ms", "dx_ms", "dw_ms"};
 
@@ -44,7 +44,8 @@ int conv3x3_tuning_parse(const char *params, conv3x3_params *p, char *err, size_
         const char *val = eq + 1;
         char *end;
         if (!strcmp(tok, "variant")) {
-            if ((variant = conv3x3_variant_parse(val)) < 0) return snprintf(err, errlen, "unknown variant '%s'", val), -1;
+            if ((variant = conv3x3_variant_parse(val)) < 0)
+                return snprintf(err, errlen, "unknown variant '%s'", val), -1;
             continue;
         }
         size_t k;
@@ -103,4 +104,3 @@ void conv3x3_tuning_format(char *out, size_t len, const conv3x3_params *p, const
                       *(const int *)((const char *)p + PARAM_KEYS[k].off));
     snprintf(out + n, len - (size_t)n, " fwd_ms=%.3f dx_ms=%.3f dw_ms=%.3f", ms[0], ms[1], ms[2]);
 }
-

@@ -28,16 +28,18 @@ typedef struct {
 struct conv_wino {
     ocl_ctx *c;
     int max_N, H, W, TH, TW, nb, tn, wg;
-    size_t tstride;       // floats per (xi, channel) row of V and M
-    wino_dir f, b;        // forward, input gradient
-    cl_mem u, v, m;       // transformed weights, inputs, products
+    size_t tstride; // floats per (xi, channel) row of V and M
+    wino_dir f, b;  // forward, input gradient
+    cl_mem u, v, m; // transformed weights, inputs, products
 };
 
 static size_t tco_for(int tile_co, int cout);
 
 static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
     int t = (int)tco_for(tile_co, cout);
-    d->cin = cin; d->cout = cout; d->tco = t;
+    d->cin = cin;
+    d->cout = cout;
+    d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
     char opt[512];
@@ -86,8 +88,11 @@ void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, in
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
     k->c = c;
-    k->max_N = max_N; k->H = H; k->W = W;
-    k->TH = (H + 1) / 2; k->TW = (W + 1) / 2;
+    k->max_N = max_N;
+    k->H = H;
+    k->W = W;
+    k->TH = (H + 1) / 2;
+    k->TW = (W + 1) / 2;
     k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
@@ -124,14 +129,22 @@ void conv_wino_free(conv_wino *k) {
 
 static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
                 int relu) {
-    KARG(d->weights, 0, w); KARG(d->weights, 1, w_off); KARG(d->weights, 2, k->u);
+    KARG(d->weights, 0, w);
+    KARG(d->weights, 1, w_off);
+    KARG(d->weights, 2, k->u);
     // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
     size_t gw[2] = {(size_t)d->coutp, (size_t)d->cin}, lw[2] = {(size_t)d->coutp, 1};
     ocl_run(k->c, d->weights, 2, gw, (size_t)d->coutp <= k->c->max_wg ? lw : NULL);
 
-    KARG(d->input, 0, in); KARG(d->input, 2, k->v);
-    KARG(d->gemm, 0, k->v); KARG(d->gemm, 1, k->u); KARG(d->gemm, 2, k->m);
-    KARG(d->output, 0, k->m); KARG(d->output, 2, b); KARG(d->output, 3, b_off); KARG(d->output, 4, out);
+    KARG(d->input, 0, in);
+    KARG(d->input, 2, k->v);
+    KARG(d->gemm, 0, k->v);
+    KARG(d->gemm, 1, k->u);
+    KARG(d->gemm, 2, k->m);
+    KARG(d->output, 0, k->m);
+    KARG(d->output, 2, b);
+    KARG(d->output, 3, b_off);
+    KARG(d->output, 4, out);
     KARG(d->output, 5, relu);
     // The transforms: a work-item per plane, work-groups of one (the work is in the loops).
     size_t one = 1;
@@ -154,8 +167,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     }
 }
 
-void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y,
-                       int relu) {
+void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu) {
     run(k, &k->f, N, x, w, w_off, b, b_off, y, relu);
 }
 

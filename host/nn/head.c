@@ -39,7 +39,10 @@ void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out) {
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
     head *h = px_calloc(1, sizeof *h, "head");
     h->c = c;
-    h->max_N = max_N; h->Cin = Cin; h->H = H; h->W = W;
+    h->max_N = max_N;
+    h->Cin = Cin;
+    h->H = H;
+    h->W = W;
     h->margin = (int)ACT_MARGIN(W);
     nn_buffers bl = {0};
     head_buffers(max_N, Cin, H, W, &bl);
@@ -60,10 +63,17 @@ head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
 
 void head_free(head *h) {
     if (!h) return;
-    ocl_free(&h->dz); ocl_free(&h->loss_part); ocl_free(&h->loss_out); ocl_free(&h->wpart);
+    ocl_free(&h->dz);
+    ocl_free(&h->loss_part);
+    ocl_free(&h->loss_out);
+    ocl_free(&h->wpart);
     ocl_kernel_program_release(h->c, h->k_fwd); // the program its kernels come from
-    clReleaseKernel(h->k_fwd); clReleaseKernel(h->k_loss_partial); clReleaseKernel(h->k_loss_final);
-    clReleaseKernel(h->k_grad); clReleaseKernel(h->k_bwd_partial); clReleaseKernel(h->k_bwd_final);
+    clReleaseKernel(h->k_fwd);
+    clReleaseKernel(h->k_loss_partial);
+    clReleaseKernel(h->k_loss_final);
+    clReleaseKernel(h->k_grad);
+    clReleaseKernel(h->k_bwd_partial);
+    clReleaseKernel(h->k_bwd_final);
     clReleaseKernel(h->k_bwd_input);
     free(h);
 }
@@ -76,8 +86,15 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
     check_batch(h, N);
     int wo = as_int(w_off, "kernel"), bo = as_int(b_off, "bias");
     cl_kernel k = h->k_fwd;
-    KARG(k, 0, x); KARG(k, 1, params); KARG(k, 2, wo); KARG(k, 3, bo); KARG(k, 4, s);
-    KARG(k, 5, h->Cin); KARG(k, 6, h->H); KARG(k, 7, h->W); KARG(k, 8, h->margin);
+    KARG(k, 0, x);
+    KARG(k, 1, params);
+    KARG(k, 2, wo);
+    KARG(k, 3, bo);
+    KARG(k, 4, s);
+    KARG(k, 5, h->Cin);
+    KARG(k, 6, h->H);
+    KARG(k, 7, h->W);
+    KARG(k, 8, h->margin);
     size_t g[3] = {(size_t)h->W, (size_t)h->H, (size_t)N};
     ocl_run(h->c, k, 3, g, NULL);
 }
@@ -86,11 +103,18 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
     check_batch(h, N);
     int T = N * h->H * h->W, Q = loss_chunks(T);
     cl_kernel k = h->k_loss_partial;
-    KARG(k, 0, s); KARG(k, 1, t); KARG(k, 2, h->loss_part); KARG(k, 3, T); KARG(k, 4, Q);
+    KARG(k, 0, s);
+    KARG(k, 1, t);
+    KARG(k, 2, h->loss_part);
+    KARG(k, 3, T);
+    KARG(k, 4, Q);
     size_t gq = (size_t)Q, one = 1;
     ocl_run(h->c, k, 1, &gq, NULL);
     k = h->k_loss_final;
-    KARG(k, 0, h->loss_part); KARG(k, 1, h->loss_out); KARG(k, 2, T); KARG(k, 3, Q);
+    KARG(k, 0, h->loss_part);
+    KARG(k, 1, h->loss_out);
+    KARG(k, 2, T);
+    KARG(k, 3, Q);
     ocl_run(h->c, k, 1, &one, NULL);
     float out[2];
     ocl_read(h->c, h->loss_out, 0, out, sizeof out);
@@ -98,30 +122,50 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
     if (mae) *mae = out[1];
 }
 
-void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off,
-                   cl_mem grads, size_t dw_off, size_t db_off, cl_mem dx) {
+void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,
+                   size_t dw_off, size_t db_off, cl_mem dx) {
     check_batch(h, N);
     int T = N * h->H * h->W, P = row_chunks(N, h->H), Cin = h->Cin;
-    int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"),
-        dbo = as_int(db_off, "bias gradient");
+    int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"), dbo = as_int(db_off, "bias gradient");
     float two_over_T = (float)(2.0 / (double)T);
     cl_kernel k = h->k_grad;
-    KARG(k, 0, s); KARG(k, 1, t); KARG(k, 2, h->dz); KARG(k, 3, T); KARG(k, 4, two_over_T);
+    KARG(k, 0, s);
+    KARG(k, 1, t);
+    KARG(k, 2, h->dz);
+    KARG(k, 3, T);
+    KARG(k, 4, two_over_T);
     size_t gt = (size_t)T;
     ocl_run(h->c, k, 1, &gt, NULL);
     k = h->k_bwd_partial;
-    KARG(k, 0, x); KARG(k, 1, h->dz); KARG(k, 2, h->wpart); KARG(k, 3, N); KARG(k, 4, Cin);
-    KARG(k, 5, h->H); KARG(k, 6, h->W); KARG(k, 7, h->margin); KARG(k, 8, P);
+    KARG(k, 0, x);
+    KARG(k, 1, h->dz);
+    KARG(k, 2, h->wpart);
+    KARG(k, 3, N);
+    KARG(k, 4, Cin);
+    KARG(k, 5, h->H);
+    KARG(k, 6, h->W);
+    KARG(k, 7, h->margin);
+    KARG(k, 8, P);
     size_t g2[2] = {(size_t)P, (size_t)Cin + 1};
     ocl_run(h->c, k, 2, g2, NULL);
     k = h->k_bwd_final;
-    KARG(k, 0, h->wpart); KARG(k, 1, grads); KARG(k, 2, dwo); KARG(k, 3, dbo); KARG(k, 4, Cin);
+    KARG(k, 0, h->wpart);
+    KARG(k, 1, grads);
+    KARG(k, 2, dwo);
+    KARG(k, 3, dbo);
+    KARG(k, 4, Cin);
     KARG(k, 5, P);
     size_t g1 = (size_t)Cin + 1;
     ocl_run(h->c, k, 1, &g1, NULL);
     k = h->k_bwd_input;
-    KARG(k, 0, h->dz); KARG(k, 1, params); KARG(k, 2, wo); KARG(k, 3, dx); KARG(k, 4, Cin);
-    KARG(k, 5, h->H); KARG(k, 6, h->W); KARG(k, 7, h->margin);
+    KARG(k, 0, h->dz);
+    KARG(k, 1, params);
+    KARG(k, 2, wo);
+    KARG(k, 3, dx);
+    KARG(k, 4, Cin);
+    KARG(k, 5, h->H);
+    KARG(k, 6, h->W);
+    KARG(k, 7, h->margin);
     size_t g3[3] = {(size_t)h->W + 2, (size_t)h->H + 2, (size_t)N};
     ocl_run(h->c, k, 3, g3, NULL);
 }

@@ -18,16 +18,16 @@
 #include "relu.h"
 
 #define NET_MAX_TENSORS (6 * NET_MAX_BLOCKS + 2)
-#define NET_MAX_PROF 128
+#define NET_MAX_PROF    128
 
 typedef struct {
     int cin, cout;
     int kw, kb, gamma, beta, mean, var; // tensor indices (-1 when the block has no BN)
     conv3x3 *conv;
-    batchnorm *bn;  // NULL when the block has no BN
-    relu *relu;     // blocks with ReLU and no BN (BN's backward fuses the ReLU mask)
-    cl_mem act; // (N, cout) padded: conv (+ReLU) output = BN input
-    cl_mem out; // (N, cout) padded: BN output; == act when the block has no BN
+    batchnorm *bn; // NULL when the block has no BN
+    relu *relu;    // blocks with ReLU and no BN (BN's backward fuses the ReLU mask)
+    cl_mem act;    // (N, cout) padded: conv (+ReLU) output = BN input
+    cl_mem out;    // (N, cout) padded: BN output; == act when the block has no BN
 } net_block;
 
 struct net {
@@ -43,10 +43,10 @@ struct net {
     head *hd;
     adam *opt;
     cl_mem params, grads, m, v, stats;
-    cl_mem x0;          // (N, 1) padded input planes
-    cl_mem heat;        // (N, H, W) dense sigmoid outputs
-    cl_mem target;      // (N, H, W) dense target heatmaps
-    cl_mem g[2];        // (N, widest) padded gradient ping-pong
+    cl_mem x0;                        // (N, 1) padded input planes
+    cl_mem heat;                      // (N, H, W) dense sigmoid outputs
+    cl_mem target;                    // (N, H, W) dense target heatmaps
+    cl_mem g[2];                      // (N, widest) padded gradient ping-pong
     cl_mem staging_img, staging_heat; // (N, H, W) dense, for net_set_batch
     cl_mem idx, idx_identity;         // (N) int64 row indices for the gather kernels
     cl_kernel k_gather_img, k_gather_tgt;
@@ -152,13 +152,13 @@ static size_t off(const net *n, int i) { return n->t[i].offset; }
 // ---- allocation ----
 
 static const char *const ACT_NAMES[NET_MAX_BLOCKS] = {
-    "conv0 output", "conv1 output", "conv2 output", "conv3 output", "conv4 output", "conv5 output",
-    "conv6 output", "conv7 output", "conv8 output", "conv9 output", "conv10 output",
-    "conv11 output", "conv12 output", "conv13 output", "conv14 output", "conv15 output"};
-static const char *const BN_NAMES[NET_MAX_BLOCKS] = {
-    "bn0 output", "bn1 output", "bn2 output", "bn3 output", "bn4 output", "bn5 output",
-    "bn6 output", "bn7 output", "bn8 output", "bn9 output", "bn10 output", "bn11 output",
-    "bn12 output", "bn13 output", "bn14 output", "bn15 output"};
+    "conv0 output",  "conv1 output",  "conv2 output",  "conv3 output", "conv4 output",  "conv5 output",
+    "conv6 output",  "conv7 output",  "conv8 output",  "conv9 output", "conv10 output", "conv11 output",
+    "conv12 output", "conv13 output", "conv14 output", "conv15 output"};
+static const char *const BN_NAMES[NET_MAX_BLOCKS] = {"bn0 output",  "bn1 output",  "bn2 output",  "bn3 output",
+                                                     "bn4 output",  "bn5 output",  "bn6 output",  "bn7 output",
+                                                     "bn8 output",  "bn9 output",  "bn10 output", "bn11 output",
+                                                     "bn12 output", "bn13 output", "bn14 output", "bn15 output"};
 
 // Every device buffer net_create allocates for batches of N, the net's own and
 // (from their own size functions) its modules', in allocation order.
@@ -182,8 +182,10 @@ static void net_buffers(const net *n, int N, nn_buffers *l) {
         nn_buffers_add(l, ACT_NAMES[i], act_floats(&a) * sizeof(float), 0);
         if (n->cfg.bn[i]) nn_buffers_add(l, BN_NAMES[i], act_floats(&a) * sizeof(float), 0);
         conv3x3_buffers(&n->prm[i], N, b->cin, b->cout, H, W, l);
-        if (n->cfg.bn[i]) batchnorm_buffers(N, b->cout, H, W, l);
-        else if (n->cfg.relu[i]) relu_buffers(N, b->cout, H, W, l);
+        if (n->cfg.bn[i])
+            batchnorm_buffers(N, b->cout, H, W, l);
+        else if (n->cfg.relu[i])
+            relu_buffers(N, b->cout, H, W, l);
     }
     act_layout g = act_layout_make(N, widest, H, W);
     nn_buffers_add(l, "heatmaps", dense, 0);
@@ -227,8 +229,10 @@ static long largest_batch(const net *n) {
     if (hi > (1L << 30)) hi = 1L << 30;
     while (hi - lo > 1) {
         long mid = lo + (hi - lo) / 2;
-        if (plan_fits(n, (int)mid, &l, &bad, &total)) lo = mid;
-        else hi = mid;
+        if (plan_fits(n, (int)mid, &l, &bad, &total))
+            lo = mid;
+        else
+            hi = mid;
     }
     return lo;
 }
@@ -258,16 +262,16 @@ static cl_mem plan_alloc(net *n, const nn_buffers *l, const char *name) {
 static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
     if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
         px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
-    if (H < 1 || W < 1 || max_batch < 1)
-        px_die(PX_EXIT_USAGE, "net: bad shape %dx%d, batch %d", H, W, max_batch);
+    if (H < 1 || W < 1 || max_batch < 1) px_die(PX_EXIT_USAGE, "net: bad shape %dx%d, batch %d", H, W, max_batch);
     net *n = px_calloc(1, sizeof *n, "net");
     n->c = c;
     n->cfg = *cfg;
-    n->H = H; n->W = W; n->max_N = max_batch;
+    n->H = H;
+    n->W = W;
+    n->max_N = max_batch;
     n->input_grad_buf = -1;
     build_tensors(n);
-    for (int i = 0; i < cfg->nblocks; i++)
-        n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
+    for (int i = 0; i < cfg->nblocks; i++) n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
     return n;
 }
 
@@ -278,8 +282,7 @@ long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W) {
     return b;
 }
 
-int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name,
-                   size_t *bytes) {
+int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name, size_t *bytes) {
     net *n = net_shell(c, cfg, H, W, batch);
     nn_buffers l; // ~8 KiB
     int bad;
@@ -314,8 +317,10 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
         b->act = plan_alloc(n, &l, ACT_NAMES[i]);
         b->out = cfg->bn[i] ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
         b->conv = conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
-        if (cfg->bn[i]) b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
-        else if (cfg->relu[i]) b->relu = relu_create(c, max_batch, b->cout, H, W);
+        if (cfg->bn[i])
+            b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
+        else if (cfg->relu[i])
+            b->relu = relu_create(c, max_batch, b->cout, H, W);
     }
     n->heat = plan_alloc(n, &l, "heatmaps");
     n->target = plan_alloc(n, &l, "targets");
@@ -349,8 +354,8 @@ void net_free(net *n) {
     }
     head_free(n->hd);
     adam_free(n->opt);
-    cl_mem *bufs[] = {&n->params, &n->grads, &n->m, &n->v, &n->stats, &n->x0, &n->heat, &n->target,
-                      &n->g[0], &n->g[1], &n->staging_img, &n->staging_heat, &n->idx, &n->idx_identity};
+    cl_mem *bufs[] = {&n->params, &n->grads, &n->m,    &n->v,           &n->stats,        &n->x0,  &n->heat,
+                      &n->target, &n->g[0],  &n->g[1], &n->staging_img, &n->staging_heat, &n->idx, &n->idx_identity};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ocl_free(bufs[i]);
     ocl_kernel_program_release(n->c, n->k_gather_img); // batch.cl, given back with the net
     clReleaseKernel(n->k_gather_img);
@@ -392,14 +397,12 @@ void net_init(net *n, rng_state *g) {
 
 void net_get_tensor(net *n, int i, float *out) {
     const net_tensor *t = net_tensor_at(n, i);
-    ocl_read(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), out,
-             t->count * sizeof(float));
+    ocl_read(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), out, t->count * sizeof(float));
 }
 
 void net_set_tensor(net *n, int i, const float *in) {
     const net_tensor *t = net_tensor_at(n, i);
-    ocl_write(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), in,
-              t->count * sizeof(float));
+    ocl_write(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), in, t->count * sizeof(float));
 }
 
 void net_get_grad(net *n, int i, float *out) {
@@ -438,8 +441,10 @@ static void prof(net *n, const char *name) {
     int i = 0;
     while (i < n->nprof && strcmp(n->prof_name[i], name) != 0) i++;
     if (i == n->nprof) {
-        if (n->nprof == NET_MAX_PROF) i = NET_MAX_PROF - 1; // lump overflow into the last slot
-        else snprintf(n->prof_name[n->nprof++], sizeof n->prof_name[0], "%s", name);
+        if (n->nprof == NET_MAX_PROF)
+            i = NET_MAX_PROF - 1; // lump overflow into the last slot
+        else
+            snprintf(n->prof_name[n->nprof++], sizeof n->prof_name[0], "%s", name);
     }
     n->prof_time[i] += now - n->prof_mark;
     n->prof_calls[i]++;
@@ -451,8 +456,8 @@ void net_profile_report(net *n, FILE *f) {
     for (int i = 0; i < n->nprof; i++) total += n->prof_time[i];
     for (int i = 0; i < n->nprof; i++)
         fprintf(f, "  %-16s %9.2f ms/call  %5.1f%%  (%ld calls)\n", n->prof_name[i],
-                1e3 * n->prof_time[i] / (double)n->prof_calls[i],
-                total > 0 ? 100.0 * n->prof_time[i] / total : 0.0, n->prof_calls[i]);
+                1e3 * n->prof_time[i] / (double)n->prof_calls[i], total > 0 ? 100.0 * n->prof_time[i] / total : 0.0,
+                n->prof_calls[i]);
     n->nprof = 0;
     memset(n->prof_time, 0, sizeof n->prof_time);
     memset(n->prof_calls, 0, sizeof n->prof_calls);
@@ -467,13 +472,21 @@ static void check_batch(const net *n, int N) {
 static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
     int H = n->H, W = n->W, margin = (int)ACT_MARGIN(W);
     cl_kernel k = n->k_gather_img;
-    KARG(k, 0, images); KARG(k, 1, idx); KARG(k, 2, n->x0); KARG(k, 3, H); KARG(k, 4, W);
+    KARG(k, 0, images);
+    KARG(k, 1, idx);
+    KARG(k, 2, n->x0);
+    KARG(k, 3, H);
+    KARG(k, 4, W);
     KARG(k, 5, margin);
     size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N};
     ocl_run(n->c, k, 3, g3, NULL);
     if (heatmaps) {
         k = n->k_gather_tgt;
-        KARG(k, 0, heatmaps); KARG(k, 1, idx); KARG(k, 2, n->target); KARG(k, 3, H); KARG(k, 4, W);
+        KARG(k, 0, heatmaps);
+        KARG(k, 1, idx);
+        KARG(k, 2, n->target);
+        KARG(k, 3, H);
+        KARG(k, 4, W);
         size_t gt[3] = {(size_t)W, (size_t)H, (size_t)N};
         ocl_run(n->c, k, 3, gt, NULL);
     }
@@ -514,13 +527,11 @@ void net_forward(net *n, int N, bn_mode mode) {
     cl_mem in = n->x0;
     for (int i = 0; i < n->cfg.nblocks; i++) {
         net_block *b = &n->b[i];
-        conv3x3_forward(b->conv, N, in, n->params, off(n, b->kw), n->params, off(n, b->kb), b->act,
-                        n->cfg.relu[i]);
+        conv3x3_forward(b->conv, N, in, n->params, off(n, b->kw), n->params, off(n, b->kb), b->act, n->cfg.relu[i]);
         prof(n, opname(nm, sizeof nm, "conv", i, "fwd"));
         if (n->cfg.bn[i]) {
-            batchnorm_forward(b->bn, N, b->act, b->out, n->params, off(n, b->gamma), off(n, b->beta),
-                              n->stats, off(n, b->mean), off(n, b->var), mode, n->cfg.bn_momentum,
-                              n->cfg.bn_eps, inv_k);
+            batchnorm_forward(b->bn, N, b->act, b->out, n->params, off(n, b->gamma), off(n, b->beta), n->stats,
+                              off(n, b->mean), off(n, b->var), mode, n->cfg.bn_momentum, n->cfg.bn_eps, inv_k);
             prof(n, opname(nm, sizeof nm, "bn", i, "fwd"));
         }
         in = b->out;
@@ -539,24 +550,23 @@ void net_backward(net *n, int N) {
     check_batch(n, N);
     char nm[32];
     int L = n->cfg.nblocks, cur = 0;
-    head_backward(n->hd, N, n->b[L - 1].out, n->heat, n->target, n->params, off(n, n->head_w),
-                  n->grads, off(n, n->head_w), off(n, n->head_b), n->g[cur]);
+    head_backward(n->hd, N, n->b[L - 1].out, n->heat, n->target, n->params, off(n, n->head_w), n->grads,
+                  off(n, n->head_w), off(n, n->head_b), n->g[cur]);
     prof(n, "head.bwd");
     n->input_grad_buf = -1;
     for (int i = L - 1; i >= 0; i--) {
         net_block *b = &n->b[i];
         // g[cur]: gradient w.r.t. the block output -> w.r.t. the conv pre-activation.
         if (n->cfg.bn[i]) {
-            batchnorm_backward(b->bn, N, b->act, n->g[cur], n->params, off(n, b->gamma), n->grads,
-                               off(n, b->gamma), off(n, b->beta), n->cfg.relu[i]);
+            batchnorm_backward(b->bn, N, b->act, n->g[cur], n->params, off(n, b->gamma), n->grads, off(n, b->gamma),
+                               off(n, b->beta), n->cfg.relu[i]);
             prof(n, opname(nm, sizeof nm, "bn", i, "bwd"));
         } else if (n->cfg.relu[i]) {
             relu_backward(b->relu, N, b->act, n->g[cur]);
             prof(n, opname(nm, sizeof nm, "relu", i, "bwd"));
         }
         cl_mem in = i > 0 ? n->b[i - 1].out : n->x0;
-        conv3x3_backward_weights(b->conv, N, in, n->g[cur], n->grads, off(n, b->kw), n->grads,
-                                 off(n, b->kb));
+        conv3x3_backward_weights(b->conv, N, in, n->g[cur], n->grads, off(n, b->kw), n->grads, off(n, b->kb));
         prof(n, opname(nm, sizeof nm, "conv", i, "bwd_w"));
         if (i > 0 || n->want_input_grad) {
             conv3x3_backward_input(b->conv, N, n->g[cur], n->params, off(n, b->kw), n->g[1 - cur]);
@@ -583,8 +593,7 @@ void net_get_input_grad(net *n, int N, float *out) {
 }
 
 void net_adam_step(net *n, float lr) {
-    adam_update(n->opt, n->n_train, n->params, n->grads, n->m, n->v, n->step, (double)lr, 0.9, 0.999,
-                1e-7);
+    adam_update(n->opt, n->n_train, n->params, n->grads, n->m, n->v, n->step, (double)lr, 0.9, 0.999, 1e-7);
     n->step++;
     prof(n, "adam");
 }

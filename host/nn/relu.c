@@ -27,7 +27,8 @@ relu *relu_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     if (l.plane > (size_t)INT_MAX / 2) px_die(PX_EXIT_FAIL, "relu: %dx%d planes are too large", H, W);
     relu *r = px_calloc(1, sizeof *r, "relu");
     r->c = c;
-    r->max_N = max_N; r->C = C;
+    r->max_N = max_N;
+    r->C = C;
     r->margin = (int)l.margin;
     r->plane = (int)l.plane;
     r->nv = (r->plane + 15) / 16;
@@ -55,7 +56,11 @@ void relu_free(relu *r) {
 void relu_backward(relu *r, int N, cl_mem x, cl_mem g) {
     if (N < 1 || N > r->max_N) px_die(PX_EXIT_FAIL, "relu: batch %d outside 1..%d", N, r->max_N);
     cl_kernel k = r->k_bwd;
-    KARG(k, 0, x); KARG(k, 1, g); KARG(k, 2, r->mask); KARG(k, 3, r->plane); KARG(k, 4, r->nv);
+    KARG(k, 0, x);
+    KARG(k, 1, g);
+    KARG(k, 2, r->mask);
+    KARG(k, 3, r->plane);
+    KARG(k, 4, r->nv);
     KARG(k, 5, r->margin);
     size_t gs[2] = {ocl_round_up((size_t)r->nv, RELU_LOCAL_CHUNKS), (size_t)N * r->C};
     size_t ls[2] = {RELU_LOCAL_CHUNKS, 1};

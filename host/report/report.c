@@ -17,7 +17,6 @@
 
 #define REPORT_MAX_ROWS 8 // sample-grid rows: up to 4 typical, up to 4 worst
 
-
 static char *join(const char *dir, const char *name) {
     size_t n = strlen(dir) + strlen(name) + 2;
     char *p = px_malloc(n, "path");
@@ -60,8 +59,7 @@ static cJSON *load_json(const char *path, int *missing, char *err, size_t errlen
 // history.csv
 
 static void history_free(report_history *h) {
-    double **cols[7] = {&h->epoch, &h->loss,    &h->mae,          &h->val_loss,
-                        &h->val_mae, &h->seconds, &h->samples_per_s};
+    double **cols[7] = {&h->epoch, &h->loss, &h->mae, &h->val_loss, &h->val_mae, &h->seconds, &h->samples_per_s};
     for (int i = 0; i < 7; i++) free(*cols[i]), *cols[i] = NULL;
     h->n = 0;
 }
@@ -86,21 +84,18 @@ static int parse_cell(const char *s, size_t len, double *out) {
 // Columns are found by name in the header, so the writer may add or reorder them;
 // "epoch" and "loss" are required.
 static int load_history(const char *path, report_history *h, char *err, size_t errlen) {
-    static const char *names[7] = {"epoch", "loss", "mae", "val_loss",
-                                   "val_mae", "seconds", "samples_per_s"};
+    static const char *names[7] = {"epoch", "loss", "mae", "val_loss", "val_mae", "seconds", "samples_per_s"};
     memset(h, 0, sizeof *h);
     size_t len = 0;
     char *text = px_read_file(path, &len);
     if (!text) {
-        px_errf(err, errlen, "%s: cannot read: %s (the training history is required)", path,
-                strerror(errno));
+        px_errf(err, errlen, "%s: cannot read: %s (the training history is required)", path, strerror(errno));
         return -1;
     }
     int nlines = 0;
     for (size_t i = 0; i < len; i++) nlines += text[i] == '\n';
     int cap = nlines + 1;
-    double **cols[7] = {&h->epoch, &h->loss,    &h->mae,          &h->val_loss,
-                        &h->val_mae, &h->seconds, &h->samples_per_s};
+    double **cols[7] = {&h->epoch, &h->loss, &h->mae, &h->val_loss, &h->val_mae, &h->seconds, &h->samples_per_s};
     for (int c = 0; c < 7; c++) *cols[c] = px_malloc(sizeof(double) * cap, "history");
     int where[7] = {-1, -1, -1, -1, -1, -1, -1}; // column index of each field
     int line_no = 0, rc = 0;
@@ -128,8 +123,8 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
                 for (int c = 0; c < 7; c++) {
                     if (where[c] != col) continue;
                     if (parse_cell(cell, cl, &vals[c]) != 0) {
-                        px_errf(err, errlen, "%s:%d: column '%s' is not a number: '%.*s'", path,
-                                line_no, names[c], (int)(cl > 40 ? 40 : cl), cell);
+                        px_errf(err, errlen, "%s:%d: column '%s' is not a number: '%.*s'", path, line_no, names[c],
+                                (int)(cl > 40 ? 40 : cl), cell);
                         rc = -1;
                     }
                 }
@@ -140,9 +135,7 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
         if (rc) break;
         if (line_no == 1) {
             if (where[0] < 0 || where[1] < 0) {
-                px_errf(err, errlen,
-                        "%s: header must name the columns epoch and loss (got '%.80s')", path,
-                        line);
+                px_errf(err, errlen, "%s: header must name the columns epoch and loss (got '%.80s')", path, line);
                 rc = -1;
                 break;
             }
@@ -177,14 +170,12 @@ static int argmin_finite(const double *v, int n) {
 // ---------------------------------------------------------------------------
 // report_samples.safetensors
 
-static int load_samples(st_file *f, const char *path, report_samples *s, char *err,
-                        size_t errlen) {
+static int load_samples(st_file *f, const char *path, report_samples *s, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
-    const st_tensor *im = st_expect(f, "images", ST_F32, 3, (const int64_t[]){-1, -1, -1}, err,
-                                    errlen);
+    const st_tensor *im = st_expect(f, "images", ST_F32, 3, (const int64_t[]){-1, -1, -1}, err, errlen);
     if (!im) return -1;
-    if (im->shape[0] < 1 || im->shape[1] < 1 || im->shape[2] < 1 || im->shape[1] > 4096 ||
-        im->shape[2] > 4096 || im->shape[0] > 100000) {
+    if (im->shape[0] < 1 || im->shape[1] < 1 || im->shape[2] < 1 || im->shape[1] > 4096 || im->shape[2] > 4096 ||
+        im->shape[0] > 100000) {
         px_errf(err, errlen, "%s: tensor 'images' has an unusable shape (%lld, %lld, %lld)", path,
                 (long long)im->shape[0], (long long)im->shape[1], (long long)im->shape[2]);
         return -1;
@@ -203,8 +194,7 @@ static int load_samples(st_file *f, const char *path, report_samples *s, char *e
     s->images = im->data, s->heatmaps_true = ht->data, s->heatmaps_pred = hp->data;
     s->coords_true = ct->data, s->coords_pred = cp->data;
     if (st_find(f, "errors_true") || st_find(f, "errors_pred")) {
-        const st_tensor *et =
-            st_expect(f, "errors_true", ST_I32, 2, (const int64_t[]){-1, 2}, err, errlen);
+        const st_tensor *et = st_expect(f, "errors_true", ST_I32, 2, (const int64_t[]){-1, 2}, err, errlen);
         if (!et) return -1;
         const st_tensor *ep = st_expect(f, "errors_pred", ST_I32, 2, et->shape, err, errlen);
         if (!ep) return -1;
@@ -219,7 +209,7 @@ static int load_samples(st_file *f, const char *path, report_samples *s, char *e
 }
 
 static double sample_error(const report_samples *s, int i) {
-    double dx = s->coords_pred[2 * i] - s->coords_true[2 * i];
+    double dx = s->coords_pred[(size_t)2 * i] - s->coords_true[(size_t)2 * i];
     double dy = s->coords_pred[2 * i + 1] - s->coords_true[2 * i + 1];
     return sqrt(dx * dx + dy * dy);
 }
@@ -253,8 +243,7 @@ static int pick_rows(const report_samples *s, report_row *rows) {
             int r = (int)lround((double)k * (rest - 1) / (ntyp - 1));
             rows[n].index = order[r];
             rows[n].error = sample_error(s, order[r]);
-            snprintf(rows[n].label, sizeof rows[n].label, "rank %d of %d by error", r + 1,
-                     s->S);
+            snprintf(rows[n].label, sizeof rows[n].label, "rank %d of %d by error", r + 1, s->S);
             n++;
         }
         for (int k = 0; k < nworst; k++) {
@@ -269,9 +258,8 @@ static int pick_rows(const report_samples *s, report_row *rows) {
         const int i = rows[r].index;
         size_t used = strlen(rows[r].label);
         snprintf(rows[r].label + used, sizeof rows[r].label - used,
-                 ",  error %.2f px,  true (%d, %d),  predicted (%d, %d)", rows[r].error,
-                 s->coords_true[2 * i], s->coords_true[2 * i + 1], s->coords_pred[2 * i],
-                 s->coords_pred[2 * i + 1]);
+                 ",  error %.2f px,  true (%d, %d),  predicted (%d, %d)", rows[r].error, s->coords_true[(size_t)2 * i],
+                 s->coords_true[(size_t)2 * i + 1], s->coords_pred[(size_t)2 * i], s->coords_pred[2 * i + 1]);
     }
     free(order);
     return n;
@@ -282,8 +270,7 @@ static int pick_rows(const report_samples *s, report_row *rows) {
 int report_write(const char *run_dir, char *err, size_t errlen) {
     struct stat st;
     if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        px_errf(err, errlen, "%s: not a run directory (%s)", run_dir,
-                errno ? strerror(errno) : "not a directory");
+        px_errf(err, errlen, "%s: not a run directory (%s)", run_dir, errno ? strerror(errno) : "not a directory");
         return -1;
     }
     int rc = -1, missing = 0;
@@ -310,16 +297,14 @@ int report_write(const char *run_dir, char *err, size_t errlen) {
             px_errf(err, errlen, "%s", merr);
             goto done;
         }
-        page.notes[page.nnotes++] =
-            "metrics.json is missing: no evaluation metrics (was training interrupted?).";
+        page.notes[page.nnotes++] = "metrics.json is missing: no evaluation metrics (was training interrupted?).";
     }
     if (file_exists(p_samples)) {
         if (!(sf = st_open(p_samples, err, errlen))) goto done;
         if (load_samples(sf, p_samples, &samples, err, errlen)) goto done;
         page.samples = &samples;
     } else {
-        page.notes[page.nnotes++] =
-            "report_samples.safetensors is missing: no sample grid and no error histograms.";
+        page.notes[page.nnotes++] = "report_samples.safetensors is missing: no sample grid and no error histograms.";
     }
     if (report_plot_check(err, errlen)) goto done;
     if (px_mkdirs(out) != 0) {
@@ -334,42 +319,40 @@ int report_write(const char *run_dir, char *err, size_t errlen) {
     if (page.best < 0) {
         page.best = argmin_finite(hist.loss, hist.n);
         page.best_by = "loss";
-        page.notes[page.nnotes++] =
-            "No validation loss in history.csv: the best epoch is chosen by training loss.";
+        page.notes[page.nnotes++] = "No validation loss in history.csv: the best epoch is chosen by training loss.";
     }
 
-    if (report_plot_curves(f_loss, "Loss (MSE over heatmap pixels)", "loss", &hist, hist.loss,
-                           hist.val_loss, page.best, page.best_by, err, errlen))
+    if (report_plot_curves(f_loss, "Loss (MSE over heatmap pixels)", "loss", &hist, hist.loss, hist.val_loss, page.best,
+                           page.best_by, err, errlen))
         goto done;
     page.figs[page.nfigs++] = (report_figure){"loss.png", "Loss per epoch",
                                               "Mean squared error of the heatmap, log scale. "
                                               "The dashed line marks the best epoch."};
-    if (report_plot_curves(f_mae, "Mean absolute error of the heatmap", "MAE", &hist, hist.mae,
-                           hist.val_mae, page.best, page.best_by, err, errlen))
+    if (report_plot_curves(f_mae, "Mean absolute error of the heatmap", "MAE", &hist, hist.mae, hist.val_mae, page.best,
+                           page.best_by, err, errlen))
         goto done;
-    page.figs[page.nfigs++] = (report_figure){"mae.png", "MAE per epoch",
-                                              "Mean absolute error over heatmap pixels, log scale."};
+    page.figs[page.nfigs++] =
+        (report_figure){"mae.png", "MAE per epoch", "Mean absolute error over heatmap pixels, log scale."};
     if (page.samples) {
         page.nrows = pick_rows(&samples, rows);
         page.rows = rows;
         if (report_plot_samples(f_grid, &samples, rows, page.nrows, err, errlen)) goto done;
-        page.figs[page.nfigs++] = (report_figure){
-            "samples.png", "Test samples",
-            "Input, true heatmap and predicted heatmap. Red +: true position; cyan circle: "
-            "predicted position (argmax of the predicted heatmap). Samples spread over the "
-            "ranking by error first, then the worst misses."};
+        page.figs[page.nfigs++] =
+            (report_figure){"samples.png", "Test samples",
+                            "Input, true heatmap and predicted heatmap. Red +: true position; cyan circle: "
+                            "predicted position (argmax of the predicted heatmap). Samples spread over the "
+                            "ranking by error first, then the worst misses."};
         const int32_t *et = samples.T ? samples.errors_true : samples.coords_true;
         const int32_t *ep = samples.T ? samples.errors_pred : samples.coords_pred;
         const int n = samples.T ? samples.T : samples.S;
         if (!samples.T)
             page.notes[page.nnotes++] = "report_samples.safetensors has no errors_true/errors_pred: "
                                         "the histograms cover only the shown samples.";
-        if (report_plot_errors(f_err, et, ep, n, samples.T ? "test samples" : "selected samples",
-                               err, errlen))
+        if (report_plot_errors(f_err, et, ep, n, samples.T ? "test samples" : "selected samples", err, errlen))
             goto done;
-        page.figs[page.nfigs++] = (report_figure){
-            "errors.png", "Error histograms",
-            "Distribution of per-sample coordinate errors (predicted minus true), log count axis."};
+        page.figs[page.nfigs++] =
+            (report_figure){"errors.png", "Error histograms",
+                            "Distribution of per-sample coordinate errors (predicted minus true), log count axis."};
     }
     if (report_html_write(f_html, &page, err, errlen)) goto done;
     rc = 0;

@@ -107,49 +107,47 @@ static void sb_json_value(px_sbuf *b, const cJSON *v, int depth) {
     }
 }
 
-static const char *CSS =
-    "*{box-sizing:border-box}"
-    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
-    "color:#212529;background:#f4f5f7;margin:0}"
-    "main{max-width:1140px;margin:0 auto;padding:24px 28px 48px}"
-    "h1{font-size:26px;margin:0 0 2px}h2{font-size:19px;margin:34px 0 10px;"
-    "border-bottom:2px solid #dde1e6;padding-bottom:4px}"
-    ".sub{color:#6c757d;margin:0 0 18px;word-break:break-all}"
-    ".cards{display:flex;flex-wrap:wrap;gap:12px}"
-    ".card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;"
-    "min-width:120px;flex:1 1 120px}"
-    ".card.wide{flex:2.2 1 250px}.card.wide .v{font-size:15px;white-space:normal}"
-    ".card .s{font-size:12px;color:#6c757d}"
-    ".card .k{font-size:12px;color:#6c757d;text-transform:uppercase;letter-spacing:.04em}"
-    ".card .v{font-size:19px;font-weight:600;margin-top:2px;white-space:nowrap}"
-    "h3{font-size:15px;margin:18px 0 6px;color:#495057}"
-    ".note{background:#fff8e1;border:1px solid #f0d58a;border-radius:6px;padding:8px 12px;"
-    "margin:10px 0}"
-    "table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums}"
-    "table.data{width:100%;border:1px solid #dde1e6;font-size:14px}"
-    "table.data th,table.data td{padding:5px 9px;border-bottom:1px solid #eceef1;text-align:right}"
-    "table.data th:first-child,table.data td:first-child{text-align:left}"
-    "table.data thead th{background:#eef1f4;position:sticky;top:0}"
-    "tr.base td{color:#495057;background:#fafbfc}tr.best td{background:#e7f5e9;font-weight:600}"
-    "tr.last td{background:#eef4ff}"
-    ".scroll{max-height:430px;overflow:auto;border:1px solid #dde1e6}"
-    ".scroll table.data{border:0}"
-    "table.kv{width:100%;border:1px solid #dde1e6;font-size:14px}"
-    "table.kv th,table.kv td{text-align:left;padding:4px 10px;border-bottom:1px solid #eceef1;"
-    "vertical-align:top}table.kv>tbody>tr>th{width:30%;color:#495057;font-weight:600}"
-    "table.nested th,table.nested td{padding:1px 8px 1px 0;border:0;font-size:13px}"
-    "table.nested th{color:#6c757d;font-weight:500}"
-    "code{font:13px ui-monospace,'DejaVu Sans Mono',monospace}"
-    ".muted{color:#868e96}"
-    ".figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}"
-    "figure{margin:0;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px}"
-    "figure img{display:block;max-width:100%;height:auto;margin:0 auto}"
-    "figcaption{font-size:13px;color:#495057;margin-top:6px}"
-    "footer{margin-top:40px;color:#868e96;font-size:12px}";
+static const char *CSS = "*{box-sizing:border-box}"
+                         "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
+                         "color:#212529;background:#f4f5f7;margin:0}"
+                         "main{max-width:1140px;margin:0 auto;padding:24px 28px 48px}"
+                         "h1{font-size:26px;margin:0 0 2px}h2{font-size:19px;margin:34px 0 10px;"
+                         "border-bottom:2px solid #dde1e6;padding-bottom:4px}"
+                         ".sub{color:#6c757d;margin:0 0 18px;word-break:break-all}"
+                         ".cards{display:flex;flex-wrap:wrap;gap:12px}"
+                         ".card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px 14px;"
+                         "min-width:120px;flex:1 1 120px}"
+                         ".card.wide{flex:2.2 1 250px}.card.wide .v{font-size:15px;white-space:normal}"
+                         ".card .s{font-size:12px;color:#6c757d}"
+                         ".card .k{font-size:12px;color:#6c757d;text-transform:uppercase;letter-spacing:.04em}"
+                         ".card .v{font-size:19px;font-weight:600;margin-top:2px;white-space:nowrap}"
+                         "h3{font-size:15px;margin:18px 0 6px;color:#495057}"
+                         ".note{background:#fff8e1;border:1px solid #f0d58a;border-radius:6px;padding:8px 12px;"
+                         "margin:10px 0}"
+                         "table{border-collapse:collapse;background:#fff;font-variant-numeric:tabular-nums}"
+                         "table.data{width:100%;border:1px solid #dde1e6;font-size:14px}"
+                         "table.data th,table.data td{padding:5px 9px;border-bottom:1px solid #eceef1;text-align:right}"
+                         "table.data th:first-child,table.data td:first-child{text-align:left}"
+                         "table.data thead th{background:#eef1f4;position:sticky;top:0}"
+                         "tr.base td{color:#495057;background:#fafbfc}tr.best td{background:#e7f5e9;font-weight:600}"
+                         "tr.last td{background:#eef4ff}"
+                         ".scroll{max-height:430px;overflow:auto;border:1px solid #dde1e6}"
+                         ".scroll table.data{border:0}"
+                         "table.kv{width:100%;border:1px solid #dde1e6;font-size:14px}"
+                         "table.kv th,table.kv td{text-align:left;padding:4px 10px;border-bottom:1px solid #eceef1;"
+                         "vertical-align:top}table.kv>tbody>tr>th{width:30%;color:#495057;font-weight:600}"
+                         "table.nested th,table.nested td{padding:1px 8px 1px 0;border:0;font-size:13px}"
+                         "table.nested th{color:#6c757d;font-weight:500}"
+                         "code{font:13px ui-monospace,'DejaVu Sans Mono',monospace}"
+                         ".muted{color:#868e96}"
+                         ".figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:16px}"
+                         "figure{margin:0;background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:10px}"
+                         "figure img{display:block;max-width:100%;height:auto;margin:0 auto}"
+                         "figcaption{font-size:13px;color:#495057;margin-top:6px}"
+                         "footer{margin-top:40px;color:#868e96;font-size:12px}";
 
 static void card(px_sbuf *b, const char *cls, const char *key, const char *value_html) {
-    px_sbuf_printf(b, "<div class='card %s'><div class=k>%s</div><div class=v>%s</div></div>\n", cls,
-              key, value_html);
+    px_sbuf_printf(b, "<div class='card %s'><div class=k>%s</div><div class=v>%s</div></div>\n", cls, key, value_html);
 }
 
 static void figure(px_sbuf *b, const report_figure *f) {
@@ -178,9 +176,8 @@ static void metrics_row(px_sbuf *b, const char *label, const cJSON *m, int basel
             px_sbuf_printf(b, "<td>%.0f</td>", n);
         else
             px_sbuf_printf(b, "<td>–</td>");
-        static const char *keys[] = {"mae",          "mse",          "rmse",
-                                     "euclid_mean",  "euclid_std",   "euclid_median",
-                                     "euclid_p95",   "euclid_max"};
+        static const char *keys[] = {"mae",        "mse",           "rmse",       "euclid_mean",
+                                     "euclid_std", "euclid_median", "euclid_p95", "euclid_max"};
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
             px_sbuf_printf(b, "<td>");
             sb_num(b, num_or_nan(m, keys[k]));
@@ -202,12 +199,11 @@ static void history_row(px_sbuf *b, const report_page *p, int i) {
     const report_history *h = p->hist;
     const char *cls = i == p->best ? " class=best" : i == h->n - 1 ? " class=last" : "";
     px_sbuf_printf(b, "<tr%s><td>%.0f%s</td>", cls, h->epoch[i],
-              i == p->best && i == h->n - 1 ? " (best, final)"
-              : i == p->best                ? " (best)"
-              : i == h->n - 1               ? " (final)"
-                                            : "");
-    const double v[6] = {h->loss[i],    h->mae[i],     h->val_loss[i],
-                         h->val_mae[i], h->seconds[i], h->samples_per_s[i]};
+                   i == p->best && i == h->n - 1 ? " (best, final)"
+                   : i == p->best                ? " (best)"
+                   : i == h->n - 1               ? " (final)"
+                                                 : "");
+    const double v[6] = {h->loss[i], h->mae[i], h->val_loss[i], h->val_mae[i], h->seconds[i], h->samples_per_s[i]};
     for (int k = 0; k < 6; k++) {
         px_sbuf_printf(b, "<td>");
         if (k == 4 && isfinite(v[k]))
@@ -223,10 +219,11 @@ static void history_row(px_sbuf *b, const report_page *p, int i) {
 
 // The given rows of the history; `scroll` puts the table in a scrolling box.
 static void history_table(px_sbuf *b, const report_page *p, const int *rows, int nrows, int scroll) {
-    px_sbuf_printf(b, "%s<table class=data><thead><tr><th>epoch</th><th>loss</th>"
-                 "<th>MAE</th><th>val loss</th><th>val MAE</th><th>seconds</th>"
-                 "<th>samples/s</th></tr></thead><tbody>\n",
-              scroll ? "<div class=scroll>" : "");
+    px_sbuf_printf(b,
+                   "%s<table class=data><thead><tr><th>epoch</th><th>loss</th>"
+                   "<th>MAE</th><th>val loss</th><th>val MAE</th><th>seconds</th>"
+                   "<th>samples/s</th></tr></thead><tbody>\n",
+                   scroll ? "<div class=scroll>" : "");
     for (int r = 0; r < nrows; r++) history_row(b, p, rows[r]);
     px_sbuf_printf(b, "</tbody></table>%s\n", scroll ? "</div>" : "");
 }
@@ -284,7 +281,6 @@ static void summary_cards(px_sbuf *out, const report_page *p, const cJSON *test)
     }
     px_sbuf_printf(out, "</div>\n");
     free(v.s);
-
 }
 
 // The coordinate-metrics table (train, validation, test and both baselines).
@@ -296,9 +292,9 @@ static void metrics_section(px_sbuf *out, const report_page *p, const cJSON *set
         const cJSON *bs = obj_get(p->metrics, "baseline_set");
         const char *bset = cJSON_IsString(bs) ? bs->valuestring : "test";
         px_sbuf_printf(out, "<table class=data><thead><tr><th>set</th><th>n</th><th>MAE</th>"
-                      "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
-                      "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
-                      "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
+                            "<th>MSE</th><th>RMSE</th><th>mean dist.</th><th>std dist.</th>"
+                            "<th>median dist.</th><th>p95 dist.</th><th>max dist.</th>"
+                            "<th>exact</th><th>within 1 px</th></tr></thead><tbody>\n");
         metrics_row(out, "train", obj_get(sets, "train"), 0);
         metrics_row(out, "validation", obj_get(sets, "val"), 0);
         metrics_row(out, "test", test, 0);
@@ -315,13 +311,12 @@ static void metrics_section(px_sbuf *out, const report_page *p, const cJSON *set
         metrics_row(out, lab.s, obj_get(base, "matched_filter"), 1);
         free(lab.s);
         px_sbuf_printf(out, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
-                      "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
-                      "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
-                      "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
-                      "Baselines: raw argmax of the image, and argmax after correlating with the "
-                      "blur kernel.</p>\n");
+                            "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
+                            "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
+                            "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
+                            "Baselines: raw argmax of the image, and argmax after correlating with the "
+                            "blur kernel.</p>\n");
     }
-
 }
 
 // The history: the best and final epochs, then every epoch.
@@ -344,7 +339,6 @@ static void history_section(px_sbuf *out, const report_page *p) {
     for (int i = 0; i < h->n; i++) all[i] = i;
     history_table(out, p, all, h->n, 1);
     free(all);
-
 }
 
 int report_html_write(const char *path, const report_page *p, char *err, size_t errlen) {
@@ -352,10 +346,11 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
     const cJSON *sets = obj_get(p->metrics, "sets");
     const cJSON *test = obj_get(sets, "test");
 
-    px_sbuf_printf(&b, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
-                  "<meta name=viewport content='width=device-width,initial-scale=1'>\n"
-                  "<title>pixloc report</title>\n<style>%s</style></head>\n<body><main>\n",
-              CSS);
+    px_sbuf_printf(&b,
+                   "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
+                   "<meta name=viewport content='width=device-width,initial-scale=1'>\n"
+                   "<title>pixloc report</title>\n<style>%s</style></head>\n<body><main>\n",
+                   CSS);
     px_sbuf_printf(&b, "<h1>pixloc training report</h1>\n<p class=sub>run directory <code>");
     sb_text(&b, p->run_dir);
     char when[64];
@@ -402,9 +397,10 @@ int report_html_write(const char *path, const report_page *p, char *err, size_t 
         px_sbuf_printf(&b, "</td></tr>\n");
     }
     px_sbuf_printf(&b, "</tbody></table>\n");
-    px_sbuf_printf(&b, "<footer>pixloc %s · from config.json, history.csv, metrics.json and "
-                  "report_samples.safetensors</footer>\n</main></body></html>\n",
-              PIXLOC_VERSION);
+    px_sbuf_printf(&b,
+                   "<footer>pixloc %s · from config.json, history.csv, metrics.json and "
+                   "report_samples.safetensors</footer>\n</main></body></html>\n",
+                   PIXLOC_VERSION);
 
     int rc = 0;
     if (px_write_file_atomic(path, b.s, b.len) != 0) {

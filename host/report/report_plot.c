@@ -14,80 +14,52 @@
 // matplotlib's viridis colour map (perceptually uniform, readable in gray and by
 // colour-blind readers), 256 entries of 8-bit RGB.
 static const unsigned char viridis[256][3] = {
-    { 68,   1,  84}, { 68,   2,  86}, { 69,   4,  87}, { 69,   5,  89},
-    { 70,   7,  90}, { 70,   8,  92}, { 70,  10,  93}, { 70,  11,  94},
-    { 71,  13,  96}, { 71,  14,  97}, { 71,  16,  99}, { 71,  17, 100},
-    { 71,  19, 101}, { 72,  20, 103}, { 72,  22, 104}, { 72,  23, 105},
-    { 72,  24, 106}, { 72,  26, 108}, { 72,  27, 109}, { 72,  28, 110},
-    { 72,  29, 111}, { 72,  31, 112}, { 72,  32, 113}, { 72,  33, 115},
-    { 72,  35, 116}, { 72,  36, 117}, { 72,  37, 118}, { 72,  38, 119},
-    { 72,  40, 120}, { 72,  41, 121}, { 71,  42, 122}, { 71,  44, 122},
-    { 71,  45, 123}, { 71,  46, 124}, { 71,  47, 125}, { 70,  48, 126},
-    { 70,  50, 126}, { 70,  51, 127}, { 70,  52, 128}, { 69,  53, 129},
-    { 69,  55, 129}, { 69,  56, 130}, { 68,  57, 131}, { 68,  58, 131},
-    { 68,  59, 132}, { 67,  61, 132}, { 67,  62, 133}, { 66,  63, 133},
-    { 66,  64, 134}, { 66,  65, 134}, { 65,  66, 135}, { 65,  68, 135},
-    { 64,  69, 136}, { 64,  70, 136}, { 63,  71, 136}, { 63,  72, 137},
-    { 62,  73, 137}, { 62,  74, 137}, { 62,  76, 138}, { 61,  77, 138},
-    { 61,  78, 138}, { 60,  79, 138}, { 60,  80, 139}, { 59,  81, 139},
-    { 59,  82, 139}, { 58,  83, 139}, { 58,  84, 140}, { 57,  85, 140},
-    { 57,  86, 140}, { 56,  88, 140}, { 56,  89, 140}, { 55,  90, 140},
-    { 55,  91, 141}, { 54,  92, 141}, { 54,  93, 141}, { 53,  94, 141},
-    { 53,  95, 141}, { 52,  96, 141}, { 52,  97, 141}, { 51,  98, 141},
-    { 51,  99, 141}, { 50, 100, 142}, { 50, 101, 142}, { 49, 102, 142},
-    { 49, 103, 142}, { 49, 104, 142}, { 48, 105, 142}, { 48, 106, 142},
-    { 47, 107, 142}, { 47, 108, 142}, { 46, 109, 142}, { 46, 110, 142},
-    { 46, 111, 142}, { 45, 112, 142}, { 45, 113, 142}, { 44, 113, 142},
-    { 44, 114, 142}, { 44, 115, 142}, { 43, 116, 142}, { 43, 117, 142},
-    { 42, 118, 142}, { 42, 119, 142}, { 42, 120, 142}, { 41, 121, 142},
-    { 41, 122, 142}, { 41, 123, 142}, { 40, 124, 142}, { 40, 125, 142},
-    { 39, 126, 142}, { 39, 127, 142}, { 39, 128, 142}, { 38, 129, 142},
-    { 38, 130, 142}, { 38, 130, 142}, { 37, 131, 142}, { 37, 132, 142},
-    { 37, 133, 142}, { 36, 134, 142}, { 36, 135, 142}, { 35, 136, 142},
-    { 35, 137, 142}, { 35, 138, 141}, { 34, 139, 141}, { 34, 140, 141},
-    { 34, 141, 141}, { 33, 142, 141}, { 33, 143, 141}, { 33, 144, 141},
-    { 33, 145, 140}, { 32, 146, 140}, { 32, 146, 140}, { 32, 147, 140},
-    { 31, 148, 140}, { 31, 149, 139}, { 31, 150, 139}, { 31, 151, 139},
-    { 31, 152, 139}, { 31, 153, 138}, { 31, 154, 138}, { 30, 155, 138},
-    { 30, 156, 137}, { 30, 157, 137}, { 31, 158, 137}, { 31, 159, 136},
-    { 31, 160, 136}, { 31, 161, 136}, { 31, 161, 135}, { 31, 162, 135},
-    { 32, 163, 134}, { 32, 164, 134}, { 33, 165, 133}, { 33, 166, 133},
-    { 34, 167, 133}, { 34, 168, 132}, { 35, 169, 131}, { 36, 170, 131},
-    { 37, 171, 130}, { 37, 172, 130}, { 38, 173, 129}, { 39, 173, 129},
-    { 40, 174, 128}, { 41, 175, 127}, { 42, 176, 127}, { 44, 177, 126},
-    { 45, 178, 125}, { 46, 179, 124}, { 47, 180, 124}, { 49, 181, 123},
-    { 50, 182, 122}, { 52, 182, 121}, { 53, 183, 121}, { 55, 184, 120},
-    { 56, 185, 119}, { 58, 186, 118}, { 59, 187, 117}, { 61, 188, 116},
-    { 63, 188, 115}, { 64, 189, 114}, { 66, 190, 113}, { 68, 191, 112},
-    { 70, 192, 111}, { 72, 193, 110}, { 74, 193, 109}, { 76, 194, 108},
-    { 78, 195, 107}, { 80, 196, 106}, { 82, 197, 105}, { 84, 197, 104},
-    { 86, 198, 103}, { 88, 199, 101}, { 90, 200, 100}, { 92, 200,  99},
-    { 94, 201,  98}, { 96, 202,  96}, { 99, 203,  95}, {101, 203,  94},
-    {103, 204,  92}, {105, 205,  91}, {108, 205,  90}, {110, 206,  88},
-    {112, 207,  87}, {115, 208,  86}, {117, 208,  84}, {119, 209,  83},
-    {122, 209,  81}, {124, 210,  80}, {127, 211,  78}, {129, 211,  77},
-    {132, 212,  75}, {134, 213,  73}, {137, 213,  72}, {139, 214,  70},
-    {142, 214,  69}, {144, 215,  67}, {147, 215,  65}, {149, 216,  64},
-    {152, 216,  62}, {155, 217,  60}, {157, 217,  59}, {160, 218,  57},
-    {162, 218,  55}, {165, 219,  54}, {168, 219,  52}, {170, 220,  50},
-    {173, 220,  48}, {176, 221,  47}, {178, 221,  45}, {181, 222,  43},
-    {184, 222,  41}, {186, 222,  40}, {189, 223,  38}, {192, 223,  37},
-    {194, 223,  35}, {197, 224,  33}, {200, 224,  32}, {202, 225,  31},
-    {205, 225,  29}, {208, 225,  28}, {210, 226,  27}, {213, 226,  26},
-    {216, 226,  25}, {218, 227,  25}, {221, 227,  24}, {223, 227,  24},
-    {226, 228,  24}, {229, 228,  25}, {231, 228,  25}, {234, 229,  26},
-    {236, 229,  27}, {239, 229,  28}, {241, 229,  29}, {244, 230,  30},
-    {246, 230,  32}, {248, 230,  33}, {251, 231,  35}, {253, 231,  37},
+    {68, 1, 84},    {68, 2, 86},    {69, 4, 87},    {69, 5, 89},    {70, 7, 90},    {70, 8, 92},    {70, 10, 93},
+    {70, 11, 94},   {71, 13, 96},   {71, 14, 97},   {71, 16, 99},   {71, 17, 100},  {71, 19, 101},  {72, 20, 103},
+    {72, 22, 104},  {72, 23, 105},  {72, 24, 106},  {72, 26, 108},  {72, 27, 109},  {72, 28, 110},  {72, 29, 111},
+    {72, 31, 112},  {72, 32, 113},  {72, 33, 115},  {72, 35, 116},  {72, 36, 117},  {72, 37, 118},  {72, 38, 119},
+    {72, 40, 120},  {72, 41, 121},  {71, 42, 122},  {71, 44, 122},  {71, 45, 123},  {71, 46, 124},  {71, 47, 125},
+    {70, 48, 126},  {70, 50, 126},  {70, 51, 127},  {70, 52, 128},  {69, 53, 129},  {69, 55, 129},  {69, 56, 130},
+    {68, 57, 131},  {68, 58, 131},  {68, 59, 132},  {67, 61, 132},  {67, 62, 133},  {66, 63, 133},  {66, 64, 134},
+    {66, 65, 134},  {65, 66, 135},  {65, 68, 135},  {64, 69, 136},  {64, 70, 136},  {63, 71, 136},  {63, 72, 137},
+    {62, 73, 137},  {62, 74, 137},  {62, 76, 138},  {61, 77, 138},  {61, 78, 138},  {60, 79, 138},  {60, 80, 139},
+    {59, 81, 139},  {59, 82, 139},  {58, 83, 139},  {58, 84, 140},  {57, 85, 140},  {57, 86, 140},  {56, 88, 140},
+    {56, 89, 140},  {55, 90, 140},  {55, 91, 141},  {54, 92, 141},  {54, 93, 141},  {53, 94, 141},  {53, 95, 141},
+    {52, 96, 141},  {52, 97, 141},  {51, 98, 141},  {51, 99, 141},  {50, 100, 142}, {50, 101, 142}, {49, 102, 142},
+    {49, 103, 142}, {49, 104, 142}, {48, 105, 142}, {48, 106, 142}, {47, 107, 142}, {47, 108, 142}, {46, 109, 142},
+    {46, 110, 142}, {46, 111, 142}, {45, 112, 142}, {45, 113, 142}, {44, 113, 142}, {44, 114, 142}, {44, 115, 142},
+    {43, 116, 142}, {43, 117, 142}, {42, 118, 142}, {42, 119, 142}, {42, 120, 142}, {41, 121, 142}, {41, 122, 142},
+    {41, 123, 142}, {40, 124, 142}, {40, 125, 142}, {39, 126, 142}, {39, 127, 142}, {39, 128, 142}, {38, 129, 142},
+    {38, 130, 142}, {38, 130, 142}, {37, 131, 142}, {37, 132, 142}, {37, 133, 142}, {36, 134, 142}, {36, 135, 142},
+    {35, 136, 142}, {35, 137, 142}, {35, 138, 141}, {34, 139, 141}, {34, 140, 141}, {34, 141, 141}, {33, 142, 141},
+    {33, 143, 141}, {33, 144, 141}, {33, 145, 140}, {32, 146, 140}, {32, 146, 140}, {32, 147, 140}, {31, 148, 140},
+    {31, 149, 139}, {31, 150, 139}, {31, 151, 139}, {31, 152, 139}, {31, 153, 138}, {31, 154, 138}, {30, 155, 138},
+    {30, 156, 137}, {30, 157, 137}, {31, 158, 137}, {31, 159, 136}, {31, 160, 136}, {31, 161, 136}, {31, 161, 135},
+    {31, 162, 135}, {32, 163, 134}, {32, 164, 134}, {33, 165, 133}, {33, 166, 133}, {34, 167, 133}, {34, 168, 132},
+    {35, 169, 131}, {36, 170, 131}, {37, 171, 130}, {37, 172, 130}, {38, 173, 129}, {39, 173, 129}, {40, 174, 128},
+    {41, 175, 127}, {42, 176, 127}, {44, 177, 126}, {45, 178, 125}, {46, 179, 124}, {47, 180, 124}, {49, 181, 123},
+    {50, 182, 122}, {52, 182, 121}, {53, 183, 121}, {55, 184, 120}, {56, 185, 119}, {58, 186, 118}, {59, 187, 117},
+    {61, 188, 116}, {63, 188, 115}, {64, 189, 114}, {66, 190, 113}, {68, 191, 112}, {70, 192, 111}, {72, 193, 110},
+    {74, 193, 109}, {76, 194, 108}, {78, 195, 107}, {80, 196, 106}, {82, 197, 105}, {84, 197, 104}, {86, 198, 103},
+    {88, 199, 101}, {90, 200, 100}, {92, 200, 99},  {94, 201, 98},  {96, 202, 96},  {99, 203, 95},  {101, 203, 94},
+    {103, 204, 92}, {105, 205, 91}, {108, 205, 90}, {110, 206, 88}, {112, 207, 87}, {115, 208, 86}, {117, 208, 84},
+    {119, 209, 83}, {122, 209, 81}, {124, 210, 80}, {127, 211, 78}, {129, 211, 77}, {132, 212, 75}, {134, 213, 73},
+    {137, 213, 72}, {139, 214, 70}, {142, 214, 69}, {144, 215, 67}, {147, 215, 65}, {149, 216, 64}, {152, 216, 62},
+    {155, 217, 60}, {157, 217, 59}, {160, 218, 57}, {162, 218, 55}, {165, 219, 54}, {168, 219, 52}, {170, 220, 50},
+    {173, 220, 48}, {176, 221, 47}, {178, 221, 45}, {181, 222, 43}, {184, 222, 41}, {186, 222, 40}, {189, 223, 38},
+    {192, 223, 37}, {194, 223, 35}, {197, 224, 33}, {200, 224, 32}, {202, 225, 31}, {205, 225, 29}, {208, 225, 28},
+    {210, 226, 27}, {213, 226, 26}, {216, 226, 25}, {218, 227, 25}, {221, 227, 24}, {223, 227, 24}, {226, 228, 24},
+    {229, 228, 25}, {231, 228, 25}, {234, 229, 26}, {236, 229, 27}, {239, 229, 28}, {241, 229, 29}, {244, 230, 30},
+    {246, 230, 32}, {248, 230, 33}, {251, 231, 35}, {253, 231, 37},
 };
 
 // cmap0 slots used by every figure.
 enum { C_BG, C_FG, C_GRID, C_TRAIN, C_VAL, C_BEST, C_BAR, C_MUTED, C_TRUE, C_PRED, C_WHITE, C_N };
 
 static const unsigned char palette[C_N][3] = {
-    [C_BG] = {255, 255, 255},   [C_FG] = {33, 37, 41},      [C_GRID] = {225, 228, 232},
-    [C_TRAIN] = {31, 119, 180}, [C_VAL] = {255, 127, 14},   [C_BEST] = {214, 39, 40},
-    [C_BAR] = {76, 114, 176},   [C_MUTED] = {110, 117, 125}, [C_TRUE] = {255, 40, 40},
-    [C_PRED] = {0, 229, 255},   [C_WHITE] = {255, 255, 255},
+    [C_BG] = {255, 255, 255}, [C_FG] = {33, 37, 41},    [C_GRID] = {225, 228, 232},  [C_TRAIN] = {31, 119, 180},
+    [C_VAL] = {255, 127, 14}, [C_BEST] = {214, 39, 40}, [C_BAR] = {76, 114, 176},    [C_MUTED] = {110, 117, 125},
+    [C_TRUE] = {255, 40, 40}, [C_PRED] = {0, 229, 255}, [C_WHITE] = {255, 255, 255},
 };
 
 // PLplot reports recoverable problems through plabort; keep the first message so
@@ -96,7 +68,6 @@ static char g_plabort[256];
 static void on_plabort(PLCHAR_VECTOR msg) {
     if (!g_plabort[0]) snprintf(g_plabort, sizeof g_plabort, "%s", msg);
 }
-
 
 int report_plot_check(char *err, size_t errlen) {
     // plgDevs fills caller-provided arrays; n is their capacity on input.
@@ -192,9 +163,9 @@ static void nice_log_range(const double *a, const double *b, int n, double *lo, 
     if (*hi - *lo < 1) *hi = *lo + 1;
 }
 
-int report_plot_curves(const char *path, const char *title, const char *ylabel,
-                       const report_history *h, const double *train, const double *val, int best,
-                       const char *best_by, char *err, size_t errlen) {
+int report_plot_curves(const char *path, const char *title, const char *ylabel, const report_history *h,
+                       const double *train, const double *val, int best, const char *best_by, char *err,
+                       size_t errlen) {
     const int n = h->n;
     double *lt = malloc(sizeof(double) * (n + 1)), *lv = malloc(sizeof(double) * (n + 1));
     if (!lt || !lv) {
@@ -244,8 +215,7 @@ int report_plot_curves(const char *path, const char *title, const char *ylabel,
         PLFLT px = h->epoch[best], py = isfinite(src[best]) ? src[best] : ylo;
         text_px(20);
         plstring(1, &px, &py, "●");
-        snprintf(best_text, sizeof best_text, "best epoch %.0f (lowest %s)", h->epoch[best],
-                 best_by);
+        snprintf(best_text, sizeof best_text, "best epoch %.0f (lowest %s)", h->epoch[best], best_by);
     }
 
     // Legend in one row between the title and the plot, where it hides no data.
@@ -283,8 +253,8 @@ int report_plot_curves(const char *path, const char *title, const char *ylabel,
 }
 
 // One histogram panel: counts of values in bins [edge[i], edge[i+1]).
-static void hist_panel(double vx0, double vx1, const double *edges, const long *counts, int nb,
-                       const char *title, const char *xlabel, const char *note) {
+static void hist_panel(double vx0, double vx1, const double *edges, const long *counts, int nb, const char *title,
+                       const char *xlabel, const char *note) {
     long cmax = 1;
     for (int i = 0; i < nb; i++)
         if (counts[i] > cmax) cmax = counts[i];
@@ -313,13 +283,14 @@ static void hist_panel(double vx0, double vx1, const double *edges, const long *
     plmtex("t", -1.6, 0.97, 1.0, note);
 }
 
-int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *xy_pred, int n,
-                       const char *what, char *err, size_t errlen) {
+int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *xy_pred, int n, const char *what,
+                       char *err, size_t errlen) {
     // |dx|, |dy| are integers: one bin per value, centred on it. Euclidean: width-1 bins.
     int dmax = 0;
     double emax = 0;
     for (int i = 0; i < n; i++) {
-        int dx = abs(xy_pred[2 * i] - xy_true[2 * i]), dy = abs(xy_pred[2 * i + 1] - xy_true[2 * i + 1]);
+        int dx = abs(xy_pred[(size_t)2 * i] - xy_true[(size_t)2 * i]),
+            dy = abs(xy_pred[(size_t)2 * i + 1] - xy_true[(size_t)2 * i + 1]);
         if (dx > dmax) dmax = dx;
         if (dy > dmax) dmax = dy;
         double e = sqrt((double)dx * dx + (double)dy * dy);
@@ -328,8 +299,7 @@ int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *
     int nb_d = dmax + 1 < 5 ? 5 : dmax + 1, nb_e = (int)floor(emax) + 1;
     if (nb_e < 5) nb_e = 5;
     double *ed = malloc(sizeof(double) * (nb_d + 1)), *ee = malloc(sizeof(double) * (nb_e + 1));
-    long *cx = calloc(nb_d, sizeof(long)), *cy = calloc(nb_d, sizeof(long)),
-         *ce = calloc(nb_e, sizeof(long));
+    long *cx = calloc(nb_d, sizeof(long)), *cy = calloc(nb_d, sizeof(long)), *ce = calloc(nb_e, sizeof(long));
     if (!ed || !ee || !cx || !cy || !ce) {
         free(ed), free(ee), free(cx), free(cy), free(ce);
         px_errf(err, errlen, "%s: %s", path, "out of memory");
@@ -339,7 +309,8 @@ int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *
     for (int i = 0; i <= nb_e; i++) ee[i] = i;
     long exact_x = 0, exact_y = 0, exact = 0;
     for (int i = 0; i < n; i++) {
-        int dx = abs(xy_pred[2 * i] - xy_true[2 * i]), dy = abs(xy_pred[2 * i + 1] - xy_true[2 * i + 1]);
+        int dx = abs(xy_pred[(size_t)2 * i] - xy_true[(size_t)2 * i]),
+            dy = abs(xy_pred[(size_t)2 * i + 1] - xy_true[(size_t)2 * i + 1]);
         cx[dx]++, cy[dy]++;
         int eb = (int)floor(sqrt((double)dx * dx + (double)dy * dy));
         ce[eb < nb_e ? eb : nb_e - 1]++;
@@ -407,8 +378,8 @@ static void mark(int H, int x, int y, int color, int circle) {
     }
 }
 
-int report_plot_samples(const char *path, const report_samples *s, const report_row *rows,
-                        int nrows, char *err, size_t errlen) {
+int report_plot_samples(const char *path, const report_samples *s, const report_row *rows, int nrows, char *err,
+                        size_t errlen) {
     const int H = s->H, W = s->W;
     // Pixel layout: each panel is 4 px per image pixel for 50x50 (at least 120 px).
     int panel = 4 * (W > H ? W : H);
@@ -436,8 +407,7 @@ int report_plot_samples(const char *path, const report_samples *s, const report_
     plcol0(C_FG);
     text_px(16);
     const char *heads[3] = {"input (contrast stretched)", "true heatmap", "predicted heatmap"};
-    for (int c = 0; c < 3; c++)
-        plptex(left + c * (panel + gap) + panel / 2.0, ph - head + 14, 1, 0, 0.5, heads[c]);
+    for (int c = 0; c < 3; c++) plptex(left + c * (panel + gap) + panel / 2.0, ph - head + 14, 1, 0, 0.5, heads[c]);
     text_px(13);
     plcol0(C_MUTED);
     plptex(pw / 2.0, ph - 18, 1, 0, 0.5,
@@ -453,12 +423,10 @@ int report_plot_samples(const char *path, const report_samples *s, const report_
         plptex(left, ph - top - label + 12, 1, 0, 0.0, rows[r].label);
 
         const size_t off = (size_t)i * H * W;
-        const int xt = s->coords_true[2 * i], yt = s->coords_true[2 * i + 1];
-        const int xp = s->coords_pred[2 * i], yp = s->coords_pred[2 * i + 1];
+        const int xt = s->coords_true[(size_t)2 * i], yt = s->coords_true[(size_t)2 * i + 1];
+        const int xp = s->coords_pred[(size_t)2 * i], yp = s->coords_pred[(size_t)2 * i + 1];
         for (int c = 0; c < 3; c++) {
-            const float *img = c == 0 ? s->images + off
-                               : c == 1 ? s->heatmaps_true + off
-                                        : s->heatmaps_pred + off;
+            const float *img = c == 0 ? s->images + off : c == 1 ? s->heatmaps_true + off : s->heatmaps_pred + off;
             double zmin = 0, zmax = 1;
             if (c == 0) {
                 zmin = INFINITY, zmax = -INFINITY;
@@ -487,7 +455,9 @@ int report_plot_samples(const char *path, const report_samples *s, const report_
 // loader (libltdl) and cairo's font stack (fontconfig, pango, glib) keep for the
 // life of the process; none of it is ours. This hook (read by LSan at exit; a
 // plain unused function otherwise) suppresses exactly those libraries.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): the name LSan looks up, not ours to choose
 const char *__lsan_default_suppressions(void);
+// NOLINTNEXTLINE(bugprone-reserved-identifier)
 const char *__lsan_default_suppressions(void) {
     return "leak:libfontconfig.so\nleak:libltdl.so\nleak:libpango\nleak:libcairo.so\n"
            "leak:libglib-2.0.so\nleak:libgobject-2.0.so\nleak:libplplot.so\nleak:libharfbuzz.so\n";

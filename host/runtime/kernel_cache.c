@@ -42,8 +42,7 @@ void kcache_key_make(kcache_key *k, const char *source, const char *options, con
 }
 
 void kcache_path(const char *cache_dir, const kcache_key *k, char *out, size_t len) {
-    snprintf(out, len, "%s/%016llx%016llx.clbin", cache_dir, (unsigned long long)k->h[0],
-             (unsigned long long)k->h[1]);
+    snprintf(out, len, "%s/%016llx%016llx.clbin", cache_dir, (unsigned long long)k->h[0], (unsigned long long)k->h[1]);
 }
 
 static uint64_t checksum(const unsigned char *p, size_t n) {
@@ -72,7 +71,11 @@ cl_program kcache_load(cl_context ctx, cl_device_id device, const char *cache_di
     size_t bsize = (size_t)size;
     cl_int status = CL_SUCCESS, err;
     p = clCreateProgramWithBinary(ctx, 1, &device, &bsize, &bin, &status, &err);
-    if (err != CL_SUCCESS || status != CL_SUCCESS) { if (p) clReleaseProgram(p); p = NULL; goto out; }
+    if (err != CL_SUCCESS || status != CL_SUCCESS) {
+        if (p) clReleaseProgram(p);
+        p = NULL;
+        goto out;
+    }
     if (clBuildProgram(p, 1, &device, NULL, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(p);
         p = NULL;
@@ -85,12 +88,14 @@ out:
 
 void kcache_store(const char *cache_dir, const kcache_key *k, cl_program p) {
     size_t bsize = 0;
-    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) != CL_SUCCESS || bsize == 0)
-        return;
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof bsize, &bsize, NULL) != CL_SUCCESS || bsize == 0) return;
     unsigned char *buf = malloc(HEADER_BYTES + bsize);
     if (!buf) return;
     unsigned char *bin = buf + HEADER_BYTES;
-    if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) { free(buf); return; }
+    if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
+        free(buf);
+        return;
+    }
     uint64_t size = bsize, sum = checksum(bin, bsize);
     memcpy(buf, MAGIC, 8);
     memcpy(buf + 8, k->h, 16);
@@ -100,8 +105,8 @@ void kcache_store(const char *cache_dir, const kcache_key *k, cl_program p) {
     kcache_path(cache_dir, k, path, sizeof path);
     if (px_mkdirs(cache_dir) != 0 || px_write_file_atomic(path, buf, HEADER_BYTES + bsize) != 0) {
         static int warned;
-        if (!warned++) px_warn("cannot write the kernel cache in %s (%s); continuing without it", cache_dir,
-                              strerror(errno));
+        if (!warned++)
+            px_warn("cannot write the kernel cache in %s (%s); continuing without it", cache_dir, strerror(errno));
     }
     free(buf);
 }

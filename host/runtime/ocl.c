@@ -21,26 +21,67 @@
 
 const char *cl_errstr(cl_int err) {
     switch (err) {
-#define E(x) case x: return #x;
-        E(CL_SUCCESS) E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE)
-        E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
-        E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH)
-        E(CL_IMAGE_FORMAT_NOT_SUPPORTED) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE)
-        E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
-        E(CL_COMPILE_PROGRAM_FAILURE) E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE)
-        E(CL_DEVICE_PARTITION_FAILED) E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) E(CL_INVALID_VALUE)
-        E(CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT)
-        E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR)
-        E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) E(CL_INVALID_IMAGE_SIZE)
-        E(CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS) E(CL_INVALID_PROGRAM)
-        E(CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME) E(CL_INVALID_KERNEL_DEFINITION)
-        E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX) E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE)
-        E(CL_INVALID_KERNEL_ARGS) E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE)
-        E(CL_INVALID_WORK_ITEM_SIZE) E(CL_INVALID_GLOBAL_OFFSET) E(CL_INVALID_EVENT_WAIT_LIST)
-        E(CL_INVALID_EVENT) E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(CL_INVALID_BUFFER_SIZE)
-        E(CL_INVALID_MIP_LEVEL) E(CL_INVALID_GLOBAL_WORK_SIZE) E(CL_INVALID_PROPERTY)
-        E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
-        E(CL_INVALID_DEVICE_PARTITION_COUNT)
+#define E(x)                                                                                                           \
+    case x: return #x
+        E(CL_SUCCESS);
+        E(CL_DEVICE_NOT_FOUND);
+        E(CL_DEVICE_NOT_AVAILABLE);
+        E(CL_COMPILER_NOT_AVAILABLE);
+        E(CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        E(CL_OUT_OF_RESOURCES);
+        E(CL_OUT_OF_HOST_MEMORY);
+        E(CL_PROFILING_INFO_NOT_AVAILABLE);
+        E(CL_MEM_COPY_OVERLAP);
+        E(CL_IMAGE_FORMAT_MISMATCH);
+        E(CL_IMAGE_FORMAT_NOT_SUPPORTED);
+        E(CL_BUILD_PROGRAM_FAILURE);
+        E(CL_MAP_FAILURE);
+        E(CL_MISALIGNED_SUB_BUFFER_OFFSET);
+        E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+        E(CL_COMPILE_PROGRAM_FAILURE);
+        E(CL_LINKER_NOT_AVAILABLE);
+        E(CL_LINK_PROGRAM_FAILURE);
+        E(CL_DEVICE_PARTITION_FAILED);
+        E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE);
+        E(CL_INVALID_VALUE);
+        E(CL_INVALID_DEVICE_TYPE);
+        E(CL_INVALID_PLATFORM);
+        E(CL_INVALID_DEVICE);
+        E(CL_INVALID_CONTEXT);
+        E(CL_INVALID_QUEUE_PROPERTIES);
+        E(CL_INVALID_COMMAND_QUEUE);
+        E(CL_INVALID_HOST_PTR);
+        E(CL_INVALID_MEM_OBJECT);
+        E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR);
+        E(CL_INVALID_IMAGE_SIZE);
+        E(CL_INVALID_SAMPLER);
+        E(CL_INVALID_BINARY);
+        E(CL_INVALID_BUILD_OPTIONS);
+        E(CL_INVALID_PROGRAM);
+        E(CL_INVALID_PROGRAM_EXECUTABLE);
+        E(CL_INVALID_KERNEL_NAME);
+        E(CL_INVALID_KERNEL_DEFINITION);
+        E(CL_INVALID_KERNEL);
+        E(CL_INVALID_ARG_INDEX);
+        E(CL_INVALID_ARG_VALUE);
+        E(CL_INVALID_ARG_SIZE);
+        E(CL_INVALID_KERNEL_ARGS);
+        E(CL_INVALID_WORK_DIMENSION);
+        E(CL_INVALID_WORK_GROUP_SIZE);
+        E(CL_INVALID_WORK_ITEM_SIZE);
+        E(CL_INVALID_GLOBAL_OFFSET);
+        E(CL_INVALID_EVENT_WAIT_LIST);
+        E(CL_INVALID_EVENT);
+        E(CL_INVALID_OPERATION);
+        E(CL_INVALID_GL_OBJECT);
+        E(CL_INVALID_BUFFER_SIZE);
+        E(CL_INVALID_MIP_LEVEL);
+        E(CL_INVALID_GLOBAL_WORK_SIZE);
+        E(CL_INVALID_PROPERTY);
+        E(CL_INVALID_IMAGE_DESCRIPTOR);
+        E(CL_INVALID_COMPILER_OPTIONS);
+        E(CL_INVALID_LINKER_OPTIONS);
+        E(CL_INVALID_DEVICE_PARTITION_COUNT);
 #undef E
     case -1001: return "CL_PLATFORM_NOT_FOUND_KHR (no OpenCL platform installed)";
     default: return "unknown OpenCL error";
@@ -54,8 +95,8 @@ static const char *const INSTALL_HINT =
 
 void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
     fflush(stdout);
-    fprintf(stderr, "pixloc: error: OpenCL call failed: %s\n  -> %s (%d) at %s:%d\n", call, cl_errstr(err),
-            (int)err, file, line);
+    fprintf(stderr, "pixloc: error: OpenCL call failed: %s\n  -> %s (%d) at %s:%d\n", call, cl_errstr(err), (int)err,
+            file, line);
     if (err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
         fprintf(stderr, "  the device ran out of memory or resources: try a smaller --batch-size\n");
     exit(PX_EXIT_FAIL);
@@ -86,8 +127,11 @@ static void str_info_d(cl_device_id d, cl_device_info what, char *buf, size_t le
 static int discover(plat_info **out) {
     cl_uint np = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &np);
-    if (err != CL_SUCCESS || np == 0) { *out = NULL; return 0; }
-    cl_platform_id *ids = px_calloc(np, sizeof *ids, "platform ids");
+    if (err != CL_SUCCESS || np == 0) {
+        *out = NULL;
+        return 0;
+    }
+    cl_platform_id *ids = px_calloc(np, sizeof(cl_platform_id), "platform ids");
     CL_CHECK(clGetPlatformIDs(np, ids, NULL));
     plat_info *p = px_calloc(np, sizeof *p, "platforms");
     for (cl_uint i = 0; i < np; i++) {
@@ -152,7 +196,9 @@ static cl_device_type parse_type(const char *s) {
     px_die(PX_EXIT_USAGE, "--device-type '%s' is not one of gpu, cpu, accelerator, all", s);
 }
 
-typedef struct { int plat, dev; } choice;
+typedef struct {
+    int plat, dev;
+} choice;
 
 static int platform_matches(const plat_info *p, int index, const char *sel) {
     long v;
@@ -186,7 +232,8 @@ static choice select_device(plat_info *p, int np, const char *psel, const char *
             if (!platform_matches(&p[i], i, psel)) continue;
             for (cl_uint j = 0; j < p[i].ndev; j++) {
                 if (device_matches(p[i].devs[j], (int)j, dsel, t)) {
-                    c.plat = i; c.dev = (int)j;
+                    c.plat = i;
+                    c.dev = (int)j;
                     return c;
                 }
             }
@@ -252,8 +299,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     plat_info *p;
     int np = discover(&p);
     if (np == 0)
-        px_die(PX_EXIT_USAGE, "no OpenCL platform found (the ICD loader sees no installed driver). %s",
-               INSTALL_HINT);
+        px_die(PX_EXIT_USAGE, "no OpenCL platform found (the ICD loader sees no installed driver). %s", INSTALL_HINT);
     const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
     cl_device_type want = parse_type(tsel);
     choice ch = select_device(p, np, psel, dsel, want);
@@ -302,8 +348,8 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     if (!o->quiet)
-        px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type),
-               c->driver_version, c->platform_name, c->platform_version);
+        px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
+               c->platform_name, c->platform_version);
 }
 
 // The registry of built programs, keyed by file + options. An entry is held
@@ -354,7 +400,11 @@ struct tuning_store *ocl_tuning(const ocl_ctx *c) {
 // ---------------------------------------------------------------------------
 // Sources
 
-struct px_cl_source { const char *name; const char *text; size_t len; };
+struct px_cl_source {
+    const char *name;
+    const char *text;
+    size_t len;
+};
 extern const struct px_cl_source px_cl_sources[];
 
 static char *raw_source(ocl_ctx *c, const char *file) {
@@ -433,8 +483,7 @@ char *ocl_source(ocl_ctx *c, const char *file) {
 // ---------------------------------------------------------------------------
 // Programs
 
-static cl_program build_from_source(ocl_ctx *c, const char *file, const char *src, const char *options,
-                                    char **log) {
+static cl_program build_from_source(ocl_ctx *c, const char *file, const char *src, const char *options, char **log) {
     cl_int err;
     size_t len = strlen(src);
     cl_program p = clCreateProgramWithSource(c->ctx, 1, &src, &len, &err);
@@ -453,8 +502,10 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
                  file, cl_errstr(err), options && *options ? options : "(none)", c->device_name, buf);
         free(buf);
         clReleaseProgram(p);
-        if (log) *log = msg;
-        else free(msg);
+        if (log)
+            *log = msg;
+        else
+            free(msg);
         return NULL;
     }
     return p;
@@ -530,6 +581,7 @@ void ocl_program_release(ocl_ctx *c, cl_program *p) {
         struct ocl_program_entry **old = NULL;
         for (struct ocl_program_entry **q = &c->programs; *q; q = &(*q)->next)
             if ((*q)->refs == 0 && (!old || (*q)->last_use < (*old)->last_use)) old = q;
+        if (!old) break; // every cached program is held (cannot happen: cached ones have no refs)
         struct ocl_program_entry *m = *old;
         *old = m->next;
         entry_free(m);
@@ -569,8 +621,7 @@ cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
         const char *file = "?";
         for (struct ocl_program_entry *m = c->programs; m; m = m->next)
             if (m->prog == p) file = m->file;
-        px_die(PX_EXIT_FAIL, "kernel '%s' not found in cl/%s on %s: %s", name, file, c->device_name,
-               cl_errstr(err));
+        px_die(PX_EXIT_FAIL, "kernel '%s' not found in cl/%s on %s: %s", name, file, c->device_name, cl_errstr(err));
     }
     return k;
 }

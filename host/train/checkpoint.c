@@ -100,23 +100,31 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
     net_config_seed(&s->net);
     recipe_default(&s->rec);
     int rc = 0;
-#define STR(key, dst)                                                                                  \
-    do {                                                                                               \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                           \
-        if (!cJSON_IsString(v)) { snprintf(err, errlen, "training settings lack '%s'", key); rc = -1; goto done; } \
-        snprintf(dst, sizeof dst, "%s", v->valuestring);                                               \
+#define STR(key, dst)                                                                                                  \
+    do {                                                                                                               \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                                           \
+        if (!cJSON_IsString(v)) {                                                                                      \
+            snprintf(err, errlen, "training settings lack '%s'", key);                                                 \
+            rc = -1;                                                                                                   \
+            goto done;                                                                                                 \
+        }                                                                                                              \
+        snprintf((dst), sizeof(dst), "%s", v->valuestring);                                                            \
     } while (0)
 // A number outside the destination type's range [lo, hi] is an error (converting it would be undefined).
-#define NUM(key, dst, type, lo, hi)                                                                    \
-    do {                                                                                               \
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                           \
-        if (!cJSON_IsNumber(v)) { snprintf(err, errlen, "training settings lack '%s'", key); rc = -1; goto done; } \
-        if (!(v->valuedouble >= (lo) && v->valuedouble <= (hi))) {                                     \
-            snprintf(err, errlen, "training settings: '%s' is out of range (%g)", key, v->valuedouble); \
-            rc = -1;                                                                                   \
-            goto done;                                                                                 \
-        }                                                                                              \
-        dst = (type)v->valuedouble;                                                                    \
+#define NUM(key, dst, type, lo, hi)                                                                                    \
+    do {                                                                                                               \
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);                                                           \
+        if (!cJSON_IsNumber(v)) {                                                                                      \
+            snprintf(err, errlen, "training settings lack '%s'", key);                                                 \
+            rc = -1;                                                                                                   \
+            goto done;                                                                                                 \
+        }                                                                                                              \
+        if (!(v->valuedouble >= (lo) && v->valuedouble <= (hi))) {                                                     \
+            snprintf(err, errlen, "training settings: '%s' is out of range (%g)", key, v->valuedouble);                \
+            rc = -1;                                                                                                   \
+            goto done;                                                                                                 \
+        }                                                                                                              \
+        (dst) = (type)v->valuedouble;                                                                                  \
     } while (0)
     char rec[512], ch[512], relu[512], bn[512];
     STR("preset", s->preset);
@@ -142,7 +150,10 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
         cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "fresh_data");
         s->fresh_data = cJSON_IsTrue(v);
     }
-    if (recipe_from_string(&s->rec, rec, err, errlen) != 0) { rc = -1; goto done; }
+    if (recipe_from_string(&s->rec, rec, err, errlen) != 0) {
+        rc = -1;
+        goto done;
+    }
     int n1 = parse_int_list(ch, s->net.channels, NET_MAX_BLOCKS);
     int n2 = parse_int_list(relu, s->net.relu, NET_MAX_BLOCKS);
     int n3 = parse_int_list(bn, s->net.bn, NET_MAX_BLOCKS);
@@ -237,8 +248,10 @@ static int check_finite(const char *path, const char *name, const float *x, size
 static st_file *open_checkpoint(const char *path, train_settings *s, char *err, size_t errlen) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: is a directory, not a checkpoint file (give DIR/best.safetensors or "
-                 "DIR/last.safetensors)", path);
+        snprintf(err, errlen,
+                 "%s: is a directory, not a checkpoint file (give DIR/best.safetensors or "
+                 "DIR/last.safetensors)",
+                 path);
         return NULL;
     }
     st_file *f = st_open(path, err, errlen);
@@ -311,9 +324,10 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
             goto out;
         if (st_step < 0 || ipos[0] < 0 || ipos[0] > 100000 || ipos[1] < 0 || icnt[0] < 0 || icnt[1] < 0 ||
             icnt[1] > ipos[0] || !isfinite(dsums[0]) || !isfinite(dsums[1]) || !(dsums[3] >= 0)) {
-            snprintf(err, errlen, "%s: the training position is out of range (epoch %lld, step %lld, best epoch "
-                     "%lld): the checkpoint is damaged", path, (long long)ipos[0], (long long)ipos[1],
-                     (long long)icnt[1]);
+            snprintf(err, errlen,
+                     "%s: the training position is out of range (epoch %lld, step %lld, best epoch "
+                     "%lld): the checkpoint is damaged",
+                     path, (long long)ipos[0], (long long)ipos[1], (long long)icnt[1]);
             goto out;
         }
         net_set_adam(n, (const float *)m->data, (const float *)v->data, st_step);

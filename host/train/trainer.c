@@ -128,7 +128,8 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
            t->s.data[0] ? t->s.data : "generated", t->sp.n_train, t->sp.n_val, t->sp.n_test, px_now() - t0);
     if (t->s.fresh_data)
         px_log("training on fresh synthetic images every epoch (%d per epoch, drawn from the data's recipe)%s",
-               t->sp.n_train, t->s.data[0] ? ": the file's own training split is not used (--no-fresh-data uses it)" : "");
+               t->sp.n_train,
+               t->s.data[0] ? ": the file's own training split is not used (--no-fresh-data uses it)" : "");
     t->steps = (t->sp.n_train + t->s.batch - 1) / t->s.batch;
     t->order = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "order");
     t->perm = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "permutation");
@@ -186,8 +187,10 @@ void trainer_attach(trainer *t, ocl_ctx *c) {
 int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) {
     if (checkpoint_load(ckpt_path, t->nt, &t->tp, err, errlen) != 0) return -1;
     if (t->tp.step_in_epoch >= t->steps) {
-        snprintf(err, errlen, "%s: the checkpoint is at step %lld of an epoch of %d steps: damaged, or not made "
-                 "with these settings", ckpt_path, (long long)t->tp.step_in_epoch, t->steps);
+        snprintf(err, errlen,
+                 "%s: the checkpoint is at step %lld of an epoch of %d steps: damaged, or not made "
+                 "with these settings",
+                 ckpt_path, (long long)t->tp.step_in_epoch, t->steps);
         return -1;
     }
     rng_load(&t->shuffle_rng, t->tp.shuffle_rng);

@@ -13,8 +13,8 @@
 // Exit statuses used across the tool.
 enum {
     PX_EXIT_OK = 0,
-    PX_EXIT_FAIL = 1,        // runtime failure (I/O, device, numerical)
-    PX_EXIT_USAGE = 2,       // bad flags, bad input values, no matching device
+    PX_EXIT_FAIL = 1,  // runtime failure (I/O, device, numerical)
+    PX_EXIT_USAGE = 2, // bad flags, bad input values, no matching device
     PX_EXIT_INTERRUPTED = 130
 };
 
@@ -29,7 +29,7 @@ void px_set_quiet(int quiet);
 // Allocation that never returns NULL: on failure it dies naming what and how much.
 void *px_malloc_(size_t bytes, const char *what, const char *file, int line);
 void *px_calloc_(size_t n, size_t size, const char *what, const char *file, int line);
-#define px_malloc(bytes, what) px_malloc_((bytes), (what), __FILE__, __LINE__)
+#define px_malloc(bytes, what)   px_malloc_((bytes), (what), __FILE__, __LINE__)
 #define px_calloc(n, size, what) px_calloc_((n), (size), (what), __FILE__, __LINE__)
 
 // Formats a message into err[errlen] (nothing when err is NULL or errlen 0). With

@@ -18,10 +18,10 @@ typedef struct {
 
 void rng_seed(rng_state *r, uint32_t seed);
 uint32_t rng_u32(rng_state *r);
-double rng_double(rng_state *r);                       // numpy random_sample / rand: [0, 1)
-int64_t rng_randint(rng_state *r, int64_t lo, int64_t hi); // numpy randint(lo, hi): [lo, hi)
-double rng_normal(rng_state *r, double loc, double scale); // numpy normal(loc, scale)
-double rng_uniform(rng_state *r, double lo, double hi);    // numpy uniform(lo, hi)
+double rng_double(rng_state *r);                             // numpy random_sample / rand: [0, 1)
+int64_t rng_randint(rng_state *r, int64_t lo, int64_t hi);   // numpy randint(lo, hi): [lo, hi)
+double rng_normal(rng_state *r, double loc, double scale);   // numpy normal(loc, scale)
+double rng_uniform(rng_state *r, double lo, double hi);      // numpy uniform(lo, hi)
 void rng_permutation(rng_state *r, int64_t *out, int64_t n); // numpy permutation(n)
 void rng_shuffle_i64(rng_state *r, int64_t *a, int64_t n);   // numpy shuffle of an int array
 // Bulk draws, identical to n single calls (numpy normal(loc, scale, n) / random_sample(n)).

@@ -12,8 +12,8 @@
 // Inference (BN moving statistics) over images idx[0..n) of host images (Ntot,H,W)
 // in batches of at most `batch`; writes predicted (x,y) to pred_xy (n,2) and, if
 // heatmaps != NULL, the predicted heatmaps (n,H,W) and peak values (n) if peaks != NULL.
-void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n,
-                     int32_t *pred_xy, float *heatmaps, float *peaks);
+void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
+                     float *heatmaps, float *peaks);
 
 enum { EVAL_TRAIN, EVAL_VAL, EVAL_TEST, EVAL_ALL, EVAL_NSETS };
 typedef struct {

@@ -15,10 +15,10 @@ void heatmap_argmax(const float *h, int H, int W, int *x, int *y);
 
 typedef struct {
     int n;
-    double mae, mse, rmse;                      // pixels, pixels^2, pixels (x and y together)
+    double mae, mse, rmse; // pixels, pixels^2, pixels (x and y together)
     double euclid_mean, euclid_std, euclid_median, euclid_p95, euclid_max;
-    double exact;                               // fraction predicted exactly
-    double within1;                             // fraction with Euclidean error <= 1 px
+    double exact;   // fraction predicted exactly
+    double within1; // fraction with Euclidean error <= 1 px
 } coord_metrics;
 
 // true_xy, pred_xy: (n, 2) as (x, y).

@@ -9,12 +9,12 @@
 #include "rng.h"
 
 typedef struct {
-    int H, W;          // image size (seed: 50 x 50)
-    int blur;          // OpenCV GaussianBlur ksize with sigma 0: 0 (none), 3, 5 (seed), 7
-    double noise_std;  // additive Gaussian noise std on the 0..255 scale (seed: 10)
-    double bg_prob;    // per-pixel probability of background noise (seed: 0.02)
-    int bg_lo, bg_hi;  // background value drawn once per image from [bg_lo, bg_hi) (seed: 5, 40)
-    double sigma;      // label heatmap sigma (seed: 1.8)
+    int H, W;         // image size (seed: 50 x 50)
+    int blur;         // OpenCV GaussianBlur ksize with sigma 0: 0 (none), 3, 5 (seed), 7
+    double noise_std; // additive Gaussian noise std on the 0..255 scale (seed: 10)
+    double bg_prob;   // per-pixel probability of background noise (seed: 0.02)
+    int bg_lo, bg_hi; // background value drawn once per image from [bg_lo, bg_hi) (seed: 5, 40)
+    double sigma;     // label heatmap sigma (seed: 1.8)
 } recipe;
 
 void recipe_default(recipe *r);
@@ -29,9 +29,9 @@ int recipe_blur_taps(int ksize, double *taps);
 
 typedef struct {
     int N, H, W;
-    float *images;    // (N, H, W), values in [0, 1]
-    int32_t *coords;  // (N, 2) as (x, y): x is the column
-    float *heatmaps;  // (N, H, W) or NULL (then computed from coords with heatmap_fill)
+    float *images;   // (N, H, W), values in [0, 1]
+    int32_t *coords; // (N, 2) as (x, y): x is the column
+    float *heatmaps; // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
 } dataset;

@@ -10,8 +10,7 @@
 // grayscale floats in [0, 1], (H, W) row-major. NULL with "FILE: problem" in err.
 float *image_read_gray(const char *path, int *H, int *W, char *err, size_t errlen);
 // Same from memory (fuzzing); format by magic bytes.
-float *image_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W,
-                           char *err, size_t errlen);
+float *image_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W, char *err, size_t errlen);
 // 8-bit PNG writers. 0 / -1 with err set.
 int png_write_gray8(const char *path, int H, int W, const uint8_t *pix, char *err, size_t errlen);
 int png_write_rgb8(const char *path, int H, int W, const uint8_t *rgb, char *err, size_t errlen);

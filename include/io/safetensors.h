@@ -36,8 +36,8 @@ const st_tensor *st_at(const st_file *f, int i);
 const st_tensor *st_find(const st_file *f, const char *name);
 // Looks a tensor up and checks dtype and shape; expected dims < 0 match anything.
 // NULL with "FILE: tensor 'x' ..." in err if missing or mismatched.
-const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, int ndim,
-                           const int64_t *shape, char *err, size_t errlen);
+const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
+                           char *err, size_t errlen);
 // Metadata value for key, or NULL.
 const char *st_meta(const st_file *f, const char *key);
 int st_meta_count(const st_file *f);
@@ -49,12 +49,11 @@ size_t st_dtype_size(st_dtype t);
 // (temporary file, fsync, rename), so an interruption never leaves a broken file.
 typedef struct st_writer st_writer;
 st_writer *st_writer_new(void);
-void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim,
-                   const int64_t *shape, const void *data);
+void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape, const void *data);
 // Same as st_writer_add without the copy: `data` must stay valid until st_writer_save returns
 // (saves a copy of large tensors such as a whole dataset).
-void st_writer_add_borrowed(st_writer *w, const char *name, st_dtype dtype, int ndim,
-                            const int64_t *shape, const void *data);
+void st_writer_add_borrowed(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
+                            const void *data);
 void st_writer_meta(st_writer *w, const char *key, const char *value);
 // 0 on success; -1 with "PATH: problem" in err.
 int st_writer_save(st_writer *w, const char *path, char *err, size_t errlen);

@@ -13,7 +13,7 @@ void adam_free(adam *a);
 // One update of n parameters w with gradients g and moments m, v (all float
 // buffers of n floats); step is the number of updates done before (t = step + 1).
 // alpha = lr*sqrt(1-beta2^t)/(1-beta1^t) is computed in double, passed as float.
-void adam_update(adam *a, size_t n, cl_mem w, cl_mem g, cl_mem m, cl_mem v, int64_t step, double lr,
-                 double beta1, double beta2, double eps);
+void adam_update(adam *a, size_t n, cl_mem w, cl_mem g, cl_mem m, cl_mem v, int64_t step, double lr, double beta1,
+                 double beta2, double eps);
 
 #endif

@@ -29,16 +29,16 @@ void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out);
 //   moving = moving*momentum + batch*(1-momentum). BN_REESTIMATE: batch statistics and
 //   moving += (batch - moving) * inv_k. Training and re-estimation keep the batch mean and
 //   1/sqrt(var+eps) for batchnorm_backward.
-void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off,
-                       size_t beta_off, cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode,
-                       float momentum, float eps, float inv_k);
+void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off, size_t beta_off,
+                       cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode, float momentum, float eps,
+                       float inv_k);
 
 // After a BN_TRAINING / BN_REESTIMATE forward on the same x: g holds dY (grad w.r.t. the BN output,
 // (N, C) padded planes) and is overwritten in place with dX, multiplied by
 // (x > 0) when relu != 0 (x being the ReLU output, so that is the gradient w.r.t.
 // the conv's pre-activation); ring = 0. dgamma, dbeta are written (not
 // accumulated) at their offsets in `grads`.
-void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off,
-                        cl_mem grads, size_t dgamma_off, size_t dbeta_off, int relu);
+void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
+                        size_t dgamma_off, size_t dbeta_off, int relu);
 
 #endif

@@ -21,14 +21,13 @@ conv3x3 *conv3x3_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W);
 void conv3x3_free(conv3x3 *k);
 
 // x: (N, Cin) padded planes -> y: (N, Cout) padded planes (ring written as zeros).
-void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off,
-                     cl_mem y, int relu);
+void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off, cl_mem y, int relu);
 // dy: (N, Cout) padded planes (ring zero) -> dx: (N, Cin) padded planes (overwritten).
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx);
 // dw (3,3,Cin,Cout) and db (Cout) are overwritten (not accumulated), reduced over
 // the batch and all pixels in a fixed order (bit-identical run to run).
-void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off,
-                              cl_mem db, size_t db_off);
+void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off, cl_mem db,
+                              size_t db_off);
 
 // Tuning parameters: which kernel style and its tile sizes. conv3x3_create uses
 // conv3x3_default_params; a tuner or a test may pass its own to conv3x3_create_with.
@@ -40,21 +39,21 @@ enum {
     CONV_VARIANT_COUNT
 };
 typedef struct {
-    int variant;    // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
-                    // CONV_VARIANT_GPU: one work-item per output value;
-                    // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) forward and input gradient
-                    // (host/conv_winograd.c);
-                    // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
-    int tile_co;    // CPU, GPU tiled: output channels per work-item (forward and input gradient)
-    int wg;         // work-group size along positions (forward and input gradient)
-    int dw_tk;      // CPU, GPU tiled weight gradient: rows (tap*Cin + ci) per work-item
-    int dw_tc;      // CPU, GPU tiled weight gradient: output channels per work-item
-    int dw_seg;     // weight gradient: positions per partial sum (multiple of 16)
-    int tile_q;     // GPU tiled: positions per work-item (forward and input gradient)
-    int wg_co;      // GPU tiled: work-group size along output channels
-    int dw_wg;      // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
-    int wino_tn;    // Winograd: GEMM tiles per work-item (0: its default)
-    int wino_nb;    // Winograd: images per chunk (0: its default)
+    int variant; // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
+                 // CONV_VARIANT_GPU: one work-item per output value;
+                 // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) forward and input gradient
+                 // (host/conv_winograd.c);
+                 // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
+    int tile_co; // CPU, GPU tiled: output channels per work-item (forward and input gradient)
+    int wg;      // work-group size along positions (forward and input gradient)
+    int dw_tk;   // CPU, GPU tiled weight gradient: rows (tap*Cin + ci) per work-item
+    int dw_tc;   // CPU, GPU tiled weight gradient: output channels per work-item
+    int dw_seg;  // weight gradient: positions per partial sum (multiple of 16)
+    int tile_q;  // GPU tiled: positions per work-item (forward and input gradient)
+    int wg_co;   // GPU tiled: work-group size along output channels
+    int dw_wg;   // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
+    int wino_tn; // Winograd: GEMM tiles per work-item (0: its default)
+    int wino_nb; // Winograd: images per chunk (0: its default)
 } conv3x3_params;
 
 // "cpu", "gpu", "winograd", "gpu_tiled"; conv3x3_variant_parse returns -1 for an unknown name.
@@ -71,12 +70,10 @@ conv3x3_params conv3x3_variant_defaults(int variant);
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
 // Builds the layer with these parameters. If GPU tiled parameters do not fit the
 // device (work-group size, local memory), warns once and uses the GPU row.
-conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
-                             const conv3x3_params *p);
+conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 // Same, but returns NULL (printing nothing) when the parameters are invalid, do
 // not fit the device or the program does not build: for the tuner.
-conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W,
-                            const conv3x3_params *p);
+conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 
 // The device buffers conv3x3_create_with(c, max_N, Cin, Cout, H, W, p) allocates
 // (appended to out in allocation order, Winograd scratch included), and their

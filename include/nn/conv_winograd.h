@@ -14,8 +14,7 @@ void conv_wino_free(conv_wino *k);
 // The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // Same contracts as conv3x3_forward and conv3x3_backward_input.
-void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y,
-                       int relu);
+void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu);
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx);
 
 #endif

@@ -20,7 +20,7 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
 void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae);
 // Backward of the MSE loss through the sigmoid and the 1x1 conv: dW (Cin) and db
 // written at offsets in grads, dx: (N, Cin) padded planes (ring written as zeros).
-void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off,
-                   cl_mem grads, size_t dw_off, size_t db_off, cl_mem dx);
+void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,
+                   size_t dw_off, size_t db_off, cl_mem dx);
 
 #endif

@@ -35,19 +35,21 @@ typedef struct {
 
 static inline act_layout act_layout_make(int N, int C, int H, int W) {
     act_layout l;
-    l.N = N; l.C = C; l.H = H; l.W = W;
-    l.PH = H + 2; l.PW = W + 2;
+    l.N = N;
+    l.C = C;
+    l.H = H;
+    l.W = W;
+    l.PH = H + 2;
+    l.PW = W + 2;
     l.plane = (size_t)l.PH * (size_t)l.PW;
     l.margin = ACT_MARGIN(W);
     return l;
 }
 // Floats the buffer holds (margins included).
-static inline size_t act_floats(const act_layout *l) {
-    return 2 * l->margin + (size_t)l->N * (size_t)l->C * l->plane;
-}
+static inline size_t act_floats(const act_layout *l) { return 2 * l->margin + (size_t)l->N * (size_t)l->C * l->plane; }
 static inline size_t act_index(const act_layout *l, int n, int c, int y, int x) {
-    return l->margin + ((size_t)n * (size_t)l->C + (size_t)c) * l->plane +
-           (size_t)(y + 1) * (size_t)l->PW + (size_t)(x + 1);
+    return l->margin + ((size_t)n * (size_t)l->C + (size_t)c) * l->plane + (size_t)(y + 1) * (size_t)l->PW +
+           (size_t)(x + 1);
 }
 
 #endif

@@ -23,8 +23,8 @@ typedef struct {
     int ndim;
     int64_t shape[4];
     size_t count;
-    size_t offset;  // float offset in the params buffer (trainable) or the stats buffer
-    int trainable;  // 0 for BN moving statistics
+    size_t offset; // float offset in the params buffer (trainable) or the stats buffer
+    int trainable; // 0 for BN moving statistics
 } net_tensor;
 
 typedef struct net net;
@@ -39,8 +39,7 @@ void net_free(net *n);
 // if each fits the device's allocation cap (ocl_alloc_cap) and all together fit
 // global memory; else 0, with the first buffer that does not fit (or "all
 // buffers together") in *name and its bytes in *bytes (either may be NULL).
-int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name,
-                   size_t *bytes);
+int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name, size_t *bytes);
 // The largest batch whose plan fits (0 if none): the one net_create's message reports.
 long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W);
 int net_tensor_count(const net *n);

@@ -40,26 +40,26 @@ typedef struct {
 } report_row;
 
 typedef struct {
-    const char *file;    // relative to report/
+    const char *file; // relative to report/
     const char *title;
     const char *caption; // may be NULL
 } report_figure;
 
 struct cJSON;
-#define REPORT_MAX_FIGS 8
+#define REPORT_MAX_FIGS  8
 #define REPORT_MAX_NOTES 8
 typedef struct {
     const char *run_dir;
     const struct cJSON *config;  // never NULL
     const struct cJSON *metrics; // NULL when metrics.json is absent
     const report_history *hist;
-    int best;                    // index of the best epoch by val_loss, -1 if none
-    const char *best_by;         // "val_loss" or "loss"
+    int best;            // index of the best epoch by val_loss, -1 if none
+    const char *best_by; // "val_loss" or "loss"
     report_figure figs[REPORT_MAX_FIGS];
     int nfigs;
     const char *notes[REPORT_MAX_NOTES]; // missing sections, shown on the page
     int nnotes;
-    const report_samples *samples;       // NULL when absent
+    const report_samples *samples; // NULL when absent
     const report_row *rows;
     int nrows;
 } report_page;
@@ -69,16 +69,15 @@ typedef struct {
 int report_plot_check(char *err, size_t errlen);
 // Train and validation curves over epochs with a log y axis and the best epoch
 // marked (best < 0: none). val may be all NAN. 800x500 PNG.
-int report_plot_curves(const char *path, const char *title, const char *ylabel,
-                       const report_history *h, const double *train, const double *val, int best,
-                       const char *best_by, char *err, size_t errlen);
+int report_plot_curves(const char *path, const char *title, const char *ylabel, const report_history *h,
+                       const double *train, const double *val, int best, const char *best_by, char *err, size_t errlen);
 // Histograms of |x error|, |y error| and Euclidean error (log count axis) over
 // n (true, predicted) coordinate pairs.
-int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *xy_pred, int n,
-                       const char *what, char *err, size_t errlen);
+int report_plot_errors(const char *path, const int32_t *xy_true, const int32_t *xy_pred, int n, const char *what,
+                       char *err, size_t errlen);
 // Rows of (input, true heatmap, predicted heatmap) with both positions marked.
-int report_plot_samples(const char *path, const report_samples *s, const report_row *rows,
-                        int nrows, char *err, size_t errlen);
+int report_plot_samples(const char *path, const report_samples *s, const report_row *rows, int nrows, char *err,
+                        size_t errlen);
 // Writes index.html.
 int report_html_write(const char *path, const report_page *p, char *err, size_t errlen);
 

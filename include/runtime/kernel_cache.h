@@ -16,7 +16,9 @@
 
 #define KCACHE_FORMAT_VERSION 1
 
-typedef struct { uint64_t h[2]; } kcache_key;
+typedef struct {
+    uint64_t h[2];
+} kcache_key;
 
 // 128-bit FNV-1a-style hash of a byte string, continuing from h (two lanes).
 void kcache_hash(kcache_key *k, const void *data, size_t len);

@@ -14,16 +14,15 @@ const char *cl_errstr(cl_int err);
 
 // Checks one OpenCL call: on failure prints the call's text, the symbolic error
 // and file:line, then exits 1. Call sites stay one line long.
-#define CL_CHECK(call)                                                         \
-    do {                                                                       \
-        cl_int cl_check_err_ = (call);                                         \
-        if (cl_check_err_ != CL_SUCCESS)                                       \
-            ocl_fail_(#call, cl_check_err_, __FILE__, __LINE__);               \
+#define CL_CHECK(call)                                                                                                 \
+    do {                                                                                                               \
+        cl_int cl_check_err_ = (call);                                                                                 \
+        if (cl_check_err_ != CL_SUCCESS) ocl_fail_(#call, cl_check_err_, __FILE__, __LINE__);                          \
     } while (0)
 void ocl_fail_(const char *call, cl_int err, const char *file, int line) __attribute__((noreturn));
 
 // Sets kernel argument i to the value v (any lvalue: cl_mem, int, float ...).
-#define KARG(kernel, i, v) CL_CHECK(clSetKernelArg((kernel), (i), sizeof(v), &(v)))
+#define KARG(kernel, i, v) CL_CHECK(clSetKernelArg((kernel), (i), sizeof(__typeof__(v)), &(v)))
 
 struct ocl_program_entry;
 struct tuning_store;
@@ -32,16 +31,16 @@ struct tuning_store;
 // (the CLI reads the environment and the flags: host/cli/ocl_flags.c). Library
 // code reads no environment variable. NULL / 0 / "" fields mean "not given".
 typedef struct {
-    const char *platform;    // index or case-insensitive substring of platform name/vendor
-    const char *device;      // index or case-insensitive substring of device name/vendor
-    const char *device_type; // "gpu", "cpu", "accelerator" or "all"
-    const char *kernel_dir;  // read .cl files from here instead of the embedded copies
-    int no_cache;            // 1: never read or write the compiled-program cache nor the tuning file
-    int quiet;               // 1: do not print the chosen device
-    char cache_dir[1024];    // compiled programs and tuning files live here; "" = off
-    int cache_debug;         // 1: print cache HIT/MISS and build times to stderr
+    const char *platform;            // index or case-insensitive substring of platform name/vendor
+    const char *device;              // index or case-insensitive substring of device name/vendor
+    const char *device_type;         // "gpu", "cpu", "accelerator" or "all"
+    const char *kernel_dir;          // read .cl files from here instead of the embedded copies
+    int no_cache;                    // 1: never read or write the compiled-program cache nor the tuning file
+    int quiet;                       // 1: do not print the chosen device
+    char cache_dir[1024];            // compiled programs and tuning files live here; "" = off
+    int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
-    const char *conv_variant; // a forced convolution variant by name (nn/conv.c reads it); NULL = none
+    const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
 } ocl_options;
 
 // At most this many compiled programs that no layer holds are kept for reuse.

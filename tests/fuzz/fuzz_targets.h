@@ -17,9 +17,9 @@ int fuzz_settings(const uint8_t *data, size_t size);    // train_settings_from_j
 
 // A reader violated its own contract on an accepted input: print and abort,
 // so both libFuzzer and CTest report it as a crash.
-#define FUZZ_CHECK(cond)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) fuzz_fail(__FILE__, __LINE__, #cond);                                        \
+#define FUZZ_CHECK(cond)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) fuzz_fail(__FILE__, __LINE__, #cond);                                                             \
     } while (0)
 void fuzz_fail(const char *file, int line, const char *what) __attribute__((noreturn));
 
