@@ -8,16 +8,8 @@
 #    and recorded in config.json);
 #  - Ctrl-C during the final evaluation exits 130 (the model is saved).
 # Usage: bash tests/cli_run_dir.sh path/to/pixloc
-set -uo pipefail
-PX=$(realpath "$1")
-T=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-export PIXLOC_CACHE_DIR=${PIXLOC_CACHE_DIR:-$T/cache}
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# shellcheck source=lib_cli.sh
+. "$(dirname "$0")/lib_cli.sh"
 
 "$PX" generate --samples 80 --size 12x12 --seed 1 --out a.safetensors >/dev/null 2>&1
 "$PX" generate --samples 80 --size 12x12 --seed 2 --out b.safetensors >/dev/null 2>&1
@@ -94,5 +86,4 @@ else
     check "... naming the saved model" grep -q "during the final evaluation.*pixloc eval --model ev" <(tr '\n' ' ' <ev.log)
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary

@@ -4,16 +4,8 @@
 # creates its target); a character device and a FIFO are written in place, never replaced by a
 # regular file. Device nodes and FIFOs are made under a temporary directory, never the system's.
 # Usage: bash tests/cli_write_targets.sh path/to/pixloc
-set -uo pipefail
-PX=$(realpath "$1")
-T=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-export PIXLOC_CACHE_DIR=${PIXLOC_CACHE_DIR:-$T/cache}
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# shellcheck source=lib_cli.sh
+. "$(dirname "$0")/lib_cli.sh"
 GEN=(generate --samples 4 --size 8x8)
 
 "$PX" "${GEN[@]}" --out ref.safetensors >/dev/null 2>&1
@@ -53,5 +45,4 @@ check "a dangling symlink's target is created through the link" cmp -s ref.safet
 check "... and the link is kept" [ -L dangling.safetensors ]
 check "no temporary files are left" bash -c '! ls -a . sub | grep -q "\.tmp\."'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_summary
