@@ -40,7 +40,7 @@ expect 2 "--device needs a value" "$PX" devices --device
 out=$("$PX" devices --device-type cpu 2>&1); rc=$?
 if [ $rc = 0 ] && [[ "$out" == *"[default]"* ]]; then ok; else bad "--device-type cpu: rc=$rc out=$out"; fi
 out=$("$PX" devices --device-type accelerator 2>&1); rc=$?
-if [ $rc = 0 ] && [[ "$out" == *"no device matches"* ]]; then ok; else bad "accelerator: rc=$rc out=$out"; fi
+if [ $rc = 2 ] && [[ "$out" == *"no OpenCL device matches --device-type 'accelerator'"* ]]; then ok; else bad "accelerator: rc=$rc out=$out"; fi
 # No OpenCL platform at all: an empty vendor directory for the ICD loader.
 empty=$(mktemp -d)
 out=$(OCL_ICD_VENDORS="$empty" "$PX" devices 2>&1); rc=$?

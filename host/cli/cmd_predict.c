@@ -40,16 +40,32 @@ typedef struct {
     int H, W, batch;
 } predictor;
 
-// A net for H x W images with the checkpoint's weights (rebuilt when the size changes).
-static void predictor_size(predictor *p, int H, int W, int batch) {
-    if (p->nt && p->H == H && p->W == W && p->batch >= batch) return;
+// A net for H x W images with the checkpoint's weights (rebuilt when the size changes), at
+// `batch` or, if that does not fit the device, the largest batch that does. Returns the batch to
+// use, or 0 with a message in err when not even one image of this size fits (nothing allocated).
+static int predictor_size(predictor *p, int H, int W, int batch, char *err, size_t errlen) {
+    if (p->nt && p->H == H && p->W == W && p->batch >= batch) return batch;
+    if (!net_plan_check(p->c, &p->s.net, H, W, batch, NULL, NULL)) {
+        long fit = net_largest_batch(p->c, &p->s.net, H, W);
+        if (fit < 1) {
+            const char *name = "?";
+            size_t bytes = 0;
+            net_plan_check(p->c, &p->s.net, H, W, 1, &name, &bytes);
+            snprintf(err, errlen, "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
+                     "(largest allocation %.1f MiB): use a smaller image",
+                     H, W, name, (double)bytes / (1 << 20), p->c->device_name,
+                     (double)ocl_alloc_cap(p->c) / (1 << 20));
+            return 0;
+        }
+        batch = (int)fit;
+    }
     if (p->nt) net_free(p->nt);
-    char err[1024];
     p->nt = net_create(p->c, &p->s.net, H, W, batch);
-    if (checkpoint_load(p->ckpt, p->nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    if (checkpoint_load(p->ckpt, p->nt, NULL, err, errlen) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     p->H = H;
     p->W = W;
     p->batch = batch;
+    return batch;
 }
 
 static int n_out;
@@ -155,8 +171,13 @@ int cmd_predict(int argc, char **argv) {
                 failures++;
                 continue;
             }
-            int b = d.N < batch ? d.N : batch;
-            predictor_size(&p, d.H, d.W, b);
+            int b = predictor_size(&p, d.H, d.W, d.N < batch ? d.N : batch, err, sizeof err);
+            if (b == 0) {
+                fprintf(stderr, "pixloc: error: %s: %s\n", in, err);
+                failures++;
+                dataset_free(&d);
+                continue;
+            }
             int64_t *idx = px_malloc((size_t)d.N * sizeof(int64_t), "indices");
             for (int i = 0; i < d.N; i++) idx[i] = i;
             int32_t *xy = px_malloc((size_t)d.N * 2 * sizeof(int32_t), "predictions");
@@ -182,7 +203,12 @@ int cmd_predict(int argc, char **argv) {
             failures++;
             continue;
         }
-        predictor_size(&p, H, W, 1);
+        if (predictor_size(&p, H, W, 1, err, sizeof err) == 0) {
+            fprintf(stderr, "pixloc: error: %s: %s\n", in, err);
+            failures++;
+            free(img);
+            continue;
+        }
         int64_t zero = 0;
         int32_t xy[2];
         float peak;

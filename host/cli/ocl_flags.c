@@ -45,6 +45,9 @@ void ocl_options_from_env(ocl_options *o) {
     o->platform = env("PIXLOC_PLATFORM");
     o->device = env("PIXLOC_DEVICE");
     o->device_type = env("PIXLOC_DEVICE_TYPE");
+    o->platform_from = "PIXLOC_PLATFORM";
+    o->device_from = "PIXLOC_DEVICE";
+    o->device_type_from = "PIXLOC_DEVICE_TYPE";
     o->kernel_dir = env("PIXLOC_KERNEL_DIR");
     cache_dir_resolve(o->cache_dir, sizeof o->cache_dir);
     o->cache_debug = getenv("PIXLOC_CACHE_DEBUG") != NULL;
@@ -89,11 +92,11 @@ void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {
             }
             matched = 1;
             if (f == 0)
-                o->platform = val;
+                o->platform = val, o->platform_from = "--platform";
             else if (f == 1)
-                o->device = val;
+                o->device = val, o->device_from = "--device";
             else if (f == 2)
-                o->device_type = val;
+                o->device_type = val, o->device_type_from = "--device-type";
             else
                 o->kernel_dir = val;
             break;

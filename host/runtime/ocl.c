@@ -276,6 +276,18 @@ static void print_listing(FILE *f, plat_info *p, int np, choice def, const char 
 
 static const char *cache_dir_of(const ocl_options *o) { return o->no_cache ? "" : o->cache_dir; }
 
+// " --device 'x'" (or " PIXLOC_DEVICE='x'": the source the selector came from) for each selector.
+static void describe_selection(FILE *f, const ocl_options *o) {
+    const char *v[3] = {o->platform, o->device, o->device_type};
+    const char *from[3] = {o->platform_from, o->device_from, o->device_type_from};
+    const char *flag[3] = {"--platform", "--device", "--device-type"};
+    for (int i = 0; i < 3; i++) {
+        if (!v[i]) continue;
+        const char *src = from[i] ? from[i] : flag[i];
+        fprintf(f, src[0] == '-' ? " %s '%s'" : " %s='%s'", src, v[i]);
+    }
+}
+
 int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
     plat_info *p;
     int np = discover(&p);
@@ -286,9 +298,14 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
     cl_device_type want = parse_type(o->device_type);
     choice def = select_device(p, np, o->platform, o->device, want);
     print_listing(stdout, p, np, def, cache_dir_of(o), untuned_note);
-    if (def.plat < 0) printf("no device matches the current selection\n");
     free_discovery(p, np);
-    return PX_EXIT_OK;
+    if (def.plat >= 0) return PX_EXIT_OK;
+    // Like every other command: exit 2 when the selection matches nothing (after the listing).
+    fflush(stdout);
+    fprintf(stderr, "pixloc: error: no OpenCL device matches");
+    describe_selection(stderr, o);
+    fprintf(stderr, "\n");
+    return PX_EXIT_USAGE;
 }
 
 // ---------------------------------------------------------------------------
@@ -306,9 +323,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (ch.plat < 0) {
         fflush(stdout);
         fprintf(stderr, "pixloc: error: no OpenCL device matches");
-        if (psel) fprintf(stderr, " --platform '%s'", psel);
-        if (dsel) fprintf(stderr, " --device '%s'", dsel);
-        if (tsel) fprintf(stderr, " --device-type '%s'", tsel);
+        describe_selection(stderr, o);
         fprintf(stderr, ". These exist:\n");
         print_listing(stderr, p, np, (choice){-1, -1}, cache_dir_of(o), NULL);
         fprintf(stderr, "Select by index or by a case-insensitive part of the name. %s\n", INSTALL_HINT);

@@ -41,6 +41,9 @@ typedef struct {
     int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
+    // Where platform, device and device_type came from, for messages ("--device" or
+    // "PIXLOC_DEVICE"); NULL reads as the flag.
+    const char *platform_from, *device_from, *device_type_from;
 } ocl_options;
 
 // At most this many compiled programs that no layer holds are kept for reuse.
