@@ -329,6 +329,30 @@ static void test_recipe_and_draw(void) {
         if (f) st_close(f);
         dataset_free(&e);
     }
+    // Pixels that are not gray values in [0, 1] are refused, naming the sample and the pixel.
+    {
+        float keep = d.images[3 * 2500 + 7 * 50 + 11];
+        const float bad[] = {NAN, INFINITY, 1e30f, -0.5f};
+        for (int b = 0; b < 4; b++) {
+            d.images[3 * 2500 + 7 * 50 + 11] = bad[b];
+            CHECK(dataset_save(&d, path, 0, err, sizeof err) == 0, "save: %s", err);
+            CHECK(dataset_load(&e, path, err, sizeof err) == -1 && strstr(err, "sample 3 pixel (x=11, y=7)") &&
+                      strstr(err, "[0, 1]"),
+                  "pixel %g: '%s'", (double)bad[b], err);
+        }
+        d.images[3 * 2500 + 7 * 50 + 11] = keep;
+    }
+    // A dataset without a version says so.
+    {
+        st_writer *w = st_writer_new();
+        st_writer_add(w, "images", ST_F32, 3, (const int64_t[]){10, 50, 50}, d.images);
+        st_writer_add(w, "coords", ST_I32, 2, (const int64_t[]){10, 2}, d.coords);
+        st_writer_meta(w, "format", "pixloc-dataset");
+        CHECK(st_writer_save(w, path, err, sizeof err) == 0, "%s", err);
+        st_writer_free(w);
+        CHECK(dataset_load(&e, path, err, sizeof err) == -1 && strstr(err, "has no 'version'"), "no version: '%s'",
+              err);
+    }
     // Corrupt coordinates are refused on load.
     d.coords[5] = 50;
     CHECK(dataset_save(&d, path, 0, err, sizeof err) == 0, "save: %s", err);

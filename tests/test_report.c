@@ -272,9 +272,15 @@ static void test_missing_and_broken(const char *base) {
     // Broken JSON and a bad history cell.
     snprintf(dir, sizeof dir, "%s/broken", base);
     make_run(dir);
+    // A broken optional file: the page is still written, and says what was wrong with it.
     write_text(path_in(dir, "metrics.json"), "{\"sets\": {\"test\": ");
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "metrics.json: invalid JSON"),
-          "broken metrics.json: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == 0, "broken metrics.json is fatal: '%s'", err);
+    {
+        char *html = px_read_file(path_in(dir, "report/index.html"), NULL);
+        CHECK(html && strstr(html, "metrics.json: invalid JSON") && strstr(html, "no evaluation metrics"),
+              "the page does not name the broken metrics.json");
+        free(html);
+    }
     write_text(path_in(dir, "metrics.json"), METRICS);
     write_text(path_in(dir, "history.csv"), "epoch,loss\n1,0.5\n2,zero\n");
     CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "history.csv:3") && strstr(err, "zero"),
@@ -299,7 +305,17 @@ static void test_missing_and_broken(const char *base) {
         CHECK(st_writer_save(w, path_in(dir, "report_samples.safetensors"), err, sizeof err) == 0, "%s", err);
         st_writer_free(w);
     }
-    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "coords_true"), "mis-shaped coords_true: '%s'", err);
+    CHECK(report_write(dir, err, sizeof err) == 0, "mis-shaped report_samples is fatal: '%s'", err);
+    {
+        char *html = px_read_file(path_in(dir, "report/index.html"), NULL);
+        CHECK(html && strstr(html, "coords_true") && strstr(html, "no sample grid"),
+              "the page does not name the mis-shaped coords_true");
+        free(html);
+    }
+    // A binary history header is not echoed raw.
+    write_text(path_in(dir, "history.csv"), "\x01\x02\x1b[31mstep\n1,2\n");
+    CHECK(report_write(dir, err, sizeof err) == -1 && strstr(err, "'???[31mstep'"), "binary header: '%s'", err);
+    write_text(path_in(dir, "history.csv"), HISTORY);
 
     // Optional files missing, no validation columns, no errors_* tensors: the page
     // is still written, with notes, and links only what exists.

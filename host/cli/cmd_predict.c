@@ -51,10 +51,10 @@ static int predictor_size(predictor *p, int H, int W, int batch, char *err, size
             const char *name = "?";
             size_t bytes = 0;
             net_plan_check(p->c, &p->s.net, H, W, 1, &name, &bytes);
-            snprintf(err, errlen, "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
+            snprintf(err, errlen,
+                     "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
                      "(largest allocation %.1f MiB): use a smaller image",
-                     H, W, name, (double)bytes / (1 << 20), p->c->device_name,
-                     (double)ocl_alloc_cap(p->c) / (1 << 20));
+                     H, W, name, (double)bytes / (1 << 20), p->c->device_name, (double)ocl_alloc_cap(p->c) / (1 << 20));
             return 0;
         }
         batch = (int)fit;

@@ -338,8 +338,15 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
         goto fail;
     }
     const char *ver = st_meta(f, "version");
-    if (fmt && (!ver || strcmp(ver, DATASET_VERSION) != 0)) {
-        px_errf(err, errlen, "%s: dataset version '%s' unsupported (this build reads %s)", path, ver ? ver : "?",
+    if (fmt && !ver) {
+        px_errf(err, errlen,
+                "%s: the dataset metadata has no 'version' (this build reads version %s): write it "
+                "again with 'pixloc generate' or 'pixloc import'",
+                path, DATASET_VERSION);
+        goto fail;
+    }
+    if (fmt && strcmp(ver, DATASET_VERSION) != 0) {
+        px_errf(err, errlen, "%s: dataset version '%.40s' unsupported (this build reads %s)", path, ver,
                 DATASET_VERSION);
         goto fail;
     }
@@ -362,6 +369,18 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
         if (c[2 * i] < 0 || c[2 * i] >= W || c[2 * i + 1] < 0 || c[2 * i + 1] >= H) {
             px_errf(err, errlen, "%s: sample %lld has coordinates (%d, %d) outside the %lldx%lld image", path,
                     (long long)i, c[2 * i], c[2 * i + 1], (long long)H, (long long)W);
+            goto fail;
+        }
+    // Pixels are gray values in [0, 1] (what generate, import and the trainer use): a NaN, an
+    // infinity or a value outside is refused, naming the sample and the pixel.
+    const float *px = im->data;
+    for (size_t k = 0, n = (size_t)N * (size_t)H * (size_t)W; k < n; k++)
+        if (!(px[k] >= 0.0f && px[k] <= 1.0f)) {
+            size_t hw = (size_t)H * (size_t)W, i = k / hw, y = k % hw / (size_t)W, x = k % (size_t)W;
+            px_errf(err, errlen,
+                    "%s: sample %zu pixel (x=%zu, y=%zu) is %g: images must hold values in [0, 1] "
+                    "(scale 8-bit data by 1/255)",
+                    path, i, x, y, (double)px[k]);
             goto fail;
         }
     recipe_default(&d->rec);

@@ -24,6 +24,14 @@ static char *join(const char *dir, const char *name) {
     return p;
 }
 
+// Up to len-1 bytes of s with every byte that is not printable ASCII shown as '?', so a binary
+// file's bytes never reach the terminal raw.
+static void printable(char *out, size_t len, const char *s) {
+    size_t i = 0;
+    for (; s[i] && i + 1 < len; i++) out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    out[i] = 0;
+}
+
 static int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -135,7 +143,9 @@ static int load_history(const char *path, report_history *h, char *err, size_t e
         if (rc) break;
         if (line_no == 1) {
             if (where[0] < 0 || where[1] < 0) {
-                px_errf(err, errlen, "%s: header must name the columns epoch and loss (got '%.80s')", path, line);
+                char shown[81];
+                printable(shown, sizeof shown, line);
+                px_errf(err, errlen, "%s: header must name the columns epoch and loss (got '%s')", path, shown);
                 rc = -1;
                 break;
             }
@@ -290,19 +300,25 @@ int report_write(const char *run_dir, char *err, size_t errlen) {
 
     if (!(config = load_json(p_config, &missing, err, errlen))) goto done;
     if (load_history(p_hist, &hist, err, errlen)) goto done;
-    char merr[512];
+    // metrics.json and report_samples.safetensors are optional: a missing or unreadable one leaves
+    // its sections out, with a note on the page (and a warning for an unreadable one).
+    char merr[512], note_metrics[700], serr[512], note_samples[700];
     metrics = load_json(p_metrics, &missing, merr, sizeof merr);
-    if (!metrics) {
-        if (!missing) { // present but broken: the user should fix it, not get a silent gap
-            px_errf(err, errlen, "%s", merr);
-            goto done;
-        }
+    if (!metrics && missing) {
         page.notes[page.nnotes++] = "metrics.json is missing: no evaluation metrics (was training interrupted?).";
+    } else if (!metrics) {
+        px_warn("%s; the report leaves the metrics out", merr);
+        snprintf(note_metrics, sizeof note_metrics, "%s: no evaluation metrics.", merr);
+        page.notes[page.nnotes++] = note_metrics;
     }
     if (file_exists(p_samples)) {
-        if (!(sf = st_open(p_samples, err, errlen))) goto done;
-        if (load_samples(sf, p_samples, &samples, err, errlen)) goto done;
-        page.samples = &samples;
+        if (!(sf = st_open(p_samples, serr, sizeof serr)) || load_samples(sf, p_samples, &samples, serr, sizeof serr)) {
+            px_warn("%s; the report leaves the sample grid and the error histograms out", serr);
+            snprintf(note_samples, sizeof note_samples, "%s: no sample grid and no error histograms.", serr);
+            page.notes[page.nnotes++] = note_samples;
+        } else {
+            page.samples = &samples;
+        }
     } else {
         page.notes[page.nnotes++] = "report_samples.safetensors is missing: no sample grid and no error histograms.";
     }
