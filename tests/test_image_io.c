@@ -33,6 +33,9 @@ static void write_bytes(const char *path, const void *b, size_t n) {
 
 // Writes a PNG of any colour type / depth with libpng directly; `rows` holds the
 // packed row bytes exactly as libpng expects them (16-bit big-endian).
+static const png_byte *g_trns; // when set, the next palette PNG gets this tRNS chunk (g_ntrns entries)
+static int g_ntrns;
+
 static void write_png_raw(const char *path, int W, int H, int depth, int color_type, const unsigned char *data,
                           const png_color *palette, int npal, int interlace) {
     FILE *f = fopen(path, "wb");
@@ -46,6 +49,7 @@ static void write_png_raw(const char *path, int W, int H, int depth, int color_t
     png_set_IHDR(png, info, W, H, depth, color_type, interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     if (palette) png_set_PLTE(png, info, palette, npal);
+    if (palette && g_trns) png_set_tRNS(png, info, g_trns, g_ntrns, NULL);
     png_write_info(png, info);
     int ch = color_type == PNG_COLOR_TYPE_GRAY || color_type == PNG_COLOR_TYPE_PALETTE ? 1
              : color_type == PNG_COLOR_TYPE_GRAY_ALPHA                                 ? 2
@@ -174,6 +178,13 @@ static void test_png_formats(void) {
     for (int i = 0; i < N; i++) buf[i] = (uint8_t)(i % 4), want[i] = palv[i % 4];
     write_png_raw(tpath("pal8.png"), W, H, 8, PNG_COLOR_TYPE_PALETTE, buf, pal, 4, 0);
     expect_image("palette8", tpath("pal8.png"), H, W, want, 1e-7);
+    // The same with a tRNS chunk (transparency is metadata, not intensity: same gray values).
+    const png_byte trns[4] = {0, 128, 255, 10};
+    g_trns = trns;
+    g_ntrns = 4;
+    write_png_raw(tpath("pal8t.png"), W, H, 8, PNG_COLOR_TYPE_PALETTE, buf, pal, 4, 0);
+    g_trns = NULL;
+    expect_image("palette8 with tRNS", tpath("pal8t.png"), H, W, want, 1e-7);
 
     // 2-bit palette (packed: 4 pixels per byte, rows padded to whole bytes).
     memset(buf, 0, sizeof buf);

@@ -119,6 +119,23 @@ static int write_heatmap(const char *dir, const char *name, long index, const fl
     return rc;
 }
 
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+// --heatmap-out names each heatmap after its input's file name: two inputs with one name in
+// different folders would overwrite each other's heatmap, so that is refused before any work.
+static void check_heatmap_names(const char *hdir, char **inputs, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(base_name(inputs[i]), base_name(inputs[j])) == 0)
+                px_die(PX_EXIT_USAGE,
+                       "--heatmap-out: inputs %s and %s would both write %s/%s.heatmap.png: give them "
+                       "in separate runs with separate --heatmap-out folders",
+                       inputs[j], inputs[i], hdir, base_name(inputs[i]));
+}
+
 static int is_safetensors(const char *path) {
     const char *dot = strrchr(path, '.');
     return dot && strcmp(dot, ".safetensors") == 0;
@@ -156,6 +173,7 @@ int cmd_predict(int argc, char **argv) {
     predictor p = {0};
     p.ckpt = path;
     if (checkpoint_read_settings(path, &p.s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    if (hdir) check_heatmap_names(hdir, argv + optind, argc - optind);
     if (hdir && px_mkdirs(hdir) != 0) px_die(PX_EXIT_FAIL, "cannot create %s: %s", hdir, strerror(errno));
     ocl_ctx c;
     oo.quiet = 1;

@@ -96,8 +96,11 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
 
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(st->png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(st->png);
-    if (color_type & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(st->png);
-    // tRNS is transparency metadata, not intensity: ignored (never expanded to alpha).
+    // tRNS is transparency metadata, not intensity: ignored. Palette expansion turns a tRNS chunk
+    // into an alpha channel, which is stripped like a real one.
+    if ((color_type & PNG_COLOR_MASK_ALPHA) ||
+        (color_type == PNG_COLOR_TYPE_PALETTE && png_get_valid(st->png, st->info, PNG_INFO_tRNS)))
+        png_set_strip_alpha(st->png);
     png_set_interlace_handling(st->png);
     png_read_update_info(st->png, st->info);
 
