@@ -58,6 +58,16 @@ cp r1/config.json cfg.before
 check "--resume of a finished run says nothing to do" grep -q "nothing to do" out4.txt
 check "... and leaves config.json alone" cmp -s cfg.before r1/config.json
 
+# The checkpoint is written before the history row: when the row cannot be written (here
+# history.csv is a directory), the epoch is still in last.safetensors.
+"$PX" train --data a.safetensors "${TINY[@]}" --out ord >/dev/null 2>&1
+rm ord/history.csv && mkdir ord/history.csv
+"$PX" train --resume ord --epochs 2 --quiet --no-report >/dev/null 2>err6.txt
+st=$?
+check "a history row that cannot be written fails the run (got $st)" [ "$st" -eq 1 ]
+"$PX" train --resume ord --epochs 2 >out6.txt 2>&1
+check "... after the checkpoint of that epoch was saved" grep -q "already trained to 2 epochs" out6.txt
+
 # --data trains on the file: two files give two different training losses.
 "$PX" train --data a.safetensors "${TINY[@]}" --out da >/dev/null 2>&1
 "$PX" train --data b.safetensors "${TINY[@]}" --out db >/dev/null 2>&1
