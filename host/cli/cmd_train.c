@@ -351,7 +351,32 @@ typedef struct {
     size_t len;
 } history;
 
-static void history_open(history *h, const char *run_dir, int resumed, int64_t epochs_done) {
+// Appends a row and rewrites the file atomically.
+static void history_append(history *h, const char *row) {
+    size_t rl = strlen(row);
+    char *grown = realloc(h->text, h->len + rl + 1);
+    if (!grown) px_die(PX_EXIT_FAIL, "out of memory");
+    h->text = grown;
+    memcpy(h->text + h->len, row, rl + 1);
+    h->len += rl;
+    if (px_write_file_atomic(h->path, h->text, h->len) != 0) px_die(PX_EXIT_FAIL, "%s: %s", h->path, strerror(errno));
+}
+
+// A run killed after saving an epoch's checkpoint but before appending its row: the checkpoint
+// carries the row (last_row, "epoch,..."), which is appended when the history lacks it.
+static void history_recover(history *h, int64_t epochs_done, const char *last_row) {
+    int ep = 0;
+    if (!last_row[0] || sscanf(last_row, "%d,", &ep) != 1 || ep != epochs_done) return;
+    char want[32];
+    int n = snprintf(want, sizeof want, "\n%d,", ep);
+    if (h->len >= (size_t)n - 1 && strstr(h->text, want)) return; // already there
+    history_append(h, last_row);
+    px_warn("%s lacked epoch %d's row (the run stopped between its checkpoint and its history row): restored from "
+            "the checkpoint",
+            h->path, ep);
+}
+
+static void history_open(history *h, const char *run_dir, int resumed, int64_t epochs_done, const char *last_row) {
     snprintf(h->path, sizeof h->path, "%s/history.csv", run_dir);
     size_t n;
     char *old = resumed ? px_read_file(h->path, &n) : NULL;
@@ -369,6 +394,7 @@ static void history_open(history *h, const char *run_dir, int resumed, int64_t e
         }
         fclose(f);
         free(old);
+        history_recover(h, epochs_done, last_row);
     } else {
         const char *hdr = "epoch,loss,mae,val_loss,val_mae,seconds,samples_per_s\n";
         h->text = strdup(hdr);
@@ -376,15 +402,10 @@ static void history_open(history *h, const char *run_dir, int resumed, int64_t e
     }
 }
 
-static void history_add(history *h, const trainer_epoch_result *e) {
-    char row[256];
-    snprintf(row, sizeof row, "%d,%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n", e->epoch, e->loss, e->mae, e->val_loss, e->val_mae,
+// One epoch's history.csv row (with its newline).
+static void history_row(char *row, size_t len, const trainer_epoch_result *e) {
+    snprintf(row, len, "%d,%.8g,%.8g,%.8g,%.8g,%.3f,%.1f\n", e->epoch, e->loss, e->mae, e->val_loss, e->val_mae,
              e->seconds, e->rate);
-    size_t rl = strlen(row);
-    h->text = realloc(h->text, h->len + rl + 1);
-    memcpy(h->text + h->len, row, rl + 1);
-    h->len += rl;
-    if (px_write_file_atomic(h->path, h->text, h->len) != 0) px_die(PX_EXIT_FAIL, "%s: %s", h->path, strerror(errno));
 }
 
 // The epochs: per epoch a summary line, a history row and the checkpoints (last, best); on a
@@ -395,7 +416,7 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
     snprintf(last_path, sizeof last_path, "%s/last.safetensors", run_dir);
     snprintf(best_path, sizeof best_path, "%s/best.safetensors", run_dir);
     history h;
-    history_open(&h, run_dir, resumed, trainer_progress(t)->epoch);
+    history_open(&h, run_dir, resumed, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
     int status = PX_EXIT_OK;
     while (!g_stop) {
         trainer_epoch_result e;
@@ -414,10 +435,14 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
                    e.epoch, s->epochs, e.seconds, e.loss, e.mae, e.val_loss, e.val_mae, e.rate);
             fflush(stdout);
         }
-        // The checkpoint first: a history row never describes an epoch that no checkpoint holds.
+        // The checkpoint first (carrying the row): a history row never describes an epoch that no
+        // checkpoint holds, and a row lost to a kill in between comes back on --resume.
+        char row[256];
+        history_row(row, sizeof row, &e);
+        trainer_set_history_row(t, row);
         if (trainer_save(t, last_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (e.is_best && trainer_save(t, best_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
-        history_add(&h, &e);
+        history_append(&h, row);
     }
     if (g_stop) {
         const train_progress *tp = trainer_progress(t);
@@ -582,6 +607,9 @@ int cmd_train(int argc, char **argv) {
     if (a.resume && trainer_resume(t, ckpt_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     const train_settings *ts = trainer_settings(t);
     if (a.resume && trainer_progress(t)->epoch >= ts->epochs && trainer_progress(t)->step_in_epoch == 0) {
+        history h; // a row lost between the last checkpoint and its history row comes back
+        history_open(&h, run_dir, 1, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
+        free(h.text);
         printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
                ckpt_path, ts->epochs, ts->epochs);
         trainer_free(t);

@@ -227,6 +227,7 @@ int checkpoint_save(const char *path, net *n, const train_settings *s, const tra
         st_writer_add(w, "train/sums", ST_F64, 1, four, sums);
         int64_t counts[2] = {p->run_count, p->best_epoch};
         st_writer_add(w, "train/counts", ST_I64, 1, two, counts);
+        if (p->history_row[0]) st_writer_meta(w, "history_row", p->history_row);
     }
     int rc = st_writer_save(w, path, err, errlen);
     st_writer_free(w);
@@ -341,6 +342,8 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
         p->seconds = dsums[3];
         p->run_count = icnt[0];
         p->best_epoch = icnt[1];
+        const char *row = st_meta(f, "history_row");
+        snprintf(p->history_row, sizeof p->history_row, "%s", row && strlen(row) < sizeof p->history_row ? row : "");
     }
     rc = 0;
 out:

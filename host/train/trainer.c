@@ -350,6 +350,10 @@ trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r) {
     }
 }
 
+void trainer_set_history_row(trainer *t, const char *row) {
+    snprintf(t->tp.history_row, sizeof t->tp.history_row, "%s", row);
+}
+
 int trainer_save(const trainer *t, const char *path, char *err, size_t errlen) {
     return checkpoint_save(path, t->nt, &t->s, &t->tp, err, errlen);
 }

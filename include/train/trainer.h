@@ -42,6 +42,10 @@ typedef struct {
     double best_val_loss;
     int64_t best_epoch;
     double seconds; // training time so far
+    // The run's history.csv row for the last completed epoch (saved in the checkpoint's metadata),
+    // so a run killed between saving the checkpoint and appending the row gets the row back on
+    // --resume; "" if none.
+    char history_row[256];
 } train_progress;
 
 // The settings of a preset ("default" or "seed"); returns -1 (s untouched) for another name.
@@ -107,6 +111,8 @@ trainer_status trainer_step(trainer *t, trainer_epoch_result *r);
 // Runs steps to the end of the current epoch, checking the stop flag after each.
 trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r);
 // Saves the net and the run's progress (a resumable checkpoint) atomically.
+// Sets the history row trainer_save puts in the checkpoint beside the epoch it describes.
+void trainer_set_history_row(trainer *t, const char *row);
 int trainer_save(const trainer *t, const char *path, char *err, size_t errlen);
 void trainer_free(trainer *t);
 
