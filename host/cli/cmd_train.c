@@ -394,12 +394,13 @@ static void history_open(history *h, const char *run_dir, int resumed, int64_t e
         }
         fclose(f);
         free(old);
-        history_recover(h, epochs_done, last_row);
     } else {
         const char *hdr = "epoch,loss,mae,val_loss,val_mae,seconds,samples_per_s\n";
         h->text = strdup(hdr);
         h->len = strlen(hdr);
     }
+    // Also when history.csv was never written: a kill between the first checkpoint and its row.
+    if (resumed) history_recover(h, epochs_done, last_row);
 }
 
 // One epoch's history.csv row (with its newline).
