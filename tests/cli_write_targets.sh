@@ -43,6 +43,15 @@ ln -s sub/made.safetensors dangling.safetensors
 "$PX" "${GEN[@]}" --out dangling.safetensors >/dev/null 2>&1
 check "a dangling symlink's target is created through the link" cmp -s ref.safetensors sub/made.safetensors
 check "... and the link is kept" [ -L dangling.safetensors ]
+# A link into /proc naming a pipe (what /dev/stdout is; a private one, never the system's): the
+# pipe gets the data and the link stays.
+ln -s /proc/self/fd/1 to_stdout
+"$PX" "${GEN[@]}" --out to_stdout 2>/dev/null | cat >via_pipe
+# (generate's own messages share that pipe: find the dataset's bytes in it)
+check "a /proc link to a pipe is written through (like --out /dev/stdout | ...)" \
+    python3 -c 'import sys; sys.exit(open(sys.argv[1],"rb").read() not in open(sys.argv[2],"rb").read())' \
+    ref.safetensors via_pipe
+check "... and stays a link" [ -L to_stdout ]
 check "no temporary files are left" bash -c '! ls -a . sub | grep -q "\.tmp\."'
 
 cli_summary

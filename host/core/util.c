@@ -245,9 +245,12 @@ static char *write_target(const char *path) {
 }
 
 int px_write_file_atomic(const char *path, const void *data, size_t len) {
-    char *real = write_target(path);
-    if (!real) return -1;
+    // The path itself first, links followed by the kernel: /dev/stdout is a link into /proc whose
+    // text ("pipe:[N]") names no file, yet it opens the pipe.
     struct stat st;
+    int special = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode));
+    char *real = special ? strdup(path) : write_target(path);
+    if (!real) return -1;
     if (stat(real, &st) == 0 && !S_ISREG(st.st_mode)) {
         // A character device or a pipe is written in place, as a shell redirection would: renaming
         // over it would replace /dev/null with a file. Anything else is refused.
