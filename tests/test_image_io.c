@@ -282,6 +282,8 @@ static void test_errors(void) {
     expect_error("maxval big", "P5 1 1 70000\n\0\0", 15, "maxval must be 1..65535");
     expect_error("zero width", "P5 0 3 255\n", 11, "empty");
     expect_error("absurd size", "P5 60000 60000 255\n\0", 20, "too large");
+    // Within the pixel count but one side over PX_MAX_SIDE (a 1 x 5000 strip): refused too.
+    expect_error("side over the limit", "P5 5000 1 255\n\0", 16, "too large (limit 4096x4096)");
     expect_error("absurd width", "P5 99999999999 1 255\n\0", 22, "absurd width");
     expect_error("no header", "P2", 2, "missing or absurd width");
 

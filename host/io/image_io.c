@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
 #include "pixloc.h"
 
 // Largest image accepted (pixels): far above anything pixloc uses (50x50), small
@@ -23,8 +24,11 @@ static int size_ok(long long H, long long W, const char *name, char *err, size_t
         px_errf_file(err, errlen, name, "image size %lldx%lld is empty", W, H);
         return 0;
     }
-    if (H > (long long)IMG_MAX_PIXELS || W > (long long)IMG_MAX_PIXELS || (size_t)H * (size_t)W > IMG_MAX_PIXELS) {
-        px_errf_file(err, errlen, name, "image size %lldx%lld is too large (limit %zu pixels)", W, H, IMG_MAX_PIXELS);
+    // Each side at most PX_MAX_SIDE, the limit every other part of pixloc uses: a 1 x 16M-pixel
+    // image would pass the pixel count, yet cost libpng hundreds of MiB of row buffers.
+    if (H > PX_MAX_SIDE || W > PX_MAX_SIDE || (size_t)H * (size_t)W > IMG_MAX_PIXELS) {
+        px_errf_file(err, errlen, name, "image size %lldx%lld is too large (limit %dx%d)", W, H, PX_MAX_SIDE,
+                     PX_MAX_SIDE);
         return 0;
     }
     return 1;
