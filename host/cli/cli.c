@@ -76,3 +76,8 @@ void cli_usage_error(const char *cmd, const char *fmt, ...) {
     fprintf(stderr, "\nRun 'pixloc %s --help' for usage.\n", cmd);
     exit(PX_EXIT_USAGE);
 }
+
+const char *cli_path(const char *flag, const char *value) {
+    if (!*value) px_die(PX_EXIT_USAGE, "%s: the path is empty", flag);
+    return value;
+}

@@ -52,7 +52,7 @@ int cmd_eval(int argc, char **argv) {
         case O_DATA: data = optarg; break;
         case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
         case O_JSON: json = 1; break;
-        case O_OUT: out = optarg; break;
+        case O_OUT: out = cli_path("--out", optarg); break;
         case O_HELP: usage(); return PX_EXIT_OK;
         default: cli_usage_error("eval", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
@@ -62,18 +62,17 @@ int cmd_eval(int argc, char **argv) {
 
     char path[2048], err[1024];
     checkpoint_resolve(model, "best", path, sizeof path);
-    if (out) { // before any work: an output that is an input, or that cannot be written
-        if (!*out) px_die(PX_EXIT_USAGE, "--out: the path is empty");
-        if (px_same_file(out, path) || (data && px_same_file(out, data)))
-            px_die(PX_EXIT_USAGE, "--out %s is an input of this evaluation (the %s): choose another file", out,
-                   px_same_file(out, path) ? "model" : "dataset");
-        if (px_check_writable(out) != 0) px_die(PX_EXIT_FAIL, "--out %s: cannot write there: %s", out, strerror(errno));
-    }
     train_settings s;
     if (checkpoint_read_settings(path, &s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     dataset d;
     splits sp, *spp = NULL;
     if (!data && s.data[0]) data = s.data;
+    if (out) { // before any work: an output that is an input (the model or the data), or unwritable
+        if (px_same_file(out, path) || (data && px_same_file(out, data)))
+            px_die(PX_EXIT_USAGE, "--out %s is an input of this evaluation (the %s): choose another file", out,
+                   px_same_file(out, path) ? "model" : "dataset");
+        if (px_check_writable(out) != 0) px_die(PX_EXIT_FAIL, "--out %s: cannot write there: %s", out, strerror(errno));
+    }
     if (data) {
         if (dataset_load(&d, data, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (data == s.data) { // the training file itself: score its splits
@@ -85,8 +84,6 @@ int cmd_eval(int argc, char **argv) {
         dataset_split(d.N, s.seed, s.test_frac, s.val_frac, &sp);
         spp = &sp;
     }
-    if (out && s.data[0] && data == s.data && px_same_file(out, data))
-        px_die(PX_EXIT_USAGE, "--out %s is an input of this evaluation (the dataset): choose another file", out);
     if (batch > d.N) batch = d.N > 0 ? d.N : 1; // never allocate for more images than there are
     ocl_ctx c;
     oo.quiet = json;

@@ -205,12 +205,6 @@ static void note_fixed(train_cli *a, const char *flag) {
     if (!strstr(a->fixed, flag)) snprintf(a->fixed + n, sizeof a->fixed - n, "%s%s", n ? ", " : "", flag);
 }
 
-// A flag value that names a file or directory must not be empty.
-static const char *path_arg(const char *flag, const char *v) {
-    if (!*v) px_die(PX_EXIT_USAGE, "%s: the path is empty", flag);
-    return v;
-}
-
 // Flags after the preset's settings; returns 1 if --help was printed.
 static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
     enum {
@@ -266,7 +260,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_SAMPLES: s->samples = (int)cli_int("--samples", optarg, 1, 10000000); break;
         case O_SEED: s->seed = (uint32_t)cli_int("--seed", optarg, 0, 4294967295L); break;
         case O_DATA:
-            if (strlen(path_arg("--data", optarg)) >= sizeof s->data)
+            if (strlen(cli_path("--data", optarg)) >= sizeof s->data)
                 px_die(PX_EXIT_USAGE, "--data: the path is too long");
             snprintf(s->data, sizeof s->data, "%s", optarg);
             break;
@@ -296,8 +290,8 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HEADBIAS: s->net.head_bias_init = (float)cli_double("--head-bias", optarg, -20, 20); break;
         case O_BNMOM: s->net.bn_momentum = (float)cli_double("--bn-momentum", optarg, 0, 0.99999); break;
         case O_BNRE: s->bn_reestimate = (int)cli_int("--bn-reestimate", optarg, 0, 100000); break;
-        case O_OUT: a->out = path_arg("--out", optarg); break;
-        case O_RESUME: a->resume = path_arg("--resume", optarg); break;
+        case O_OUT: a->out = cli_path("--out", optarg); break;
+        case O_RESUME: a->resume = cli_path("--resume", optarg); break;
         case O_FORCE: a->force = 1; break;
         case O_NOREPORT: a->no_report = 1; break;
         case O_QUIET: a->quiet = 1; break;

@@ -6,6 +6,8 @@
 #include "net.h"
 #include "ocl_flags.h"
 
+// A flag value that names a file or directory: returned as is, or exit 2 when it is empty.
+const char *cli_path(const char *flag, const char *value);
 long cli_int(const char *flag, const char *value, long lo, long hi);
 double cli_double(const char *flag, const char *value, double lo, double hi);
 // Comma-separated integers in lo..hi ("32,64,128", rules of parse.h); returns the count (dies on error).
