@@ -15,7 +15,8 @@ declare -A ALLOWED=(
     [eval]="eval nn io runtime core"
     [train]="train eval nn io runtime core"
     [report]="report io core"
-    [cli]="cli report train eval nn io runtime core"
+    [export]="export nn io runtime core"
+    [cli]="cli export report train eval nn io runtime core"
 )
 defined() { nm --defined-only -g "$B/libpixloc_$1.a" 2>/dev/null | awk 'NF==3 && $2 ~ /[TDBRC]/ {print $3}' | sort -u; }
 declare -A DEF

@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"train", cmd_train, "train the heatmap CNN (generates the data, or --data FILE), write a run directory"},
     {"eval", cmd_eval, "coordinate metrics of a checkpoint on train/val/test, beside two classical baselines"},
     {"predict", cmd_predict, "bright-pixel coordinates of PNG/PGM images or a dataset file"},
+    {"export", cmd_export, "write a checkpoint's network as an ONNX model (onnxruntime, OpenCV dnn)"},
     {"report", cmd_report, "write RUN_DIR/report/: training curves, sample heatmaps, error histograms, index.html"},
     {"bench", cmd_bench, "time training and inference steps and each convolution on the selected device"},
     {"tune", cmd_tune, "time kernel variants on the selected device and remember the fastest"},
