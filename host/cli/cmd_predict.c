@@ -16,9 +16,11 @@
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
+#include "safetensors.h"
 
 static void usage(void) {
-    printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--heatmap-out DIR] INPUT...\n\n"
+    printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--heatmap-out DIR [--heatmap-format F]]\n"
+           "                      INPUT...\n\n"
            "INPUT is a PNG or PGM image (8 or 16 bit; colour is converted to gray; any size) or a\n"
            "safetensors dataset written by 'pixloc generate'. Prints one line per image: the file\n"
            "(or file:index for a dataset), x (column), y (row) and the heatmap's peak value, as CSV\n"
@@ -27,7 +29,12 @@ static void usage(void) {
            "the others are still processed; the exit status is then 1.\n\n"
            "  --model P          checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --json             JSON output\n"
-           "  --heatmap-out DIR  write each predicted heatmap as an 8-bit PNG (0..1 -> 0..255)\n"
+           "  --heatmap-out DIR  write the predicted heatmaps into DIR (created if missing)\n"
+           "  --heatmap-format F png: one 8-bit PNG per image (0..1 -> 0..255), DIR/NAME.heatmap.png\n"
+           "                     (DIR/NAME.I.heatmap.png for image I of a dataset); safetensors: the\n"
+           "                     float32 values, DIR/NAME.heatmap.safetensors with tensor 'heatmap'\n"
+           "                     (H,W), or for a dataset DIR/NAME.heatmaps.safetensors with 'heatmaps'\n"
+           "                     (N,H,W) [png]\n"
            "  --batch-size N     inference batch for dataset inputs [256]\n\n%s",
            OCL_OPTIONS_HELP);
 }
@@ -119,6 +126,26 @@ static int write_heatmap(const char *dir, const char *name, long index, const fl
     return rc;
 }
 
+// --heatmap-format safetensors: the float heatmaps of one input in one file, DIR/BASE.heatmap.safetensors
+// ("heatmap", (H,W)) for an image, DIR/BASE.heatmaps.safetensors ("heatmaps", (N,H,W)) for a dataset.
+static int write_heatmaps_f32(const char *dir, const char *name, int dataset, const float *h, int N, int H, int W) {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    char path[4096], err[1024];
+    snprintf(path, sizeof path, "%s/%s.%s.safetensors", dir, base, dataset ? "heatmaps" : "heatmap");
+    st_writer *w = st_writer_new();
+    int64_t shape[3] = {N, H, W};
+    if (dataset)
+        st_writer_add_borrowed(w, "heatmaps", ST_F32, 3, shape, h);
+    else
+        st_writer_add_borrowed(w, "heatmap", ST_F32, 2, shape + 1, h);
+    st_writer_meta(w, "format", "pixloc-heatmaps");
+    int rc = st_writer_save(w, path, err, sizeof err);
+    st_writer_free(w);
+    if (rc != 0) fprintf(stderr, "pixloc: error: %s\n", err);
+    return rc;
+}
+
 static const char *base_name(const char *path) {
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
@@ -126,14 +153,14 @@ static const char *base_name(const char *path) {
 
 // --heatmap-out names each heatmap after its input's file name: two inputs with one name in
 // different folders would overwrite each other's heatmap, so that is refused before any work.
-static void check_heatmap_names(const char *hdir, char **inputs, int n) {
+static void check_heatmap_names(const char *hdir, int f32, char **inputs, int n) {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < i; j++)
             if (strcmp(base_name(inputs[i]), base_name(inputs[j])) == 0)
                 px_die(PX_EXIT_USAGE,
-                       "--heatmap-out: inputs %s and %s would both write %s/%s.heatmap.png: give them "
+                       "--heatmap-out: inputs %s and %s would both write %s/%s.heatmap.%s: give them "
                        "in separate runs with separate --heatmap-out folders",
-                       inputs[j], inputs[i], hdir, base_name(inputs[i]));
+                       inputs[j], inputs[i], hdir, base_name(inputs[i]), f32 ? "safetensors" : "png");
 }
 
 static int is_safetensors(const char *path) {
@@ -145,11 +172,12 @@ int cmd_predict(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *hdir = NULL;
-    int json = 0, batch = 256;
-    enum { O_MODEL = 256, O_JSON, O_HDIR, O_BATCH, O_HELP };
+    int json = 0, batch = 256, f32 = 0, hfmt_given = 0;
+    enum { O_MODEL = 256, O_JSON, O_HDIR, O_HFMT, O_BATCH, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"json", no_argument, 0, O_JSON},
                                          {"heatmap-out", required_argument, 0, O_HDIR},
+                                         {"heatmap-format", required_argument, 0, O_HFMT},
                                          {"batch-size", required_argument, 0, O_BATCH},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
@@ -161,6 +189,15 @@ int cmd_predict(int argc, char **argv) {
         case O_MODEL: model = optarg; break;
         case O_JSON: json = 1; break;
         case O_HDIR: hdir = optarg; break;
+        case O_HFMT:
+            hfmt_given = 1;
+            if (strcmp(optarg, "png") == 0)
+                f32 = 0;
+            else if (strcmp(optarg, "safetensors") == 0)
+                f32 = 1;
+            else
+                cli_usage_error("predict", "--heatmap-format: '%s' is not png or safetensors", optarg);
+            break;
         case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
         case O_HELP: usage(); return PX_EXIT_OK;
         default: cli_usage_error("predict", "unknown option or missing value: '%s'", argv[optind - 1]);
@@ -168,12 +205,13 @@ int cmd_predict(int argc, char **argv) {
     }
     if (!model) cli_usage_error("predict", "--model CKPT is required");
     if (optind >= argc) cli_usage_error("predict", "no INPUT given (PNG, PGM or .safetensors files)");
+    if (hfmt_given && !hdir) cli_usage_error("predict", "--heatmap-format needs --heatmap-out DIR");
     char path[2048], err[1024];
     checkpoint_resolve(model, "best", path, sizeof path);
     predictor p = {0};
     p.ckpt = path;
     if (checkpoint_read_settings(path, &p.s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
-    if (hdir) check_heatmap_names(hdir, argv + optind, argc - optind);
+    if (hdir) check_heatmap_names(hdir, f32, argv + optind, argc - optind);
     if (hdir && px_mkdirs(hdir) != 0) px_die(PX_EXIT_FAIL, "cannot create %s: %s", hdir, strerror(errno));
     ocl_ctx c;
     oo.quiet = 1;
@@ -205,8 +243,9 @@ int cmd_predict(int argc, char **argv) {
             predict_indices(p.nt, b, d.images, d.H, d.W, idx, d.N, xy, heat, peaks);
             for (int i = 0; i < d.N; i++) {
                 emit(json, in, i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
-                if (hdir && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
+                if (hdir && !f32 && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
             }
+            if (hdir && f32 && write_heatmaps_f32(hdir, in, 1, heat, d.N, d.H, d.W) != 0) failures++;
             free(idx);
             free(xy);
             free(peaks);
@@ -233,7 +272,9 @@ int cmd_predict(int argc, char **argv) {
         float *heat = hdir ? px_malloc((size_t)H * W * sizeof(float), "heatmap") : NULL;
         predict_indices(p.nt, 1, img, H, W, &zero, 1, xy, heat, &peak);
         emit(json, in, -1, xy[0], xy[1], peak);
-        if (hdir && write_heatmap(hdir, in, -1, heat, H, W) != 0) failures++;
+        if (hdir &&
+            (f32 ? write_heatmaps_f32(hdir, in, 0, heat, 1, H, W) : write_heatmap(hdir, in, -1, heat, H, W)) != 0)
+            failures++;
         free(heat);
         free(img);
     }
