@@ -44,6 +44,12 @@ check "train a small model" run "$PX" train --samples 1500 --channels 8,32,32,8 
     --no-report --quiet --out run
 check "export it" run "$PX" export --model run --onnx model.onnx
 check "export says what it wrote" grep -q "wrote model.onnx (ONNX opset 13, 4 blocks)" "$T/log"
+check "export again over the file" run "$PX" export --model run/best.safetensors --onnx model.onnx
+"$PY" "$HERE/onnx_check.py" poison run/best.safetensors conv1.bias 3 nan.safetensors
+"$PX" export --model nan.safetensors --onnx nan.onnx >"$T/log" 2>&1
+check "a NaN weight: exit 1" test $? = 1
+check "... naming the tensor and element" grep -q "tensor 'conv1.bias' element 3 is NaN: the checkpoint is damaged" "$T/log"
+check "... and no file written" test ! -e nan.onnx
 check "the seed's dataset" run "$PX" generate --samples 15000 --seed 42 --out seed42.safetensors
 check "200 images of its test split" run "$PY" "$HERE/onnx_check.py" subset seed42.safetensors \
     "$PIXLOC_TEST_DATA/dataset_fixture.safetensors" 200 test200.safetensors

@@ -4,6 +4,9 @@
       writes the first N images of the seed's test split (the indices sklearn's
       train_test_split gave, stored in tests/data/dataset_fixture.safetensors as
       seed42_test_idx) of the dataset SEED42 to OUT, a dataset pixloc reads.
+  onnx_check.py poison CKPT TENSOR INDEX OUT
+      copies the checkpoint CKPT to OUT with element INDEX of the F32 tensor TENSOR
+      set to NaN (the bytes patched in place; header and metadata unchanged).
   onnx_check.py compare MODEL DATASET HEATMAPS CSV [--opencv] [--tol T]
       onnx.checker (full check) on MODEL, the graph's input and output N x 1 x H x W
       with N, H, W symbolic; then the heatmaps of DATASET's images from onnxruntime
@@ -61,6 +64,18 @@ def subset(seed42, fixture, n, out):
     assert d["images"].shape == (15000, 50, 50), d["images"].shape
     st_save(out, {"images": d["images"][idx], "coords": d["coords"][idx]})
     print(f"ok   {out}: images {list(idx[:5])}... of the seed's test split ({n})")
+
+
+def poison(ckpt, name, index, out):
+    with open(ckpt, "rb") as f:
+        b = bytearray(f.read())
+    n = struct.unpack("<Q", b[:8])[0]
+    t = json.loads(b[8 : 8 + n])[name]
+    assert t["dtype"] == "F32"
+    at = 8 + n + t["data_offsets"][0] + 4 * index
+    b[at : at + 4] = struct.pack("<f", float("nan"))
+    with open(out, "wb") as f:
+        f.write(b)
 
 
 fails = 0
@@ -132,6 +147,9 @@ def main():
     a = sys.argv[1:]
     if a and a[0] == "subset" and len(a) == 5:
         subset(a[1], a[2], int(a[3]), a[4])
+        return 0
+    if a and a[0] == "poison" and len(a) == 5:
+        poison(a[1], a[2], int(a[3]), a[4])
         return 0
     if a and a[0] == "compare" and len(a) >= 5:
         tol = float(a[a.index("--tol") + 1]) if "--tol" in a else 1e-5
