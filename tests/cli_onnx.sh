@@ -67,4 +67,13 @@ for ds in test200 odd; do
     fi
     sed 's/^/     | /' "$T/check.log"
 done
+
+# The README's three lines, as written, from a directory with model.onnx and data/examples/.
+awk '/^### Export to ONNX/ {s=1} s && /^```python/ {p=1; next} p && /^```/ {exit} p' "$ROOT/README.md" >readme.py
+ln -s "$ROOT/data" data
+check "README snippet found" grep -q "InferenceSession" readme.py
+"$PY" readme.py >readme.out 2>"$T/log"
+check "README snippet runs" test $? = 0
+want=$("$PX" predict --model run data/examples/bright-x35-y42.png | awk -F, 'NR == 2 {print $2, $3}')
+check "README snippet prints pixloc predict's x y ($want)" test "$(cat readme.out)" = "$want"
 cli_summary
