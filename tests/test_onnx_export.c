@@ -36,7 +36,7 @@ static void add(const char *name, int ndim, int64_t a, int64_t b, int64_t c, int
     int64_t s[4] = {a, b, c, d};
     size_t n = 1;
     for (int i = 0; i < ndim; i++) n *= (size_t)(t->shape[i] = s[i]);
-    t->data = calloc(n + 1, sizeof(float)); // + 1: write_open may poison element 1 of any tensor
+    t->data = calloc(n + 1, sizeof(float));      // + 1: write_open may poison element 1 of any tensor
     t_fill_uniform(t->data, n, 0.1f, 2.0f, rng); // positive: a usable moving variance
 }
 
@@ -160,9 +160,8 @@ static void check_init(const Onnx__GraphProto *g, const char *oname, const char 
 
 static void check_io(const Onnx__ValueInfoProto *v, const char *name) {
     CHECK(strcmp(v->name, name) == 0, "graph io '%s', want '%s'", v->name, name);
-    const Onnx__TypeProto__Tensor *t = v->type && v->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
-                                           ? v->type->tensor_type
-                                           : NULL;
+    const Onnx__TypeProto__Tensor *t =
+        v->type && v->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? v->type->tensor_type : NULL;
     CHECK(t && t->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->shape && t->shape->n_dim == 4,
           "%s: not a float32 4-d tensor", name);
     if (!t || !t->shape || t->shape->n_dim != 4) return;
@@ -180,8 +179,8 @@ static void check_io(const Onnx__ValueInfoProto *v, const char *name) {
 }
 
 static void check_graph(const Onnx__GraphProto *g) {
-    static const char *const ops[] = {"Conv", "Relu", "BatchNormalization", "Conv", "BatchNormalization",
-                                      "Conv", "Relu", "Conv",               "Sigmoid"};
+    static const char *const ops[] = {
+        "Conv", "Relu", "BatchNormalization", "Conv", "BatchNormalization", "Conv", "Relu", "Conv", "Sigmoid"};
     int nops = (int)(sizeof ops / sizeof *ops);
     CHECK((int)g->n_node == nops, "%zu nodes, want %d", g->n_node, nops);
     CHECK(g->n_input == 1 && g->n_output == 1, "%zu inputs, %zu outputs", g->n_input, g->n_output);
@@ -229,8 +228,8 @@ static void check_graph(const Onnx__GraphProto *g) {
     CHECK(g->n_initializer == (size_t)nt, "%zu initializers, want %d", g->n_initializer, nt);
 }
 
-static void expect_refusal(const char *what, const char *dir, const char *skip, const char *reshape,
-                           const char *nan, const char *frag) {
+static void expect_refusal(const char *what, const char *dir, const char *skip, const char *reshape, const char *nan,
+                           const char *frag) {
     net_config c = config();
     st_file *f = write_open(dir, skip, reshape, nan);
     if (!f) return;

@@ -19,9 +19,10 @@ static void usage(void) {
            "float32 N x 1 x H x W with pixel values 0..1 (8-bit / 255, as 'pixloc predict' reads\n"
            "images); output 'heatmap', float32 N x 1 x H x W, whose argmax is the bright pixel.\n"
            "N, H and W are free (dynamic). The layers are those of the checkpoint: per block a 3x3\n"
-           "convolution with bias and zero padding 1, ReLU and batch normalisation with the moving\n"
-           "statistics (BatchNormalization nodes), then the 1x1 convolution head and Sigmoid. The\n"
-           "file is written atomically (a temporary file renamed over FILE). No OpenCL device is used.\n\n"
+           "convolution with bias and zero padding 1, then ReLU and batch normalisation with the\n"
+           "moving statistics (a BatchNormalization node) where the block has them; then the 1x1\n"
+           "convolution head and Sigmoid. The file is written atomically (a temporary file renamed\n"
+           "over FILE). No OpenCL device is used.\n\n"
            "  --model P    checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --onnx FILE  the ONNX file to write\n",
            ONNX_EXPORT_OPSET, ONNX_EXPORT_IR_VERSION);
