@@ -65,7 +65,8 @@ static void clear_fields(parse_state *s) {
     s->rec_line = 0;
 }
 
-// A whole number in int32 range: optional sign, digits, nothing else.
+// A whole number in int32 range: optional sign, digits, nothing else. -1: not a whole number,
+// -2: out of range.
 static int parse_coord(const char *v, int32_t *out) {
     const char *p = v;
     if (*p == '+' || *p == '-') p++;
@@ -75,7 +76,7 @@ static int parse_coord(const char *v, int32_t *out) {
     errno = 0;
     char *end;
     long long n = strtoll(v, &end, 10);
-    if (errno || *end || n < INT32_MIN || n > INT32_MAX) return -1;
+    if (errno || *end || n < INT32_MIN || n > INT32_MAX) return -2; // digits, but too many
     *out = (int32_t)n;
     return 0;
 }
@@ -135,12 +136,12 @@ static void on_record(int c, void *data) {
     } else {
         label_row r = {.line = line};
         const char *hint = first ? " (a header line, if any, must be exactly file,x,y)" : "";
-        if (parse_coord(s->field[1], &r.x) != 0) {
-            fail(s, line, "x '%.40s' is not a whole number: x is the 0-based column of the bright pixel%s",
-                 s->field[1], hint);
-        } else if (parse_coord(s->field[2], &r.y) != 0) {
-            fail(s, line, "y '%.40s' is not a whole number: y is the 0-based row of the bright pixel%s", s->field[2],
-                 hint);
+        int ex = parse_coord(s->field[1], &r.x), ey = ex ? 0 : parse_coord(s->field[2], &r.y);
+        if (ex || ey) {
+            int is_x = ex != 0;
+            fail(s, line, "%s '%.40s' is %s: %s is the 0-based %s of the bright pixel%s", is_x ? "x" : "y",
+                 s->field[is_x ? 1 : 2], (is_x ? ex : ey) == -2 ? "out of range" : "not a whole number",
+                 is_x ? "x" : "y", is_x ? "column" : "row", hint);
         } else if (check_name(s, line, s->field[0]) == 0) {
             if (s->t->n >= LABELS_MAX_ROWS) {
                 fail(s, line, "more than %d rows", LABELS_MAX_ROWS);
