@@ -93,8 +93,8 @@ static int same_dataset(const char *what, const dataset *a, const dataset *b) {
 
 static void test_round_trip(void) {
     const int N = 37, H = 9, W = 13; // awkward: non-square, odd, not a batch multiple
-    char *argv[] = {"generate", "--samples", "37",  "--seed",      "2027", "--size", "9x13", "--out",
-                    NULL,       "--png",     NULL,  "--png-count", "37",   NULL};
+    char *argv[] = {"generate", "--samples", "37",    "--seed", "2027",        "--size", "9x13",
+                    "--out",    NULL,        "--png", NULL,     "--png-count", "37",     NULL};
     char out[1024], png[1024];
     snprintf(out, sizeof out, "%s/gen.safetensors", g_dir);
     snprintf(png, sizeof png, "%s/png", g_dir);
@@ -123,12 +123,15 @@ static void test_round_trip(void) {
     CHECK(maxdiff <= 0.5 / 255 + 1e-7, "max |imported - generated| %g, over half an 8-bit step", maxdiff);
     CHECK(imp.rec.H == H && imp.rec.W == W && imp.rec.sigma == 1.8, "recipe %dx%d sigma %g", imp.rec.H, imp.rec.W,
           imp.rec.sigma);
-    printf("round trip: %d images of %dx%d, coords identical, %zu pixels = 8-bit rounding, max diff %.3g\n", N, W,
-           H, n, maxdiff);
+    printf("round trip: %d images of %dx%d, coords identical, %zu pixels = 8-bit rounding, max diff %.3g\n", N, W, H, n,
+           maxdiff);
 
     // The same pixels in every other supported form, listed by a CSV in every accepted style.
     px_sbuf csv = {0};
-    px_sbuf_add(&csv, "\xEF\xBB\xBF" "File,X,Y\r\n\r\n", 15);
+    px_sbuf_add(&csv,
+                "\xEF\xBB\xBF"
+                "File,X,Y\r\n\r\n",
+                15);
     uint8_t *v = malloc((size_t)H * W);
     for (int i = 0; i < N; i++) {
         for (size_t k = 0; k < (size_t)H * W; k++) v[k] = (uint8_t)lrintf(imp.images[(size_t)i * H * W + k] * 255.0f);
@@ -171,7 +174,9 @@ static void test_parse(void) {
     static const parse_case cases[] = {
         {"a.png,1,2\n", "a.png|1|2;", 1},
         {"file,x,y\na.png,1,2", "a.png|1|2;", 1},
-        {"\xEF\xBB\xBF" "file,x,y\r\na.png,1,2\r\nb/c.pgm,3,4\r\n", "a.png|1|2;b/c.pgm|3|4;", 1},
+        {"\xEF\xBB\xBF"
+         "file,x,y\r\na.png,1,2\r\nb/c.pgm,3,4\r\n",
+         "a.png|1|2;b/c.pgm|3|4;", 1},
         {"a.png,1,2\rb.png,3,4\r", "a.png|1|2;b.png|3|4;", 1},
         {"\n\n  a.png , 1 , 2 \n\n", "a.png|1|2;", 1},
         {"\"a,b.png\",1,2\n\"say \"\"hi\"\".png\",-3,+4\n", "a,b.png|1|2;say \"hi\".png|-3|4;", 1},
@@ -216,8 +221,8 @@ static void test_parse(void) {
             free(got.s);
             labels_free(&t);
         } else {
-            CHECK(rc != 0 && strstr(err, c->want) && t.n == 0 && t.rows == NULL, "case %zu: rc %d, message '%s', want '%s'",
-                  k, rc, err, c->want);
+            CHECK(rc != 0 && strstr(err, c->want) && t.n == 0 && t.rows == NULL,
+                  "case %zu: rc %d, message '%s', want '%s'", k, rc, err, c->want);
         }
     }
     // Line numbers: the line each record starts on, blank and multi-line ones counted.

@@ -49,12 +49,10 @@ int cmd_import(int argc, char **argv) {
     const char *images = NULL, *labels = NULL, *out = NULL;
     double sigma = 1.8;
     enum { O_IMAGES = 256, O_LABELS, O_OUT, O_SIGMA, O_HELP };
-    static const struct option opts[] = {{"images", required_argument, 0, O_IMAGES},
-                                         {"labels", required_argument, 0, O_LABELS},
-                                         {"out", required_argument, 0, O_OUT},
-                                         {"sigma", required_argument, 0, O_SIGMA},
-                                         {"help", no_argument, 0, O_HELP},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"images", required_argument, 0, O_IMAGES}, {"labels", required_argument, 0, O_LABELS},
+        {"out", required_argument, 0, O_OUT},       {"sigma", required_argument, 0, O_SIGMA},
+        {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
     int ch;
     opterr = 0;
     optind = 1;
@@ -89,8 +87,8 @@ int cmd_import(int argc, char **argv) {
     dataset d;
     if (dataset_import(&d, images, labels, sigma, out, err, sizeof err) != 0) px_die(PX_EXIT_USAGE, "%s", err);
     double t1 = px_now();
-    printf("read %d image%s of %dx%d (width x height) listed in %s in %.2f s\n", d.N, d.N == 1 ? "" : "s", d.W, d.H,
-           labels, t1 - t0);
+    printf("read %d image%s, %d wide and %d high (--size %dx%d), listed in %s in %.2f s\n", d.N, d.N == 1 ? "" : "s",
+           d.W, d.H, d.H, d.W, labels, t1 - t0);
     if (dataset_save(&d, out, 0, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     double mb = (double)d.N * d.H * d.W * sizeof(float) / 1e6;
     printf("wrote %s (%.1f MB)\n", out, mb);

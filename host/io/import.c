@@ -80,8 +80,8 @@ static float *read_row(import_state *s, seen_set *seen, int i, const char *path)
     if (prev >= 0) {
         const label_row *p = &s->t->rows[prev];
         if (!strcmp(p->file, r->file))
-            px_errf(s->err, s->errlen, "%s line %d: %s is listed again (first on line %d): each image once",
-                    s->labels, r->line, r->file, p->line);
+            px_errf(s->err, s->errlen, "%s line %d: %s is listed again (first on line %d): each image once", s->labels,
+                    r->line, r->file, p->line);
         else
             px_errf(s->err, s->errlen, "%s line %d: %s is the same file as %s on line %d: each image once", s->labels,
                     r->line, r->file, p->file, p->line);
@@ -101,16 +101,16 @@ static float *read_row(import_state *s, seen_set *seen, int i, const char *path)
     } else if (H != s->H || W != s->W) {
         const label_row *f = &s->t->rows[s->first];
         px_errf(s->err, s->errlen,
-                "%s line %d: %s is %dx%d (width x height) but %s (line %d) is %dx%d: every image must "
-                "have the same size",
+                "%s line %d: %s is %d wide and %d high but %s (line %d) is %d wide and %d high: every "
+                "image must have the same size",
                 s->labels, r->line, r->file, W, H, f->file, f->line, s->W, s->H);
         free(img);
         return NULL;
     }
     if (r->x < 0 || r->x >= W || r->y < 0 || r->y >= H) {
         px_errf(s->err, s->errlen,
-                "%s line %d: label (x=%d, y=%d) is outside %s, a %dx%d image (x must be 0..%d, y 0..%d: "
-                "0-based column and row)",
+                "%s line %d: label (x=%d, y=%d) is outside %s, %d wide and %d high (x must be 0..%d, "
+                "y 0..%d: 0-based column and row)",
                 s->labels, r->line, r->x, r->y, r->file, W, H, W - 1, H - 1);
         free(img);
         return NULL;
@@ -141,8 +141,8 @@ static int import_rows(import_state *s, dataset *d, const char *images_dir) {
         size_t hw = (size_t)s->H * (size_t)s->W;
         if (i == 0) {
             if ((double)t->n * (double)hw * sizeof(float) > (double)IMPORT_MAX_BYTES) {
-                px_errf(s->err, s->errlen, "%s: %d images of %dx%d need %.1f GiB, over the %llu GiB limit", s->labels,
-                        t->n, s->W, s->H, (double)t->n * (double)hw * sizeof(float) / (1 << 30),
+                px_errf(s->err, s->errlen, "%s: %d images of %d x %d pixels need %.1f GiB, over the %llu GiB limit",
+                        s->labels, t->n, s->W, s->H, (double)t->n * (double)hw * sizeof(float) / (1 << 30),
                         IMPORT_MAX_BYTES >> 30);
                 free(img);
                 rc = -1;
