@@ -18,6 +18,9 @@ check "generate --png writes labels.csv with a header and 30 rows" \
 first=$(sed -n 's/.*(sample_00000.png: x=\([0-9]*\), y=\([0-9]*\)).*/\1,\2/p' gen.log)
 check "labels.csv holds generate's first label ($first)" grep -qx "sample_00000.png,$first" png/labels.csv
 
+check "import --help describes the CSV" grep -q "one row file,x,y per image" <<<"$("$PX" import --help)"
+check "pixloc --help lists import" grep -q "^  import " <<<"$("$PX" --help)"
+
 out=$("$PX" import --images png --out a.safetensors 2>&1)
 check "import (labels.csv by default) exits 0" test $? -eq 0
 check "import reports 30 images of 12 x 10" grep -q "read 30 images, 12 wide and 10 high (--size 10x12)" <<<"$out"

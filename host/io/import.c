@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,9 +130,7 @@ static int import_rows(import_state *s, dataset *d, const char *images_dir) {
         const label_row *r = &t->rows[i];
         size_t flen = strlen(r->file);
         char *path = px_malloc(dlen + flen + 2, "image path");
-        memcpy(path, images_dir, dlen);
-        path[dlen] = '/';
-        memcpy(path + dlen + 1, r->file, flen + 1);
+        snprintf(path, dlen + flen + 2, "%.*s/%s", (int)dlen, images_dir, r->file);
         float *img = read_row(s, &seen, i, path);
         free(path);
         if (!img) {

@@ -21,7 +21,8 @@ int fuzz_labels(const uint8_t *data, size_t size) {
     }
     fuzz_accepted = 1;
     size_t lines = 1;
-    for (size_t i = 0; i < size; i++) lines += data[i] == '\n' || (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n'));
+    for (size_t i = 0; i < size; i++)
+        lines += data[i] == '\n' || (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n'));
     FUZZ_CHECK(t.n >= 1 && t.rows != NULL);
     int prev = 0;
     for (int i = 0; i < t.n; i++) {
