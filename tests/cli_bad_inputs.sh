@@ -21,6 +21,11 @@ head -c 40 "$TMP/good.png" >"$TMP/corrupt.png"
 head -c 100 "$TMP/run/best.safetensors" >"$TMP/trunc.safetensors"
 head -c 4096 /dev/urandom >"$TMP/garbage.safetensors"
 printf 'not a directory\n' >"$TMP/afile"
+# A folder for import: two 8x8 PNGs, a truncated one and a 6x8 one.
+mkdir -p "$TMP/imp"
+cp "$TMP/good.png" "$TMP/imp/a.png" && cp "$TMP/good.png" "$TMP/imp/b.png" && cp "$TMP/corrupt.png" "$TMP/imp/corrupt.png"
+fixture "$PX" generate --out "$TMP/odd.safetensors" --samples 1 --size 6x8 --png "$TMP/oddpng" --png-count 1
+cp "$TMP/oddpng/sample_00000.png" "$TMP/imp/odd.png"
 # The settings claim 3 channels; the tensors have 2 (same length, so the header stays valid).
 perl -0777 -pe 's/\\"channels\\":\\"2\\"/\\"channels\\":\\"3\\"/ or die "no channels"' \
     "$TMP/run/best.safetensors" >"$TMP/mismatch.safetensors" || { echo "fixture failed: mismatch"; exit 1; }

@@ -16,6 +16,7 @@
 
 #include "fuzz/fuzz_common.c"
 #include "fuzz/fuzz_image.c"
+#include "fuzz/fuzz_labels.c"
 #include "fuzz/fuzz_safetensors.c"
 #include "fuzz/fuzz_settings.c"
 #include "pixloc.h"
@@ -60,8 +61,10 @@ static int replay_dir(const target *t, const char *dir, int regressions) {
 }
 
 int main(void) {
-    static const target targets[] = {
-        {"fuzz_safetensors", fuzz_safetensors}, {"fuzz_image", fuzz_image}, {"fuzz_settings", fuzz_settings}};
+    static const target targets[] = {{"fuzz_safetensors", fuzz_safetensors},
+                                     {"fuzz_image", fuzz_image},
+                                     {"fuzz_settings", fuzz_settings},
+                                     {"fuzz_labels", fuzz_labels}};
     for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
         char dir[2048];
         snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", PIXLOC_SOURCE_DIR, targets[k].name);

@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
-TARGETS=(fuzz_safetensors fuzz_image fuzz_settings)
-declare -A DICT=([fuzz_safetensors]=safetensors.dict [fuzz_image]=image.dict [fuzz_settings]=settings.dict)
+TARGETS=(fuzz_safetensors fuzz_image fuzz_settings fuzz_labels)
+declare -A DICT=([fuzz_safetensors]=safetensors.dict [fuzz_image]=image.dict [fuzz_settings]=settings.dict [fuzz_labels]=labels.dict)
 B=build-fuzz
 
 # -Wno-unknown-warning-option: the project's GCC-only warning flags are noise to clang.

@@ -23,7 +23,7 @@ static void usage(void) {
            "scored on its train, validation and test parts; with --data FILE the whole file is scored.\n"
            "The brightest-pixel and matched-filter baselines are scored on the test part (or the file).\n\n"
            "  --model P        checkpoint file, or a run directory (uses its best.safetensors)\n"
-           "  --data FILE      a dataset written by 'pixloc generate'\n"
+           "  --data FILE      a dataset written by 'pixloc generate' or 'pixloc import'\n"
            "  --batch-size N   inference batch [256]\n"
            "  --json           print JSON instead of a table\n"
            "  --out FILE       also write the JSON to FILE\n\n%s",

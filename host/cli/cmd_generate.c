@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "dataset.h"
 #include "image_io.h"
+#include "labels.h"
 #include "pixloc.h"
 
 // The whole file is assembled in memory before the atomic write, so the tensors
@@ -34,6 +35,8 @@ static void usage(void) {
            "  --seed S          numpy RandomState seed, 0..4294967295 [42]\n"
            "  --heatmaps        also store the label heatmaps\n"
            "  --png DIR         also write the first images as 8-bit PNG files DIR/sample_NNNNN.png\n"
+           "                    (values rounded to 1/255) and their labels as DIR/labels.csv (file,x,y,\n"
+           "                    the format 'pixloc import --images DIR' reads)\n"
            "  --png-count K     how many PNG files, 1..1000 [8]\n\n"
            "Recipe (defaults are the seed notebook's):\n"
            "  --size HxW        image size, each side 1..%d [50x50]\n"
@@ -70,14 +73,24 @@ static void write_pngs(const dataset *d, const char *dir, int count) {
     uint8_t *pix = px_malloc(hw, "PNG pixels");
     char path[4096], err[512];
     if (count > d->N) count = d->N;
+    px_sbuf csv = {0};
+    px_sbuf_str(&csv, LABELS_HEADER "\n");
     for (int i = 0; i < count; i++) {
         for (size_t k = 0; k < hw; k++) pix[k] = (uint8_t)lrintf(d->images[(size_t)i * hw + k] * 255.0f);
-        snprintf(path, sizeof path, "%s/sample_%05d.png", dir, i);
+        char name[32];
+        snprintf(name, sizeof name, "sample_%05d.png", i);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
         if (png_write_gray8(path, d->H, d->W, pix, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+        labels_append(&csv, name, d->coords[2 * (size_t)i], d->coords[2 * (size_t)i + 1]);
     }
     free(pix);
-    printf("wrote %d PNG file%s to %s (sample_00000.png: x=%d, y=%d)\n", count, count == 1 ? "" : "s", dir,
-           d->coords[0], d->coords[1]);
+    // The labels in the format `pixloc import` reads, written after the images they name.
+    snprintf(path, sizeof path, "%s/labels.csv", dir);
+    if (px_write_file_atomic(path, csv.s, csv.len) != 0)
+        px_die(PX_EXIT_FAIL, "cannot write %s: %s", path, strerror(errno));
+    free(csv.s);
+    printf("wrote %d PNG file%s and labels.csv to %s (sample_00000.png: x=%d, y=%d)\n", count, count == 1 ? "" : "s",
+           dir, d->coords[0], d->coords[1]);
 }
 
 int cmd_generate(int argc, char **argv) {

@@ -22,7 +22,7 @@ static void usage(void) {
     printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--heatmap-out DIR [--heatmap-format F]]\n"
            "                      INPUT...\n\n"
            "INPUT is a PNG or PGM image (8 or 16 bit; colour is converted to gray; any size) or a\n"
-           "safetensors dataset written by 'pixloc generate'. Prints one line per image: the file\n"
+           "safetensors dataset ('pixloc generate' or 'pixloc import'). Prints one line per image: the file\n"
            "(or file:index for a dataset), x (column), y (row) and the heatmap's peak value, as CSV\n"
            "with a header, or as a JSON array with --json. Pixel values are read as 0..1 (8-bit /255,\n"
            "16-bit /65535), as the training data is. An unreadable input is reported on stderr and\n"

@@ -17,6 +17,7 @@ typedef struct {
 static const command COMMANDS[] = {
     {"devices", cmd_devices, "list OpenCL platforms and devices, and which one is chosen by default"},
     {"generate", cmd_generate, "write a synthetic dataset (the seed's recipe) to a safetensors file"},
+    {"import", cmd_import, "turn a folder of labelled PNG/PGM images (a file,x,y CSV) into a dataset file"},
     {"train", cmd_train, "train the heatmap CNN (generates the data, or --data FILE), write a run directory"},
     {"eval", cmd_eval, "coordinate metrics of a checkpoint on train/val/test, beside two classical baselines"},
     {"predict", cmd_predict, "bright-pixel coordinates of PNG/PGM images or a dataset file"},

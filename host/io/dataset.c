@@ -322,6 +322,7 @@ int dataset_save(const dataset *d, const char *path, int with_heatmaps, char *er
     st_writer_meta(w, "version", DATASET_VERSION);
     st_writer_meta(w, "recipe", rec);
     st_writer_meta(w, "seed", seed);
+    if (d->source) st_writer_meta(w, "source", d->source);
     int rc = st_writer_save(w, path, err, errlen);
     st_writer_free(w);
     free(hm);

@@ -5,6 +5,7 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -34,6 +34,7 @@ typedef struct {
     float *heatmaps; // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
+    const char *source; // metadata "source" when set (not owned): "import" for `pixloc import`
 } dataset;
 
 // Generates N samples from `seed` with the notebook's draw order. dataset_generate and
@@ -47,7 +48,7 @@ void heatmap_fill(float *out, int H, int W, int x, int y, double sigma);
 void dataset_free(dataset *d);
 
 // Safetensors: images F32 (N,H,W), coords I32 (N,2), optional heatmaps F32 (N,H,W);
-// recipe and seed in metadata. 0 / -1 with a message in err.
+// recipe, seed (and source, when set) in metadata. 0 / -1 with a message in err.
 int dataset_save(const dataset *d, const char *path, int with_heatmaps, char *err, size_t errlen);
 int dataset_load(dataset *d, const char *path, char *err, size_t errlen);
 

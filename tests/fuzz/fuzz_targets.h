@@ -14,6 +14,7 @@ extern int fuzz_accepted;
 int fuzz_safetensors(const uint8_t *data, size_t size); // st_open_mem, dataset_load, checkpoint settings
 int fuzz_image(const uint8_t *data, size_t size);       // image_read_gray_mem (PNG, PGM)
 int fuzz_settings(const uint8_t *data, size_t size);    // train_settings_from_json, recipe_from_string
+int fuzz_labels(const uint8_t *data, size_t size);      // labels_parse_mem (the import CSV, libcsv)
 
 // A reader violated its own contract on an accepted input: print and abort,
 // so both libFuzzer and CTest report it as a crash.
