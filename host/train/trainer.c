@@ -577,4 +577,5 @@ net *trainer_net(const trainer *t) { return t->nt; }
 const dataset *trainer_dataset(const trainer *t) { return &t->d; }
 const splits *trainer_splits(const trainer *t) { return &t->sp; }
 int trainer_steps_per_epoch(const trainer *t) { return t->steps; }
+int trainer_fresh_pairs(const trainer *t) { return t->npairs; }
 double trainer_seconds(const trainer *t) { return t->clock_started ? px_now() - t->t0 : t->tp.seconds; }

@@ -144,6 +144,9 @@ net *trainer_net(const trainer *t);
 const dataset *trainer_dataset(const trainer *t);
 const splits *trainer_splits(const trainer *t);
 int trainer_steps_per_epoch(const trainer *t);
+// Fresh-data buffer pairs: 2 when the next epoch is drawn while this one trains, 1 when each
+// epoch's data is drawn at its start, 0 without fresh data.
+int trainer_fresh_pairs(const trainer *t);
 // Training time of the run so far (earlier sessions of a resumed run included).
 double trainer_seconds(const trainer *t);
 
