@@ -135,8 +135,8 @@ int main(void) {
     run_log *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     run(&c, &s, 0, -1, a);
     run(&c, &s, 1, -1, b);
-    CHECK(a->pairs == 2 && b->pairs == 1, "fresh data: two buffer pairs pipelined (%d), one synchronous (%d)",
-          a->pairs, b->pairs);
+    CHECK(a->pairs == 2 && b->pairs == 1, "fresh data: two buffer pairs pipelined (%d), one synchronous (%d)", a->pairs,
+          b->pairs);
     CHECK(a->max_drains == 0, "pipelined: no step inside an epoch waits for an empty queue (%ld)", a->max_drains);
     CHECK(a->max_waits == 1, "pipelined: a step waits for one event, the step before's loss (%ld)", a->max_waits);
     CHECK(b->max_waits + b->max_drains >= 1, "synchronous: each step waits for its loss");
@@ -165,8 +165,7 @@ int main(void) {
         CHECK(a->diverged.epoch == ep && a->diverged.step == stp && b->diverged.epoch == ep &&
                   b->diverged.step == stp && isnan(a->diverged.loss) && isnan(b->diverged.loss),
               "NaN at step %lld: reported at epoch %d step %d (pipelined %d/%d, synchronous %d/%d)",
-              (long long)nan_at[k], ep, stp, a->diverged.epoch, a->diverged.step, b->diverged.epoch,
-              b->diverged.step);
+              (long long)nan_at[k], ep, stp, a->diverged.epoch, a->diverged.step, b->diverged.epoch, b->diverged.step);
         CHECK(same_steps(a, b) && a->n == (int)nan_at[k] && same_epochs(a, b),
               "NaN at step %lld: the same %d callbacks and epochs before it (%d, %d)", (long long)nan_at[k],
               (int)nan_at[k], a->n, b->n);

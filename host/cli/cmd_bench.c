@@ -164,7 +164,7 @@ static void bench_network(ocl_ctx *c, const bench_opts *o, double t_entry, bench
     ocl_write(c, img, 0, host, npool * hw * sizeof(float));
     ocl_write(c, hm, 0, heat, npool * hw * sizeof(float));
     // Every rep's batch rows, drawn up front and uploaded once (as the trainer uploads an epoch's order).
-    size_t nsteps = (size_t)(o->warmup + o->reps), B = (size_t)o->net.batch;
+    size_t nsteps = (size_t)o->warmup + (size_t)o->reps, B = (size_t)o->net.batch;
     int64_t *idx = px_malloc(nsteps * B * sizeof(int64_t), "bench batch indices");
     for (size_t i = 0; i < nsteps * B; i++) idx[i] = rng_randint(&g, 0, (int64_t)npool);
     cl_mem rows = ocl_buffer(c, "bench batch rows", nsteps * B * sizeof(int64_t));

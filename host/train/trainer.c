@@ -278,14 +278,14 @@ static void validate(trainer *t, double *loss, double *mae) {
         int s = b * B, N = n - s < B ? n - s : B;
         net_gather_rows(t->nt, N, t->img_all, t->hm_all, t->val_rows, (size_t)s);
         net_forward(t->nt, N, BN_INFERENCE);
-        net_loss_enqueue(t->nt, N, out + 2 * b, NULL);
+        net_loss_enqueue(t->nt, N, out + (size_t)2 * b, NULL);
     }
     ocl_finish(t->c);
     double sl = 0, sm = 0;
     for (int b = 0; b < nb; b++) {
         int N = n - b * B < B ? n - b * B : B;
-        sl += (double)out[2 * b] * N;
-        sm += (double)out[2 * b + 1] * N;
+        sl += (double)out[(size_t)2 * b] * N;
+        sm += (double)out[(size_t)2 * b + 1] * N;
     }
     free(out);
     *loss = n ? sl / n : NAN;
