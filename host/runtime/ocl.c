@@ -745,6 +745,36 @@ void ocl_read_async(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes
     if (bytes) CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, done));
 }
 
+void *ocl_host_alloc(ocl_ctx *c, ocl_host_mem *h, size_t bytes, const char *what) {
+    size_t n = bytes ? bytes : 4;
+    cl_int err;
+    h->ptr = NULL;
+    h->buf = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, n, NULL, &err);
+    if (err != CL_SUCCESS) h->buf = NULL;
+    if (h->buf) { // mapped once, when a net or a run is set up
+        h->ptr = clEnqueueMapBuffer(c->queue, h->buf, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, n, 0, NULL, NULL, &err);
+        c->queue_drains++;
+        if (err != CL_SUCCESS || !h->ptr) {
+            clReleaseMemObject(h->buf);
+            h->buf = NULL;
+            h->ptr = NULL;
+        }
+    }
+    if (!h->ptr) h->ptr = px_malloc(n, what);
+    return h->ptr;
+}
+
+void ocl_host_free(ocl_ctx *c, ocl_host_mem *h) {
+    if (h->buf) {
+        CL_CHECK(clEnqueueUnmapMemObject(c->queue, h->buf, h->ptr, 0, NULL, NULL));
+        clReleaseMemObject(h->buf); // freed once the unmap has run
+    } else {
+        free(h->ptr);
+    }
+    h->buf = NULL;
+    h->ptr = NULL;
+}
+
 void ocl_wait(ocl_ctx *c, cl_event *ev) {
     if (!*ev) return;
     cl_int err = wait_event(c, ev);

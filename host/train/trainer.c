@@ -12,7 +12,7 @@
 
 // A step whose loss is still on its way back (the pipelined schedule): its ring slot.
 typedef struct {
-    float out[2];  // MSE, MAE, once done completes
+    float *out;    // MSE, MAE, once done completes (in the trainer's pinned loss_host)
     cl_event done; // the loss's non-blocking read
     int st, N;     // 0-based step in the epoch, batch size
     int64_t step_no;
@@ -20,8 +20,9 @@ typedef struct {
 
 // One epoch of fresh training data, on the host and on the device.
 typedef struct {
-    float *img, *hm; // (n_train, H, W) host copies (the upload's source)
-    int32_t *xy;     // (n_train, 2) bright-pixel coordinates
+    float *img, *hm;          // (n_train, H, W) host copies (the upload's source)
+    ocl_host_mem img_h, hm_h; // where img and hm live (pinned when the driver allows)
+    int32_t *xy;              // (n_train, 2) bright-pixel coordinates
     cl_mem d_img, d_hm;
     cl_event up[2]; // the uploads of img and hm (the host copies are busy until they complete)
 } fresh_pair;
@@ -44,10 +45,11 @@ struct trainer {
     atomic_int gen_done; // set by the thread when pair[gen_slot]'s host copies are complete
     rng_state gen_rng;   // the thread's copy of data_rng: at the next epoch's start, then after it
     int64_t *order, *perm;
-    cl_mem rows, val_rows; // (n_train), (n_val) int64: the epoch's order and the validation rows
-    cl_event rows_up;      // the order's upload (order is busy until it completes)
-    pending_step pend[2];  // ring of two: step k in pend[k & 1]
-    int pending;           // the step in flight whose loss is unchecked, -1 if none
+    cl_mem rows, val_rows;  // (n_train), (n_val) int64: the epoch's order and the validation rows
+    cl_event rows_up;       // the order's upload (order is busy until it completes)
+    pending_step pend[2];   // ring of two: step k in pend[k & 1]
+    ocl_host_mem loss_host; // 4 floats: pend[0].out, pend[1].out
+    int pending;            // the step in flight whose loss is unchecked, -1 if none
     rng_state shuffle_rng, data_rng;
     train_progress tp;
     int steps; // per epoch
@@ -223,8 +225,8 @@ static void upload_dataset(trainer *t) {
                     break;
                 }
             }
-            p->img = px_malloc(nb, "fresh images");
-            p->hm = px_malloc(nb, "fresh heatmaps");
+            p->img = ocl_host_alloc(c, &p->img_h, nb, "fresh images");
+            p->hm = ocl_host_alloc(c, &p->hm_h, nb, "fresh heatmaps");
             p->xy = px_malloc((size_t)t->sp.n_train * 2 * sizeof(int32_t), "fresh coords");
             t->npairs = i + 1;
         }
@@ -235,6 +237,9 @@ static void upload_dataset(trainer *t) {
     t->rows = ocl_buffer(c, "epoch order", (size_t)t->sp.n_train * sizeof(int64_t));
     t->val_rows = ocl_buffer(c, "validation rows", (size_t)t->sp.n_val * sizeof(int64_t));
     ocl_write(c, t->val_rows, 0, t->sp.val, (size_t)t->sp.n_val * sizeof(int64_t));
+    float *loss = ocl_host_alloc(c, &t->loss_host, 4 * sizeof(float), "loss slots");
+    t->pend[0].out = loss;
+    t->pend[1].out = loss + 2;
 }
 
 void trainer_attach(trainer *t, ocl_ctx *c) {
@@ -554,11 +559,12 @@ void trainer_free(trainer *t) {
         if (t->pend[i].done) clReleaseEvent(t->pend[i].done);
         ocl_free(&p->d_img);
         ocl_free(&p->d_hm);
-        free(p->img);
-        free(p->hm);
+        if (p->img) ocl_host_free(t->c, &p->img_h);
+        if (p->hm) ocl_host_free(t->c, &p->hm_h);
         free(p->xy);
     }
     if (t->rows_up) clReleaseEvent(t->rows_up);
+    if (t->loss_host.ptr) ocl_host_free(t->c, &t->loss_host);
     ocl_free(&t->rows);
     ocl_free(&t->val_rows);
     ocl_free(&t->img_all);

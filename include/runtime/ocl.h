@@ -137,6 +137,16 @@ void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes);
 // (no event: an ocl_finish or a later event of this in-order queue covers the copy).
 void ocl_write_async(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes, cl_event *done);
 void ocl_read_async(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes, cl_event *done);
+// Host memory for the source or destination of those copies that the device reaches without
+// staging it (pinned: a CL_MEM_ALLOC_HOST_PTR buffer, mapped for the whole of its life), so a
+// driver can run the copy without holding the host (NVIDIA stages pageable memory); plain
+// malloc'd memory when the driver gives none. Returns h->ptr; ocl_host_free gives it back.
+typedef struct {
+    cl_mem buf; // NULL: ptr is malloc'd
+    void *ptr;
+} ocl_host_mem;
+void *ocl_host_alloc(ocl_ctx *c, ocl_host_mem *h, size_t bytes, const char *what);
+void ocl_host_free(ocl_ctx *c, ocl_host_mem *h);
 // Waits for *ev (nothing if NULL), exits 1 if its command failed, releases it, sets *ev to NULL.
 void ocl_wait(ocl_ctx *c, cl_event *ev);
 // Submits what is queued to the device without waiting.
