@@ -72,16 +72,18 @@ int main(void) {
     double t0 = px_now();
     int64_t order[NTRAIN];
     for (int i = 0; i < NTRAIN; i++) order[i] = i;
+    cl_mem rows = ocl_buffer(&c, "epoch order", sizeof order);
     double first_loss = 0, last_loss = 0;
     for (int e = 0; e < EPOCHS; e++) {
         rng_shuffle_i64(&g, order, NTRAIN);
+        ocl_write(&c, rows, 0, order, sizeof order);
         double sum = 0;
         int steps = 0;
         for (int b = 0; b < NTRAIN; b += BATCH) {
             int nb = NTRAIN - b < BATCH ? NTRAIN - b : BATCH;
             float loss, mae;
-            CHECK(train_step(n, nb, dimg, dheat, order + b, 3e-3f, 0, &loss, &mae) == 0, "loss %g at epoch %d", loss,
-                  e + 1);
+            CHECK(train_step(n, nb, dimg, dheat, rows, (size_t)b, 3e-3f, 0, &loss, &mae) == 0, "loss %g at epoch %d",
+                  loss, e + 1);
             sum += loss;
             steps++;
         }
@@ -147,6 +149,7 @@ int main(void) {
     free(h2);
     free(pred);
     net_free(n);
+    ocl_free(&rows);
     ocl_free(&dimg);
     ocl_free(&dheat);
     free(images);

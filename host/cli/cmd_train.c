@@ -1,7 +1,7 @@
 // `pixloc train`: the seed's pipeline — data, splits, MSE + Adam training with
 // per-epoch validation, checkpoints (last, best), history, metrics and report —
 // resumable bit for bit. This file is the command's edge: flags, the environment
-// (PIXLOC_TEST_NAN_STEP), signals, progress output and the run directory's files; the
+// (PIXLOC_TEST_NAN_STEP, PIXLOC_TRAIN_SYNC), signals, progress output and the run directory's files; the
 // training itself is the trainer's (host/train/trainer.c).
 #include <errno.h>
 #include <fcntl.h>
@@ -586,8 +586,12 @@ int cmd_train(int argc, char **argv) {
     // PIXLOC_TEST_NAN_STEP=K makes the loss of global step K NaN: the test hook for the
     // divergence path (stop, clear message, last good checkpoint kept).
     const char *nan_env = getenv("PIXLOC_TEST_NAN_STEP");
+    // PIXLOC_TRAIN_SYNC=1: the synchronous schedule (each loss checked before the next step, fresh
+    // data drawn between epochs), which gives the same run bit for bit: for tests comparing them.
+    const char *sync_env = getenv("PIXLOC_TRAIN_SYNC");
     progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0};
-    trainer_options to = {&g_stop, progress, &po, nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1};
+    trainer_options to = {&g_stop, progress, &po, nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1,
+                          sync_env && strcmp(sync_env, "1") == 0};
     trainer *t = trainer_create(&s, &to);
 
     if (px_mkdirs(run_dir) != 0) px_die(PX_EXIT_FAIL, "cannot create run directory %s: %s", run_dir, strerror(errno));

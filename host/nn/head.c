@@ -99,7 +99,7 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
     ocl_run(h->c, k, 3, g, NULL);
 }
 
-void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
+void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_event *done) {
     check_batch(h, N);
     int T = N * h->H * h->W, Q = loss_chunks(T);
     cl_kernel k = h->k_loss_partial;
@@ -116,8 +116,14 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
     KARG(k, 2, T);
     KARG(k, 3, Q);
     ocl_run(h->c, k, 1, &one, NULL);
+    ocl_read_async(h->c, h->loss_out, 0, out, 2 * sizeof(float), done);
+}
+
+void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
     float out[2];
-    ocl_read(h->c, h->loss_out, 0, out, sizeof out);
+    cl_event done;
+    head_loss_enqueue(h, N, s, t, out, &done);
+    ocl_wait(h->c, &done);
     if (loss) *loss = out[0];
     if (mae) *mae = out[1];
 }

@@ -469,24 +469,29 @@ static void check_batch(const net *n, int N) {
     if (N < 1 || N > n->max_N) px_die(PX_EXIT_FAIL, "net: batch %d outside 1..%d", N, n->max_N);
 }
 
-static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
+// Rows rows[first..first+N) (int64, on the device) of images (and heatmaps, if not NULL).
+static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, size_t first) {
     int H = n->H, W = n->W, margin = (int)ACT_MARGIN(W);
+    if (first > (size_t)INT_MAX - (size_t)N) px_die(PX_EXIT_FAIL, "net: batch rows from %zu exceed INT_MAX", first);
+    int f = (int)first;
     cl_kernel k = n->k_gather_img;
     KARG(k, 0, images);
-    KARG(k, 1, idx);
+    KARG(k, 1, rows);
     KARG(k, 2, n->x0);
     KARG(k, 3, H);
     KARG(k, 4, W);
     KARG(k, 5, margin);
+    KARG(k, 6, f);
     size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N};
     ocl_run(n->c, k, 3, g3, NULL);
     if (heatmaps) {
         k = n->k_gather_tgt;
         KARG(k, 0, heatmaps);
-        KARG(k, 1, idx);
+        KARG(k, 1, rows);
         KARG(k, 2, n->target);
         KARG(k, 3, H);
         KARG(k, 4, W);
+        KARG(k, 5, f);
         size_t gt[3] = {(size_t)W, (size_t)H, (size_t)N};
         ocl_run(n->c, k, 3, gt, NULL);
     }
@@ -495,7 +500,13 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
 void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *idx) {
     check_batch(n, N);
     ocl_write(n->c, n->idx, 0, idx, (size_t)N * sizeof(int64_t));
-    gather(n, N, images, heatmaps, n->idx);
+    gather(n, N, images, heatmaps, n->idx, 0);
+    prof(n, "gather");
+}
+
+void net_gather_rows(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, size_t first) {
+    check_batch(n, N);
+    gather(n, N, images, heatmaps, rows, first);
     prof(n, "gather");
 }
 
@@ -504,7 +515,7 @@ void net_set_batch(net *n, int N, const float *images, const float *heatmaps) {
     size_t bytes = (size_t)N * n->H * n->W * sizeof(float);
     ocl_write(n->c, n->staging_img, 0, images, bytes);
     if (heatmaps) ocl_write(n->c, n->staging_heat, 0, heatmaps, bytes);
-    gather(n, N, n->staging_img, heatmaps ? n->staging_heat : NULL, n->idx_identity);
+    gather(n, N, n->staging_img, heatmaps ? n->staging_heat : NULL, n->idx_identity, 0);
     prof(n, "gather");
 }
 
@@ -543,6 +554,12 @@ void net_forward(net *n, int N, bn_mode mode) {
 void net_loss(net *n, int N, float *loss, float *mae) {
     check_batch(n, N);
     head_loss(n->hd, N, n->heat, n->target, loss, mae);
+    prof(n, "loss");
+}
+
+void net_loss_enqueue(net *n, int N, float out[2], cl_event *done) {
+    check_batch(n, N);
+    head_loss_enqueue(n->hd, N, n->heat, n->target, out, done);
     prof(n, "loss");
 }
 

@@ -342,6 +342,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     c->type = dev_type(c->device);
     c->is_cpu = (c->type & CL_DEVICE_TYPE_CPU) != 0;
     c->is_gpu = (c->type & CL_DEVICE_TYPE_GPU) != 0;
+    c->host_fill = strstr(c->platform_name, "Oclgrind") != NULL; // see fill_floats
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof c->compute_units, &c->compute_units, NULL));
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof c->global_mem, &c->global_mem, NULL));
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->max_alloc, &c->max_alloc, NULL));
@@ -644,10 +645,23 @@ cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name) {
 // ---------------------------------------------------------------------------
 // Buffers and launches
 
-// Fills through host writes rather than clEnqueueFillBuffer: Oclgrind (our second
-// OpenCL implementation, used in CI) keeps treating a filled buffer's later kernel
-// writes as uninitialised, which floods its reports with false errors.
-static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count) {
+// Waits for one command: the wait's error, else the command's own (a negative
+// execution status, e.g. an allocation that failed on first use).
+static cl_int wait_event(ocl_ctx *c, const cl_event *ev) {
+    c->event_waits++;
+    cl_int err = clWaitForEvents(1, ev), st = CL_COMPLETE;
+    if (err == CL_SUCCESS) err = clGetEventInfo(*ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof st, &st, NULL);
+    return err != CL_SUCCESS ? err : st < 0 ? st : CL_SUCCESS;
+}
+
+// Fills on the device (clEnqueueFillBuffer, no host copy, no wait), except on Oclgrind
+// (host_fill): its uninitialized-value checker does not count a filled buffer as written
+// and floods the reports with false errors, so there the fill is host writes of the value.
+static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count, cl_event *done) {
+    if (!c->host_fill) {
+        if (!count) return CL_SUCCESS;
+        return clEnqueueFillBuffer(c->queue, m, &value, sizeof value, 0, count * sizeof(float), 0, NULL, done);
+    }
     enum { CHUNK = 1 << 18 }; // floats per write (1 MiB)
     size_t n = count < CHUNK ? count : CHUNK;
     float *buf = malloc((n ? n : 1) * sizeof(float));
@@ -657,6 +671,7 @@ static cl_int fill_floats(ocl_ctx *c, cl_mem m, float value, size_t count) {
     for (size_t off = 0; off < count && err == CL_SUCCESS; off += n) {
         size_t k = count - off < n ? count - off : n;
         err = clEnqueueWriteBuffer(c->queue, m, CL_TRUE, off * sizeof(float), k * sizeof(float), buf, 0, NULL, NULL);
+        c->queue_drains++;
     }
     free(buf);
     return err;
@@ -676,9 +691,13 @@ cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes) {
     cl_int err;
     cl_mem m = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS) return NULL;
-    // Allocation is lazy on most drivers: touch the buffer now (zero it) so an
-    // out-of-memory shows up here, named, and buffers start as zeros.
-    err = fill_floats(c, m, 0.0f, bytes / sizeof(float));
+    // Allocation is lazy on most drivers: touch the buffer now (zero it) and wait for
+    // that, so an out-of-memory shows up here, named, and buffers start as zeros. (Buffers
+    // are made when a net or a run is set up, never during a training step.)
+    cl_event zeroed = NULL;
+    err = fill_floats(c, m, 0.0f, bytes / sizeof(float), &zeroed);
+    if (err == CL_SUCCESS && zeroed) err = wait_event(c, &zeroed);
+    if (zeroed) clReleaseEvent(zeroed);
     if (err != CL_SUCCESS) {
         clReleaseMemObject(m);
         return NULL;
@@ -705,14 +724,70 @@ void ocl_free(cl_mem *m) {
 }
 
 void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes) {
-    if (bytes) CL_CHECK(clEnqueueWriteBuffer(c->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    if (!bytes) return;
+    CL_CHECK(clEnqueueWriteBuffer(c->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL));
+    c->queue_drains++;
 }
 
 void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes) {
-    if (bytes) CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    if (!bytes) return;
+    CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    c->queue_drains++;
 }
 
-void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) { CL_CHECK(fill_floats(c, m, value, count)); }
+void ocl_write_async(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes, cl_event *done) {
+    if (done) *done = NULL;
+    if (bytes) CL_CHECK(clEnqueueWriteBuffer(c->queue, m, CL_FALSE, offset, bytes, src, 0, NULL, done));
+}
+
+void ocl_read_async(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes, cl_event *done) {
+    if (done) *done = NULL;
+    if (bytes) CL_CHECK(clEnqueueReadBuffer(c->queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, done));
+}
+
+void *ocl_host_alloc(ocl_ctx *c, ocl_host_mem *h, size_t bytes, const char *what) {
+    size_t n = bytes ? bytes : 4;
+    cl_int err;
+    h->ptr = NULL;
+    h->buf = clCreateBuffer(c->ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, n, NULL, &err);
+    if (err != CL_SUCCESS) h->buf = NULL;
+    if (h->buf) { // mapped once, when a net or a run is set up
+        h->ptr = clEnqueueMapBuffer(c->queue, h->buf, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, n, 0, NULL, NULL, &err);
+        c->queue_drains++;
+        if (err != CL_SUCCESS || !h->ptr) {
+            clReleaseMemObject(h->buf);
+            h->buf = NULL;
+            h->ptr = NULL;
+        }
+    }
+    if (!h->ptr) h->ptr = px_malloc(n, what);
+    return h->ptr;
+}
+
+void ocl_host_free(ocl_ctx *c, ocl_host_mem *h) {
+    if (h->buf) {
+        CL_CHECK(clEnqueueUnmapMemObject(c->queue, h->buf, h->ptr, 0, NULL, NULL));
+        clReleaseMemObject(h->buf); // freed once the unmap has run
+    } else {
+        free(h->ptr);
+    }
+    h->buf = NULL;
+    h->ptr = NULL;
+}
+
+void ocl_wait(ocl_ctx *c, cl_event *ev) {
+    if (!*ev) return;
+    cl_int err = wait_event(c, ev);
+    clReleaseEvent(*ev);
+    *ev = NULL;
+    if (err != CL_SUCCESS) ocl_fail_("waiting for a queued command", err, __FILE__, __LINE__);
+}
+
+void ocl_flush(ocl_ctx *c) { CL_CHECK(clFlush(c->queue)); }
+
+void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) {
+    CL_CHECK(fill_floats(c, m, value, count, NULL));
+}
 
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
     for (cl_uint i = 0; i < dims; i++)
@@ -733,4 +808,7 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
     }
 }
 
-void ocl_finish(ocl_ctx *c) { CL_CHECK(clFinish(c->queue)); }
+void ocl_finish(ocl_ctx *c) {
+    CL_CHECK(clFinish(c->queue));
+    c->queue_drains++;
+}

@@ -2,11 +2,30 @@
 #include "trainer.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "pixloc.h"
+
+// A step whose loss is still on its way back (the pipelined schedule): its ring slot.
+typedef struct {
+    float *out;    // MSE, MAE, once done completes (in the trainer's pinned loss_host)
+    cl_event done; // the loss's non-blocking read
+    int st, N;     // 0-based step in the epoch, batch size
+    int64_t step_no;
+} pending_step;
+
+// One epoch of fresh training data, on the host and on the device.
+typedef struct {
+    float *img, *hm;          // (n_train, H, W) host copies (the upload's source)
+    ocl_host_mem img_h, hm_h; // where img and hm live (pinned when the driver allows)
+    int32_t *xy;              // (n_train, 2) bright-pixel coordinates
+    cl_mem d_img, d_hm;
+    cl_event up[2]; // the uploads of img and hm (the host copies are busy until they complete)
+} fresh_pair;
 
 struct trainer {
     train_settings s;
@@ -16,10 +35,21 @@ struct trainer {
     ocl_ctx *c;
     net *nt;
     cl_mem img_all, hm_all; // whole dataset (val/test and, without fresh data, train)
-    cl_mem img_tr, hm_tr;   // fresh training data (or the same as *_all)
-    float *fresh_img, *fresh_hm;
-    int32_t *fresh_xy;
+    cl_mem img_tr, hm_tr;   // the epoch's training data: a fresh pair's, or the same as *_all
+    // Fresh data, double-buffered: epoch e trains on pair[cur] while a host thread draws epoch
+    // e+1 into the other pair (npairs 2; 1 under the synchronous schedule or when two do not fit).
+    fresh_pair pair[2];
+    int npairs, cur;
+    pthread_t gen; // the thread drawing the next epoch (while gen_on)
+    int gen_on, gen_slot, gen_uploaded;
+    atomic_int gen_done; // set by the thread when pair[gen_slot]'s host copies are complete
+    rng_state gen_rng;   // the thread's copy of data_rng: at the next epoch's start, then after it
     int64_t *order, *perm;
+    cl_mem rows, val_rows;  // (n_train), (n_val) int64: the epoch's order and the validation rows
+    cl_event rows_up;       // the order's upload (order is busy until it completes)
+    pending_step pend[2];   // ring of two: step k in pend[k & 1]
+    ocl_host_mem loss_host; // 4 floats: pend[0].out, pend[1].out
+    int pending;            // the step in flight whose loss is unchecked, -1 if none
     rng_state shuffle_rng, data_rng;
     train_progress tp;
     int steps; // per epoch
@@ -70,19 +100,36 @@ double train_lr_at(const train_settings *s, int64_t step, int64_t total) {
     return s->lr * (s->lr_min_frac + (1 - s->lr_min_frac) * 0.5 * (1 + cos(M_PI * t)));
 }
 
-int train_step(net *n, int N, cl_mem img, cl_mem hm, const int64_t *idx, float lr, int inject_nan, float *loss,
+// The step's two halves, shared by both schedules: the batch and the forward pass in
+// training mode; the backward pass and the Adam step.
+static void step_forward(net *n, int N, cl_mem img, cl_mem hm, cl_mem rows, size_t first) {
+    net_gather_rows(n, N, img, hm, rows, first);
+    net_forward(n, N, BN_TRAINING);
+}
+
+static void step_update(net *n, int N, float lr) {
+    net_backward(n, N);
+    net_adam_step(n, lr);
+}
+
+int train_step(net *n, int N, cl_mem img, cl_mem hm, cl_mem rows, size_t first, float lr, int inject_nan, float *loss,
                float *mae) {
     float l, m;
-    net_gather(n, N, img, hm, idx);
-    net_forward(n, N, 1);
+    step_forward(n, N, img, hm, rows, first);
     net_loss(n, N, &l, &m);
     if (inject_nan) l = NAN;
     if (loss) *loss = l;
     if (mae) *mae = m;
     if (!isfinite(l)) return -1;
-    net_backward(n, N);
-    net_adam_step(n, lr);
+    step_update(n, N, lr);
     return 0;
+}
+
+void train_step_enqueue(net *n, int N, cl_mem img, cl_mem hm, cl_mem rows, size_t first, float lr, float out[2],
+                        cl_event *done) {
+    step_forward(n, N, img, hm, rows, first);
+    net_loss_enqueue(n, N, out, done);
+    step_update(n, N, lr);
 }
 
 static void fill_heatmaps(float *hm, const int32_t *coords, int n, int H, int W, double sigma) {
@@ -97,6 +144,7 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
         t->o = *o;
     else
         t->o.nan_step = -1;
+    t->pending = -1;
     double t0 = px_now();
     char err[1024];
     if (t->s.data[0]) {
@@ -158,15 +206,40 @@ static void upload_dataset(trainer *t) {
     free(hm);
     if (t->s.fresh_data) {
         size_t nb = (size_t)t->sp.n_train * hw * sizeof(float);
-        t->img_tr = ocl_buffer(c, "fresh training images", nb);
-        t->hm_tr = ocl_buffer(c, "fresh training heatmaps", nb);
-        t->fresh_img = px_malloc(nb, "fresh images");
-        t->fresh_hm = px_malloc(nb, "fresh heatmaps");
-        t->fresh_xy = px_malloc((size_t)t->sp.n_train * 2 * sizeof(int32_t), "fresh coords");
+        // A second pair lets the next epoch's data be drawn and uploaded while this one trains;
+        // without room for it, each epoch's data is drawn at its start.
+        int want = t->o.sync || t->s.epochs < 2 ? 1 : 2;
+        for (int i = 0; i < want; i++) {
+            fresh_pair *p = &t->pair[i];
+            if (i == 0) {
+                p->d_img = ocl_buffer(c, "fresh training images", nb);
+                p->d_hm = ocl_buffer(c, "fresh training heatmaps", nb);
+            } else {
+                p->d_img = ocl_buffer_try(c, "fresh training images (next epoch)", nb);
+                p->d_hm = p->d_img ? ocl_buffer_try(c, "fresh training heatmaps (next epoch)", nb) : NULL;
+                if (!p->d_hm) {
+                    ocl_free(&p->d_img);
+                    px_log("fresh data: no room on %s for a second pair of training buffers (%.1f MiB): each "
+                           "epoch's images are drawn at its start",
+                           c->device_name, 2.0 * (double)nb / (1 << 20));
+                    break;
+                }
+            }
+            p->img = ocl_host_alloc(c, &p->img_h, nb, "fresh images");
+            p->hm = ocl_host_alloc(c, &p->hm_h, nb, "fresh heatmaps");
+            p->xy = px_malloc((size_t)t->sp.n_train * 2 * sizeof(int32_t), "fresh coords");
+            t->npairs = i + 1;
+        }
     } else {
         t->img_tr = t->img_all;
         t->hm_tr = t->hm_all;
     }
+    t->rows = ocl_buffer(c, "epoch order", (size_t)t->sp.n_train * sizeof(int64_t));
+    t->val_rows = ocl_buffer(c, "validation rows", (size_t)t->sp.n_val * sizeof(int64_t));
+    ocl_write(c, t->val_rows, 0, t->sp.val, (size_t)t->sp.n_val * sizeof(int64_t));
+    float *loss = ocl_host_alloc(c, &t->loss_host, 4 * sizeof(float), "loss slots");
+    t->pend[0].out = loss;
+    t->pend[1].out = loss + 2;
 }
 
 void trainer_attach(trainer *t, ocl_ctx *c) {
@@ -201,19 +274,25 @@ int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) 
     return 0;
 }
 
-// Validation loss/MAE over idx (BN inference mode), sample-weighted like Keras.
-static void validate(trainer *t, const int64_t *idx, int n, double *loss, double *mae) {
-    double sl = 0, sm = 0;
-    int B = t->s.batch;
-    for (int s = 0; s < n; s += B) {
-        int N = n - s < B ? n - s : B;
-        net_gather(t->nt, N, t->img_all, t->hm_all, idx + s);
-        net_forward(t->nt, N, 0);
-        float l, m;
-        net_loss(t->nt, N, &l, &m);
-        sl += (double)l * N;
-        sm += (double)m * N;
+// Validation loss/MAE over the validation rows (BN inference mode), sample-weighted like Keras.
+// Each batch's loss is read without waiting; one finish at the end, then the sums in order.
+static void validate(trainer *t, double *loss, double *mae) {
+    int n = t->sp.n_val, B = t->s.batch, nb = (n + B - 1) / B;
+    float *out = px_malloc((size_t)(nb ? nb : 1) * 2 * sizeof(float), "validation losses");
+    for (int b = 0; b < nb; b++) {
+        int s = b * B, N = n - s < B ? n - s : B;
+        net_gather_rows(t->nt, N, t->img_all, t->hm_all, t->val_rows, (size_t)s);
+        net_forward(t->nt, N, BN_INFERENCE);
+        net_loss_enqueue(t->nt, N, out + (size_t)2 * b, NULL);
     }
+    ocl_finish(t->c);
+    double sl = 0, sm = 0;
+    for (int b = 0; b < nb; b++) {
+        int N = n - b * B < B ? n - b * B : B;
+        sl += (double)out[(size_t)2 * b] * N;
+        sm += (double)out[(size_t)2 * b + 1] * N;
+    }
+    free(out);
     *loss = n ? sl / n : NAN;
     *mae = n ? sm / n : NAN;
 }
@@ -225,27 +304,98 @@ static void bn_reestimate(trainer *t) {
     for (int b = 0; b < t->s.bn_reestimate; b++) {
         int start = (b * B) % n_train;
         int N = n_train - start < B ? n_train - start : B;
-        net_gather(t->nt, N, t->img_tr, t->hm_tr, t->order + start);
-        net_forward(t->nt, N, 2);
+        net_gather_rows(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start);
+        net_forward(t->nt, N, BN_REESTIMATE);
     }
 }
 
-// Fresh data (if on) and the shuffled order of the epoch tp.epoch; a resumed partial epoch picks up
-// its position and running sums.
+// ---- fresh data ----
+
+// One epoch of fresh data from g into p's host copies, and its heatmaps.
+static void draw_fresh(const trainer *t, rng_state *g, fresh_pair *p) {
+    dataset_draw(g, &t->s.rec, t->sp.n_train, p->img, p->xy);
+    fill_heatmaps(p->hm, p->xy, t->sp.n_train, t->d.H, t->d.W, t->s.rec.sigma);
+}
+
+// Queues the copies of p's host data to its device buffers (no wait).
+static void upload_fresh(trainer *t, fresh_pair *p) {
+    size_t nb = (size_t)t->sp.n_train * t->d.H * t->d.W * sizeof(float);
+    ocl_write_async(t->c, p->d_img, 0, p->img, nb, &p->up[0]);
+    ocl_write_async(t->c, p->d_hm, 0, p->hm, nb, &p->up[1]);
+    ocl_flush(t->c);
+}
+
+// The thread's work: the next epoch's data from gen_rng (which ends after it, as data_rng would).
+static void *draw_thread(void *arg) {
+    trainer *t = arg;
+    draw_fresh(t, &t->gen_rng, &t->pair[t->gen_slot]);
+    atomic_store(&t->gen_done, 1);
+    return NULL;
+}
+
+// Starts drawing the next epoch into pair `slot` on a host thread (if one cannot start, that
+// epoch's data is drawn at its start instead).
+static void start_prefetch(trainer *t, int slot) {
+    fresh_pair *p = &t->pair[slot];
+    ocl_wait(t->c, &p->up[0]); // its host copies were uploaded an epoch ago: long done
+    ocl_wait(t->c, &p->up[1]);
+    t->gen_rng = t->data_rng;
+    t->gen_slot = slot;
+    t->gen_uploaded = 0;
+    atomic_store(&t->gen_done, 0);
+    t->gen_on = pthread_create(&t->gen, NULL, draw_thread, t) == 0;
+}
+
+// Once the thread has drawn the next epoch, its upload is queued behind the steps in flight.
+static void poll_prefetch(trainer *t) {
+    if (t->gen_on && !t->gen_uploaded && atomic_load(&t->gen_done)) {
+        upload_fresh(t, &t->pair[t->gen_slot]);
+        t->gen_uploaded = 1;
+    }
+}
+
+// Waits for the thread; data_rng takes the state it ended at. Returns the pair it filled.
+static int join_prefetch(trainer *t) {
+    pthread_join(t->gen, NULL);
+    t->gen_on = 0;
+    t->data_rng = t->gen_rng;
+    if (!t->gen_uploaded) upload_fresh(t, &t->pair[t->gen_slot]);
+    return t->gen_slot;
+}
+
+// This epoch's fresh data (drawn by the thread during the last epoch, or now), and the next
+// epoch's started on the thread. Either way epoch e's images are the e-th draw from data_rng.
+static void fresh_epoch(trainer *t) {
+    int slot = t->cur;
+    if (t->gen_on) {
+        slot = join_prefetch(t);
+    } else {
+        fresh_pair *p = &t->pair[slot];
+        ocl_wait(t->c, &p->up[0]);
+        ocl_wait(t->c, &p->up[1]);
+        draw_fresh(t, &t->data_rng, p);
+        upload_fresh(t, p);
+    }
+    t->cur = slot;
+    t->img_tr = t->pair[slot].d_img;
+    t->hm_tr = t->pair[slot].d_hm;
+    if (t->npairs == 2 && t->tp.epoch + 1 < t->s.epochs) start_prefetch(t, 1 - slot);
+}
+
+// ---- epochs and steps ----
+
+// Fresh data (if on) and the shuffled order of the epoch tp.epoch, uploaded once; a resumed
+// partial epoch picks up its position and running sums.
 static void begin_epoch(trainer *t) {
-    int n_train = t->sp.n_train, H = t->d.H, W = t->d.W;
-    size_t hw = (size_t)H * W;
+    int n_train = t->sp.n_train;
     // Remember where this epoch's random streams start (for a mid-epoch checkpoint).
     rng_save(&t->shuffle_rng, t->tp.shuffle_rng);
     rng_save(&t->data_rng, t->tp.data_rng);
-    if (t->s.fresh_data) {
-        dataset_draw(&t->data_rng, &t->s.rec, n_train, t->fresh_img, t->fresh_xy);
-        fill_heatmaps(t->fresh_hm, t->fresh_xy, n_train, H, W, t->s.rec.sigma);
-        ocl_write(t->c, t->img_tr, 0, t->fresh_img, (size_t)n_train * hw * sizeof(float));
-        ocl_write(t->c, t->hm_tr, 0, t->fresh_hm, (size_t)n_train * hw * sizeof(float));
-    }
+    if (t->s.fresh_data) fresh_epoch(t);
     rng_permutation(&t->shuffle_rng, t->perm, n_train);
+    ocl_wait(t->c, &t->rows_up); // the last epoch's upload of order (long done)
     for (int i = 0; i < n_train; i++) t->order[i] = t->s.fresh_data ? t->perm[i] : t->sp.train[t->perm[i]];
+    ocl_write_async(t->c, t->rows, 0, t->order, (size_t)n_train * sizeof(int64_t), &t->rows_up);
     t->epoch = (int)t->tp.epoch;
     t->st = 0;
     t->sum_loss = t->sum_mae = 0;
@@ -265,7 +415,7 @@ static void begin_epoch(trainer *t) {
 static void end_epoch(trainer *t, trainer_epoch_result *r) {
     bn_reestimate(t);
     double vl = NAN, vm = NAN;
-    if (t->sp.n_val) validate(t, t->sp.val, t->sp.n_val, &vl, &vm);
+    if (t->sp.n_val) validate(t, &vl, &vm);
     double ep_secs = px_now() - t->ep_t0;
     trainer_epoch_result e = {.epoch = t->epoch + 1,
                               .step = t->steps,
@@ -293,6 +443,43 @@ static void end_epoch(trainer *t, trainer_epoch_result *r) {
     if (r) *r = e;
 }
 
+// Step st (0-based, batch N, global step step_no) has come back with loss l and MAE m: DIVERGED if
+// the loss is not finite; else the running sums, the progress and the callback.
+static trainer_status account(trainer *t, int st, int N, float l, float m, trainer_epoch_result *r) {
+    if (!isfinite(l)) {
+        if (r) *r = (trainer_epoch_result){.epoch = t->epoch + 1, .step = st + 1, .loss = l, .mae = m};
+        return TRAINER_DIVERGED;
+    }
+    int start = st * t->s.batch, n_train = t->sp.n_train;
+    t->sum_loss += (double)l * N;
+    t->sum_mae += (double)m * N;
+    t->count += N;
+    t->done_samples += N;
+    t->tp.step_in_epoch = st + 1;
+    t->tp.run_loss = t->sum_loss;
+    t->tp.run_mae = t->sum_mae;
+    t->tp.run_count = t->count;
+    if (t->o.on_step) {
+        double el = px_now() - t->ep_t0;
+        double rate = t->done_samples / (el > 1e-9 ? el : 1e-9);
+        trainer_step_info info = {
+            t->epoch + 1,           t->s.epochs,           st + 1, t->steps,
+            t->sum_loss / t->count, t->sum_mae / t->count, rate,   (n_train - start - N) / (rate > 0 ? rate : 1)};
+        t->o.on_step(t->o.user, &info);
+    }
+    return TRAINER_STEP_DONE;
+}
+
+trainer_status trainer_drain(trainer *t, trainer_epoch_result *r) {
+    if (t->pending < 0) return TRAINER_STEP_DONE;
+    pending_step *p = &t->pend[t->pending & 1];
+    t->pending = -1;
+    ocl_wait(t->c, &p->done);
+    float l = p->out[0];
+    if (t->o.nan_step >= 0 && p->step_no == t->o.nan_step) l = NAN;
+    return account(t, p->st, p->N, l, p->out[1], r);
+}
+
 trainer_status trainer_step(trainer *t, trainer_epoch_result *r) {
     if (!t->clock_started) {
         t->t0 = px_now() - t->tp.seconds;
@@ -307,30 +494,27 @@ trainer_status trainer_step(trainer *t, trainer_epoch_result *r) {
     int N = n_train - start < B ? n_train - start : B;
     int64_t step_no = (int64_t)t->epoch * t->steps + st; // global step, for the schedule
     int64_t total = (int64_t)t->steps * t->s.epochs;
-    int inject = t->o.nan_step >= 0 && step_no == t->o.nan_step;
-    float l, m;
-    if (train_step(t->nt, N, t->img_tr, t->hm_tr, t->order + start, (float)train_lr_at(&t->s, step_no, total), inject,
-                   &l, &m) != 0) {
-        if (r) *r = (trainer_epoch_result){.epoch = t->epoch + 1, .step = st + 1, .loss = l, .mae = m};
-        return TRAINER_DIVERGED;
+    float lr = (float)train_lr_at(&t->s, step_no, total);
+    trainer_status s;
+    if (t->o.sync) { // each loss read and checked before the update and the next step
+        int inject = t->o.nan_step >= 0 && step_no == t->o.nan_step;
+        float l, m;
+        train_step(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start, lr, inject, &l, &m);
+        s = account(t, st, N, l, m, r);
+    } else { // step st queued, then step st-1's loss (back by now) checked while st runs
+        pending_step *p = &t->pend[st & 1];
+        p->st = st;
+        p->N = N;
+        p->step_no = step_no;
+        train_step_enqueue(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start, lr, p->out, &p->done);
+        ocl_flush(t->c);
+        poll_prefetch(t);
+        s = trainer_drain(t, r);
+        t->pending = st;
+        if (s == TRAINER_STEP_DONE && st + 1 == t->steps) s = trainer_drain(t, r);
     }
-    t->sum_loss += (double)l * N;
-    t->sum_mae += (double)m * N;
-    t->count += N;
-    t->done_samples += N;
+    if (s != TRAINER_STEP_DONE) return s;
     t->st = st + 1;
-    t->tp.step_in_epoch = t->st;
-    t->tp.run_loss = t->sum_loss;
-    t->tp.run_mae = t->sum_mae;
-    t->tp.run_count = t->count;
-    if (t->o.on_step) {
-        double el = px_now() - t->ep_t0;
-        double rate = t->done_samples / (el > 1e-9 ? el : 1e-9);
-        trainer_step_info info = {
-            t->epoch + 1,           t->s.epochs,           st + 1, t->steps,
-            t->sum_loss / t->count, t->sum_mae / t->count, rate,   (n_train - start - N) / (rate > 0 ? rate : 1)};
-        t->o.on_step(t->o.user, &info);
-    }
     if (t->st == t->steps) {
         end_epoch(t, r);
         return TRAINER_EPOCH_DONE;
@@ -343,8 +527,12 @@ trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r) {
         trainer_status st = trainer_step(t, r);
         if (st != TRAINER_STEP_DONE) return st;
         if (t->o.stop && *t->o.stop) {
+            st = trainer_drain(t, r); // the step in flight is finished and counted
+            if (st != TRAINER_STEP_DONE) return st;
             t->tp.seconds = px_now() - t->t0;
-            if (r) *r = (trainer_epoch_result){.epoch = t->epoch + 1, .step = t->st, .loss = NAN, .mae = NAN};
+            if (r)
+                *r = (trainer_epoch_result){
+                    .epoch = t->epoch + 1, .step = (int)t->tp.step_in_epoch, .loss = NAN, .mae = NAN};
             return TRAINER_STOPPED;
         }
     }
@@ -355,20 +543,32 @@ void trainer_set_history_row(trainer *t, const char *row) {
 }
 
 int trainer_save(const trainer *t, const char *path, char *err, size_t errlen) {
+    if (t->pending >= 0) // the net already holds the update of a step the progress does not count
+        px_die(PX_EXIT_FAIL, "trainer_save: a step is in flight (call trainer_drain first)");
     return checkpoint_save(path, t->nt, &t->s, &t->tp, err, errlen);
 }
 
 void trainer_free(trainer *t) {
     if (!t) return;
-    if (t->s.fresh_data) {
-        ocl_free(&t->img_tr);
-        ocl_free(&t->hm_tr);
+    if (t->gen_on) pthread_join(t->gen, NULL); // a run stopped mid-epoch: its next epoch is not needed
+    if (t->c) ocl_finish(t->c);                // nothing queued still reads a host copy freed below
+    for (int i = 0; i < 2; i++) {
+        fresh_pair *p = &t->pair[i];
+        for (int k = 0; k < 2; k++)
+            if (p->up[k]) clReleaseEvent(p->up[k]);
+        if (t->pend[i].done) clReleaseEvent(t->pend[i].done);
+        ocl_free(&p->d_img);
+        ocl_free(&p->d_hm);
+        if (p->img) ocl_host_free(t->c, &p->img_h);
+        if (p->hm) ocl_host_free(t->c, &p->hm_h);
+        free(p->xy);
     }
+    if (t->rows_up) clReleaseEvent(t->rows_up);
+    if (t->loss_host.ptr) ocl_host_free(t->c, &t->loss_host);
+    ocl_free(&t->rows);
+    ocl_free(&t->val_rows);
     ocl_free(&t->img_all);
     ocl_free(&t->hm_all);
-    free(t->fresh_img);
-    free(t->fresh_hm);
-    free(t->fresh_xy);
     free(t->order);
     free(t->perm);
     if (t->nt) net_free(t->nt);
@@ -383,4 +583,5 @@ net *trainer_net(const trainer *t) { return t->nt; }
 const dataset *trainer_dataset(const trainer *t) { return &t->d; }
 const splits *trainer_splits(const trainer *t) { return &t->sp; }
 int trainer_steps_per_epoch(const trainer *t) { return t->steps; }
+int trainer_fresh_pairs(const trainer *t) { return t->npairs; }
 double trainer_seconds(const trainer *t) { return t->clock_started ? px_now() - t->t0 : t->tp.seconds; }

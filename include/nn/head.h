@@ -18,6 +18,9 @@ void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out);
 void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t b_off, cl_mem s);
 // MSE and MAE of s against t (both (N, H, W) dense), averaged over N*H*W (reads back 2 floats).
 void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae);
+// Same without waiting: out[0] (MSE) and out[1] (MAE) hold them once *done completes
+// (ocl_wait); out must stay valid until then.
+void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_event *done);
 // Backward of the MSE loss through the sigmoid and the 1x1 conv: dW (Cin) and db
 // written at offsets in grads, dx: (N, Cin) padded planes (ring written as zeros).
 void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,

@@ -65,6 +65,9 @@ void net_get_grad(net *n, int i, float *out);
 // device-resident dense arrays images (Ntot,H,W) and heatmaps (Ntot,H,W), picking
 // rows idx[0..N).
 void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *idx);
+// Same, picking rows rows[first..first+N) of a device buffer of int64 row indices (an
+// epoch's order, uploaded once): nothing is written from the host, nothing waits.
+void net_gather_rows(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, size_t first);
 // Same from host arrays (N,H,W) (targets may be NULL).
 void net_set_batch(net *n, int N, const float *images, const float *heatmaps);
 
@@ -78,6 +81,9 @@ void net_forward(net *n, int N, bn_mode mode);
 void net_bn_reestimate_begin(net *n);
 // MSE loss and MAE of the last forward against the batch targets (reads back 2 floats).
 void net_loss(net *n, int N, float *loss, float *mae);
+// Same without waiting: out[0] (MSE) and out[1] (MAE) hold them once *done completes
+// (ocl_wait); out must stay valid until then.
+void net_loss_enqueue(net *n, int N, float out[2], cl_event *done);
 // Gradients of the MSE loss of the last forward w.r.t. every trainable parameter
 // (and the input, for tests: net_get_input_grad).
 void net_backward(net *n, int N);

@@ -57,6 +57,7 @@ typedef struct {
     cl_device_type type;
     int is_cpu; // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
     int is_gpu;
+    int host_fill; // fill buffers by host writes, not clEnqueueFillBuffer (Oclgrind: see ocl.c)
     char platform_name[256], platform_version[256];
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
     cl_uint compute_units;
@@ -69,6 +70,9 @@ typedef struct {
     char conv_variant[64];           // "" = none forced
     // Counters, for tests and the cache HIT/MISS debug output.
     int cache_hits, cache_misses, builds;
+    // Host waits: queue_drains counts the calls that wait for the whole queue (blocking
+    // reads and writes, ocl_finish); event_waits the waits for one command (ocl_wait).
+    long queue_drains, event_waits;
     // Programs: programs_owned counts the references layers hold (each ocl_program
     // call makes one, each ocl_program_release drops one); programs_cached the
     // built programs no layer holds, kept for reuse (at most OCL_PROGRAM_MEMO_MAX).
@@ -125,8 +129,29 @@ cl_mem ocl_buffer_try(ocl_ctx *c, const char *name, size_t bytes);
 // the options' max_alloc_mb when that is smaller (for testing out-of-memory handling).
 size_t ocl_alloc_cap(const ocl_ctx *c);
 void ocl_free(cl_mem *m);
+// Blocking copies: they return when the queue has run up to and including the copy.
 void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes);
 void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes);
+// Copies queued without waiting: src / dst must stay untouched until *done (set to NULL
+// when bytes is 0) completes; ocl_wait waits for it and releases it. done may be NULL
+// (no event: an ocl_finish or a later event of this in-order queue covers the copy).
+void ocl_write_async(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes, cl_event *done);
+void ocl_read_async(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes, cl_event *done);
+// Host memory for the source or destination of those copies that the device reaches without
+// staging it (pinned: a CL_MEM_ALLOC_HOST_PTR buffer, mapped for the whole of its life), so a
+// driver can run the copy without holding the host (NVIDIA stages pageable memory); plain
+// malloc'd memory when the driver gives none. Returns h->ptr; ocl_host_free gives it back.
+typedef struct {
+    cl_mem buf; // NULL: ptr is malloc'd
+    void *ptr;
+} ocl_host_mem;
+void *ocl_host_alloc(ocl_ctx *c, ocl_host_mem *h, size_t bytes, const char *what);
+void ocl_host_free(ocl_ctx *c, ocl_host_mem *h);
+// Waits for *ev (nothing if NULL), exits 1 if its command failed, releases it, sets *ev to NULL.
+void ocl_wait(ocl_ctx *c, cl_event *ev);
+// Submits what is queued to the device without waiting.
+void ocl_flush(ocl_ctx *c);
+// Queues a fill of the first count floats of m with value (no wait; on Oclgrind a host write).
 void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count);
 // Enqueues an ND-range; local may be NULL. Errors name the kernel.
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local);

@@ -53,13 +53,20 @@ int train_settings_preset(train_settings *s, const char *name);
 // The learning rate of global step `step` of `total` under s's schedule.
 double train_lr_at(const train_settings *s, int64_t step, int64_t total);
 
-// The training step, the only one: gathers rows idx[0..N) of the device-resident images and
-// heatmaps, runs the forward pass in training mode and the loss; if the loss is finite (and
-// inject_nan is 0), runs the backward pass and an Adam step at lr. Returns 0, or -1 when the loss
-// is not finite (*loss is then NaN or infinite and the net is not updated). inject_nan != 0 makes
-// the loss NaN (the test hook for the divergence path).
-int train_step(net *n, int N, cl_mem img, cl_mem hm, const int64_t *idx, float lr, int inject_nan, float *loss,
+// The training step, the only one, in two schedules. Both gather rows rows[first..first+N) (a
+// device buffer of int64 row indices: the epoch's order, uploaded once) of the device-resident
+// images and heatmaps, run the forward pass in training mode and the loss, then the backward
+// pass and an Adam step at lr.
+// train_step waits for the loss and checks it first: it returns 0, or -1 when the loss is not
+// finite (*loss is then NaN or infinite and the net is not updated). inject_nan != 0 makes the
+// loss NaN (the test hook for the divergence path).
+int train_step(net *n, int N, cl_mem img, cl_mem hm, cl_mem rows, size_t first, float lr, int inject_nan, float *loss,
                float *mae);
+// train_step_enqueue waits for nothing: the loss and MAE land in out[0], out[1] when *done
+// completes (ocl_wait), and the update is queued whatever they are; the caller checks the loss
+// one step late (the trainer does).
+void train_step_enqueue(net *n, int N, cl_mem img, cl_mem hm, cl_mem rows, size_t first, float lr, float out[2],
+                        cl_event *done);
 
 // Called after every step of trainer_run_epoch (1-based epoch and step; running sample-weighted
 // means; samples per second of this epoch so far; seconds left in the epoch at that rate).
@@ -73,6 +80,12 @@ typedef struct {
     void (*on_step)(void *user, const trainer_step_info *info); // may be NULL
     void *user;
     int64_t nan_step; // test hook: the loss of this global step (0-based) becomes NaN; -1 = off
+    // 1: the synchronous schedule: each step's loss is read and checked before its update and
+    // the next step, and fresh data is drawn at each epoch's start. 0 (the default): step k+1 is
+    // queued before step k's loss is checked (the host never waits for an empty queue during an
+    // epoch), and the next epoch's fresh data is drawn on a host thread and uploaded into a
+    // second pair of buffers while this one trains. Both give bit-identical runs.
+    int sync;
 } trainer_options;
 
 // The outcome of trainer_step and trainer_run_epoch.
@@ -80,7 +93,9 @@ typedef enum {
     TRAINER_STEP_DONE,  // a step inside an epoch
     TRAINER_EPOCH_DONE, // the step ended an epoch: BN re-estimated, validated, progress advanced
     TRAINER_STOPPED,    // the stop flag was seen mid-epoch: the progress is saveable and resumable
-    TRAINER_DIVERGED,   // the loss was not finite; nothing was updated
+    TRAINER_DIVERGED,   // the loss was not finite: the run cannot go on. Synchronous schedule: that step
+                        // was not applied. Default: it and the step after it were (the net is past the
+                        // last good state; pixloc train saves nothing then)
     TRAINER_FINISHED    // every epoch is done; nothing was run
 } trainer_status;
 
@@ -106,11 +121,18 @@ void trainer_attach(trainer *t, ocl_ctx *c);
 // random streams. Returns -1 with a message in err.
 int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen);
 // Runs the next step of the run (starting the epoch when at its beginning). For EPOCH_DONE,
-// DIVERGED and STOPPED, *r (may be NULL) says how it went.
+// DIVERGED and STOPPED, *r (may be NULL) says how it went. In the default schedule a
+// STEP_DONE leaves that step in flight: its loss is checked (and the progress and the
+// callback updated) in the next call, or by trainer_drain; the last step of an epoch is
+// drained before EPOCH_DONE.
 trainer_status trainer_step(trainer *t, trainer_epoch_result *r);
-// Runs steps to the end of the current epoch, checking the stop flag after each.
+// Waits for the step in flight, if any, and counts it: STEP_DONE, or DIVERGED (with *r).
+trainer_status trainer_drain(trainer *t, trainer_epoch_result *r);
+// Runs steps to the end of the current epoch, checking the stop flag after each (a stop drains
+// the step in flight first, so a STOPPED run's progress matches its net).
 trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r);
-// Saves the net and the run's progress (a resumable checkpoint) atomically.
+// Saves the net and the run's progress (a resumable checkpoint) atomically; not with a step
+// in flight (after EPOCH_DONE, STOPPED or trainer_drain).
 // Sets the history row trainer_save puts in the checkpoint beside the epoch it describes.
 void trainer_set_history_row(trainer *t, const char *row);
 int trainer_save(const trainer *t, const char *path, char *err, size_t errlen);
@@ -122,6 +144,9 @@ net *trainer_net(const trainer *t);
 const dataset *trainer_dataset(const trainer *t);
 const splits *trainer_splits(const trainer *t);
 int trainer_steps_per_epoch(const trainer *t);
+// Fresh-data buffer pairs: 2 when the next epoch is drawn while this one trains, 1 when each
+// epoch's data is drawn at its start, 0 without fresh data.
+int trainer_fresh_pairs(const trainer *t);
 // Training time of the run so far (earlier sessions of a resumed run included).
 double trainer_seconds(const trainer *t);
 
