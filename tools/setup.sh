@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libcjson-dev libpng-dev libplplot-dev plplot-driver-cairo ${PIXLOC_EXTRA_PKGS:-})
+      libcjson-dev libpng-dev libplplot-dev plplot-driver-cairo help2man dpkg-dev file ${PIXLOC_EXTRA_PKGS:-})
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
