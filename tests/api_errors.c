@@ -118,7 +118,8 @@ int main(int argc, char **argv) {
     snprintf(out_path, sizeof out_path, "%s/stdout.txt", argv[2]);
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", argv[2]);
     int saved_out = dup(1), saved_err = dup(2);
-    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+        fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (saved_out < 0 || saved_err < 0 || fo < 0 || fe < 0) return fprintf(stderr, "api_errors: cannot redirect\n"), 2;
     dup2(fo, 1);
     dup2(fe, 2);

@@ -9,24 +9,17 @@ train_tiny() { # OUT_DIR
         >train.log 2>&1 || { cat train.log; return 1; }
 }
 
-# An 8-bit PGM of H x W noise (awk's generator, seeded) with one bright pixel at (X, Y).
-pgm() { # FILE H W X Y SEED
-    LC_ALL=C awk -v h="$2" -v w="$3" -v bx="$4" -v by="$5" -v seed="$6" 'BEGIN {
-        srand(seed); printf "P5\n%d %d\n255\n", w, h
-        for (y = 0; y < h; y++) for (x = 0; x < w; x++) printf "%c", (x == bx && y == by) ? 250 : 1 + int(rand() * 90)
-    }' >"$1"
-}
-
-# Images of three sizes in an order that makes the example call the library four times
-# (consecutive images of one size go in one call), including a batch of three.
+# PNG images of three sizes from `pixloc generate` (the training recipe, so the model finds the
+# bright pixel), in an order that makes the example call the library four times (consecutive
+# images of one size go in one call), including a batch of three and a 3 x 2 image.
 make_images() {
-    pgm a1.pgm 20 30 4 7 1
-    pgm a2.pgm 20 30 25 15 2
-    pgm a3.pgm 20 30 0 0 3
-    pgm b1.pgm 9 13 12 8 4
-    pgm c1.pgm 1 1 0 0 5
-    pgm a4.pgm 20 30 17 2 6
-    IMAGES=(a1.pgm a2.pgm a3.pgm b1.pgm c1.pgm a4.pgm)
+    local spec
+    for spec in "a 3 20x30 1" "b 1 9x13 2" "c 1 3x2 3" "d 1 20x30 4"; do
+        set -- $spec
+        "$PX" generate --samples "$2" --size "$3" --seed "$4" --out "$1.safetensors" --png "$1" >/dev/null 2>&1 || return 1
+    done
+    IMAGES=(a/sample_00000.png a/sample_00001.png a/sample_00002.png b/sample_00000.png c/sample_00000.png
+        d/sample_00000.png)
 }
 
 # cc flags for a program that links this build's libpixloc: a sanitizer build's library needs
@@ -40,6 +33,7 @@ build_example() { # PKG_DIR OUT
     local flags
     flags=$(PKG_CONFIG_PATH=$1 pkg-config --cflags --libs pixloc) || return 1
     # shellcheck disable=SC2046,SC2086 # word splitting of the flags is wanted
+    flags="$flags $(pkg-config --cflags --libs libpng)"
     cc -std=c11 -Wall -Wextra -Werror $(san_flags "$1/../libpixloc.so.0") "$SRC/examples/predict.c" $flags -o "$2"
 }
 

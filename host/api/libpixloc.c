@@ -152,9 +152,10 @@ int pixloc_predict(pixloc *h, const float *images, int n, int height, int width,
     h->err[0] = '\0';
     if (n < 0) return fail(h, PIXLOC_ERR_ARGUMENT, "pixloc_predict: n = %d images: give 0 or more", n);
     if (height < 1 || height > PX_MAX_SIDE || width < 1 || width > PX_MAX_SIDE)
-        return fail(h, PIXLOC_ERR_ARGUMENT, "pixloc_predict: image size %d x %d: each side must be 1..%d", height, width,
-                    PX_MAX_SIDE);
-    if (n > 0 && (!images || !xy)) return fail(h, PIXLOC_ERR_ARGUMENT, "pixloc_predict: images and xy must not be NULL");
+        return fail(h, PIXLOC_ERR_ARGUMENT, "pixloc_predict: image size %d x %d: each side must be 1..%d", height,
+                    width, PX_MAX_SIDE);
+    if (n > 0 && (!images || !xy))
+        return fail(h, PIXLOC_ERR_ARGUMENT, "pixloc_predict: images and xy must not be NULL");
     if (!h->has_model) return fail(h, PIXLOC_ERR_NO_MODEL, "pixloc_predict: no model loaded (call pixloc_load first)");
     if (n == 0) return PIXLOC_OK;
     predict_args a = {images, n, height, width, xy, peaks};

@@ -735,7 +735,8 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
         char shape[256];
         snprintf(shape, sizeof shape, "%s", b.s);
         free(b.s);
-        px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s", name, shape, c->device_name, cl_errstr(err));
+        px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s", name, shape, c->device_name,
+               cl_errstr(err));
     }
 }
 

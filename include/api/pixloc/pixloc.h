@@ -39,12 +39,12 @@ typedef struct pixloc pixloc; /* a device, and the model loaded on it */
 
 enum {
     PIXLOC_OK = 0,
-    PIXLOC_ERR_ARGUMENT = 1, /* a NULL pointer, a count or an image size out of range */
-    PIXLOC_ERR_DEVICE = 2,   /* no OpenCL platform, or no device matches the selection */
-    PIXLOC_ERR_MODEL = 3,    /* the checkpoint is missing, unreadable or not a pixloc checkpoint */
-    PIXLOC_ERR_NO_MODEL = 4, /* pixloc_predict before a successful pixloc_load */
+    PIXLOC_ERR_ARGUMENT = 1,  /* a NULL pointer, a count or an image size out of range */
+    PIXLOC_ERR_DEVICE = 2,    /* no OpenCL platform, or no device matches the selection */
+    PIXLOC_ERR_MODEL = 3,     /* the checkpoint is missing, unreadable or not a pixloc checkpoint */
+    PIXLOC_ERR_NO_MODEL = 4,  /* pixloc_predict before a successful pixloc_load */
     PIXLOC_ERR_TOO_LARGE = 5, /* one image of this size does not fit the device */
-    PIXLOC_ERR_RUNTIME = 6   /* an OpenCL call, a kernel build or an allocation failed */
+    PIXLOC_ERR_RUNTIME = 6    /* an OpenCL call, a kernel build or an allocation failed */
 };
 
 typedef struct {
