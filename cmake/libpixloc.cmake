@@ -24,7 +24,7 @@ endif()
 
 file(GLOB PX_API_SRCS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/host/api/*.c)
 add_library(pixloc_lib SHARED ${PX_API_SRCS})
-target_link_libraries(pixloc_lib PRIVATE pixloc_train)
+target_link_libraries(pixloc_lib PRIVATE pixloc_train Threads::Threads)
 target_include_directories(pixloc_lib PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include/api>
                                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 set_target_properties(pixloc_lib PROPERTIES OUTPUT_NAME pixloc EXPORT_NAME pixloc VERSION ${PROJECT_VERSION}

@@ -47,6 +47,21 @@ static pixloc *open_default(void) {
     return h;
 }
 
+// The log function gets the lines pixloc would print (here: the chosen device's), none printed.
+static char logged[4096];
+static void log_line(void *user, const char *line) {
+    size_t k = strlen(logged);
+    snprintf(logged + k, sizeof logged - k, "%s%s\n", (const char *)user, line);
+}
+
+static void log_function(void) {
+    pixloc_options o = {NULL, NULL, NULL, NULL, log_line, "user> "};
+    pixloc *h = NULL;
+    EXPECT(pixloc_open(&o, &h) == PIXLOC_OK);
+    EXPECT(strncmp(logged, "user> device: ", 14) == 0 && contains(logged, pixloc_device_name(h)));
+    pixloc_close(h);
+}
+
 static void bad_device(void) {
     pixloc_options o = {NULL, "no-such-device-anywhere", NULL, NULL, NULL, NULL};
     pixloc *h = NULL;
@@ -125,6 +140,7 @@ int main(int argc, char **argv) {
     dup2(fe, 2);
     EXPECT(strcmp(pixloc_version(), PIXLOC_VERSION_STRING) == 0);
     bad_device();
+    log_function();
     pixloc *h = open_default();
     bad_models(h, argv[1], argv[2]);
     bad_sizes_then_good(h, argv[1]);

@@ -4,7 +4,7 @@
 # the header, pixloc.pc, the CMake package, the man page and the bash completion;
 # examples/predict.c built against it with pkg-config (and with find_package) prints the same
 # CSV as `pixloc predict` on images of three sizes; the error-path test (tests/api_errors.c)
-# passes, with nothing printed by the library. Usage: bash tests/cli_libpixloc.sh path/to/pixloc
+# passes, with nothing printed by the library; handles on two threads give one handle's answers. Usage: bash tests/cli_libpixloc.sh path/to/pixloc
 . "$(dirname "$0")/lib_cli.sh"
 . "$(dirname "$0")/lib_libpixloc.sh"
 
@@ -50,4 +50,6 @@ check "example (CMake package) prints what pixloc predict prints" same_as_predic
 mkdir -p scratch
 api_errors() { "$B/tests/api_errors" run scratch; }
 check "error paths return statuses and print nothing (tests/api_errors.c)" api_errors
+api_threads() { "$B/tests/api_threads" run "$T/threads-cache"; }
+check "handles on two threads give one handle's answers (tests/api_threads.c)" api_threads
 cli_summary

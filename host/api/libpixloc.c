@@ -9,6 +9,7 @@
 #include <pixloc/pixloc.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct pixloc {
     int has_device; // ocl_init succeeded: c must be released
     predictor p;
     int has_model; // pixloc_load succeeded: p holds a checkpoint's settings
+    int holds_init_lock;
     void (*log)(void *, const char *);
     void *log_user;
     char err[4096];
@@ -50,6 +52,11 @@ static int fail(pixloc *h, int status, const char *fmt, ...) {
 // match); everything else is a runtime failure.
 static int status_of_die(int px_status) { return px_status == PX_EXIT_USAGE ? PIXLOC_ERR_DEVICE : PIXLOC_ERR_RUNTIME; }
 
+// Opening devices is serialised: two threads discovering platforms and creating contexts at
+// once made one of them see a platform with no devices (ocl-icd + PoCL 3.1 here;
+// tests/api_threads.c). Everything after the context exists runs in parallel.
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef int (*work_fn)(pixloc *h, void *arg);
 
 // Runs fn(h, arg) under a trap. On a px_die: the message and a status go into h, the model is
@@ -67,6 +74,10 @@ static int guarded(pixloc *h, work_fn fn, void *arg) {
     } else {
         rc = status_of_die(t.status);
         snprintf(h->err, sizeof h->err, "%s", t.msg);
+        if (h->holds_init_lock) { // px_die inside ocl_init
+            h->holds_init_lock = 0;
+            pthread_mutex_unlock(&init_lock);
+        }
         if (++jumps == 1 && h->has_model) {
             predictor_free(&h->p);
             h->has_model = 0;
@@ -78,8 +89,7 @@ static int guarded(pixloc *h, work_fn fn, void *arg) {
 
 static int open_work(pixloc *h, void *arg) {
     const pixloc_options *o = arg;
-    ocl_options oo = {0};
-    oo.quiet = 1;
+    ocl_options oo = {0}; // not quiet: the device line goes to the log function (if any), as on the CLI
     if (o) {
         oo.platform = o->platform;
         oo.device = o->device;
@@ -87,7 +97,11 @@ static int open_work(pixloc *h, void *arg) {
         if (o->cache_dir) snprintf(oo.cache_dir, sizeof oo.cache_dir, "%s", o->cache_dir);
     }
     oo.no_cache = oo.cache_dir[0] == '\0';
+    pthread_mutex_lock(&init_lock);
+    h->holds_init_lock = 1;
     ocl_init(&h->c, &oo);
+    h->holds_init_lock = 0;
+    pthread_mutex_unlock(&init_lock);
     h->has_device = 1;
     return PIXLOC_OK;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -314,7 +315,10 @@ int px_write_file_atomic(const char *path, const void *data, size_t len) {
         errno = ENOMEM;
         return -1;
     }
-    snprintf(tmp, plen, "%s.tmp.%ld", real, (long)getpid());
+    // pid and a per-process count: two threads (libpixloc handles) writing one file at once
+    // each write their own temporary file, and the last rename wins.
+    static atomic_uint writes;
+    snprintf(tmp, plen, "%s.tmp.%ld.%u", real, (long)getpid(), atomic_fetch_add(&writes, 1u));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = -1, e = 0;
     if (fd < 0) {

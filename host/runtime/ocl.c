@@ -535,7 +535,9 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
 cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, char **log) {
     if (log) *log = NULL;
     if (!options) options = "";
-    static unsigned long use_clock; // orders the registry's entries by last use
+    // Orders the registry's entries by last use; per thread, as libpixloc handles may run on
+    // several (an order across threads would only change which unused program is freed first).
+    static _Thread_local unsigned long use_clock;
     for (struct ocl_program_entry *m = c->programs; m; m = m->next)
         if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) {
             if (m->refs++ == 0) c->programs_cached--;

@@ -78,7 +78,7 @@ double px_now(void);
 // PX_READ_FILE_MAX bytes.
 #define PX_READ_FILE_MAX ((uint64_t)1 << 30)
 char *px_read_file(const char *path, size_t *len_out);
-// Atomic file write: data goes to "<path>.tmp.<pid>", is fsync'd, then renamed over path
+// Atomic file write: data goes to "<path>.tmp.<pid>.<count>", is fsync'd, then renamed over path
 // (and the directory fsync'd), so readers see the old file or the new one, never half of one.
 // A symbolic link is followed (its target is replaced, the link stays); a character device or a
 // FIFO is written in place (never replaced by a file); a directory (EISDIR) or any other kind of

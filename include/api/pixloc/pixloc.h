@@ -56,8 +56,9 @@ typedef struct {
      * pixloc_open builds its kernels again. The CLI's default is $XDG_CACHE_HOME/pixloc or
      * ~/.cache/pixloc. */
     const char *cache_dir;
-    /* Optional: receives each line pixloc would otherwise print (information and
-     * "warning: ..." lines, without a newline); NULL drops them. */
+    /* Optional: receives each line pixloc would otherwise print, without a newline: the chosen
+     * device ("device: NAME | TYPE | ..."), and warnings ("warning: ...", e.g. a bad line in the
+     * tuning file); NULL drops them. Called on the thread of the call that logs. */
     void (*log)(void *user, const char *line);
     void *log_user;
 } pixloc_options;
