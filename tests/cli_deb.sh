@@ -27,10 +27,10 @@ check "depends on the OpenCL loader (dpkg-shlibdeps): $(dpkg-deb -f "$deb" Depen
 R=$T/root
 dpkg-deb -x "$deb" "$R"
 check "unpacked pixloc --version" test "$("$R/usr/bin/pixloc" --version)" = "$("$PX" --version)"
-man_has() { zcat "$R/usr/share/man/man1/pixloc.1.gz" | grep -q "$1"; }
+man_has() { zcat "$R/usr/share/man/man1/pixloc.1.gz" | grep -c -- "$1" >/dev/null; } # -c: reads all (pipefail)
 check "man page has the commands and each command's options" man_has '^\.SS "pixloc predict"'
 check "man page has predict's --heatmap-out" man_has 'heatmap\\-out'
-man_renders() { MANWIDTH=80 man -l "$R/usr/share/man/man1/pixloc.1.gz" 2>&1 | grep -q "pixloc COMMAND"; }
+man_renders() { MANWIDTH=80 man -l "$R/usr/share/man/man1/pixloc.1.gz" 2>&1 | grep -c "pixloc COMMAND" >/dev/null; }
 if command -v man >/dev/null; then check "man -l renders it" man_renders; fi
 complete_train() {
     # shellcheck disable=SC1091

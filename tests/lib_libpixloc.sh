@@ -25,7 +25,8 @@ make_images() {
 # cc flags for a program that links this build's libpixloc: a sanitizer build's library needs
 # the sanitizer runtime in the program too.
 san_flags() { # LIBPIXLOC.so
-    if ldd "$1" | grep -q libasan; then echo "-fsanitize=address,undefined"; fi
+    # (not `ldd | grep -q`: under pipefail, grep quitting early can fail the pipeline)
+    case "$(ldd "$1")" in *libasan*) echo "-fsanitize=address,undefined" ;; esac
 }
 
 # Builds examples/predict.c with pkg-config from PKG_DIR (a lib/pkgconfig folder) into OUT.
