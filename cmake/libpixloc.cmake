@@ -30,4 +30,9 @@ target_include_directories(pixloc_lib PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DI
 set_target_properties(pixloc_lib PROPERTIES OUTPUT_NAME pixloc EXPORT_NAME pixloc VERSION ${PROJECT_VERSION}
                                             SOVERSION ${PROJECT_VERSION_MAJOR} C_VISIBILITY_PRESET hidden
                                             LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/libpixloc.map)
-target_link_options(pixloc_lib PRIVATE -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libpixloc.map -Wl,--no-undefined)
+target_link_options(pixloc_lib PRIVATE -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libpixloc.map)
+# Every symbol resolved at link time (an upward call to cli fails here), except in sanitizer
+# builds, where clang leaves the sanitizer runtime's symbols to the program.
+if(NOT PIXLOC_SANITIZE AND NOT PIXLOC_FUZZ)
+  target_link_options(pixloc_lib PRIVATE -Wl,--no-undefined)
+endif()
