@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(cmake gcc make pkg-config ocl-icd-opencl-dev opencl-c-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libcjson-dev libcsv-dev libpng-dev libplplot-dev plplot-driver-cairo protobuf-c-compiler libprotobuf-c-dev
-      ${PIXLOC_EXTRA_PKGS:-})
+      help2man dpkg-dev file ${PIXLOC_EXTRA_PKGS:-})
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

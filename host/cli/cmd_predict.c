@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
@@ -16,6 +15,7 @@
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
+#include "predictor.h"
 #include "safetensors.h"
 
 static void usage(void) {
@@ -37,42 +37,6 @@ static void usage(void) {
            "                     (N,H,W) [png]\n"
            "  --batch-size N     inference batch for dataset inputs [256]\n\n%s",
            OCL_OPTIONS_HELP);
-}
-
-typedef struct {
-    ocl_ctx *c;
-    const char *ckpt;
-    train_settings s;
-    net *nt;
-    int H, W, batch;
-} predictor;
-
-// A net for H x W images with the checkpoint's weights (rebuilt when the size changes), at
-// `batch` or, if that does not fit the device, the largest batch that does. Returns the batch to
-// use, or 0 with a message in err when not even one image of this size fits (nothing allocated).
-static int predictor_size(predictor *p, int H, int W, int batch, char *err, size_t errlen) {
-    if (p->nt && p->H == H && p->W == W && p->batch >= batch) return batch;
-    if (!net_plan_check(p->c, &p->s.net, H, W, batch, NULL, NULL)) {
-        long fit = net_largest_batch(p->c, &p->s.net, H, W);
-        if (fit < 1) {
-            const char *name = "?";
-            size_t bytes = 0;
-            net_plan_check(p->c, &p->s.net, H, W, 1, &name, &bytes);
-            snprintf(err, errlen,
-                     "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
-                     "(largest allocation %.1f MiB): use a smaller image",
-                     H, W, name, (double)bytes / (1 << 20), p->c->device_name, (double)ocl_alloc_cap(p->c) / (1 << 20));
-            return 0;
-        }
-        batch = (int)fit;
-    }
-    if (p->nt) net_free(p->nt);
-    p->nt = net_create(p->c, &p->s.net, H, W, batch);
-    if (checkpoint_load(p->ckpt, p->nt, NULL, err, errlen) != 0) px_die(PX_EXIT_FAIL, "%s", err);
-    p->H = H;
-    p->W = W;
-    p->batch = batch;
-    return batch;
 }
 
 static int n_out;
@@ -206,17 +170,14 @@ int cmd_predict(int argc, char **argv) {
     if (!model) cli_usage_error("predict", "--model CKPT is required");
     if (optind >= argc) cli_usage_error("predict", "no INPUT given (PNG, PGM or .safetensors files)");
     if (hfmt_given && !hdir) cli_usage_error("predict", "--heatmap-format needs --heatmap-out DIR");
-    char path[2048], err[1024];
-    checkpoint_resolve(model, "best", path, sizeof path);
-    predictor p = {0};
-    p.ckpt = path;
-    if (checkpoint_read_settings(path, &p.s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    char err[1024];
+    ocl_ctx c;
+    predictor p;
+    if (predictor_open(&p, &c, model, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (hdir) check_heatmap_names(hdir, f32, argv + optind, argc - optind);
     if (hdir && px_mkdirs(hdir) != 0) px_die(PX_EXIT_FAIL, "cannot create %s: %s", hdir, strerror(errno));
-    ocl_ctx c;
     oo.quiet = 1;
     ocl_init(&c, &oo);
-    p.c = &c;
     int failures = 0;
     for (int a = optind; a < argc; a++) {
         const char *in = argv[a];
@@ -228,6 +189,7 @@ int cmd_predict(int argc, char **argv) {
                 continue;
             }
             int b = predictor_size(&p, d.H, d.W, d.N < batch ? d.N : batch, err, sizeof err);
+            if (b < 0) px_die(PX_EXIT_FAIL, "%s", err); // the checkpoint itself is bad: no input can work
             if (b == 0) {
                 fprintf(stderr, "pixloc: error: %s: %s\n", in, err);
                 failures++;
@@ -260,7 +222,9 @@ int cmd_predict(int argc, char **argv) {
             failures++;
             continue;
         }
-        if (predictor_size(&p, H, W, 1, err, sizeof err) == 0) {
+        int b = predictor_size(&p, H, W, 1, err, sizeof err);
+        if (b < 0) px_die(PX_EXIT_FAIL, "%s", err);
+        if (b == 0) {
             fprintf(stderr, "pixloc: error: %s: %s\n", in, err);
             failures++;
             free(img);
@@ -279,7 +243,7 @@ int cmd_predict(int argc, char **argv) {
         free(img);
     }
     if (json) printf(n_out ? "\n]\n" : "[]\n");
-    if (p.nt) net_free(p.nt);
+    predictor_free(&p);
     ocl_release(&c);
     if (failures) fprintf(stderr, "pixloc: %d input(s) failed\n", failures);
     return failures ? PX_EXIT_FAIL : PX_EXIT_OK;

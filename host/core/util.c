@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,11 +13,39 @@
 #include <unistd.h>
 
 static int g_quiet;
+// The innermost armed trap of this thread (pixloc.h: library mode); NULL in the CLI.
+static _Thread_local px_trap *g_trap;
 
 void px_set_quiet(int quiet) { g_quiet = quiet; }
 
+void px_trap_arm(px_trap *t) {
+    t->status = 0;
+    t->msg[0] = '\0';
+    t->prev = g_trap;
+    g_trap = t;
+}
+
+void px_trap_disarm(px_trap *t) { g_trap = t->prev; }
+
+// A px_log/px_warn line under a trap: to its log function, or nowhere.
+static void trap_log(px_trap *t, const char *prefix, const char *fmt, va_list ap) {
+    if (!t->log) return;
+    char line[4096];
+    size_t k = (size_t)snprintf(line, sizeof line, "%s", prefix);
+    vsnprintf(line + k, sizeof line - k, fmt, ap);
+    t->log(t->user, line);
+}
+
 void px_die(int status, const char *fmt, ...) {
     va_list ap;
+    px_trap *t = g_trap;
+    if (t) {
+        t->status = status;
+        va_start(ap, fmt);
+        vsnprintf(t->msg, sizeof t->msg, fmt, ap);
+        va_end(ap);
+        longjmp(t->env, 1);
+    }
     fflush(stdout);
     fputs("pixloc: error: ", stderr);
     va_start(ap, fmt);
@@ -27,8 +56,14 @@ void px_die(int status, const char *fmt, ...) {
 }
 
 void px_log(const char *fmt, ...) {
-    if (g_quiet) return;
     va_list ap;
+    if (g_trap) {
+        va_start(ap, fmt);
+        trap_log(g_trap, "", fmt, ap);
+        va_end(ap);
+        return;
+    }
+    if (g_quiet) return;
     fputs("pixloc: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -38,6 +73,12 @@ void px_log(const char *fmt, ...) {
 
 void px_warn(const char *fmt, ...) {
     va_list ap;
+    if (g_trap) {
+        va_start(ap, fmt);
+        trap_log(g_trap, "warning: ", fmt, ap);
+        va_end(ap);
+        return;
+    }
     fputs("pixloc: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -274,7 +315,10 @@ int px_write_file_atomic(const char *path, const void *data, size_t len) {
         errno = ENOMEM;
         return -1;
     }
-    snprintf(tmp, plen, "%s.tmp.%ld", real, (long)getpid());
+    // pid and a per-process count: two threads (libpixloc handles) writing one file at once
+    // each write their own temporary file, and the last rename wins.
+    static atomic_uint writes;
+    snprintf(tmp, plen, "%s.tmp.%ld.%u", real, (long)getpid(), atomic_fetch_add(&writes, 1u));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int rc = -1, e = 0;
     if (fd < 0) {

@@ -285,8 +285,8 @@ conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 
 conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0);
-    if (!k) { // only GPU tiled parameters that do not fit the device
-        static int warned;
+    if (!k) {                            // only GPU tiled parameters that do not fit the device
+        static _Thread_local int warned; // once per thread (libpixloc handles may run on several)
         if (!warned++)
             px_warn("conv3x3: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit or do not build "
                     "on %s; using the 'gpu' variant",

@@ -104,7 +104,7 @@ void kcache_store(const char *cache_dir, const kcache_key *k, cl_program p) {
     char path[1200];
     kcache_path(cache_dir, k, path, sizeof path);
     if (px_mkdirs(cache_dir) != 0 || px_write_file_atomic(path, buf, HEADER_BYTES + bsize) != 0) {
-        static int warned;
+        static _Thread_local int warned; // once per thread (libpixloc handles may run on several)
         if (!warned++)
             px_warn("cannot write the kernel cache in %s (%s); continuing without it", cache_dir, strerror(errno));
     }

@@ -93,13 +93,12 @@ static const char *const INSTALL_HINT =
     "for a GPU, install the vendor's OpenCL driver (NVIDIA: nvidia-opencl-icd, AMD: ROCm or mesa-opencl-icd, "
     "Intel: intel-opencl-icd).";
 
+// The fatal errors below go through px_die (one message, however many lines), so that under
+// libpixloc's trap (pixloc.h) they return to the API entry instead of printing and exiting.
 void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
-    fflush(stdout);
-    fprintf(stderr, "pixloc: error: OpenCL call failed: %s\n  -> %s (%d) at %s:%d\n", call, cl_errstr(err), (int)err,
-            file, line);
-    if (err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
-        fprintf(stderr, "  the device ran out of memory or resources: try a smaller --batch-size\n");
-    exit(PX_EXIT_FAIL);
+    int oom = err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY;
+    px_die(PX_EXIT_FAIL, "OpenCL call failed: %s\n  -> %s (%d) at %s:%d%s", call, cl_errstr(err), (int)err, file, line,
+           oom ? "\n  the device ran out of memory or resources: try a smaller --batch-size" : "");
 }
 
 // ---------------------------------------------------------------------------
@@ -313,21 +312,28 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
 
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
+    const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
+    cl_device_type want = parse_type(tsel); // before discover: a bad type leaves nothing allocated
     plat_info *p;
     int np = discover(&p);
     if (np == 0)
         px_die(PX_EXIT_USAGE, "no OpenCL platform found (the ICD loader sees no installed driver). %s", INSTALL_HINT);
-    const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
-    cl_device_type want = parse_type(tsel);
     choice ch = select_device(p, np, psel, dsel, want);
     if (ch.plat < 0) {
-        fflush(stdout);
-        fprintf(stderr, "pixloc: error: no OpenCL device matches");
-        describe_selection(stderr, o);
-        fprintf(stderr, ". These exist:\n");
-        print_listing(stderr, p, np, (choice){-1, -1}, cache_dir_of(o), NULL);
-        fprintf(stderr, "Select by index or by a case-insensitive part of the name. %s\n", INSTALL_HINT);
-        exit(PX_EXIT_USAGE);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f) px_die(PX_EXIT_USAGE, "no OpenCL device matches the selection (and no memory to list them)");
+        describe_selection(f, o);
+        fprintf(f, ". These exist:\n");
+        print_listing(f, p, np, (choice){-1, -1}, cache_dir_of(o), NULL);
+        fprintf(f, "Select by index or by a case-insensitive part of the name. %s", INSTALL_HINT);
+        fclose(f);
+        free_discovery(p, np);
+        char msg[16384]; // copied, so that nothing is left allocated when px_die returns to libpixloc
+        snprintf(msg, sizeof msg, "%s", text ? text : "");
+        free(text);
+        px_die(PX_EXIT_USAGE, "no OpenCL device matches%s", msg);
     }
     c->platform = p[ch.plat].id;
     c->device = p[ch.plat].devs[ch.dev];
@@ -530,7 +536,9 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
 cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, char **log) {
     if (log) *log = NULL;
     if (!options) options = "";
-    static unsigned long use_clock; // orders the registry's entries by last use
+    // Orders the registry's entries by last use; per thread, as libpixloc handles may run on
+    // several (an order across threads would only change which unused program is freed first).
+    static _Thread_local unsigned long use_clock;
     for (struct ocl_program_entry *m = c->programs; m; m = m->next)
         if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) {
             if (m->refs++ == 0) c->programs_cached--;
@@ -609,10 +617,8 @@ cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
     char *log = NULL;
     cl_program p = ocl_program_try(c, file, options, &log);
     if (!p) {
-        fflush(stdout);
-        fprintf(stderr, "pixloc: error: %s\n", log ? log : "program build failed");
-        free(log);
-        exit(PX_EXIT_FAIL);
+        // log is not freed: px_die ends the process, or (libpixloc) loses it with the rest of the call.
+        px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
     }
     return p;
 }
@@ -796,15 +802,18 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
     if (err != CL_SUCCESS) {
         char name[128] = "?";
         clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-        fflush(stdout);
-        fprintf(stderr, "pixloc: error: launching kernel '%s' (global %zu", name, global[0]);
-        for (cl_uint i = 1; i < dims; i++) fprintf(stderr, "x%zu", global[i]);
+        px_sbuf b = {0};
+        px_sbuf_printf(&b, "global %zu", global[0]);
+        for (cl_uint i = 1; i < dims; i++) px_sbuf_printf(&b, "x%zu", global[i]);
         if (local) {
-            fprintf(stderr, ", local %zu", local[0]);
-            for (cl_uint i = 1; i < dims; i++) fprintf(stderr, "x%zu", local[i]);
+            px_sbuf_printf(&b, ", local %zu", local[0]);
+            for (cl_uint i = 1; i < dims; i++) px_sbuf_printf(&b, "x%zu", local[i]);
         }
-        fprintf(stderr, ") on %s failed: %s\n", c->device_name, cl_errstr(err));
-        exit(PX_EXIT_FAIL);
+        char shape[256];
+        snprintf(shape, sizeof shape, "%s", b.s);
+        free(b.s);
+        px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s", name, shape, c->device_name,
+               cl_errstr(err));
     }
 }
 

@@ -4,6 +4,7 @@
 #ifndef PIXLOC_H
 #define PIXLOC_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,28 @@ void px_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Prints "pixloc: warning: <message>\n" to stderr (always).
 void px_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void px_set_quiet(int quiet);
+
+// Library mode (libpixloc, host/api/). The layers below stop on a fatal error through px_die
+// from many places (CL_CHECK, px_malloc, the device choice, program builds); turning each into an
+// error return through every caller would touch most of the code for a path the CLI does not
+// need. Instead the API entry arms a trap on its thread before it calls into the layers:
+// while one is armed, px_die keeps the status and message in it and longjmps back to the entry
+// (which returns an error code and releases what its handle holds), and px_log/px_warn hand
+// their line to the trap's log function (or drop it) instead of printing. Nothing is printed and
+// the process never exits inside a library call. What a layer had allocated half-way when it
+// died is not freed (it is lost, not corrupted): the handle stays usable and closable.
+// Traps nest (prev); px_trap_arm/px_trap_disarm must pair in the same function as the setjmp.
+typedef struct px_trap {
+    jmp_buf env;
+    int status;     // px_die's status (PX_EXIT_*)
+    char msg[4096]; // px_die's message, without the "pixloc: error: " prefix
+    // Receives each px_log line ("...") and px_warn line ("warning: ..."); NULL drops them.
+    void (*log)(void *user, const char *line);
+    void *user;
+    struct px_trap *prev;
+} px_trap;
+void px_trap_arm(px_trap *t);
+void px_trap_disarm(px_trap *t);
 
 // Allocation that never returns NULL: on failure it dies naming what and how much.
 void *px_malloc_(size_t bytes, const char *what, const char *file, int line);
@@ -55,7 +78,7 @@ double px_now(void);
 // PX_READ_FILE_MAX bytes.
 #define PX_READ_FILE_MAX ((uint64_t)1 << 30)
 char *px_read_file(const char *path, size_t *len_out);
-// Atomic file write: data goes to "<path>.tmp.<pid>", is fsync'd, then renamed over path
+// Atomic file write: data goes to "<path>.tmp.<pid>.<count>", is fsync'd, then renamed over path
 // (and the directory fsync'd), so readers see the old file or the new one, never half of one.
 // A symbolic link is followed (its target is replaced, the link stays); a character device or a
 // FIFO is written in place (never replaced by a file); a directory (EISDIR) or any other kind of
