@@ -28,7 +28,7 @@ static void usage(void) {
            "  --model P          checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --json             JSON output\n"
            "  --heatmap-out DIR  write each predicted heatmap as an 8-bit PNG (0..1 -> 0..255)\n"
-           "  --batch-size N     inference batch for dataset inputs [256]\n\n%s",
+           "  --batch-size N     " CLI_INFER_BATCH_HELP "\n\n%s",
            OCL_OPTIONS_HELP);
 }
 
@@ -45,12 +45,12 @@ typedef struct {
 // use, or 0 with a message in err when not even one image of this size fits (nothing allocated).
 static int predictor_size(predictor *p, int H, int W, int batch, char *err, size_t errlen) {
     if (p->nt && p->H == H && p->W == W && p->batch >= batch) return batch;
-    if (!net_plan_check(p->c, &p->s.net, H, W, batch, NULL, NULL)) {
-        long fit = net_largest_batch(p->c, &p->s.net, H, W);
+    if (!net_plan_check_kind(p->c, &p->s.net, H, W, batch, NET_KIND_INFERENCE, NULL, NULL)) {
+        long fit = net_largest_batch_kind(p->c, &p->s.net, H, W, NET_KIND_INFERENCE);
         if (fit < 1) {
             const char *name = "?";
             size_t bytes = 0;
-            net_plan_check(p->c, &p->s.net, H, W, 1, &name, &bytes);
+            net_plan_check_kind(p->c, &p->s.net, H, W, 1, NET_KIND_INFERENCE, &name, &bytes);
             snprintf(err, errlen,
                      "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
                      "(largest allocation %.1f MiB): use a smaller image",
@@ -60,7 +60,7 @@ static int predictor_size(predictor *p, int H, int W, int batch, char *err, size
         batch = (int)fit;
     }
     if (p->nt) net_free(p->nt);
-    p->nt = net_create(p->c, &p->s.net, H, W, batch);
+    p->nt = net_create_kind(p->c, &p->s.net, H, W, batch, NET_KIND_INFERENCE);
     if (checkpoint_load(p->ckpt, p->nt, NULL, err, errlen) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     p->H = H;
     p->W = W;
@@ -145,7 +145,7 @@ int cmd_predict(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *hdir = NULL;
-    int json = 0, batch = 256;
+    int json = 0, batch = CLI_INFER_BATCH;
     enum { O_MODEL = 256, O_JSON, O_HDIR, O_BATCH, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"json", no_argument, 0, O_JSON},
@@ -184,7 +184,8 @@ int cmd_predict(int argc, char **argv) {
         const char *in = argv[a];
         if (is_safetensors(in)) {
             dataset d;
-            if (dataset_load(&d, in, err, sizeof err) != 0) {
+            // Streamed: the images stay in the file and are read a batch at a time.
+            if (dataset_load_streamed(&d, in, err, sizeof err) != 0) {
                 fprintf(stderr, "pixloc: error: %s\n", err);
                 failures++;
                 continue;
@@ -196,16 +197,20 @@ int cmd_predict(int argc, char **argv) {
                 dataset_free(&d);
                 continue;
             }
-            int64_t *idx = px_malloc((size_t)d.N * sizeof(int64_t), "indices");
-            for (int i = 0; i < d.N; i++) idx[i] = i;
-            int32_t *xy = px_malloc((size_t)d.N * 2 * sizeof(int32_t), "predictions");
-            float *peaks = px_malloc((size_t)d.N * sizeof(float), "peaks");
+            // A batch at a time: memory does not grow with the dataset.
+            int64_t *idx = px_malloc((size_t)b * sizeof(int64_t), "indices");
+            int32_t *xy = px_malloc((size_t)b * 2 * sizeof(int32_t), "predictions");
+            float *peaks = px_malloc((size_t)b * sizeof(float), "peaks");
             size_t hw = (size_t)d.H * d.W;
-            float *heat = hdir ? px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps") : NULL;
-            predict_indices(p.nt, b, d.images, d.H, d.W, idx, d.N, xy, heat, peaks);
-            for (int i = 0; i < d.N; i++) {
-                emit(json, in, i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
-                if (hdir && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
+            float *heat = hdir ? px_malloc((size_t)b * hw * sizeof(float), "heatmaps") : NULL;
+            for (int s0 = 0; s0 < d.N; s0 += b) {
+                int m = d.N - s0 < b ? d.N - s0 : b;
+                for (int i = 0; i < m; i++) idx[i] = s0 + i;
+                predict_dataset(p.nt, b, &d, idx, m, xy, heat, peaks);
+                for (int i = 0; i < m; i++) {
+                    emit(json, in, s0 + i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
+                    if (hdir && write_heatmap(hdir, in, s0 + i, heat + i * hw, d.H, d.W) != 0) failures++;
+                }
             }
             free(idx);
             free(xy);
