@@ -7,6 +7,11 @@
 //                  weights are the forward ones flipped in space with Cin and
 //                  Cout swapped (CIN here is the forward Cout)
 //   HAS_BIAS       add b[b_off + co] in conv_tile / conv_simple
+//   BN_FUSED       (optional, forward programs of an inference network) after the bias
+//                  and ReLU, y = y * b[b_off + COUT + co] + b[b_off + 2*COUT + co]: the
+//                  block's inference batch norm folded into this epilogue (the bias
+//                  buffer holds bias, scale, shift; the ring stays zero)
+//   FWD_ONLY       (optional) leave out the weight-gradient kernels (inference programs)
 //   TILE_CO        output channels per work-item of conv_tile (1 for conv_simple)
 //   DW_TK, DW_TC   weight-gradient register tile: rows k = tap*Cin + ci x channels
 //   SEG, NSEG      the weight-gradient reduction over an image's interior rows is
@@ -24,6 +29,12 @@
 // run to run.
 
 #include "layout.h" // PW, PH, PLANE
+#ifndef BN_FUSED
+#define BN_FUSED 0
+#endif
+#ifndef FWD_ONLY
+#define FWD_ONLY 0
+#endif
 // Padded positions of the interior rows (ring columns included) and their end.
 #define NPOS (IMG_H * PW)
 #define QEND ((IMG_H + 1) * PW)
@@ -123,6 +134,9 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
             v += b[b_off + co0 + j];
 #endif
             if (relu) v = fmax(v, 0.0f);
+#if BN_FUSED
+            v = v * b[b_off + COUT + co0 + j] + b[b_off + 2 * COUT + co0 + j];
+#endif
             v = select((float16)(0.0f), v, keep);
             if (q0 + 16 <= PLANE) {
                 vstore16(v, 0, yp + j * PLANE + q0);
@@ -155,11 +169,14 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
         s += b[b_off + co];
 #endif
         v = relu ? fmax(s, 0.0f) : s;
+#if BN_FUSED
+        v = v * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
+#endif
     }
     y[MARGIN + (n * COUT + co) * PLANE + q] = v;
 }
 
-#if !FLIP
+#if !FLIP && !FWD_ONLY
 // Weight gradient, first pass: partial sums over one segment of one image.
 //   part[p*PSTRIDE + k*COUT + co] = sum_q x[n, ci, q + TAP_OFF(t)] * dy[n, co, q]
 //   part[p*PSTRIDE + KDIM*COUT + co] = sum_q dy[n, co, q]
@@ -346,7 +363,7 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
         }
 }
 #endif
-#endif // !FLIP
+#endif // !FLIP && !FWD_ONLY
 
 #ifdef GT_WP
 // GPU style with local memory (forward, and the input gradient with FLIP=1).
@@ -418,6 +435,9 @@ conv_gpu_tiled(__global const float *restrict x, __global const float *restrict 
             v += b[b_off + co];
 #endif
             if (relu) v = fmax(v, 0.0f);
+#if BN_FUSED
+            v = v * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
+#endif
             y[MARGIN + (n * COUT + co) * PLANE + q] = inside ? v : 0.0f;
         }
     }

@@ -8,6 +8,8 @@
 //                  weights are the forward ones flipped in space with Cin and
 //                  Cout swapped (as conv_pack_weights in cl/conv.cl)
 //   HAS_BIAS       add b[b_off + co] in the output transform
+//   BN_FUSED       (optional, inference) after bias and ReLU, y = y * b[b_off + COUT + co]
+//                  + b[b_off + 2*COUT + co]: the block's folded inference batch norm
 //   TCO, TN        GEMM register tile: TCO output channels x TN*16 tiles
 //   TSTRIDE        floats per (xi, channel) row of the scratch matrices V and M
 //                  (V is 16 x CIN rows, M 16 x COUTP, each xi's block padded, see VXS)
@@ -33,6 +35,9 @@
 // residues (+-1e-8), so a ReLU at exactly 0 can open differently.
 
 #include "layout.h" // PW, PH, PLANE
+#ifndef BN_FUSED
+#define BN_FUSED 0
+#endif
 #define TH ((IMG_H + 1) / 2)
 #define TW ((IMG_W + 1) / 2)
 #define TT (TH * TW)
@@ -214,6 +219,9 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 #if HAS_BIAS
     const float bias = b[b_off + co];
 #endif
+#if BN_FUSED
+    const float bn_scale = b[b_off + COUT + co], bn_shift = b[b_off + 2 * COUT + co];
+#endif
     for (int q = 0; q < PW; q++) yp[q] = 0.0f;
     for (int ty = 0; ty < TH; ty++) {
         const int rows = min(2, IMG_H - 2 * ty); // image rows of this tile row: 1 or 2
@@ -248,6 +256,9 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
                     yv[i][j] += bias;
 #endif
                     if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
+#if BN_FUSED
+                    yv[i][j] = yv[i][j] * bn_scale + bn_shift;
+#endif
                 }
             const int c0 = 1 + 2 * tx0;
 #pragma unroll

@@ -24,7 +24,7 @@ static void usage(void) {
            "The brightest-pixel and matched-filter baselines are scored on the test part (or the file).\n\n"
            "  --model P        checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --data FILE      a dataset written by 'pixloc generate' or 'pixloc import'\n"
-           "  --batch-size N   inference batch [256]\n"
+           "  --batch-size N   " CLI_INFER_BATCH_HELP "\n"
            "  --json           print JSON instead of a table\n"
            "  --out FILE       also write the JSON to FILE\n\n%s",
            OCL_OPTIONS_HELP);
@@ -34,7 +34,7 @@ int cmd_eval(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *data = NULL, *out = NULL;
-    int batch = 256, json = 0;
+    int batch = CLI_INFER_BATCH, json = 0;
     enum { O_MODEL = 256, O_DATA, O_BATCH, O_JSON, O_OUT, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"data", required_argument, 0, O_DATA},
@@ -74,7 +74,8 @@ int cmd_eval(int argc, char **argv) {
         if (px_check_writable(out) != 0) px_die(PX_EXIT_FAIL, "--out %s: cannot write there: %s", out, strerror(errno));
     }
     if (data) {
-        if (dataset_load(&d, data, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+        // Streamed: the images stay in the file and are read a batch at a time.
+        if (dataset_load_streamed(&d, data, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (data == s.data) { // the training file itself: score its splits
             dataset_split(d.N, s.seed, s.test_frac, s.val_frac, &sp);
             spp = &sp;
@@ -88,7 +89,7 @@ int cmd_eval(int argc, char **argv) {
     ocl_ctx c;
     oo.quiet = json;
     ocl_init(&c, &oo);
-    net *nt = net_create(&c, &s.net, d.H, d.W, batch);
+    net *nt = net_create_kind(&c, &s.net, d.H, d.W, batch, NET_KIND_INFERENCE);
     if (checkpoint_load(path, nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     eval_result r;
     double t0 = px_now();

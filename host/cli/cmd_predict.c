@@ -35,7 +35,7 @@ static void usage(void) {
            "                     float32 values, DIR/NAME.heatmap.safetensors with tensor 'heatmap'\n"
            "                     (H,W), or for a dataset DIR/NAME.heatmaps.safetensors with 'heatmaps'\n"
            "                     (N,H,W) [png]\n"
-           "  --batch-size N     inference batch for dataset inputs [256]\n\n%s",
+           "  --batch-size N     " CLI_INFER_BATCH_HELP "\n\n%s",
            OCL_OPTIONS_HELP);
 }
 
@@ -136,7 +136,7 @@ int cmd_predict(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *hdir = NULL;
-    int json = 0, batch = 256, f32 = 0, hfmt_given = 0;
+    int json = 0, batch = CLI_INFER_BATCH, f32 = 0, hfmt_given = 0;
     enum { O_MODEL = 256, O_JSON, O_HDIR, O_HFMT, O_BATCH, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"json", no_argument, 0, O_JSON},
@@ -183,7 +183,8 @@ int cmd_predict(int argc, char **argv) {
         const char *in = argv[a];
         if (is_safetensors(in)) {
             dataset d;
-            if (dataset_load(&d, in, err, sizeof err) != 0) {
+            // Streamed: the images stay in the file and are read a batch at a time.
+            if (dataset_load_streamed(&d, in, err, sizeof err) != 0) {
                 fprintf(stderr, "pixloc: error: %s\n", err);
                 failures++;
                 continue;
@@ -196,16 +197,23 @@ int cmd_predict(int argc, char **argv) {
                 dataset_free(&d);
                 continue;
             }
-            int64_t *idx = px_malloc((size_t)d.N * sizeof(int64_t), "indices");
-            for (int i = 0; i < d.N; i++) idx[i] = i;
-            int32_t *xy = px_malloc((size_t)d.N * 2 * sizeof(int32_t), "predictions");
-            float *peaks = px_malloc((size_t)d.N * sizeof(float), "peaks");
+            // A batch at a time: memory does not grow with the dataset.
+            int64_t *idx = px_malloc((size_t)b * sizeof(int64_t), "indices");
+            int32_t *xy = px_malloc((size_t)b * 2 * sizeof(int32_t), "predictions");
+            float *peaks = px_malloc((size_t)b * sizeof(float), "peaks");
             size_t hw = (size_t)d.H * d.W;
-            float *heat = hdir ? px_malloc((size_t)d.N * hw * sizeof(float), "heatmaps") : NULL;
-            predict_indices(p.nt, b, d.images, d.H, d.W, idx, d.N, xy, heat, peaks);
-            for (int i = 0; i < d.N; i++) {
-                emit(json, in, i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
-                if (hdir && !f32 && write_heatmap(hdir, in, i, heat + i * hw, d.H, d.W) != 0) failures++;
+            // A batch at a time: memory does not grow with the dataset (except with
+            // --heatmap-format safetensors, whose one file per dataset holds every heatmap).
+            float *heat = hdir ? px_malloc((size_t)(f32 ? d.N : b) * hw * sizeof(float), "heatmaps") : NULL;
+            for (int s0 = 0; s0 < d.N; s0 += b) {
+                int m = d.N - s0 < b ? d.N - s0 : b;
+                for (int i = 0; i < m; i++) idx[i] = s0 + i;
+                float *hb = heat && f32 ? heat + (size_t)s0 * hw : heat;
+                predict_dataset(p.nt, b, &d, idx, m, xy, hb, peaks);
+                for (int i = 0; i < m; i++) {
+                    emit(json, in, s0 + i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
+                    if (hdir && !f32 && write_heatmap(hdir, in, s0 + i, heat + i * hw, d.H, d.W) != 0) failures++;
+                }
             }
             if (hdir && f32 && write_heatmaps_f32(hdir, in, 1, heat, d.N, d.H, d.W) != 0) failures++;
             free(idx);

@@ -10,14 +10,30 @@
 
 const char *const EVAL_SET_NAMES[EVAL_NSETS] = {"train", "val", "test", "all"};
 
-void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
-                     float *heatmaps, float *peaks) {
+// The images of a batch: idx[s .. s+N) from host images, or from a dataset (streamed or not).
+typedef struct {
+    const float *images;
+    const dataset *d;
+    size_t hw;
+} image_source;
+
+static void fetch(const image_source *src, const int64_t *idx, int N, float *in) {
+    if (src->d) {
+        dataset_images(src->d, idx, N, in);
+        return;
+    }
+    for (int i = 0; i < N; i++)
+        memcpy(in + i * src->hw, src->images + (size_t)idx[i] * src->hw, src->hw * sizeof(float));
+}
+
+static void predict_from(net *nt, int batch, const image_source *src, int H, int W, const int64_t *idx, int n,
+                         int32_t *pred_xy, float *heatmaps, float *peaks) {
     size_t hw = (size_t)H * W;
     float *in = px_malloc((size_t)batch * hw * sizeof(float), "inference batch");
     float *out = px_malloc((size_t)batch * hw * sizeof(float), "inference heatmaps");
     for (int s = 0; s < n; s += batch) {
         int N = n - s < batch ? n - s : batch;
-        for (int i = 0; i < N; i++) memcpy(in + i * hw, images + (size_t)idx[s + i] * hw, hw * sizeof(float));
+        fetch(src, idx + s, N, in);
         net_set_batch(nt, N, in, NULL);
         net_forward(nt, N, 0);
         net_read_heatmaps(nt, N, out);
@@ -34,11 +50,23 @@ void predict_indices(net *nt, int batch, const float *images, int H, int W, cons
     free(out);
 }
 
+void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
+                     float *heatmaps, float *peaks) {
+    image_source src = {images, NULL, (size_t)H * W};
+    predict_from(nt, batch, &src, H, W, idx, n, pred_xy, heatmaps, peaks);
+}
+
+void predict_dataset(net *nt, int batch, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy, float *heatmaps,
+                     float *peaks) {
+    image_source src = {NULL, d, (size_t)d->H * d->W};
+    predict_from(nt, batch, &src, d->H, d->W, idx, n, pred_xy, heatmaps, peaks);
+}
+
 static void score(net *nt, int batch, const dataset *d, const int64_t *idx, int n, coord_metrics *m,
                   int32_t **pred_out) {
     int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "predictions");
     int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
-    predict_indices(nt, batch, d->images, d->H, d->W, idx, n, pred, NULL, NULL);
+    predict_dataset(nt, batch, d, idx, n, pred, NULL, NULL);
     for (int i = 0; i < n; i++) {
         truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
         truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
@@ -51,20 +79,30 @@ static void score(net *nt, int batch, const dataset *d, const int64_t *idx, int 
         free(pred);
 }
 
+// Both baselines work image by image: they run on chunks of images, so that memory
+// does not grow with the set (the images may be streamed from the file).
+enum { BASELINE_CHUNK = 256 };
+
 static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *r) {
     size_t hw = (size_t)d->H * d->W;
-    float *imgs = px_malloc((size_t)(n ? n : 1) * hw * sizeof(float), "baseline images");
+    int chunk = n < BASELINE_CHUNK ? (n ? n : 1) : BASELINE_CHUNK;
+    float *imgs = px_malloc((size_t)chunk * hw * sizeof(float), "baseline images");
     int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
     int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
+    int32_t *pred_mf = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
     for (int i = 0; i < n; i++) {
-        memcpy(imgs + i * hw, d->images + (size_t)idx[i] * hw, hw * sizeof(float));
         truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
         truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
     }
-    baseline_brightest(imgs, n, d->H, d->W, pred);
+    for (int s = 0; s < n; s += chunk) {
+        int m = n - s < chunk ? n - s : chunk;
+        dataset_images(d, idx + s, m, imgs);
+        baseline_brightest(imgs, m, d->H, d->W, pred + (size_t)2 * s);
+        baseline_matched_filter(imgs, m, d->H, d->W, d->rec.blur, pred_mf + (size_t)2 * s);
+    }
     coord_metrics_compute(&r->brightest, truth, pred, n);
-    baseline_matched_filter(imgs, n, d->H, d->W, d->rec.blur, pred);
-    coord_metrics_compute(&r->matched, truth, pred, n);
+    coord_metrics_compute(&r->matched, truth, pred_mf, n);
+    free(pred_mf);
     r->has_baselines = 1;
     free(imgs);
     free(truth);

@@ -291,6 +291,7 @@ void heatmap_fill(float *out, int H, int W, int x, int y, double sigma) {
 }
 
 void dataset_free(dataset *d) {
+    st_close(d->src);
     free(d->images);
     free(d->coords);
     free(d->heatmaps);
@@ -329,9 +330,42 @@ int dataset_save(const dataset *d, const char *path, int with_heatmaps, char *er
     return rc;
 }
 
-int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
+// Pixels are gray values in [0, 1] (what generate, import and the trainer use): a NaN, an
+// infinity or a value outside is refused, naming the sample and the pixel. px holds
+// pixels k0 .. k0+n-1 of the file's images.
+static int check_pixels(const char *path, const float *px, size_t k0, size_t n, size_t H, size_t W, char *err,
+                        size_t errlen) {
+    for (size_t j = 0; j < n; j++)
+        if (!(px[j] >= 0.0f && px[j] <= 1.0f)) {
+            size_t k = k0 + j, hw = H * W, i = k / hw, y = k % hw / W, x = k % W;
+            px_errf(err, errlen,
+                    "%s: sample %zu pixel (x=%zu, y=%zu) is %g: images must hold values in [0, 1] "
+                    "(scale 8-bit data by 1/255)",
+                    path, i, x, y, (double)px[j]);
+            return -1;
+        }
+    return 0;
+}
+
+// The same check on a file's images read in chunks (memory does not grow with the file).
+static int check_pixels_streamed(const char *path, const st_file *f, const st_tensor *im, size_t H, size_t W, char *err,
+                                 size_t errlen) {
+    enum { CHUNK = 1 << 18 }; // floats (1 MiB)
+    float *buf = px_malloc(CHUNK * sizeof(float), "dataset check buffer");
+    size_t total = im->nbytes / sizeof(float);
+    int rc = 0;
+    for (size_t k = 0; k < total && rc == 0; k += CHUNK) {
+        size_t n = total - k < CHUNK ? total - k : CHUNK;
+        rc = st_pread(f, im, k * sizeof(float), buf, n * sizeof(float), err, errlen);
+        if (rc == 0) rc = check_pixels(path, buf, k, n, H, W, err, errlen);
+    }
+    free(buf);
+    return rc;
+}
+
+static int load(dataset *d, const char *path, int streamed, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
-    st_file *f = st_open(path, err, errlen);
+    st_file *f = streamed ? st_open_header(path, err, errlen) : st_open(path, err, errlen);
     if (!f) return -1;
     const char *fmt = st_meta(f, "format");
     if (fmt && strcmp(fmt, DATASET_FORMAT) != 0) {
@@ -365,25 +399,19 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     if (!co) goto fail;
     const st_tensor *hm = NULL;
     if (st_find(f, "heatmaps") && !(hm = st_expect(f, "heatmaps", ST_F32, 3, im->shape, err, errlen))) goto fail;
-    const int32_t *c = co->data;
+    d->coords = px_malloc(co->nbytes, "dataset coordinates");
+    if (st_pread(f, co, 0, d->coords, co->nbytes, err, errlen) != 0) goto fail;
+    const int32_t *c = d->coords;
     for (int64_t i = 0; i < N; i++)
         if (c[2 * i] < 0 || c[2 * i] >= W || c[2 * i + 1] < 0 || c[2 * i + 1] >= H) {
             px_errf(err, errlen, "%s: sample %lld has coordinates (%d, %d) outside the %lldx%lld image", path,
                     (long long)i, c[2 * i], c[2 * i + 1], (long long)H, (long long)W);
             goto fail;
         }
-    // Pixels are gray values in [0, 1] (what generate, import and the trainer use): a NaN, an
-    // infinity or a value outside is refused, naming the sample and the pixel.
-    const float *px = im->data;
-    for (size_t k = 0, n = (size_t)N * (size_t)H * (size_t)W; k < n; k++)
-        if (!(px[k] >= 0.0f && px[k] <= 1.0f)) {
-            size_t hw = (size_t)H * (size_t)W, i = k / hw, y = k % hw / (size_t)W, x = k % (size_t)W;
-            px_errf(err, errlen,
-                    "%s: sample %zu pixel (x=%zu, y=%zu) is %g: images must hold values in [0, 1] "
-                    "(scale 8-bit data by 1/255)",
-                    path, i, x, y, (double)px[k]);
-            goto fail;
-        }
+    if (streamed
+            ? check_pixels_streamed(path, f, im, (size_t)H, (size_t)W, err, errlen)
+            : check_pixels(path, im->data, 0, (size_t)N * (size_t)H * (size_t)W, (size_t)H, (size_t)W, err, errlen))
+        goto fail;
     recipe_default(&d->rec);
     const char *rs = st_meta(f, "recipe");
     if (rs) {
@@ -405,10 +433,12 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     d->N = (int)N;
     d->H = (int)H;
     d->W = (int)W;
+    if (streamed) { // the images stay in the file; the label heatmaps are not read
+        d->src = f;
+        return 0;
+    }
     d->images = px_malloc(im->nbytes, "dataset images");
     memcpy(d->images, im->data, im->nbytes);
-    d->coords = px_malloc(co->nbytes, "dataset coordinates");
-    memcpy(d->coords, co->data, co->nbytes);
     if (hm) {
         d->heatmaps = px_malloc(hm->nbytes, "dataset heatmaps");
         memcpy(d->heatmaps, hm->data, hm->nbytes);
@@ -417,7 +447,35 @@ int dataset_load(dataset *d, const char *path, char *err, size_t errlen) {
     return 0;
 fail:
     st_close(f);
+    free(d->coords);
+    d->coords = NULL;
     return -1;
+}
+
+int dataset_load(dataset *d, const char *path, char *err, size_t errlen) { return load(d, path, 0, err, errlen); }
+int dataset_load_streamed(dataset *d, const char *path, char *err, size_t errlen) {
+    return load(d, path, 1, err, errlen);
+}
+
+void dataset_images(const dataset *d, const int64_t *idx, int n, float *out) {
+    size_t hw = (size_t)d->H * d->W, row = hw * sizeof(float);
+    for (int i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= d->N)
+            px_die(PX_EXIT_FAIL, "dataset: image index %lld outside 0..%d", (long long)idx[i], d->N - 1);
+    if (d->images) {
+        for (int i = 0; i < n; i++) memcpy(out + (size_t)i * hw, d->images + (size_t)idx[i] * hw, row);
+        return;
+    }
+    const st_tensor *t = st_find(d->src, "images");
+    for (int i = 0; i < n;) { // one read per run of consecutive indices
+        int j = i + 1;
+        while (j < n && idx[j] == idx[j - 1] + 1) j++;
+        char err[1024];
+        if (st_pread(d->src, t, (size_t)idx[i] * row, out + (size_t)i * hw, (size_t)(j - i) * row, err, sizeof err) !=
+            0)
+            px_die(PX_EXIT_FAIL, "%s", err);
+        i = j;
+    }
 }
 
 void dataset_split(int N, uint32_t seed, double test_frac, double val_frac, splits *s) {

@@ -29,6 +29,7 @@ struct st_file {
     int n;
     char **mkey, **mval;
     int nmeta;
+    int fd; // st_open_header: the open file tensors are read from (st_pread); else -1
 };
 
 static const struct {
@@ -59,6 +60,7 @@ static void file_free(st_file *f) {
     free(f->mval);
     free(f->buf);
     free(f->name);
+    if (f->fd >= 0) close(f->fd);
     free(f);
 }
 
@@ -246,18 +248,23 @@ static int place_data(st_file *f, const uint64_t *beg, size_t data_off, size_t d
     return 0;
 }
 
-// Takes ownership of buf (len bytes, malloc'd). Returns NULL with err on failure.
-static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, char *err, size_t errlen) {
+// Takes ownership of buf (malloc'd) and of fd (-1 for none). buf holds the whole
+// file of len bytes, or (header_only) its first 8 + header-length bytes, the data
+// staying in the file (fd) for st_pread. Returns NULL with err on failure.
+static st_file *open_buffer(unsigned char *buf, size_t len, int header_only, int fd, const char *name, char *err,
+                            size_t errlen) {
     st_file *f = calloc(1, sizeof *f);
     cJSON *root = NULL;
     uint64_t *beg = NULL, *end = NULL;
     span *order = NULL;
     if (!f) {
         free(buf);
+        if (fd >= 0) close(fd);
         px_errf_file(err, errlen, name, "out of memory");
         return NULL;
     }
     f->buf = buf;
+    f->fd = fd;
     f->name = strdup(name);
     if (!f->name) {
         px_errf_file(err, errlen, name, "out of memory");
@@ -338,7 +345,8 @@ static st_file *open_buffer(unsigned char *buf, size_t len, const char *name, ch
     for (int i = 0; i < f->n; i++) order[i] = (span){beg[i], i};
     qsort(order, (size_t)f->n, sizeof *order, cmp_span);
     if (check_tiling(f, beg, end, order, data_len, name, err, errlen) != 0) goto fail;
-    if (place_data(f, beg, data_off, data_len, name, err, errlen) != 0) goto fail;
+    for (int i = 0; i < f->n; i++) f->t[i].offset = data_off + (size_t)beg[i];
+    if (!header_only && place_data(f, beg, data_off, data_len, name, err, errlen) != 0) goto fail;
     cJSON_Delete(root);
     free(beg);
     free(end);
@@ -392,7 +400,90 @@ st_file *st_open(const char *path, char *err, size_t errlen) {
         px_errf_file(err, errlen, path, "short read (%zu of %zu bytes): %s", got, len, strerror(e));
         return NULL;
     }
-    return open_buffer(buf, len, path, err, errlen);
+    return open_buffer(buf, len, 0, -1, path, err, errlen);
+}
+
+// Reads exactly n bytes at off; 0, or -1 with errno set (EIO for an early end of file).
+static int pread_all(int fd, void *dst, size_t n, size_t off) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)dst + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (r == 0) {
+            errno = EIO;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+st_file *st_open_header(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        px_errf_file(err, errlen, path, "%s", strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        px_errf_file(err, errlen, path, "%s", strerror(e));
+        return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        px_errf_file(err, errlen, path, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
+        return NULL;
+    }
+    size_t len = (size_t)sb.st_size;
+    unsigned char head[8];
+    uint64_t hlen = 0;
+    if (len >= 8) {
+        if (pread_all(fd, head, 8, 0) != 0) {
+            int e = errno;
+            close(fd);
+            px_errf_file(err, errlen, path, "reading the header length: %s", strerror(e));
+            return NULL;
+        }
+        for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | head[i];
+    }
+    // What open_buffer checks first (a short file, an absurd or overlong header) needs no more bytes.
+    size_t have = len < 8 || hlen > ST_MAX_HEADER || hlen > len - 8 ? (len < 8 ? len : 8) : 8 + (size_t)hlen;
+    unsigned char *buf = malloc(have ? have : 1);
+    if (!buf) {
+        close(fd);
+        px_errf_file(err, errlen, path, "out of memory reading a %zu-byte header", have);
+        return NULL;
+    }
+    if (have && pread_all(fd, buf, have, 0) != 0) {
+        int e = errno;
+        free(buf);
+        close(fd);
+        px_errf_file(err, errlen, path, "reading the header: %s", strerror(e));
+        return NULL;
+    }
+    return open_buffer(buf, len, 1, fd, path, err, errlen);
+}
+
+int st_pread(const st_file *f, const st_tensor *t, size_t off, void *dst, size_t n, char *err, size_t errlen) {
+    if (off > t->nbytes || n > t->nbytes - off) {
+        px_errf_file(err, errlen, f->name, "tensor '%s': bytes [%zu, %zu) are outside its %zu", t->name, off, off + n,
+                     t->nbytes);
+        return -1;
+    }
+    if (n == 0) return 0;
+    if (f->fd < 0) {
+        memcpy(dst, (const char *)t->data + off, n);
+        return 0;
+    }
+    if (pread_all(f->fd, dst, n, t->offset + off) != 0) {
+        px_errf_file(err, errlen, f->name, "reading tensor '%s' (bytes %zu..%zu): %s%s", t->name, off, off + n,
+                     strerror(errno), errno == EIO ? " (was the file truncated after it was opened?)" : "");
+        return -1;
+    }
+    return 0;
 }
 
 st_file *st_open_mem(const void *bytes, size_t len, const char *name, char *err, size_t errlen) {
@@ -402,7 +493,7 @@ st_file *st_open_mem(const void *bytes, size_t len, const char *name, char *err,
         return NULL;
     }
     if (len) memcpy(buf, bytes, len);
-    return open_buffer(buf, len, name, err, errlen);
+    return open_buffer(buf, len, 0, -1, name, err, errlen);
 }
 
 int st_count(const st_file *f) { return f->n; }

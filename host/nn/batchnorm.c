@@ -206,3 +206,42 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 10, relu);
     run_chunks(b, k, 3, (size_t)C, (size_t)N);
 }
+
+void batchnorm_fold(ocl_ctx *c, int C, cl_mem params, size_t gamma_off, size_t beta_off, cl_mem stats, size_t mean_off,
+                    size_t var_off, float eps, cl_mem out, size_t out_off) {
+    int go = as_int(gamma_off, "gamma"), bo = as_int(beta_off, "beta");
+    int mo = as_int(mean_off, "moving mean"), vo = as_int(var_off, "moving variance");
+    cl_mem st = ocl_buffer(c, "batchnorm fold statistics", 6 * (size_t)C * sizeof(float));
+    cl_program p = ocl_program(c, "batchnorm.cl", "");
+    cl_kernel k = ocl_kernel(c, p, "bn_finalize");
+    // BN_INFERENCE reads neither the plane sums nor the batch shape: st stands in for the sums.
+    int one = 1, mode = (int)BN_INFERENCE;
+    float fzero = 0.0f, fone = 1.0f;
+    KARG(k, 0, st);
+    KARG(k, 1, st);
+    KARG(k, 2, params);
+    KARG(k, 3, go);
+    KARG(k, 4, bo);
+    KARG(k, 5, stats);
+    KARG(k, 6, mo);
+    KARG(k, 7, vo);
+    KARG(k, 8, st);
+    KARG(k, 9, one);
+    KARG(k, 10, C);
+    KARG(k, 11, one);
+    KARG(k, 12, one);
+    KARG(k, 13, mode);
+    KARG(k, 14, fzero);
+    KARG(k, 15, fone);
+    KARG(k, 16, fzero);
+    KARG(k, 17, eps);
+    size_t gc = (size_t)C;
+    ocl_run(c, k, 1, &gc, NULL);
+    // st holds (mean, invstd, scale, shift, ...) per channel: scale and shift are contiguous.
+    CL_CHECK(clEnqueueCopyBuffer(c->queue, st, out, 2 * (size_t)C * sizeof(float), out_off * sizeof(float),
+                                 2 * (size_t)C * sizeof(float), 0, NULL, NULL));
+    ocl_finish(c);
+    clReleaseKernel(k);
+    ocl_program_release(c, &p);
+    ocl_free(&st);
+}

@@ -29,7 +29,13 @@ struct conv3x3 {
     cl_kernel pack_f, conv_f, pack_b, conv_b, dw, db, reduce;
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
     conv_wino *wino;         // CONV_VARIANT_WINOGRAD: forward and input gradient
+    int fwd_only;            // conv3x3_create_forward: no input-gradient or weight-gradient state
+    int bn_fused;            // forward program built with BN_FUSED (bias buffer: bias, scale, shift)
 };
+
+// What a layer is built for: training (both directions), or inference forward, with or
+// without the folded batch norm in the epilogue.
+enum { CONV_FOR_TRAINING = 0, CONV_FOR_INFERENCE = 1, CONV_FOR_INFERENCE_BN = 2 };
 
 static const char *const VARIANT_NAMES[CONV_VARIANT_COUNT] = {[CONV_VARIANT_CPU] = "cpu",
                                                               [CONV_VARIANT_GPU] = "gpu",
@@ -157,6 +163,10 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int t
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
              "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d",
              cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg, k->nseg);
+    if (k->fwd_only) { // appended only here, so the training programs' options (and cache keys) are as before
+        size_t len = strlen(opt);
+        snprintf(opt + len, sizeof opt - len, " -DFWD_ONLY=1%s", k->bn_fused ? " -DBN_FUSED=1" : "");
+    }
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         int kc = gt_kc(k, cin, tile);
         if (kc < 1) return NULL;
@@ -180,15 +190,17 @@ static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, i
     *pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;
 }
 
-// The buffers create() allocates itself, in order: packed weights, flipped
-// weights, weight-gradient partials (indexed with int).
-static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+// The buffers create() allocates itself, in order: packed weights, then (training
+// only) flipped weights and weight-gradient partials (indexed with int).
+static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
+                        nn_buffers *out) {
     int nseg, seg;
     size_t pstride;
     segments(p, Cin, Cout, H, W, &nseg, &seg, &pstride);
     size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(p, tile_for(p, Cout)));
     size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(p, tile_for(p, Cin)));
     nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
+    if (fwd_only) return;
     nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
     nn_buffers_add(out, "conv weight-gradient partials", (size_t)max_N * nseg * pstride * sizeof(float),
                    NN_INT_INDEXED_LIMIT);
@@ -203,7 +215,8 @@ static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
 
 // try_only: return NULL instead of exiting when the parameters are bad or do
 // not fit the device.
-static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int try_only) {
+static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int try_only,
+                       int purpose) {
     if (max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1)
         px_die(PX_EXIT_FAIL, "conv3x3: bad shape N=%d Cin=%d Cout=%d H=%d W=%d", max_N, Cin, Cout, H, W);
     int tiled = p->variant == CONV_VARIANT_GPU_TILED;
@@ -224,6 +237,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->H = H;
     k->W = W;
     k->prm = *p;
+    k->fwd_only = purpose != CONV_FOR_TRAINING;
+    k->bn_fused = purpose == CONV_FOR_INFERENCE_BN;
     if ((size_t)k->prm.wg > c->max_wg) k->prm.wg = (int)c->max_wg;
     k->lx = act_layout_make(max_N, Cin, H, W);
     k->ly = act_layout_make(max_N, Cout, H, W);
@@ -235,8 +250,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->tile_f = tile_for(&k->prm, Cout);
     k->tile_b = tile_for(&k->prm, Cin);
     k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
-    k->prog_b = k->prog_f ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
-    if (!k->prog_b) {
+    k->prog_b = k->prog_f && !k->fwd_only ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
+    if (!k->prog_f || (!k->fwd_only && !k->prog_b)) {
         ocl_program_release(c, &k->prog_f);
         free(k);
         return NULL;
@@ -245,32 +260,42 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     int cpu = k->prm.variant == CONV_VARIANT_CPU || k->prm.variant == CONV_VARIANT_WINOGRAD;
     const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
     k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
-    k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
     k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
-    k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
-    k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
-    k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
-    k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
-    if (tiled &&
-        (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) || !wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
-         !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))) {
+    if (!k->fwd_only) {
+        k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
+        k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
+        k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
+        k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
+        k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
+    }
+    if (tiled && (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) ||
+                  (!k->fwd_only && (!wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
+                                    !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))))) {
         conv3x3_free(k);
         return NULL;
     }
 
     nn_buffers bl = {0};
-    own_buffers(p, max_N, Cin, Cout, H, W, &bl);
-    if (bl.b[2].bytes > bl.b[2].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
+    own_buffers(p, max_N, Cin, Cout, H, W, k->fwd_only, &bl);
     k->wp_f = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
-    k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
-    k->part = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
-    if (k->prm.variant == CONV_VARIANT_WINOGRAD) k->wino = conv_wino_create(c, max_N, Cin, Cout, H, W, &k->prm);
+    if (!k->fwd_only) {
+        if (bl.b[2].bytes > bl.b[2].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
+        k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+        k->part = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+    }
+    if (k->prm.variant == CONV_VARIANT_WINOGRAD)
+        k->wino = conv_wino_create_for(c, max_N, Cin, Cout, H, W, &k->prm, k->fwd_only, k->bn_fused);
     return k;
 }
 
 void conv3x3_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
-    own_buffers(p, max_N, Cin, Cout, H, W, out);
+    own_buffers(p, max_N, Cin, Cout, H, W, 0, out);
     if (p->variant == CONV_VARIANT_WINOGRAD) conv_wino_buffers(p, max_N, Cin, Cout, H, W, out);
+}
+
+void conv3x3_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    own_buffers(p, max_N, Cin, Cout, H, W, 1, out);
+    if (p->variant == CONV_VARIANT_WINOGRAD) conv_wino_forward_buffers(p, max_N, Cin, Cout, H, W, out);
 }
 
 size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W) {
@@ -280,21 +305,31 @@ size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int 
 }
 
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
-    return create(c, max_N, Cin, Cout, H, W, p, 1);
+    return create(c, max_N, Cin, Cout, H, W, p, 1, CONV_FOR_TRAINING);
 }
 
-conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
-    conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0);
-    if (!k) {                            // only GPU tiled parameters that do not fit the device
+static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                                   int purpose) {
+    conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0, purpose);
+    if (!k) { // only GPU tiled parameters that do not fit the device
         static _Thread_local int warned; // once per thread (libpixloc handles may run on several)
         if (!warned++)
             px_warn("conv3x3: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit or do not build "
                     "on %s; using the 'gpu' variant",
                     p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name);
         conv3x3_params g = DEFAULTS_GPU;
-        k = create(c, max_N, Cin, Cout, H, W, &g, 0);
+        k = create(c, max_N, Cin, Cout, H, W, &g, 0, purpose);
     }
     return k;
+}
+
+conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    return create_or_fallback(c, max_N, Cin, Cout, H, W, p, CONV_FOR_TRAINING);
+}
+
+conv3x3 *conv3x3_create_forward(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                                int bn_fused) {
+    return create_or_fallback(c, max_N, Cin, Cout, H, W, p, bn_fused ? CONV_FOR_INFERENCE_BN : CONV_FOR_INFERENCE);
 }
 
 conv3x3 *conv3x3_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W) {
@@ -323,6 +358,12 @@ static int as_int(size_t v, const char *what) {
 
 static void check_n(const conv3x3 *k, int N) {
     if (N < 1 || N > k->max_N) px_die(PX_EXIT_FAIL, "conv3x3: batch %d outside 1..%d", N, k->max_N);
+}
+
+static void check_backward(const conv3x3 *k) {
+    if (k->fwd_only)
+        px_die(PX_EXIT_FAIL, "conv3x3: a backward pass on a forward-only layer (conv3x3_create_forward): "
+                             "create it with conv3x3_create_with for training");
 }
 
 static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, int tile) {
@@ -372,6 +413,7 @@ void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem
 
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx) {
     check_n(k, N);
+    check_backward(k);
     if (k->wino) {
         conv_wino_backward_input(k->wino, N, dy, w, as_int(w_off, "weight"), dx);
         return;
@@ -384,6 +426,7 @@ void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off
 void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off, cl_mem db,
                               size_t db_off) {
     check_n(k, N);
+    check_backward(k);
     size_t nparts = (size_t)N * k->nseg;
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         // One GEMM over rows 0..9*Cin (the last is the bias row), see cl/conv.cl.

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "layout.h"
 #include "pixloc.h"
@@ -29,13 +30,14 @@ struct conv_wino {
     ocl_ctx *c;
     int max_N, H, W, TH, TW, nb, tn, wg;
     size_t tstride; // floats per (xi, channel) row of V and M
-    wino_dir f, b;  // forward, input gradient
+    wino_dir f, b;  // forward, input gradient (b unbuilt when fwd_only)
+    int fwd_only;
     cl_mem u, v, m; // transformed weights, inputs, products
 };
 
 static size_t tco_for(int tile_co, int cout);
 
-static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
+static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co, int bn_fused) {
     int t = (int)tco_for(tile_co, cout);
     d->cin = cin;
     d->cout = cout;
@@ -47,6 +49,10 @@ static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
              "-DTSTRIDE=%zu",
              cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride);
+    if (bn_fused) { // appended only here: the other programs' options (and cache keys) are as before
+        size_t len = strlen(opt);
+        snprintf(opt + len, sizeof opt - len, " -DBN_FUSED=1");
+    }
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -72,20 +78,35 @@ static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W) {
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
 }
 
-void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+// fwd_only: the forward direction's sizes alone.
+static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
+                    nn_buffers *out) {
     size_t tstride = tstride_for(p, max_N, H, W);
     size_t coutp_f = ocl_round_up((size_t)Cout, tco_for(p->tile_co, Cout));
-    size_t coutp_b = ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
+    size_t coutp_b = fwd_only ? 0 : ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
     size_t nu = 16 * max_sz((size_t)Cin * coutp_f, (size_t)Cout * coutp_b);
     // 16 blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
-    size_t nv = 16 * (max_sz((size_t)Cin, (size_t)Cout) * tstride + 16);
+    size_t nv = 16 * (max_sz((size_t)Cin, fwd_only ? 0 : (size_t)Cout) * tstride + 16);
     size_t nm = 16 * (max_sz(coutp_f, coutp_b) * tstride + 16);
     nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
     nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
     nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
 }
 
+void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    buffers(p, max_N, Cin, Cout, H, W, 0, out);
+}
+
+void conv_wino_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
+    buffers(p, max_N, Cin, Cout, H, W, 1, out);
+}
+
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    return conv_wino_create_for(c, max_N, Cin, Cout, H, W, p, 0, 0);
+}
+
+conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                                int fwd_only, int bn_fused) {
     conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
     k->c = c;
     k->max_N = max_N;
@@ -100,10 +121,11 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->tstride = tstride_for(p, max_N, H, W);
-    dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
-    dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
+    k->fwd_only = fwd_only;
+    dir_init(k, &k->f, Cin, Cout, 0, p->tile_co, bn_fused);
+    if (!fwd_only) dir_init(k, &k->b, Cout, Cin, 1, p->tile_co, 0);
     nn_buffers bl = {0};
-    conv_wino_buffers(p, max_N, Cin, Cout, H, W, &bl);
+    buffers(p, max_N, Cin, Cout, H, W, fwd_only, &bl);
     if (bl.b[1].bytes > bl.b[1].limit || bl.b[2].bytes > bl.b[2].limit)
         px_die(PX_EXIT_FAIL, "conv3x3 winograd: scratch for %d images of %dx%d too large", k->nb, H, W);
     k->u = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
@@ -172,6 +194,7 @@ void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_me
 }
 
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx) {
+    if (k->fwd_only) px_die(PX_EXIT_FAIL, "conv3x3 winograd: input gradient of a forward-only layer");
     // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
     run(k, &k->b, N, dy, w, w_off, k->u, 0, dx, 0);
 }

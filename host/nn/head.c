@@ -36,7 +36,7 @@ void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "head weight-gradient partials", (size_t)(Cin + 1) * P * sizeof(float), 0);
 }
 
-head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
+static head *create(ocl_ctx *c, int max_N, int Cin, int H, int W, int fwd_only) {
     head *h = px_calloc(1, sizeof *h, "head");
     h->c = c;
     h->max_N = max_N;
@@ -44,12 +44,14 @@ head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
     h->H = H;
     h->W = W;
     h->margin = (int)ACT_MARGIN(W);
-    nn_buffers bl = {0};
-    head_buffers(max_N, Cin, H, W, &bl);
-    h->dz = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
-    h->loss_part = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
-    h->loss_out = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
-    h->wpart = ocl_buffer(c, bl.b[3].name, bl.b[3].bytes);
+    if (!fwd_only) {
+        nn_buffers bl = {0};
+        head_buffers(max_N, Cin, H, W, &bl);
+        h->dz = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
+        h->loss_part = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+        h->loss_out = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+        h->wpart = ocl_buffer(c, bl.b[3].name, bl.b[3].bytes);
+    }
     cl_program p = ocl_program(c, "head.cl", "");
     h->k_fwd = ocl_kernel(c, p, "head_forward");
     h->k_loss_partial = ocl_kernel(c, p, "head_loss_partial");
@@ -59,6 +61,13 @@ head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
     h->k_bwd_final = ocl_kernel(c, p, "head_bwd_final");
     h->k_bwd_input = ocl_kernel(c, p, "head_bwd_input");
     return h;
+}
+
+head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) { return create(c, max_N, Cin, H, W, 0); }
+head *head_create_forward(ocl_ctx *c, int max_N, int Cin, int H, int W) { return create(c, max_N, Cin, H, W, 1); }
+
+static void check_training(const head *h) {
+    if (!h->dz) px_die(PX_EXIT_FAIL, "head: loss or backward on a forward-only head (head_create_forward)");
 }
 
 void head_free(head *h) {
@@ -101,6 +110,7 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
 
 void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_event *done) {
     check_batch(h, N);
+    check_training(h);
     int T = N * h->H * h->W, Q = loss_chunks(T);
     cl_kernel k = h->k_loss_partial;
     KARG(k, 0, s);
@@ -131,6 +141,7 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
 void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,
                    size_t dw_off, size_t db_off, cl_mem dx) {
     check_batch(h, N);
+    check_training(h);
     int T = N * h->H * h->W, P = row_chunks(N, h->H), Cin = h->Cin;
     int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"), dbo = as_int(db_off, "bias gradient");
     float two_over_T = (float)(2.0 / (double)T);

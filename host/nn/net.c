@@ -40,6 +40,14 @@ struct net {
     size_t n_train, n_stats;
     net_block b[NET_MAX_BLOCKS];
     int head_w, head_b; // tensor indices
+    // An inference network (NET_KIND_INFERENCE) has no gradient, Adam, BN-scratch, target
+    // or per-layer activation buffers: block outputs alternate between pp[0] (which also
+    // holds the input planes, x0 == pp[0]) and pp[1], and each block's batch norm is
+    // folded into its convolution's epilogue with per-channel (bias, scale, shift) in `fused`.
+    int infer;
+    int fold_dirty;                   // parameters changed since the last fold
+    cl_mem pp[2], fused;              // ping-pong activations; folded bias, scale, shift
+    size_t fused_off[NET_MAX_BLOCKS]; // float offset of block i's (bias, scale, shift) in fused
     head *hd;
     adam *opt;
     cl_mem params, grads, m, v, stats;
@@ -199,11 +207,54 @@ static void net_buffers(const net *n, int N, nn_buffers *l) {
     nn_buffers_add(l, "batch identity indices", (size_t)N * sizeof(int64_t), 0);
 }
 
+// Channels of the widest tensor each ping-pong buffer of an inference net holds:
+// pp[0] the input (1 channel) and the outputs of blocks 1, 3, ..., pp[1] those of blocks 0, 2, ...
+static void pingpong_channels(const net *n, int ch[2]) {
+    ch[0] = 1;
+    ch[1] = 1;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        int k = (i + 1) & 1;
+        if (n->cfg.channels[i] > ch[k]) ch[k] = n->cfg.channels[i];
+    }
+}
+
+// Floats of `fused`: (bias, scale, shift) per block with BN; fills n->fused_off when out != NULL.
+static size_t fused_floats(const net *n, size_t *out) {
+    size_t t = 0;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        if (out) out[i] = t;
+        if (n->cfg.bn[i]) t += 3 * (size_t)n->cfg.channels[i];
+    }
+    return t ? t : 1;
+}
+
+// An inference net's buffers for batches of N, in allocation order.
+static void net_buffers_inference(const net *n, int N, nn_buffers *l) {
+    int H = n->H, W = n->W, ch[2];
+    pingpong_channels(n, ch);
+    size_t dense = (size_t)N * H * W * sizeof(float);
+    l->n = 0;
+    nn_buffers_add(l, "parameters", n->n_train * sizeof(float), 0);
+    nn_buffers_add(l, "bn moving statistics", (n->n_stats ? n->n_stats : 1) * sizeof(float), 0);
+    nn_buffers_add(l, "folded bias and batch norm", fused_floats(n, NULL) * sizeof(float), 0);
+    act_layout a = act_layout_make(N, ch[0], H, W), b = act_layout_make(N, ch[1], H, W);
+    nn_buffers_add(l, "activations A", act_floats(&a) * sizeof(float), 0);
+    nn_buffers_add(l, "activations B", act_floats(&b) * sizeof(float), 0);
+    for (int i = 0; i < n->cfg.nblocks; i++) conv3x3_forward_buffers(&n->prm[i], N, n->b[i].cin, n->b[i].cout, H, W, l);
+    nn_buffers_add(l, "heatmaps", dense, 0);
+    nn_buffers_add(l, "staging images", dense, 0);
+    nn_buffers_add(l, "batch indices", (size_t)N * sizeof(int64_t), 0);
+    nn_buffers_add(l, "batch identity indices", (size_t)N * sizeof(int64_t), 0);
+}
+
 // 1 if every buffer of batch N fits the allocation cap (and its module's own
 // limit) and all of them together fit global memory; else 0 and the first that
 // does not (the index, or -1 for the total), with the list in *l.
 static int plan_fits(const net *n, int N, nn_buffers *l, int *bad, size_t *total) {
-    net_buffers(n, N, l);
+    if (n->infer)
+        net_buffers_inference(n, N, l);
+    else
+        net_buffers(n, N, l);
     size_t cap = ocl_alloc_cap(n->c);
     *total = 0;
     for (int i = 0; i < l->n; i++) {
@@ -259,7 +310,7 @@ static cl_mem plan_alloc(net *n, const nn_buffers *l, const char *name) {
 
 // A net with its tensors and each conv's parameters, but no device state: what
 // the plan needs.
-static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
+static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch, net_kind kind) {
     if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
         px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
     if (H < 1 || W < 1 || max_batch < 1) px_die(PX_EXIT_USAGE, "net: bad shape %dx%d, batch %d", H, W, max_batch);
@@ -270,20 +321,31 @@ static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_b
     n->W = W;
     n->max_N = max_batch;
     n->input_grad_buf = -1;
+    n->infer = kind == NET_KIND_INFERENCE;
+    n->fold_dirty = 1;
     build_tensors(n);
     for (int i = 0; i < cfg->nblocks; i++) n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
     return n;
 }
 
 long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W) {
-    net *n = net_shell(c, cfg, H, W, 1);
+    return net_largest_batch_kind(c, cfg, H, W, NET_KIND_TRAINING);
+}
+
+long net_largest_batch_kind(ocl_ctx *c, const net_config *cfg, int H, int W, net_kind kind) {
+    net *n = net_shell(c, cfg, H, W, 1, kind);
     long b = largest_batch(n);
     free(n);
     return b;
 }
 
 int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name, size_t *bytes) {
-    net *n = net_shell(c, cfg, H, W, batch);
+    return net_plan_check_kind(c, cfg, H, W, batch, NET_KIND_TRAINING, name, bytes);
+}
+
+int net_plan_check_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, net_kind kind, const char **name,
+                        size_t *bytes) {
+    net *n = net_shell(c, cfg, H, W, batch, kind);
     nn_buffers l; // ~8 KiB
     int bad;
     size_t total;
@@ -294,8 +356,47 @@ int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, c
     return ok;
 }
 
+// The buffers and modules of batch index rows and the gather kernels, both kinds.
+static void create_batch_indices(net *n, const nn_buffers *l) {
+    int max_batch = n->max_N;
+    n->idx = plan_alloc(n, l, "batch indices");
+    n->idx_identity = plan_alloc(n, l, "batch identity indices");
+    int64_t *id = px_malloc((size_t)max_batch * sizeof(int64_t), "identity indices");
+    for (int i = 0; i < max_batch; i++) id[i] = i;
+    ocl_write(n->c, n->idx_identity, 0, id, (size_t)max_batch * sizeof(int64_t));
+    free(id);
+    cl_program bp = ocl_program(n->c, "batch.cl", "");
+    n->k_gather_img = ocl_kernel(n->c, bp, "gather_images");
+    n->k_gather_tgt = ocl_kernel(n->c, bp, "gather_targets");
+}
+
+static void create_inference(net *n, const nn_buffers *l) {
+    ocl_ctx *c = n->c;
+    const net_config *cfg = &n->cfg;
+    n->params = plan_alloc(n, l, "parameters");
+    n->stats = plan_alloc(n, l, "bn moving statistics");
+    n->fused = plan_alloc(n, l, "folded bias and batch norm");
+    fused_floats(n, n->fused_off);
+    n->pp[0] = plan_alloc(n, l, "activations A");
+    n->pp[1] = plan_alloc(n, l, "activations B");
+    n->x0 = n->pp[0];
+    for (int i = 0; i < cfg->nblocks; i++) {
+        net_block *b = &n->b[i];
+        b->act = b->out = n->pp[(i + 1) & 1];
+        b->conv = conv3x3_create_forward(c, n->max_N, b->cin, b->cout, n->H, n->W, &n->prm[i], cfg->bn[i]);
+    }
+    n->heat = plan_alloc(n, l, "heatmaps");
+    n->staging_img = plan_alloc(n, l, "staging images");
+    n->hd = head_create_forward(c, n->max_N, n->b[cfg->nblocks - 1].cout, n->H, n->W);
+    create_batch_indices(n, l);
+}
+
 net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
-    net *n = net_shell(c, cfg, H, W, max_batch);
+    return net_create_kind(c, cfg, H, W, max_batch, NET_KIND_TRAINING);
+}
+
+net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch, net_kind kind) {
+    net *n = net_shell(c, cfg, H, W, max_batch, kind);
     // Plan every buffer first (the modules' from their own size functions), so a
     // batch that cannot fit is reported with the largest one that would.
     nn_buffers l; // ~8 KiB
@@ -304,6 +405,10 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     if (!plan_fits(n, max_batch, &l, &bad, &total)) {
         if (bad >= 0) no_fit(n, l.b[bad].name, l.b[bad].bytes);
         no_fit(n, "all activations together", total);
+    }
+    if (n->infer) {
+        create_inference(n, &l);
+        return n;
     }
 
     n->params = plan_alloc(n, &l, "parameters");
@@ -330,15 +435,7 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     n->staging_heat = plan_alloc(n, &l, "staging heatmaps");
     n->hd = head_create(c, max_batch, n->b[cfg->nblocks - 1].cout, H, W);
     n->opt = adam_create(c);
-    n->idx = plan_alloc(n, &l, "batch indices");
-    n->idx_identity = plan_alloc(n, &l, "batch identity indices");
-    int64_t *id = px_malloc((size_t)max_batch * sizeof(int64_t), "identity indices");
-    for (int i = 0; i < max_batch; i++) id[i] = i;
-    ocl_write(c, n->idx_identity, 0, id, (size_t)max_batch * sizeof(int64_t));
-    free(id);
-    cl_program bp = ocl_program(c, "batch.cl", "");
-    n->k_gather_img = ocl_kernel(c, bp, "gather_images");
-    n->k_gather_tgt = ocl_kernel(c, bp, "gather_targets");
+    create_batch_indices(n, &l);
     return n;
 }
 
@@ -346,16 +443,20 @@ void net_free(net *n) {
     if (!n) return;
     for (int i = 0; i < n->cfg.nblocks; i++) {
         net_block *b = &n->b[i];
-        if (b->out != b->act) ocl_free(&b->out);
-        ocl_free(&b->act);
+        if (!n->infer) { // an inference net's blocks write into pp[], freed below
+            if (b->out != b->act) ocl_free(&b->out);
+            ocl_free(&b->act);
+        }
         conv3x3_free(b->conv);
         batchnorm_free(b->bn);
         relu_free(b->relu);
     }
     head_free(n->hd);
     adam_free(n->opt);
-    cl_mem *bufs[] = {&n->params, &n->grads, &n->m,    &n->v,           &n->stats,        &n->x0,  &n->heat,
-                      &n->target, &n->g[0],  &n->g[1], &n->staging_img, &n->staging_heat, &n->idx, &n->idx_identity};
+    if (n->infer) n->x0 = NULL; // == pp[0]
+    cl_mem *bufs[] = {&n->params, &n->grads,        &n->m,     &n->v,     &n->stats,       &n->x0,
+                      &n->heat,   &n->target,       &n->g[0],  &n->g[1],  &n->staging_img, &n->staging_heat,
+                      &n->idx,    &n->idx_identity, &n->pp[0], &n->pp[1], &n->fused};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) ocl_free(bufs[i]);
     ocl_kernel_program_release(n->c, n->k_gather_img); // batch.cl, given back with the net
     clReleaseKernel(n->k_gather_img);
@@ -386,9 +487,12 @@ void net_init(net *n, rng_state *g) {
     }
     ocl_write(n->c, n->params, 0, p, n->n_train * sizeof(float));
     if (n->n_stats) ocl_write(n->c, n->stats, 0, s, n->n_stats * sizeof(float));
-    ocl_fill_float(n->c, n->m, 0.0f, n->n_train);
-    ocl_fill_float(n->c, n->v, 0.0f, n->n_train);
-    ocl_fill_float(n->c, n->grads, 0.0f, n->n_train);
+    n->fold_dirty = 1;
+    if (!n->infer) {
+        ocl_fill_float(n->c, n->m, 0.0f, n->n_train);
+        ocl_fill_float(n->c, n->v, 0.0f, n->n_train);
+        ocl_fill_float(n->c, n->grads, 0.0f, n->n_train);
+    }
     n->step = 0;
     n->reest_k = 0;
     free(p);
@@ -400,30 +504,43 @@ void net_get_tensor(net *n, int i, float *out) {
     ocl_read(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), out, t->count * sizeof(float));
 }
 
+// Exits 1 when an inference-only net is asked for training state.
+static void need_training(const net *n, const char *what) {
+    if (n->infer)
+        px_die(PX_EXIT_FAIL, "net: %s needs a training network (net_create); this one is inference-only", what);
+}
+
 void net_set_tensor(net *n, int i, const float *in) {
     const net_tensor *t = net_tensor_at(n, i);
+    n->fold_dirty = 1;
     ocl_write(n->c, t->trainable ? n->params : n->stats, t->offset * sizeof(float), in, t->count * sizeof(float));
 }
 
 void net_get_grad(net *n, int i, float *out) {
     const net_tensor *t = net_tensor_at(n, i);
     if (!t->trainable) px_die(PX_EXIT_FAIL, "net: tensor '%s' has no gradient", t->name);
+    need_training(n, "a gradient");
     ocl_read(n->c, n->grads, t->offset * sizeof(float), out, t->count * sizeof(float));
 }
 
 void net_get_adam(net *n, float *m, float *v, int64_t *step) {
+    need_training(n, "the Adam state");
     if (m) ocl_read(n->c, n->m, 0, m, n->n_train * sizeof(float));
     if (v) ocl_read(n->c, n->v, 0, v, n->n_train * sizeof(float));
     if (step) *step = n->step;
 }
 
 void net_set_adam(net *n, const float *m, const float *v, int64_t step) {
+    need_training(n, "the Adam state");
     ocl_write(n->c, n->m, 0, m, n->n_train * sizeof(float));
     ocl_write(n->c, n->v, 0, v, n->n_train * sizeof(float));
     n->step = step;
 }
 
-void net_want_input_grad(net *n, int on) { n->want_input_grad = on; }
+void net_want_input_grad(net *n, int on) {
+    if (on) need_training(n, "an input gradient");
+    n->want_input_grad = on;
+}
 
 // ---- profiling ----
 
@@ -499,6 +616,7 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, s
 
 void net_gather(net *n, int N, cl_mem images, cl_mem heatmaps, const int64_t *idx) {
     check_batch(n, N);
+    if (heatmaps) need_training(n, "targets");
     ocl_write(n->c, n->idx, 0, idx, (size_t)N * sizeof(int64_t));
     gather(n, N, images, heatmaps, n->idx, 0);
     prof(n, "gather");
@@ -512,6 +630,7 @@ void net_gather_rows(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows,
 
 void net_set_batch(net *n, int N, const float *images, const float *heatmaps) {
     check_batch(n, N);
+    if (heatmaps) need_training(n, "targets");
     size_t bytes = (size_t)N * n->H * n->W * sizeof(float);
     ocl_write(n->c, n->staging_img, 0, images, bytes);
     if (heatmaps) ocl_write(n->c, n->staging_heat, 0, heatmaps, bytes);
@@ -528,10 +647,47 @@ static const char *opname(char *buf, size_t len, const char *kind, int i, const 
 
 void net_bn_reestimate_begin(net *n) { n->reest_k = 0; }
 
+// An inference net's (bias, scale, shift) per BN block from the current parameters and
+// moving statistics, by batchnorm's own BN_INFERENCE arithmetic (batchnorm_fold).
+static void fold(net *n) {
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        const net_block *b = &n->b[i];
+        if (!n->cfg.bn[i]) continue;
+        size_t C = (size_t)b->cout;
+        CL_CHECK(clEnqueueCopyBuffer(n->c->queue, n->params, n->fused, off(n, b->kb) * sizeof(float),
+                                     n->fused_off[i] * sizeof(float), C * sizeof(float), 0, NULL, NULL));
+        batchnorm_fold(n->c, b->cout, n->params, off(n, b->gamma), off(n, b->beta), n->stats, off(n, b->mean),
+                       off(n, b->var), n->cfg.bn_eps, n->fused, n->fused_off[i] + C);
+    }
+    n->fold_dirty = 0;
+}
+
+// The inference net's forward: conv (+ReLU, + folded BN) per block, ping-ponging.
+static void forward_inference(net *n, int N) {
+    char nm[32];
+    if (n->fold_dirty) fold(n);
+    cl_mem in = n->x0;
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        net_block *b = &n->b[i];
+        int bn = n->cfg.bn[i];
+        conv3x3_forward(b->conv, N, in, n->params, off(n, b->kw), bn ? n->fused : n->params,
+                        bn ? n->fused_off[i] : off(n, b->kb), b->out, n->cfg.relu[i]);
+        prof(n, opname(nm, sizeof nm, "conv", i, "fwd"));
+        in = b->out;
+    }
+    head_forward(n->hd, N, in, n->params, off(n, n->head_w), off(n, n->head_b), n->heat);
+    prof(n, "head.fwd");
+}
+
 void net_forward(net *n, int N, bn_mode mode) {
     check_batch(n, N);
     if (mode < BN_INFERENCE || mode > BN_REESTIMATE)
         px_die(PX_EXIT_FAIL, "net: forward mode %d (want 0, 1, 2)", (int)mode);
+    if (n->infer) {
+        if (mode != BN_INFERENCE) need_training(n, "a batch-statistics forward");
+        forward_inference(n, N);
+        return;
+    }
     char nm[32];
     float inv_k = 0.0f;
     if (mode == BN_REESTIMATE) inv_k = (float)(1.0 / (double)(++n->reest_k));
@@ -553,6 +709,7 @@ void net_forward(net *n, int N, bn_mode mode) {
 
 void net_loss(net *n, int N, float *loss, float *mae) {
     check_batch(n, N);
+    need_training(n, "the loss");
     head_loss(n->hd, N, n->heat, n->target, loss, mae);
     prof(n, "loss");
 }
@@ -565,6 +722,7 @@ void net_loss_enqueue(net *n, int N, float out[2], cl_event *done) {
 
 void net_backward(net *n, int N) {
     check_batch(n, N);
+    need_training(n, "a backward pass");
     char nm[32];
     int L = n->cfg.nblocks, cur = 0;
     head_backward(n->hd, N, n->b[L - 1].out, n->heat, n->target, n->params, off(n, n->head_w), n->grads,
@@ -610,6 +768,7 @@ void net_get_input_grad(net *n, int N, float *out) {
 }
 
 void net_adam_step(net *n, float lr) {
+    need_training(n, "an Adam step");
     adam_update(n->opt, n->n_train, n->params, n->grads, n->m, n->v, n->step, (double)lr, 0.9, 0.999, 1e-7);
     n->step++;
     prof(n, "adam");

@@ -14,12 +14,12 @@ int predictor_open(predictor *p, ocl_ctx *c, const char *model, char *err, size_
 
 int predictor_size(predictor *p, int H, int W, int batch, char *err, size_t errlen) {
     if (p->nt && p->H == H && p->W == W && p->batch >= batch) return batch;
-    if (!net_plan_check(p->c, &p->s.net, H, W, batch, NULL, NULL)) {
-        long fit = net_largest_batch(p->c, &p->s.net, H, W);
+    if (!net_plan_check_kind(p->c, &p->s.net, H, W, batch, NET_KIND_INFERENCE, NULL, NULL)) {
+        long fit = net_largest_batch_kind(p->c, &p->s.net, H, W, NET_KIND_INFERENCE);
         if (fit < 1) {
             const char *name = "?";
             size_t bytes = 0;
-            net_plan_check(p->c, &p->s.net, H, W, 1, &name, &bytes);
+            net_plan_check_kind(p->c, &p->s.net, H, W, 1, NET_KIND_INFERENCE, &name, &bytes);
             snprintf(err, errlen,
                      "a %dx%d image needs the network buffer '%s' of %.1f MiB, more than %s allows "
                      "(largest allocation %.1f MiB): use a smaller image",
@@ -29,7 +29,7 @@ int predictor_size(predictor *p, int H, int W, int batch, char *err, size_t errl
         batch = (int)fit;
     }
     predictor_free(p);
-    p->nt = net_create(p->c, &p->s.net, H, W, batch);
+    p->nt = net_create_kind(p->c, &p->s.net, H, W, batch, NET_KIND_INFERENCE);
     if (checkpoint_load(p->ckpt, p->nt, NULL, err, errlen) != 0) {
         predictor_free(p);
         return -1;

@@ -25,6 +25,16 @@ void cli_net_shape_default(cli_net_shape *s);
 // Applies flag `name` ("batch-size", "channels" or "size", without dashes) with its
 // value; returns 0 if `name` is none of them. Bad values die with status 2.
 int cli_net_shape_flag(cli_net_shape *s, const char *name, const char *value);
+// The default inference batch of predict and eval. Inference (NET_KIND_INFERENCE) holds two
+// activation buffers of batch x channels x (H+2)(W+2) floats, so memory grows with the batch:
+// at 64 the seed network on 50x50 images needs ~140 MB of them, at 256 four times that, for
+// the same images/s on a CPU (`pixloc bench`: 320.8 at 64, 316.1 at 256 in the README).
+#define CLI_INFER_BATCH 64
+#define CLI_INFER_BATCH_HELP                                                                                           \
+    "inference batch [64]; memory grows with it: two buffers of N x channels x (H+2)(W+2)\n"                           \
+    "                   floats for the two widest alternating layers (~140 MB at 64 for the seed\n"                    \
+    "                   network on 50x50 images)"
+
 // Unknown flag / missing argument / stray argument: prints the message and a
 // pointer to `pixloc CMD --help`, exits 2.
 void cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

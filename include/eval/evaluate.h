@@ -15,6 +15,11 @@
 void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
                      float *heatmaps, float *peaks);
 
+// The same over images idx[0..n) of a dataset, in memory or streamed from its file
+// (dataset_load_streamed): only one batch of images is in host memory at a time.
+void predict_dataset(net *nt, int batch, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy, float *heatmaps,
+                     float *peaks);
+
 enum { EVAL_TRAIN, EVAL_VAL, EVAL_TEST, EVAL_ALL, EVAL_NSETS };
 typedef struct {
     int has[EVAL_NSETS];

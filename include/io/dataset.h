@@ -27,14 +27,17 @@ int recipe_validate(const recipe *r, char *err, size_t errlen);
 // The blur taps (ksize floats) OpenCV uses for ksize with sigma 0; returns ksize (0 for none).
 int recipe_blur_taps(int ksize, double *taps);
 
+struct st_file;
+
 typedef struct {
     int N, H, W;
-    float *images;   // (N, H, W), values in [0, 1]
+    float *images;   // (N, H, W), values in [0, 1]; NULL when streamed (read with dataset_images)
     int32_t *coords; // (N, 2) as (x, y): x is the column
     float *heatmaps; // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
     const char *source; // metadata "source" when set (not owned): "import" for `pixloc import`
+    struct st_file *src; // dataset_load_streamed: the open file the images are read from; else NULL
 } dataset;
 
 // Generates N samples from `seed` with the notebook's draw order. dataset_generate and
@@ -51,6 +54,14 @@ void dataset_free(dataset *d);
 // recipe, seed (and source, when set) in metadata. 0 / -1 with a message in err.
 int dataset_save(const dataset *d, const char *path, int with_heatmaps, char *err, size_t errlen);
 int dataset_load(dataset *d, const char *path, char *err, size_t errlen);
+// The same checks (every pixel, every coordinate), but the images stay in the file:
+// d->images is NULL and dataset_images reads them on demand; label heatmaps are not
+// read (d->heatmaps NULL). Memory: the coordinates and a 1 MiB buffer while checking,
+// whatever the file's size. For inference (predict, eval).
+int dataset_load_streamed(dataset *d, const char *path, char *err, size_t errlen);
+// Copies images idx[0..n) to out (n, H, W), from memory or from the streamed file
+// (exits 1 naming the file if it can no longer be read, or on an index outside 0..N-1).
+void dataset_images(const dataset *d, const int64_t *idx, int n, float *out);
 
 // The seed's splits: train_test_split(test_size, random_state=seed) then Keras's
 // validation_split (the LAST val_frac of the training part, unshuffled).

@@ -19,7 +19,8 @@ typedef struct {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     size_t nbytes;
-    const void *data; // points into the loaded file; valid until st_close
+    const void *data; // points into the loaded file; valid until st_close; NULL after st_open_header
+    size_t offset;    // the tensor's first byte in the file
 } st_tensor;
 
 typedef struct st_file st_file;
@@ -30,6 +31,13 @@ typedef struct st_file st_file;
 st_file *st_open(const char *path, char *err, size_t errlen);
 // Same, from bytes in memory (for the fuzzer); `name` is used in messages.
 st_file *st_open_mem(const void *bytes, size_t len, const char *name, char *err, size_t errlen);
+// Same validation from the header alone (the file's size stands for its data): the
+// tensors' data stay in the file, read with st_pread; memory does not grow with the
+// file. The file stays open until st_close.
+st_file *st_open_header(const char *path, char *err, size_t errlen);
+// Copies bytes [off, off + n) of tensor t (of f) to dst, from memory or (st_open_header)
+// from the file. 0, or -1 with "FILE: problem" in err (a range outside the tensor, a read error).
+int st_pread(const st_file *f, const st_tensor *t, size_t off, void *dst, size_t n, char *err, size_t errlen);
 void st_close(st_file *f);
 int st_count(const st_file *f);
 const st_tensor *st_at(const st_file *f, int i);

@@ -41,4 +41,11 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
 void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
                         size_t dgamma_off, size_t dbeta_off, int relu);
 
+// Folding for inference: the per-channel scale gamma/sqrt(moving_var + eps) and shift
+// beta - moving_mean*scale that BN_INFERENCE applies (computed by the same kernel, so
+// they are the same floats on every device), written to `out` at float offset out_off
+// as C scales then C shifts. Synchronous; allocates only a 6*C-float scratch.
+void batchnorm_fold(ocl_ctx *c, int C, cl_mem params, size_t gamma_off, size_t beta_off, cl_mem stats, size_t mean_off,
+                    size_t var_off, float eps, cl_mem out, size_t out_off);
+
 #endif

@@ -75,6 +75,18 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 // not fit the device or the program does not build: for the tuner.
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 
+// Forward only, for an inference network: no input-gradient program, no flipped
+// weights, no weight-gradient partials (conv3x3_backward_* exit 1), and the forward
+// program without the weight-gradient kernels. bn_fused != 0: the forward applies a
+// per-channel affine after bias and ReLU, y = relu(acc + b)*scale + shift (a folded
+// inference batch norm), and conv3x3_forward's bias buffer holds at b_off the Cout
+// biases, then the Cout scales, then the Cout shifts. Falls back to 'gpu' as
+// conv3x3_create_with does.
+conv3x3 *conv3x3_create_forward(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                                int bn_fused);
+// The device buffers conv3x3_create_forward allocates (appended to out in allocation order).
+void conv3x3_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
+
 // The device buffers conv3x3_create_with(c, max_N, Cin, Cout, H, W, p) allocates
 // (appended to out in allocation order, Winograd scratch included), and their
 // total bytes: the same list create allocates from. (Not covered: GPU tiled

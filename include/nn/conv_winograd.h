@@ -10,9 +10,15 @@ typedef struct conv_wino conv_wino;
 
 // Programs and scratch (sized for max_N images, or p->wino_nb per chunk) for one shape.
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
+// Same; fwd_only: the forward direction alone (no input-gradient program or scratch);
+// bn_fused: its output transform applies the folded batch norm (see conv3x3_create_forward).
+conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
+                                int fwd_only, int bn_fused);
 void conv_wino_free(conv_wino *k);
 // The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
+// The scratch conv_wino_create_for(..., fwd_only = 1, ...) allocates.
+void conv_wino_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // Same contracts as conv3x3_forward and conv3x3_backward_input.
 void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu);
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx);

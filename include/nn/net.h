@@ -29,10 +29,26 @@ typedef struct {
 
 typedef struct net net;
 
+// What a net is allocated for.
+// NET_KIND_TRAINING: everything training needs (gradients, Adam moments, BN batch
+//   statistics scratch, one activation buffer per layer output, targets).
+// NET_KIND_INFERENCE: what net_forward(BN_INFERENCE) needs and no more: the
+//   parameters and moving statistics, two ping-pong activation buffers (block
+//   outputs alternate between them; each sized for the widest tensor it holds),
+//   forward-only convolutions, and each block's batch norm folded into its
+//   convolution's epilogue as a per-channel "ReLU, then y*scale + shift" (scale and
+//   shift computed once, by batchnorm_fold, at the first forward after the tensors
+//   are set). Heatmaps equal the training net's BN_INFERENCE forward to the bit on
+//   PoCL (tests/test_net_infer.c). Training calls (net_backward, net_loss,
+//   net_adam_step, Adam state, gradients, targets, BN_TRAINING / BN_REESTIMATE
+//   forwards) exit 1 with a message.
+typedef enum { NET_KIND_TRAINING = 0, NET_KIND_INFERENCE = 1 } net_kind;
+
 // Allocates everything for batches of up to max_batch images of H x W. If the
 // device cannot hold it, exits 1 with a message naming the buffer, its size, the
 // device limit and the largest batch that would fit.
-net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch);
+net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch); // NET_KIND_TRAINING
+net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch, net_kind kind);
 void net_free(net *n);
 // The memory plan without allocating: net_create's list of every device buffer
 // (each module's from its own size function) for batches of `batch`. Returns 1
@@ -40,8 +56,11 @@ void net_free(net *n);
 // global memory; else 0, with the first buffer that does not fit (or "all
 // buffers together") in *name and its bytes in *bytes (either may be NULL).
 int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, const char **name, size_t *bytes);
+int net_plan_check_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, net_kind kind, const char **name,
+                        size_t *bytes);
 // The largest batch whose plan fits (0 if none): the one net_create's message reports.
 long net_largest_batch(ocl_ctx *c, const net_config *cfg, int H, int W);
+long net_largest_batch_kind(ocl_ctx *c, const net_config *cfg, int H, int W, net_kind kind);
 int net_tensor_count(const net *n);
 const net_tensor *net_tensor_at(const net *n, int i);
 size_t net_trainable_count(const net *n);
