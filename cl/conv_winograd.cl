@@ -48,9 +48,10 @@
 
 // Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
-// global (COUTP, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
+// global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
 __kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
     const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUTP) return;
     float g[9];
     for (int t = 0; t < 9; t++) {
         float v = 0.0f;

@@ -18,6 +18,7 @@
 
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
+#define WINO_WEIGHTS_WG 256        // wino_weights: work-groups of all (at most this many) padded channels
 
 typedef struct {
     cl_program prog;
@@ -34,19 +35,36 @@ struct conv_wino {
 };
 
 static size_t tco_for(int tile_co, int cout);
+static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 
-static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
-    int t = (int)tco_for(tile_co, cout);
+// The options of one direction's program (this program's cin -> cout; flip: the input gradient).
+static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, char *opt,
+                            size_t len) {
+    int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    snprintf(opt, len,
+             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
+             "-DTSTRIDE=%zu",
+             cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
+             tstride_for(p, max_N, H, W));
+}
+
+void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                        ocl_program_list *out) {
+    char opt[OCL_PROGRAM_OPTIONS_MAX];
+    program_options(p, max_N, H, W, Cin, Cout, 0, opt, sizeof opt);
+    ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, opt, sizeof opt);
+    ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+}
+
+static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip) {
+    int t = (int)tco_for(p->tile_co, cout);
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
-    act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
-    char opt[512];
-    snprintf(opt, sizeof opt,
-             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
-             "-DTSTRIDE=%zu",
-             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride);
+    char opt[OCL_PROGRAM_OPTIONS_MAX];
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -96,12 +114,12 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
-    if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
+    if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->tstride = tstride_for(p, max_N, H, W);
-    dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
-    dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
+    dir_init(k, &k->f, p, Cin, Cout, 0);
+    dir_init(k, &k->b, p, Cout, Cin, 1);
     nn_buffers bl = {0};
     conv_wino_buffers(p, max_N, Cin, Cout, H, W, &bl);
     if (bl.b[1].bytes > bl.b[1].limit || bl.b[2].bytes > bl.b[2].limit)
@@ -133,8 +151,10 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->weights, 1, w_off);
     KARG(d->weights, 2, k->u);
     // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
-    size_t gw[2] = {(size_t)d->coutp, (size_t)d->cin}, lw[2] = {(size_t)d->coutp, 1};
-    ocl_run(k->c, d->weights, 2, gw, (size_t)d->coutp <= k->c->max_wg ? lw : NULL);
+    size_t lw0 = (size_t)d->coutp < WINO_WEIGHTS_WG ? (size_t)d->coutp : WINO_WEIGHTS_WG;
+    if (lw0 > k->c->target.max_wg) lw0 = k->c->target.max_wg;
+    size_t gw[2] = {ocl_round_up((size_t)d->coutp, lw0), (size_t)d->cin}, lw[2] = {lw0, 1};
+    ocl_run(k->c, d->weights, 2, gw, lw);
 
     KARG(d->input, 0, in);
     KARG(d->input, 2, k->v);

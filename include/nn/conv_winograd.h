@@ -11,6 +11,9 @@ typedef struct conv_wino conv_wino;
 // Programs and scratch (sized for max_N images, or p->wino_nb per chunk) for one shape.
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 void conv_wino_free(conv_wino *k);
+// Appends the two programs conv_wino_create builds on target t.
+void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                        ocl_program_list *out);
 // The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // Same contracts as conv3x3_forward and conv3x3_backward_input.
