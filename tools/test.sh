@@ -6,11 +6,13 @@
 #  2. the same suite built with ASan + UBSan (-DPIXLOC_SANITIZE=ON) in build-asan,
 #     with the runtime options and driver-only leak suppressions of tests/sanitizers/;
 #  3. the libFuzzer targets (tools/fuzz.sh) for PIXLOC_FUZZ_SECONDS each [30].
-# chromium is installed so the report test takes a real screenshot (it skips without it).
+# chromium is installed so the report test takes a real screenshot (it skips without it);
+# clang-14 and libclc-14 for the gpu_compile test (NVIDIA's half also needs ptxas, from the CUDA
+# toolkit in /usr/local/cuda/bin: without it that half is skipped with a message).
 # PIXLOC_TEST_QUICK=1 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PIXLOC_EXTRA_PKGS="oclgrind clang clang-format clang-tidy libclang-rt-14-dev chromium ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
+PIXLOC_EXTRA_PKGS="oclgrind clang clang-14 libclc-14 clang-format clang-tidy libclang-rt-14-dev chromium ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
     bash tools/setup.sh
 t0=$(date +%s)
 bash tools/format.sh --check

@@ -12,6 +12,8 @@ struct adam {
     cl_kernel k;
 };
 
+void adam_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "adam.cl", ""); }
+
 adam *adam_create(ocl_ctx *c) {
     adam *a = px_calloc(1, sizeof *a, "adam");
     a->c = c;

@@ -40,6 +40,10 @@ void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "batchnorm batch statistics", 6 * (size_t)C * sizeof(float), 0);
 }
 
+void batchnorm_programs(const ocl_target *t, ocl_program_list *out) {
+    ocl_program_list_add(out, t, "batchnorm.cl", "");
+}
+
 batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     batchnorm *b = px_calloc(1, sizeof *b, "batchnorm");
     b->c = c;

@@ -36,6 +36,8 @@ void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "head weight-gradient partials", (size_t)(Cin + 1) * P * sizeof(float), 0);
 }
 
+void head_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "head.cl", ""); }
+
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) {
     head *h = px_calloc(1, sizeof *h, "head");
     h->c = c;

@@ -342,6 +342,23 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
     return n;
 }
 
+void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out) {
+    int cin = 1;
+    for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
+        int cout = cfg->channels[i];
+        conv3x3_params p = conv3x3_target_params(t, cin, cout);
+        conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
+        if (cfg->bn[i])
+            batchnorm_programs(t, out);
+        else if (cfg->relu[i])
+            relu_programs(t, out);
+        cin = cout;
+    }
+    head_programs(t, out);
+    adam_programs(t, out);
+    ocl_program_list_add(out, t, "batch.cl", "");
+}
+
 void net_free(net *n) {
     if (!n) return;
     for (int i = 0; i < n->cfg.nblocks; i++) {

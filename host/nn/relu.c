@@ -22,6 +22,8 @@ void relu_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "relu interior mask", (l.plane + 15) / 16 * 16 * sizeof(int), 0);
 }
 
+void relu_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "relu.cl", ""); }
+
 relu *relu_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     act_layout l = act_layout_make(max_N, C, H, W);
     if (l.plane > (size_t)INT_MAX / 2) px_die(PX_EXIT_FAIL, "relu: %dx%d planes are too large", H, W);

@@ -10,6 +10,8 @@ typedef struct head head;
 
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W);
 void head_free(head *h);
+// Appends the program head_create builds on target t.
+void head_programs(const ocl_target *t, ocl_program_list *out);
 // The buffers head_create allocates, appended to out in allocation order.
 void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out);
 
