@@ -33,11 +33,11 @@ struct conv3x3 {
     ocl_ctx *c;
     int max_N, Cin, Cout, H, W;
     conv3x3_params prm;
-    act_layout lx, ly;  // input and output layouts (capacity max_N)
+    act_layout lx, ly;     // input and output layouts (capacity max_N)
     conv_dir dir_f, dir_b; // program shapes of the forward / input-gradient convolutions
     dw_dims dwd;           // GPU tiled weight-gradient work-group
-    int seg, nseg;      // weight-gradient segments per image
-    size_t pstride;     // floats per weight-gradient partial: 9*Cin*Cout + Cout
+    int seg, nseg;         // weight-gradient segments per image
+    size_t pstride;        // floats per weight-gradient partial: 9*Cin*Cout + Cout
     cl_program prog_f, prog_b;
     cl_kernel pack_f, conv_f, pack_b, conv_b, dw, db, reduce;
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
@@ -135,7 +135,6 @@ conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H
     return v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_variant_defaults(v);
 }
 
-
 // CPU style: the asked tile, halved (down to 4) while half still covers all `cout`
 // channels. GPU tiled, for narrow layers: first fewer channel lanes (the register
 // tile stays), their work-items moved to positions while a block is smaller than
@@ -222,8 +221,8 @@ static int program_options(const ocl_target *t, const conv3x3_params *p, int H, 
         int kc = gt_kc(t, p, d, cin, W);
         if (kc < 1) return -1;
         dw_dims e = dw_for(p, cin, cout); // used by the forward program only (the weight gradient)
-        snprintf(opt + n, len - (size_t)n, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WGC=%d -DDW_WGK=%d", d.wg,
-                 d.wg_co, p->tile_q, kc, e.wgc, e.wgk);
+        snprintf(opt + n, len - (size_t)n, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WGC=%d -DDW_WGK=%d",
+                 d.wg, d.wg_co, p->tile_q, kc, e.wgc, e.wgk);
     }
     return 0;
 }
@@ -247,7 +246,8 @@ void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, i
     conv3x3_params e = effective(t, p);
     char f[OCL_PROGRAM_OPTIONS_MAX], b[OCL_PROGRAM_OPTIONS_MAX];
     if ((e.variant == CONV_VARIANT_GPU_TILED && !tiled_fits(t, &e, Cin, Cout)) ||
-        program_options(t, &e, H, W, Cin, Cout, 0, f, sizeof f) || program_options(t, &e, H, W, Cout, Cin, 1, b, sizeof b)) {
+        program_options(t, &e, H, W, Cin, Cout, 0, f, sizeof f) ||
+        program_options(t, &e, H, W, Cout, Cin, 1, b, sizeof b)) {
         conv3x3_params g = DEFAULTS_GPU; // as conv3x3_create_with falls back
         conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
         return;

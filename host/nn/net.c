@@ -19,6 +19,7 @@
 
 #define NET_MAX_TENSORS (6 * NET_MAX_BLOCKS + 2)
 #define NET_MAX_PROF    128
+#define NET_GATHER_WG   256 // gather kernels: positions per work-group
 
 typedef struct {
     int cin, cout;
@@ -495,8 +496,9 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
     KARG(k, 3, H);
     KARG(k, 4, W);
     KARG(k, 5, margin);
-    size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N};
-    ocl_run(n->c, k, 3, g3, NULL);
+    size_t l[2] = {NET_GATHER_WG, 1}; // one position per work-item (the kernels check the bound)
+    size_t g3[2] = {ocl_round_up((size_t)(W + 2) * (H + 2), l[0]), (size_t)N};
+    ocl_run(n->c, k, 2, g3, l);
     if (heatmaps) {
         k = n->k_gather_tgt;
         KARG(k, 0, heatmaps);
@@ -504,8 +506,8 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem idx) {
         KARG(k, 2, n->target);
         KARG(k, 3, H);
         KARG(k, 4, W);
-        size_t gt[3] = {(size_t)W, (size_t)H, (size_t)N};
-        ocl_run(n->c, k, 3, gt, NULL);
+        size_t gt[2] = {ocl_round_up((size_t)W * H, l[0]), (size_t)N};
+        ocl_run(n->c, k, 2, gt, l);
     }
 }
 

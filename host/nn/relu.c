@@ -7,7 +7,8 @@
 #include "layout.h"
 #include "pixloc.h"
 
-#define RELU_LOCAL_CHUNKS 16 // 16-float chunks of a plane per work-group (as batchnorm's)
+#define RELU_LOCAL_CHUNKS 16  // CPU kernel: 16-float chunks of a plane per work-group (as batchnorm's)
+#define RELU_GPU_EW       256 // GPU kernel: positions per work-group
 
 struct relu {
     ocl_ctx *c;
@@ -64,7 +65,8 @@ void relu_backward(relu *r, int N, cl_mem x, cl_mem g) {
     KARG(k, 3, r->plane);
     KARG(k, 4, r->nv);
     KARG(k, 5, r->margin);
-    size_t gs[2] = {ocl_round_up((size_t)r->nv, RELU_LOCAL_CHUNKS), (size_t)N * r->C};
-    size_t ls[2] = {RELU_LOCAL_CHUNKS, 1};
+    size_t per = r->c->target.gpu ? RELU_GPU_EW : RELU_LOCAL_CHUNKS;
+    size_t gs[2] = {ocl_round_up(r->c->target.gpu ? (size_t)r->plane : (size_t)r->nv, per), (size_t)N * r->C};
+    size_t ls[2] = {per, 1};
     ocl_run(r->c, k, 2, gs, ls);
 }

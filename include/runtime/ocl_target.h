@@ -18,7 +18,7 @@ typedef struct {
 // 48 KiB of local memory (NVIDIA's default per block) and work-groups of 256 (ROCm's
 // default maximum), so the programs fit NVIDIA, AMD and Intel GPUs alike.
 #define OCL_GPU_LOCAL_MEM (48ull * 1024)
-#define OCL_GPU_MAX_WG 256
+#define OCL_GPU_MAX_WG    256
 
 // A device of type `type` ("gpu" or "cpu") that need not exist: GPU-like limits
 // above, or PoCL's (its CPU device: 4096 work-items, local memory taken as 256 KiB).
@@ -31,7 +31,7 @@ void ocl_build_options(const ocl_target *t, const char *options, char *out, size
 
 // A list of programs as (file in cl/, exact build options), each once.
 #define OCL_PROGRAM_OPTIONS_MAX 768
-#define OCL_PROGRAM_LIST_MAX 96
+#define OCL_PROGRAM_LIST_MAX    96
 typedef struct {
     char file[32];
     char options[OCL_PROGRAM_OPTIONS_MAX];
