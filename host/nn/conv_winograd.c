@@ -19,6 +19,7 @@
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
 #define WINO_WEIGHTS_WG 256        // wino_weights: work-groups of all (at most this many) padded channels
+#define WINO_GPU_EW     256        // GPU transforms: work-items per group
 
 typedef struct {
     cl_program prog;
@@ -157,7 +158,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     ocl_run(k->c, d->weights, 2, gw, lw);
 
     KARG(d->input, 0, in);
-    KARG(d->input, 2, k->v);
+    KARG(d->input, 3, k->v);
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
     KARG(d->gemm, 2, k->m);
@@ -166,13 +167,21 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->output, 3, b_off);
     KARG(d->output, 4, out);
     KARG(d->output, 5, relu);
-    // The transforms: a work-item per plane, work-groups of one (the work is in the loops).
-    size_t one = 1;
+    // The transforms. CPU: a work-item per plane, work-groups of one (the work is in the
+    // loops). GPU: a work-item per (tile, channel) and per output position, groups of WINO_GPU_EW.
+    size_t one = 1, ew = WINO_GPU_EW;
+    int gpu = k->c->target.gpu;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb;
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW;
         KARG(d->input, 1, n0);
-        size_t gi = (size_t)nimg * d->cin;
-        ocl_run(k->c, d->input, 1, &gi, &one);
+        KARG(d->input, 2, ntiles);
+        if (gpu) {
+            size_t gi[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cin}, li[2] = {ew, 1};
+            ocl_run(k->c, d->input, 2, gi, li);
+        } else {
+            size_t gi = (size_t)nimg * d->cin;
+            ocl_run(k->c, d->input, 1, &gi, &one);
+        }
 
         int nblocks = (int)(((size_t)nimg * k->TH * k->TW + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
@@ -182,8 +191,14 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         ocl_run(k->c, d->gemm, 3, gg, lg);
 
         KARG(d->output, 1, n0);
-        size_t go = (size_t)nimg * d->cout;
-        ocl_run(k->c, d->output, 1, &go, &one);
+        if (gpu) {
+            size_t plane = act_layout_make(1, 1, k->H, k->W).plane;
+            size_t go[3] = {ocl_round_up(plane, ew), (size_t)d->cout, (size_t)nimg}, lo[3] = {ew, 1, 1};
+            ocl_run(k->c, d->output, 3, go, lo);
+        } else {
+            size_t go = (size_t)nimg * d->cout;
+            ocl_run(k->c, d->output, 1, &go, &one);
+        }
     }
 }
 
