@@ -1,7 +1,7 @@
 // Keras Adam ("epsilon hat" form) over one flat parameter buffer:
 //   m += (g - m)*(1 - beta1); v += (g*g - v)*(1 - beta2); w -= (m*alpha)/(sqrt(v) + eps)
 // with alpha = lr*sqrt(1 - beta2^t)/(1 - beta1^t) computed by the host (t = step + 1).
-// global (n)
+// global (n rounded up)
 __kernel void adam_step(__global float *w, __global const float *g, __global float *m,
                         __global float *v, int n, float alpha, float one_minus_beta1,
                         float one_minus_beta2, float eps) {

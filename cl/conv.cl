@@ -16,15 +16,19 @@
 //   DW_TK, DW_TC   weight-gradient register tile: rows k = tap*Cin + ci x channels
 //   SEG, NSEG      the weight-gradient reduction over an image's interior rows is
 //                  split into NSEG segments of SEG positions (SEG % 16 == 0)
+//   CONV_STYLE     which kernels the program holds (its variant's only: the CPU
+//                  style spills on GPUs): 0 conv_tile, conv_dw_tile, conv_db_tile;
+//                  1 conv_simple, conv_dw_simple; 2 conv_gpu_tiled, conv_dw_gpu_tiled.
+//                  conv_pack_weights and conv_dw_reduce are in every program.
 //
-// Two styles, chosen by the host per device type:
+// Three styles, chosen by the host per device type:
 //   conv_tile / conv_dw_tile: CPU style. A work-item owns a register tile
 //     (TILE_CO channels x 16 consecutive padded positions in float16
 //     accumulators), no local memory, no barriers; loops are fully unrolled so
 //     the accumulators stay in vector registers.
 //   conv_simple / conv_dw_simple: one work-item per output value, for GPUs.
 //   conv_gpu_tiled / conv_dw_gpu_tiled: GPU style with local memory, built only
-//     when the host defines GT_WP (see their comment for the extra defines).
+//     with CONV_STYLE 2 (see their comment for the extra defines).
 // Every reduction runs in a fixed order: no atomics, results are bit-identical
 // run to run.
 
@@ -42,7 +46,7 @@
 // Packed weights: wp[(tap*CIN + ci)*COUTP + co], zero for co >= COUT; COUTP is
 // a multiple of the output channels one work-item (CPU) or work-group (GPU
 // tiled) computes.
-#ifdef GT_WP
+#if CONV_STYLE == 2
 #define CO_PAD (GT_WC * TILE_CO)
 #else
 #define CO_PAD TILE_CO
@@ -60,7 +64,7 @@
 
 // Sum of 16 lanes in a fixed order: ((lo + hi) halved twice more), with lane extracts rather
 // than .lo/.hi swizzles, which Oclgrind --uninitialized at -O0 reports as uninitialized values.
-static inline float hsum16(float16 v) {
+float hsum16(float16 v) {
     const float a0 = v.s0 + v.s8, a1 = v.s1 + v.s9, a2 = v.s2 + v.sa, a3 = v.s3 + v.sb;
     const float a4 = v.s4 + v.sc, a5 = v.s5 + v.sd, a6 = v.s6 + v.se, a7 = v.s7 + v.sf;
     const float b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
@@ -69,9 +73,10 @@ static inline float hsum16(float16 v) {
 
 // Reorders (and for FLIP, flips) the Keras weights into the packed layout above.
 // w: (3,3,CIN,COUT) at w_off (FLIP=0), or the forward (3,3,COUT,CIN) (FLIP=1).
-// global (COUTP, CIN, 9)
+// global (COUTP rounded up, CIN, 9)
 __kernel void conv_pack_weights(__global const float *w, int w_off, __global float *wp) {
     const int co = get_global_id(0), ci = get_global_id(1), t = get_global_id(2);
+    if (co >= COUTP) return;
     float v = 0.0f;
     if (co < COUT) {
 #if FLIP
@@ -84,8 +89,9 @@ __kernel void conv_pack_weights(__global const float *w, int w_off, __global flo
     wp[(t * CIN + ci) * COUTP + co] = v;
 }
 
+#if CONV_STYLE == 0
 // Writes zeros to padded positions [from, to) of the TILE_CO planes at yp.
-static inline void zero_span(__global float *yp, int co0, int from, int to) {
+void zero_span(__global float *yp, int co0, int from, int to) {
     for (int j = 0; j < TILE_CO; j++)
         if (co0 + j < COUT)
             for (int q = from; q < to; q++) yp[j * PLANE + q] = 0.0f;
@@ -151,6 +157,9 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
     if (chunk == NCHUNK - 1) zero_span(yp, co0, min(q0 + 16, PLANE), PLANE);
 }
 
+#endif
+
+#if CONV_STYLE == 1
 // GPU style: one work-item per output value (ring values written as zeros).
 // global (PLANE rounded up, COUT, N)
 __kernel void conv_simple(__global const float *restrict x, __global const float *restrict wp,
@@ -175,6 +184,7 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
     }
     y[MARGIN + (n * COUT + co) * PLANE + q] = v;
 }
+#endif
 
 #if !FLIP && !FWD_ONLY
 // Weight gradient, first pass: partial sums over one segment of one image.
@@ -191,6 +201,7 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
 #define SEG_BEGIN(s) (QB0 + (s) * SEG)
 #define SEG_END(s) min(SEG_BEGIN(s) + SEG, QEND)
 
+#if CONV_STYLE == 0
 // CPU style: a work-item owns DW_TK rows x DW_TC channels, each a float16 of
 // per-lane partial sums over the segment, summed across lanes at the end.
 // global (ceil(COUT/DW_TC), ceil(KDIM/DW_TK), N*NSEG)
@@ -265,6 +276,9 @@ __kernel void conv_db_tile(__global const float *restrict dy, __global float *re
     part[p * PSTRIDE + KDIM * COUT + co] = hsum16(acc);
 }
 
+#endif
+
+#if CONV_STYLE == 1
 // GPU style: one work-item per (dw or db element, partial), a scalar loop.
 // global (KDIM*COUT + COUT, N*NSEG)
 __kernel void conv_dw_simple(__global const float *restrict x, __global const float *restrict dy,
@@ -285,6 +299,7 @@ __kernel void conv_dw_simple(__global const float *restrict x, __global const fl
     }
     part[p * PSTRIDE + i] = acc;
 }
+#endif
 
 // Second pass: dw and db are the sums of the nparts partials, in order p = 0, 1, ...
 // dw and db may be the same buffer (disjoint ranges). global (PSTRIDE)
@@ -298,25 +313,26 @@ __kernel void conv_dw_reduce(__global const float *restrict part, int nparts, __
     else db[db_off + i - KDIM * COUT] = s;
 }
 
-#ifdef GT_WP
+#if CONV_STYLE == 2
 // GPU tiled weight gradient: the GEMM part (KDIM+1 x COUT) = X (KDIM+1 x seg) * dY^T,
 // where row KDIM of X is constant 1, so that row of the product is the bias
 // gradient and the partial layout (dw rows, then db) is the GEMM's output.
-// A DW_WG x DW_WG work-group owns DW_BK rows x DW_BC channels; each work-item
-// DW_TK rows (lk + r*DW_WG) x DW_TC channels (lc + c*DW_WG) in registers. The
+// A DW_WGC x DW_WGK work-group (channel x row lanes, fewer channel lanes for narrow
+// layers) owns DW_BK rows x DW_BC channels; each work-item
+// DW_TK rows (lk + r*DW_WGK) x DW_TC channels (lc + c*DW_WGC) in registers. The
 // segment is walked in chunks of DW_QC positions staged in local memory
 // (rows padded by one float against bank conflicts).
-// global (ceil(COUT/DW_BC)*DW_WG, ceil((KDIM+1)/DW_BK)*DW_WG, N*NSEG), local (DW_WG, DW_WG, 1)
-#define DW_BK (DW_WG * DW_TK)
-#define DW_BC (DW_WG * DW_TC)
+// global (ceil(COUT/DW_BC)*DW_WGC, ceil((KDIM+1)/DW_BK)*DW_WGK, N*NSEG), local (DW_WGC, DW_WGK, 1)
+#define DW_BK (DW_WGK * DW_TK)
+#define DW_BC (DW_WGC * DW_TC)
 #define DW_QC 16
 #define DW_QS (DW_QC + 1)
-__kernel __attribute__((reqd_work_group_size(DW_WG, DW_WG, 1))) void
+__kernel __attribute__((reqd_work_group_size(DW_WGC, DW_WGK, 1))) void
 conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restrict dy,
                   __global float *restrict part) {
     __local float xs[DW_BK * DW_QS];
     __local float ds[DW_BC * DW_QS];
-    const int lc = get_local_id(0), lk = get_local_id(1), lid = lk * DW_WG + lc;
+    const int lc = get_local_id(0), lk = get_local_id(1), lid = lk * DW_WGC + lc;
     const int c0 = get_group_id(0) * DW_BC, k0 = get_group_id(1) * DW_BK;
     const int p = get_global_id(2);
     const int n = p / NSEG, s = p % NSEG;
@@ -327,7 +343,7 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
         for (int c = 0; c < DW_TC; c++) acc[r][c] = 0.0f;
 
     for (int qc = qb; qc < qe; qc += DW_QC) {
-        for (int i = lid; i < DW_BK * DW_QC; i += DW_WG * DW_WG) {
+        for (int i = lid; i < DW_BK * DW_QC; i += DW_WGC * DW_WGK) {
             const int r = i / DW_QC, l = i % DW_QC, k = k0 + r, q = qc + l;
             float v = 0.0f;
             if (q < qe) {
@@ -336,7 +352,7 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
             }
             xs[r * DW_QS + l] = v;
         }
-        for (int i = lid; i < DW_BC * DW_QC; i += DW_WG * DW_WG) {
+        for (int i = lid; i < DW_BC * DW_QC; i += DW_WGC * DW_WGK) {
             const int c = i / DW_QC, l = i % DW_QC, co = c0 + c, q = qc + l;
             ds[c * DW_QS + l] = (co < COUT && q < qe) ? dy[MARGIN + (n * COUT + co) * PLANE + q] : 0.0f;
         }
@@ -344,10 +360,10 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
         for (int l = 0; l < DW_QC; l++) {
             float dv[DW_TC];
 #pragma unroll
-            for (int c = 0; c < DW_TC; c++) dv[c] = ds[(lc + c * DW_WG) * DW_QS + l];
+            for (int c = 0; c < DW_TC; c++) dv[c] = ds[(lc + c * DW_WGC) * DW_QS + l];
 #pragma unroll
             for (int r = 0; r < DW_TK; r++) {
-                const float xv = xs[(lk + r * DW_WG) * DW_QS + l];
+                const float xv = xs[(lk + r * DW_WGK) * DW_QS + l];
 #pragma unroll
                 for (int c = 0; c < DW_TC; c++) acc[r][c] = fma(xv, dv[c], acc[r][c]);
             }
@@ -358,14 +374,14 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
     __global float *out = part + p * PSTRIDE;
     for (int r = 0; r < DW_TK; r++)
         for (int c = 0; c < DW_TC; c++) {
-            const int k = k0 + lk + r * DW_WG, co = c0 + lc + c * DW_WG;
+            const int k = k0 + lk + r * DW_WGK, co = c0 + lc + c * DW_WGC;
             if (k <= KDIM && co < COUT) out[k * COUT + co] = acc[r][c];
         }
 }
 #endif
 #endif // !FLIP && !FWD_ONLY
 
-#ifdef GT_WP
+#if CONV_STYLE == 2
 // GPU style with local memory (forward, and the input gradient with FLIP=1).
 // Extra defines: GT_WP x GT_WC work-items per group (along positions x output
 // channels), TILE_Q positions and TILE_CO channels per work-item, GT_KC input

@@ -1,5 +1,8 @@
 // Winograd F(2x2, 3x3) convolution on the padded planes of include/layout.h,
-// CPU style (float16 vectors, full unrolling, no local memory, no barriers).
+// CPU style (float16 vectors, full unrolling, no local memory, no barriers); with
+// PX_GPU=1 the input and output transforms take one tile / one output per work-item
+// instead (same sums, same order). The GEMM stays CPU-shaped: Winograd is not a GPU
+// default (host/nn/conv.c), only run there when forced or tuned.
 // The host (host/conv_winograd.c) builds this file once per layer shape and
 // direction with these defines:
 //   CIN, COUT      input and output channels of THIS program's convolution
@@ -53,9 +56,10 @@
 
 // Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
-// global (COUTP, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
+// global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
 __kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
     const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUTP) return;
     float g[9];
     for (int t = 0; t < 9; t++) {
         float v = 0.0f;
@@ -92,8 +96,36 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
 // land on the next tile rows' first tiles, which this work-item rewrites later;
 // otherwise (the image's last chunks, followed by another work-item's tiles)
 // it stores just its valid lanes.
-// global (nimg*CIN); images n0 .. n0+nimg-1.
-__kernel void wino_input(__global const float *restrict x, int n0, __global float *restrict v) {
+// global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
+#if PX_GPU
+// GPU shape: one work-item per (tile, input channel), the same sums in the same order
+// as the CPU kernel below (bit-identical V). Tile t of the chunk is (nl, ty, tx) with
+// t = (nl*TH + ty)*TW + tx; its patch may read past the image as the CPU kernel's does.
+// global (>= nimg*TT, CIN); images n0 .. n0+nimg-1.
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+    const int t = get_global_id(0), ci = get_global_id(1);
+    if (t >= ntiles) return;
+    const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
+    __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 2 * ty * PW + 2 * tx;
+    float h[4][4];
+    for (int i = 0; i < 4; i++) {
+        __global const float *rp = xp + i * PW;
+        const float d0 = rp[0], d1 = rp[1], d2 = rp[2], d3 = rp[3];
+        h[i][0] = d0 - d2;
+        h[i][1] = d1 + d2;
+        h[i][2] = d2 - d1;
+        h[i][3] = d1 - d3;
+    }
+    __global float *vp = v + ci * TSTRIDE + t;
+    for (int j = 0; j < 4; j++) {
+        vp[(0 * 4 + j) * VXS] = h[0][j] - h[2][j];
+        vp[(1 * 4 + j) * VXS] = h[1][j] + h[2][j];
+        vp[(2 * 4 + j) * VXS] = h[2][j] - h[1][j];
+        vp[(3 * 4 + j) * VXS] = h[1][j] - h[3][j];
+    }
+}
+#else
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
     const int p = get_global_id(0);
     const int nl = p / CIN, ci = p % CIN;
     __global const float *xplane = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE;
@@ -145,6 +177,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, __global floa
         }
     }
 }
+#endif
 
 // 16 batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
 // a work-item owns TCO channels x TN*16 tiles in float16 accumulators.
@@ -188,11 +221,39 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
 #define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
 
+#if PX_GPU
+// GPU shape: one work-item per padded output position (ring and rows past the image
+// written as zeros), the same sums in the same order as the CPU kernel below.
+// global (>= PLANE, COUT, nimg); images n0 .. n0+nimg-1.
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu) {
+    const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
+    if (q >= PLANE) return;
+    const int row = q / PW, col = q - row * PW;
+    float out = 0.0f;
+    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
+        const int ty = (row - 1) / 2, i = row - 1 - 2 * ty, tx = (col - 1) / 2, j = col - 1 - 2 * tx;
+        __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx;
+        float s[4];
+        for (int a = 0; a < 4; a++) {
+            const float m0 = mp[(a * 4 + 0) * MXS], m1 = mp[(a * 4 + 1) * MXS];
+            const float m2 = mp[(a * 4 + 2) * MXS], m3 = mp[(a * 4 + 3) * MXS];
+            s[a] = j == 0 ? m0 + m1 + m2 : m1 - m2 - m3;
+        }
+        out = i == 0 ? s[0] + s[1] + s[2] : s[1] - s[2] - s[3];
+#if HAS_BIAS
+        out += b[b_off + co];
+#endif
+        if (relu) out = fmax(out, 0.0f);
+    }
+    y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
+}
+#else
 // Writes padded row rp's columns c0 .. c0+31 (c0 = 1 + 2*tx0). Columns past
 // IMG_W run into the ring and the next rows: fine while they stay inside the
 // plane (end <= PLANE floats from the plane's start), as wino_output rewrites
 // all of those later; otherwise only the image's columns are written.
-static inline void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
+void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
     if (room >= 32) {
         vstore16(lo, 0, rp + c0);
         vstore16(hi, 0, rp + c0 + 16);
@@ -278,3 +339,4 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
     }
     for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
 }
+#endif

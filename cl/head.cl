@@ -1,16 +1,38 @@
 // The 1x1 convolution head (Cin -> 1) with bias and sigmoid, the MSE loss / MAE
 // metric against the target heatmaps, and the head's backward pass.
 // x: (N, Cin) padded planes (include/layout.h); s, t, dz: (N, H, W) dense.
-// Reductions are deterministic and barrier-free: per-work-item partials over
-// fixed ranges, then one work-item adding them in index order.
+// Reductions are deterministic: partials over fixed, shape-only ranges, then one
+// work-item adding them in index order. A partial is one work-item's loop on CPUs
+// (PX_GPU=0: no barriers) and, on GPUs (PX_GPU=1), one work-group of HEAD_WG
+// work-items striding over the range (coalesced) and a fixed tree in local memory:
+// the same order on every device and run.
 
 #include "layout.h" // PAD_PLANE
 
-// s = sigmoid(b + sum_c w[c] * x[n, c]).  global (W, H, N)
+#if PX_GPU
+#define HEAD_WG 256 // work-items per partial (host/nn/head.c: HEAD_GPU_WG)
+
+// The sum of v over the work-group by a fixed tree in red[HEAD_WG].
+float head_tree(__local float *red, float v) {
+    const int l = get_local_id(0);
+    red[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int w = HEAD_WG / 2; w > 0; w >>= 1) {
+        if (l < w) red[l] += red[l + w];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float s = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return s;
+}
+#endif
+
+// s = sigmoid(b + sum_c w[c] * x[n, c]), one pixel per work-item.  global (>= H*W, N)
 __kernel void head_forward(__global const float *x, __global const float *params, int w_off,
                            int b_off, __global float *s, int Cin, int H, int W, int margin) {
-    int j = get_global_id(0), y = get_global_id(1), n = get_global_id(2);
-    if (j >= W || y >= H) return;
+    const int i = get_global_id(0), n = get_global_id(1);
+    if (i >= H * W) return;
+    const int y = i / W, j = i - y * W;
     size_t plane = PAD_PLANE(H, W);
     __global const float *xp = x + margin + (size_t)n * Cin * plane + (size_t)(y + 1) * PAD_PW(W) + j + 1;
     float z = params[b_off];
@@ -18,7 +40,28 @@ __kernel void head_forward(__global const float *x, __global const float *params
     s[((size_t)n * H + y) * W + j] = 1.0f / (1.0f + exp(-z));
 }
 
-// part[2q] = sum (s-t)^2, part[2q+1] = sum |s-t| over range q of Q of the T outputs.  global (Q)
+// part[2q] = sum (s-t)^2, part[2q+1] = sum |s-t| over range q of Q of the T outputs.
+// CPU: global (>= Q); GPU: global (Q*HEAD_WG), local (HEAD_WG).
+#if PX_GPU
+__kernel __attribute__((reqd_work_group_size(HEAD_WG, 1, 1))) void
+head_loss_partial(__global const float *s, __global const float *t, __global float *part, int T, int Q) {
+    __local float red[HEAD_WG];
+    const int q = get_group_id(0), l = get_local_id(0);
+    const int i0 = (int)(((long)T * q) / Q), i1 = (int)(((long)T * (q + 1)) / Q);
+    float se = 0.0f, ae = 0.0f;
+    for (int i = i0 + l; i < i1; i += HEAD_WG) {
+        const float d = s[i] - t[i];
+        se += d * d;
+        ae += fabs(d);
+    }
+    se = head_tree(red, se);
+    ae = head_tree(red, ae);
+    if (l == 0) {
+        part[2 * q] = se;
+        part[2 * q + 1] = ae;
+    }
+}
+#else
 __kernel void head_loss_partial(__global const float *s, __global const float *t,
                                 __global float *part, int T, int Q) {
     int q = get_global_id(0);
@@ -33,6 +76,7 @@ __kernel void head_loss_partial(__global const float *s, __global const float *t
     part[2 * q] = se;
     part[2 * q + 1] = ae;
 }
+#endif
 
 // out[0] = MSE, out[1] = MAE.  global (1)
 __kernel void head_loss_final(__global const float *part, __global float *out, int T, int Q) {
@@ -47,7 +91,7 @@ __kernel void head_loss_final(__global const float *part, __global float *out, i
 }
 
 // Gradient of the mean squared error w.r.t. the head's pre-sigmoid value:
-// dz = 2*(s-t)/T * s*(1-s), two_over_T = 2/T.  global (T)
+// dz = 2*(s-t)/T * s*(1-s), two_over_T = 2/T.  global (>= T)
 __kernel void head_loss_grad(__global const float *s, __global const float *t, __global float *dz,
                              int T, float two_over_T) {
     int i = get_global_id(0);
@@ -57,7 +101,28 @@ __kernel void head_loss_grad(__global const float *s, __global const float *t, _
 }
 
 // part[c*P + p] = sum over rows chunk p of dz * x[n, c] (c < Cin), or of dz (c == Cin).
-// Rows are the N*H image rows.  global (P, Cin + 1)
+// Rows are the N*H image rows. CPU: global (>= P, Cin + 1); GPU: global (P*HEAD_WG, Cin + 1),
+// local (HEAD_WG, 1), the range's r1-r0 rows x W pixels strided over the group.
+#if PX_GPU
+__kernel __attribute__((reqd_work_group_size(HEAD_WG, 1, 1))) void
+head_bwd_partial(__global const float *x, __global const float *dz, __global float *part, int N, int Cin, int H,
+                 int W, int margin, int P) {
+    __local float red[HEAD_WG];
+    const int p = get_group_id(0), c = get_global_id(1), l = get_local_id(0);
+    const int rows = N * H;
+    const int r0 = (int)(((long)rows * p) / P), r1 = (int)(((long)rows * (p + 1)) / P);
+    const size_t plane = PAD_PLANE(H, W);
+    float s = 0.0f;
+    for (int e = l; e < (r1 - r0) * W; e += HEAD_WG) {
+        const int rr = e / W, j = e - rr * W, r = r0 + rr, n = r / H, y = r - n * H;
+        const float d = dz[(size_t)r * W + j];
+        s += c == Cin ? d
+                      : d * x[margin + ((size_t)n * Cin + c) * plane + (size_t)(y + 1) * PAD_PW(W) + 1 + j];
+    }
+    s = head_tree(red, s);
+    if (l == 0) part[c * P + p] = s;
+}
+#else
 __kernel void head_bwd_partial(__global const float *x, __global const float *dz,
                                __global float *part, int N, int Cin, int H, int W, int margin,
                                int P) {
@@ -84,8 +149,9 @@ __kernel void head_bwd_partial(__global const float *x, __global const float *dz
     }
     part[c * P + p] = s;
 }
+#endif
 
-// dW[c] (c < Cin) and db (c == Cin) from the partials, in index order.  global (Cin + 1)
+// dW[c] (c < Cin) and db (c == Cin) from the partials, in index order.  global (>= Cin + 1)
 __kernel void head_bwd_final(__global const float *part, __global float *grads, int dw_off,
                              int db_off, int Cin, int P) {
     int c = get_global_id(0);
@@ -95,12 +161,14 @@ __kernel void head_bwd_final(__global const float *part, __global float *grads, 
     grads[c == Cin ? db_off : dw_off + c] = s;
 }
 
-// dx[n, c] = dz[n] * w[c] on the interior, 0 on the ring.  global (PW, PH, N)
+// dx[n, c] = dz[n] * w[c] on the interior, 0 on the ring, one padded position per
+// work-item.  global (>= PW*PH, N)
 __kernel void head_bwd_input(__global const float *dz, __global const float *params, int w_off,
                              __global float *dx, int Cin, int H, int W, int margin) {
-    int px = get_global_id(0), py = get_global_id(1), n = get_global_id(2);
-    int pw = PAD_PW(W), ph = PAD_PH(H);
-    if (px >= pw || py >= ph) return;
+    const int i0 = get_global_id(0), n = get_global_id(1);
+    const int pw = PAD_PW(W), ph = PAD_PH(H);
+    if (i0 >= pw * ph) return;
+    const int py = i0 / pw, px = i0 - py * pw;
     size_t plane = (size_t)(ph * pw);
     size_t i = (size_t)margin + (size_t)n * Cin * plane + (size_t)(py * pw + px);
     int inside = px >= 1 && px <= W && py >= 1 && py <= H;

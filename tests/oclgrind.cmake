@@ -66,6 +66,16 @@ foreach(t test_conv test_batchnorm test_head test_adam test_ocl)
   set_tests_properties(oclgrind_${t} PROPERTIES LABELS oclgrind TIMEOUT 900
                        ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
 endforeach()
+# The GPU-shaped kernels (PIXLOC_KERNEL_PROFILE=gpu: work-groups of 256, local-memory
+# trees) of batch norm, the head, Adam and ReLU under every check. The GPU conv kernels
+# (gpu, gpu_tiled) are in oclgrind_test_conv and oclgrind_test_conv_uninit_* already.
+foreach(t test_batchnorm test_head test_adam test_relu)
+  add_test(NAME oclgrind_${t}_gpu
+           COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=--data-races --uninitialized --check-api"
+                   -DEXE=$<TARGET_FILE:${t}> -P ${CMAKE_CURRENT_LIST_FILE})
+  set_tests_properties(oclgrind_${t}_gpu PROPERTIES LABELS oclgrind TIMEOUT 900
+                       ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_KERNEL_PROFILE=gpu;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+endforeach()
 # test_conv under --uninitialized, at -O0 (see above), one variant per test so each
 # stays within its timeout on a 2-core machine.
 foreach(v cpu gpu gpu_tiled)

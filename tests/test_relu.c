@@ -9,6 +9,7 @@
 #include "layout.h"
 #include "ocl.h"
 #include "ref_ops.h"
+#include "ocl_flags.h"
 #include "relu.h"
 #include "test_util.h"
 
@@ -69,6 +70,7 @@ static void test_shape(ocl_ctx *c, int N, int C, int H, int W, uint64_t *rs) {
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings (PIXLOC_KERNEL_PROFILE), as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     static const int shapes[][4] = {

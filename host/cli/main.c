@@ -25,6 +25,7 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "write RUN_DIR/report/: training curves, sample heatmaps, error histograms, index.html"},
     {"bench", cmd_bench, "time training and inference steps and each convolution on the selected device"},
     {"tune", cmd_tune, "time kernel variants on the selected device and remember the fastest"},
+    {"kernels", cmd_kernels, "write the OpenCL programs pixloc builds for a device type, without the device"},
 };
 #define NCOMMANDS (int)(sizeof COMMANDS / sizeof *COMMANDS)
 

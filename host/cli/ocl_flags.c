@@ -16,7 +16,8 @@ const char *const OCL_OPTIONS_HELP =
     "  --device-type T     gpu, cpu, accelerator or all [PIXLOC_DEVICE_TYPE]\n"
     "                      default: the first GPU of any platform, else the first CPU device\n"
     "  --kernel-dir DIR    read kernel sources from DIR instead of the built-in copies [PIXLOC_KERNEL_DIR]\n"
-    "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n";
+    "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n"
+    "  PIXLOC_KERNEL_PROFILE=gpu|cpu  build that device type's kernels on any device (for tests)\n";
 
 const char *const OCL_UNTUNED_NOTE = " (run `pixloc tune` to time kernel variants on this device)";
 
@@ -59,6 +60,7 @@ void ocl_options_from_env(ocl_options *o) {
         if (*end == 0 && v > 0) o->max_alloc_mb = v;
     }
     o->conv_variant = env("PIXLOC_CONV_VARIANT");
+    o->kernel_profile = env("PIXLOC_KERNEL_PROFILE");
 }
 
 void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {

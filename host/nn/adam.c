@@ -7,10 +7,14 @@
 
 #include "pixloc.h"
 
+#define ADAM_WG 256 // one parameter per work-item, in groups of this many
+
 struct adam {
     ocl_ctx *c;
     cl_kernel k;
 };
+
+void adam_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "adam.cl", ""); }
 
 adam *adam_create(ocl_ctx *c) {
     adam *a = px_calloc(1, sizeof *a, "adam");
@@ -42,5 +46,6 @@ void adam_update(adam *a, size_t n, cl_mem w, cl_mem g, cl_mem m, cl_mem v, int6
     KARG(a->k, 6, omb1);
     KARG(a->k, 7, omb2);
     KARG(a->k, 8, e);
-    ocl_run(a->c, a->k, 1, &n, NULL);
+    size_t local = ADAM_WG, global = ocl_round_up(n, local); // adam_step checks i < n
+    ocl_run(a->c, a->k, 1, &global, &local);
 }

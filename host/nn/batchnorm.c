@@ -11,9 +11,15 @@
 // so a fixed, modest size keeps launches cheap and compiles each kernel once).
 #define BN_LOCAL_CHUNKS 16 // elementwise kernels: 16-float chunks of a plane per group
 #define BN_LOCAL_PLANES 8  // reduction kernels: planes per group
+// GPU kernels (PX_GPU=1): a reduction's work-group per plane (BN_WG in cl/batchnorm.cl),
+// element-wise groups of positions, per-channel kernels' groups.
+#define BN_GPU_WG     256
+#define BN_GPU_EW     256
+#define BN_CHANNEL_WG 64
 
 struct batchnorm {
     ocl_ctx *c;
+    int gpu; // the GPU-shaped kernels (c->target.gpu when built)
     int max_N, C, H, W, margin;
     int plane, nv;    // floats per padded plane, 16-float chunks per plane
     cl_mem mask;      // (nv*16) ints: -1 at interior positions of a plane, else 0
@@ -40,9 +46,17 @@ void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "batchnorm batch statistics", 6 * (size_t)C * sizeof(float), 0);
 }
 
+void batchnorm_programs(const ocl_target *t, ocl_program_list *out) {
+    ocl_program_list_add(out, t, "batchnorm.cl", "");
+}
+
 batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     batchnorm *b = px_calloc(1, sizeof *b, "batchnorm");
     b->c = c;
+    b->gpu = c->target.gpu;
+    if (b->gpu && c->target.max_wg < BN_GPU_WG)
+        px_die(PX_EXIT_FAIL, "batchnorm: the GPU kernels need work-groups of %d, %s allows %zu", BN_GPU_WG,
+               c->device_name, c->target.max_wg);
     b->max_N = max_N;
     b->C = C;
     b->H = H;
@@ -95,11 +109,18 @@ static void check_batch(const batchnorm *b, int N) {
     if (N < 1 || N > b->max_N) px_die(PX_EXIT_FAIL, "batchnorm: batch %d outside 1..%d", N, b->max_N);
 }
 
-// Elementwise launch over (chunks, C, N) or (chunks, N*C).
-static void run_chunks(batchnorm *b, cl_kernel k, cl_uint dims, size_t d1, size_t d2) {
-    size_t g[3] = {round_up((size_t)b->nv, BN_LOCAL_CHUNKS), d1, d2};
-    size_t l[3] = {BN_LOCAL_CHUNKS, 1, 1};
-    ocl_run(b->c, k, dims, g, l);
+// Elementwise launch over (chunks, C, N): 16-float chunks (CPU) or positions (GPU) of each plane.
+static void run_chunks(batchnorm *b, cl_kernel k, size_t C, size_t N) {
+    size_t per = b->gpu ? BN_GPU_EW : BN_LOCAL_CHUNKS;
+    size_t g[3] = {round_up(b->gpu ? (size_t)b->plane : (size_t)b->nv, per), C, N};
+    size_t l[3] = {per, 1, 1};
+    ocl_run(b->c, k, 3, g, l);
+}
+
+// Per-channel launch (bn_finalize, bn_bwd_finalize: they check c < C).
+static void run_channels(batchnorm *b, cl_kernel k) {
+    size_t l = BN_CHANNEL_WG, g = round_up((size_t)b->C, l);
+    ocl_run(b->c, k, 1, &g, &l);
 }
 
 void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off, size_t beta_off,
@@ -124,7 +145,8 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
         KARG(k, 6, nv);
         KARG(k, 7, margin);
         KARG(k, 8, inv_hw);
-        size_t g1 = round_up((size_t)NC, BN_LOCAL_PLANES), l1 = BN_LOCAL_PLANES;
+        size_t l1 = b->gpu ? BN_GPU_WG : BN_LOCAL_PLANES; // GPU: a work-group per plane
+        size_t g1 = b->gpu ? (size_t)NC * l1 : round_up((size_t)NC, l1);
         ocl_run(b->c, k, 1, &g1, &l1);
     }
     k = b->k_final;
@@ -147,8 +169,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 15, omm);
     KARG(k, 16, inv_k);
     KARG(k, 17, eps);
-    size_t gc = (size_t)C;
-    ocl_run(b->c, k, 1, &gc, NULL);
+    run_channels(b, k);
     k = b->k_apply;
     KARG(k, 0, x);
     KARG(k, 1, y);
@@ -158,7 +179,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 5, plane);
     KARG(k, 6, nv);
     KARG(k, 7, margin);
-    run_chunks(b, k, 3, (size_t)C, (size_t)N);
+    run_chunks(b, k, (size_t)C, (size_t)N);
 }
 
 void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
@@ -178,7 +199,8 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 7, plane);
     KARG(k, 8, nv);
     KARG(k, 9, margin);
-    size_t g2[2] = {round_up((size_t)C, BN_LOCAL_PLANES), (size_t)N}, l2[2] = {BN_LOCAL_PLANES, 1};
+    size_t l2[2] = {b->gpu ? BN_GPU_WG : BN_LOCAL_PLANES, 1}; // GPU: a work-group per plane
+    size_t g2[2] = {b->gpu ? (size_t)C * l2[0] : round_up((size_t)C, l2[0]), (size_t)N};
     ocl_run(b->c, k, 2, g2, l2);
     k = b->k_bwd_final;
     KARG(k, 0, b->pbwd);
@@ -190,8 +212,7 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 6, C);
     KARG(k, 7, H);
     KARG(k, 8, W);
-    size_t gc = (size_t)C;
-    ocl_run(b->c, k, 1, &gc, NULL);
+    run_channels(b, k);
     k = b->k_bwd_apply;
     KARG(k, 0, x);
     KARG(k, 1, g);
@@ -204,7 +225,7 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 8, nv);
     KARG(k, 9, margin);
     KARG(k, 10, relu);
-    run_chunks(b, k, 3, (size_t)C, (size_t)N);
+    run_chunks(b, k, (size_t)C, (size_t)N);
 }
 
 void batchnorm_fold(ocl_ctx *c, int C, cl_mem params, size_t gamma_off, size_t beta_off, cl_mem stats, size_t mean_off,

@@ -17,14 +17,27 @@
 #include "layout.h"
 #include "pixloc.h"
 
+// One direction's program shape: its output channels per work-item (tile) and,
+// GPU tiled, its work-group of wg positions x wg_co channels.
+typedef struct {
+    int tile, wg, wg_co;
+} conv_dir;
+typedef struct {
+    int wgc, wgk;
+} dw_dims;
+
+// Work-group of conv_pack_weights (along padded output channels).
+#define CONV_PACK_WG 64
+
 struct conv3x3 {
     ocl_ctx *c;
     int max_N, Cin, Cout, H, W;
     conv3x3_params prm;
-    act_layout lx, ly;  // input and output layouts (capacity max_N)
-    int tile_f, tile_b; // channel tiles of the forward / input-gradient programs
-    int seg, nseg;      // weight-gradient segments per image
-    size_t pstride;     // floats per weight-gradient partial: 9*Cin*Cout + Cout
+    act_layout lx, ly;     // input and output layouts (capacity max_N)
+    conv_dir dir_f, dir_b; // program shapes of the forward / input-gradient convolutions
+    dw_dims dwd;           // GPU tiled weight-gradient work-group
+    int seg, nseg;         // weight-gradient segments per image
+    size_t pstride;        // floats per weight-gradient partial: 9*Cin*Cout + Cout
     cl_program prog_f, prog_b;
     cl_kernel pack_f, conv_f, pack_b, conv_b, dw, db, reduce;
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
@@ -116,69 +129,72 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
 // GEMM with K = 1 or M = 1 is all overhead). Measured at 50x50 only.
 static int winograd_wins(int Cin, int Cout) { return Cin >= 32 && Cout >= 32; }
 
+conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout) {
+    if (t->gpu) return DEFAULTS_GPU_TILED;
+    return winograd_wins(Cin, Cout) ? DEFAULTS_WINO : DEFAULTS_CPU;
+}
+
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
     int v = forced_variant(c);
     conv3x3_params p;
     if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
-    if (v < 0)
-        v = c->is_cpu ? (winograd_wins(Cin, Cout) ? CONV_VARIANT_WINOGRAD : CONV_VARIANT_CPU) : CONV_VARIANT_GPU_TILED;
-    return conv3x3_variant_defaults(v);
+    return v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_variant_defaults(v);
 }
 
-// Channel tile of a CPU-style program with `cout` output channels: the asked
-// tile, halved (down to 4) while half still covers all channels.
-// GPU tiled: halved (down to 1) while half still covers all channels with wg_co work-items.
-static int tile_for(const conv3x3_params *p, int cout) {
-    if (p->variant == CONV_VARIANT_GPU) return 1;
-    int t = p->tile_co;
-    if (p->variant == CONV_VARIANT_GPU_TILED) {
-        while (t > 1 && t / 2 * p->wg_co >= cout) t /= 2;
-        return t;
+// CPU style: the asked tile, halved (down to 4) while half still covers all `cout`
+// channels. GPU tiled, for narrow layers: first fewer channel lanes (the register
+// tile stays), their work-items moved to positions while a block is smaller than
+// a plane, then a smaller tile, while what is left still covers all channels.
+// (Each output's sum runs in the same order whatever the tiles: results do not change.)
+static conv_dir dir_for(const conv3x3_params *p, int cout, size_t plane) {
+    conv_dir d = {p->tile_co, p->wg, 1};
+    if (p->variant == CONV_VARIANT_GPU) {
+        d.tile = 1;
+    } else if (p->variant == CONV_VARIANT_GPU_TILED) {
+        d.wg_co = p->wg_co;
+        while (d.wg_co > 1 && d.wg_co / 2 * d.tile >= cout) {
+            d.wg_co /= 2;
+            if ((size_t)d.wg * p->tile_q < plane) d.wg *= 2;
+        }
+        while (d.tile > 1 && d.tile / 2 * d.wg_co >= cout) d.tile /= 2;
+    } else {
+        while (d.tile > 4 && d.tile / 2 >= cout) d.tile /= 2;
     }
-    while (t > 4 && t / 2 >= cout) t /= 2;
-    return t;
+    return d;
 }
 
 // Output channels the packed weights are padded to: one work-item's channel tile,
 // or a GPU tiled work-group's.
-static int pad_for(const conv3x3_params *p, int tile) {
-    return p->variant == CONV_VARIANT_GPU_TILED ? tile * p->wg_co : tile;
+static int pad_for(const conv3x3_params *p, conv_dir d) {
+    return p->variant == CONV_VARIANT_GPU_TILED ? d.tile * d.wg_co : d.tile;
+}
+
+// GPU tiled weight gradient: a work-group of wgc channel x wgk row work-items (DW_WGC,
+// DW_WGK in cl/conv.cl), dw_wg x dw_wg for wide layers; for narrow ones fewer channel
+// lanes, their work-items moved to rows (KDIM + 1 of them), and no more row lanes than rows need.
+static dw_dims dw_for(const conv3x3_params *p, int Cin, int Cout) {
+    dw_dims d = {p->dw_wg, p->dw_wg};
+    int rows = 9 * Cin + 1;
+    while (d.wgc > 1 && d.wgc / 2 * p->dw_tc >= Cout) {
+        d.wgc /= 2;
+        if (d.wgk * p->dw_tk < rows) d.wgk *= 2;
+    }
+    while (d.wgk > 1 && d.wgk / 2 * p->dw_tk >= rows) d.wgk /= 2;
+    return d;
 }
 
 // GPU tiled: input channels staged per step (GT_KC in cl/conv.cl), at most 8 and
-// within half the device's local memory (at most 24 KiB); 0 if one does not fit.
-static int gt_kc(const conv3x3 *k, int cin, int tile) {
-    size_t budget = (k->c->local_mem < (cl_ulong)48 * 1024 ? k->c->local_mem : (cl_ulong)48 * 1024) / 2;
-    size_t per_ci = sizeof(float) * ((size_t)k->prm.wg * k->prm.tile_q + 2 * (size_t)(k->W + 2) + 2 +
-                                     9 * (size_t)pad_for(&k->prm, tile));
-    size_t kc = budget / per_ci;
+// within half the target's local memory (at most 24 KiB), so two work-groups can
+// share a compute unit; for very wide images one channel within all of it (at most
+// 48 KiB: a 4096-wide image needs 35 KiB); 0 if even that does not fit.
+static int gt_kc(const ocl_target *t, const conv3x3_params *p, conv_dir d, int cin, int W) {
+    size_t room = t->local_mem < OCL_GPU_LOCAL_MEM ? (size_t)t->local_mem : (size_t)OCL_GPU_LOCAL_MEM;
+    size_t per_ci = sizeof(float) * ((size_t)d.wg * p->tile_q + 2 * (size_t)(W + 2) + 2 + 9 * (size_t)pad_for(p, d));
+    size_t kc = room / 2 / per_ci;
+    if (kc < 1) kc = room / per_ci;
     if (kc > 8) kc = 8;
     if (kc > (size_t)cin) kc = (size_t)cin;
     return (int)kc;
-}
-
-static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int try_only) {
-    char opt[512];
-    snprintf(opt, sizeof opt,
-             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
-             "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d",
-             cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg, k->nseg);
-    if (k->fwd_only) { // appended only here, so the training programs' options (and cache keys) are as before
-        size_t len = strlen(opt);
-        snprintf(opt + len, sizeof opt - len, " -DFWD_ONLY=1%s", k->bn_fused ? " -DBN_FUSED=1" : "");
-    }
-    if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
-        int kc = gt_kc(k, cin, tile);
-        if (kc < 1) return NULL;
-        size_t len = strlen(opt);
-        snprintf(opt + len, sizeof opt - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d", k->prm.wg,
-                 k->prm.wg_co, k->prm.tile_q, kc, k->prm.dw_wg);
-    }
-    if (!try_only) return ocl_program(k->c, "conv.cl", opt);
-    char *log = NULL;
-    cl_program p = ocl_program_try(k->c, "conv.cl", opt, &log);
-    free(log);
-    return p;
 }
 
 // Segments of the weight-gradient reduction, balanced, each a multiple of 16,
@@ -190,15 +206,90 @@ static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, i
     *pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;
 }
 
+// The options of one direction's program (this program's cin -> cout; flip: the
+// input gradient) for H x W images. CONV_STYLE selects the kernels compiled in:
+// 0 the CPU ones (conv_tile, conv_dw_tile, conv_db_tile; also Winograd's weight
+// gradient), 1 the simple GPU ones, 2 GPU tiled: a program holds only the kernels
+// its variant runs (the CPU ones spill on GPUs). Returns -1 when GPU tiled
+// parameters do not fit the target's local memory.
+// fwd_only/bn_fused (inference networks: FWD_ONLY drops the training kernels, BN_FUSED
+// applies the next batch norm in the epilogue) are appended last, so the training programs'
+// options (and cache keys) do not change.
+static int program_options(const ocl_target *t, const conv3x3_params *p, int H, int W, int cin, int cout, int flip,
+                           int fwd_only, int bn_fused, char *opt, size_t len) {
+    int nseg, seg;
+    size_t pstride;
+    segments(p, cin, cout, H, W, &nseg, &seg, &pstride);
+    conv_dir d = dir_for(p, cout, act_layout_make(1, 1, H, W).plane);
+    int style = p->variant == CONV_VARIANT_GPU_TILED ? 2 : p->variant == CONV_VARIANT_GPU ? 1 : 0;
+    int n = snprintf(opt, len,
+                     "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
+                     "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d -DCONV_STYLE=%d",
+                     cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, d.tile, p->dw_tk, p->dw_tc, seg, nseg, style);
+    if (style == 2) {
+        int kc = gt_kc(t, p, d, cin, W);
+        if (kc < 1) return -1;
+        dw_dims e = dw_for(p, cin, cout); // used by the forward program only (the weight gradient)
+        snprintf(opt + n, len - (size_t)n, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WGC=%d -DDW_WGK=%d",
+                 d.wg, d.wg_co, p->tile_q, kc, e.wgc, e.wgk);
+    }
+    if (fwd_only) {
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DFWD_ONLY=1%s", bn_fused ? " -DBN_FUSED=1" : "");
+    }
+    return 0;
+}
+
+// The parameters as a layer uses them on target t (work-group capped by the target).
+static conv3x3_params effective(const ocl_target *t, const conv3x3_params *p) {
+    conv3x3_params e = *p;
+    if ((size_t)e.wg > t->max_wg) e.wg = (int)t->max_wg;
+    return e;
+}
+
+// 1 if GPU tiled parameters fit the target's work-group and local-memory limits.
+static int tiled_fits(const ocl_target *t, const conv3x3_params *p, int Cin, int Cout) {
+    dw_dims e = dw_for(p, Cin, Cout);
+    return (size_t)p->wg * p->wg_co <= t->max_wg && (size_t)e.wgc * e.wgk <= t->max_wg &&
+           (size_t)(p->dw_tk * e.wgk + p->dw_tc * e.wgc) * 17 * sizeof(float) <= t->local_mem;
+}
+
+void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                      ocl_program_list *out) {
+    conv3x3_params e = effective(t, p);
+    char f[OCL_PROGRAM_OPTIONS_MAX], b[OCL_PROGRAM_OPTIONS_MAX];
+    if ((e.variant == CONV_VARIANT_GPU_TILED && !tiled_fits(t, &e, Cin, Cout)) ||
+        program_options(t, &e, H, W, Cin, Cout, 0, 0, 0, f, sizeof f) ||
+        program_options(t, &e, H, W, Cout, Cin, 1, 0, 0, b, sizeof b)) {
+        conv3x3_params g = DEFAULTS_GPU; // as conv3x3_create_with falls back
+        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
+        return;
+    }
+    ocl_program_list_add(out, t, "conv.cl", f);
+    ocl_program_list_add(out, t, "conv.cl", b);
+    if (e.variant == CONV_VARIANT_WINOGRAD) conv_wino_programs(t, &e, max_N, Cin, Cout, H, W, out);
+}
+
+static cl_program build(conv3x3 *k, int cin, int cout, int flip, int try_only) {
+    char opt[OCL_PROGRAM_OPTIONS_MAX];
+    if (program_options(&k->c->target, &k->prm, k->H, k->W, cin, cout, flip, k->fwd_only, k->bn_fused, opt, sizeof opt))
+        return NULL;
+    if (!try_only) return ocl_program(k->c, "conv.cl", opt);
+    char *log = NULL;
+    cl_program p = ocl_program_try(k->c, "conv.cl", opt, &log);
+    free(log);
+    return p;
+}
+
 // The buffers create() allocates itself, in order: packed weights, then (training
 // only) flipped weights and weight-gradient partials (indexed with int).
 static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
                         nn_buffers *out) {
     int nseg, seg;
-    size_t pstride;
+    size_t pstride, plane = act_layout_make(1, 1, H, W).plane;
     segments(p, Cin, Cout, H, W, &nseg, &seg, &pstride);
-    size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(p, tile_for(p, Cout)));
-    size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(p, tile_for(p, Cin)));
+    size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(p, dir_for(p, Cout, plane)));
+    size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(p, dir_for(p, Cin, plane)));
     nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
     if (fwd_only) return;
     nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
@@ -226,9 +317,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
-    if (tiled && ((size_t)p->wg * p->wg_co > c->max_wg || (size_t)p->dw_wg * p->dw_wg > c->max_wg ||
-                  (size_t)(p->dw_tk + p->dw_tc) * p->dw_wg * 17 * sizeof(float) > c->local_mem))
-        return NULL;
+    if (tiled && !tiled_fits(&c->target, p, Cin, Cout)) return NULL;
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
     k->c = c;
     k->max_N = max_N;
@@ -236,10 +325,9 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->Cout = Cout;
     k->H = H;
     k->W = W;
-    k->prm = *p;
+    k->prm = effective(&c->target, p);
     k->fwd_only = purpose != CONV_FOR_TRAINING;
     k->bn_fused = purpose == CONV_FOR_INFERENCE_BN;
-    if ((size_t)k->prm.wg > c->max_wg) k->prm.wg = (int)c->max_wg;
     k->lx = act_layout_make(max_N, Cin, H, W);
     k->ly = act_layout_make(max_N, Cout, H, W);
     // Kernels index with int: the largest activation buffer must fit.
@@ -247,10 +335,11 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
 
     segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
-    k->tile_f = tile_for(&k->prm, Cout);
-    k->tile_b = tile_for(&k->prm, Cin);
-    k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
-    k->prog_b = k->prog_f && !k->fwd_only ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
+    k->dir_f = dir_for(&k->prm, Cout, k->lx.plane);
+    k->dir_b = dir_for(&k->prm, Cin, k->lx.plane);
+    k->dwd = dw_for(&k->prm, Cin, Cout);
+    k->prog_f = build(k, Cin, Cout, 0, try_only || tiled);
+    k->prog_b = k->prog_f && !k->fwd_only ? build(k, Cout, Cin, 1, try_only || tiled) : NULL;
     if (!k->prog_f || (!k->fwd_only && !k->prog_b)) {
         ocl_program_release(c, &k->prog_f);
         free(k);
@@ -268,9 +357,9 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
         k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
     }
-    if (tiled && (!wg_fits(k, k->conv_f, (size_t)p->wg * p->wg_co) ||
-                  (!k->fwd_only && (!wg_fits(k, k->conv_b, (size_t)p->wg * p->wg_co) ||
-                                    !wg_fits(k, k->dw, (size_t)p->dw_wg * p->dw_wg))))) {
+    if (tiled && (!wg_fits(k, k->conv_f, (size_t)k->dir_f.wg * k->dir_f.wg_co) ||
+                  (!k->fwd_only && (!wg_fits(k, k->conv_b, (size_t)k->dir_b.wg * k->dir_b.wg_co) ||
+                                    !wg_fits(k, k->dw, (size_t)k->dwd.wgc * k->dwd.wgk))))) {
         conv3x3_free(k);
         return NULL;
     }
@@ -312,11 +401,11 @@ static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int
                                    int purpose) {
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0, purpose);
     if (!k) { // only GPU tiled parameters that do not fit the device
-        static _Thread_local int warned; // once per thread (libpixloc handles may run on several)
-        if (!warned++)
-            px_warn("conv3x3: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit or do not build "
-                    "on %s; using the 'gpu' variant",
-                    p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name);
+        px_warn("conv3x3 %d->%d at %dx%d: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit %s "
+                "(work-groups of %zu, %llu bytes of local memory) or do not build there; this layer uses the "
+                "slower 'gpu' variant",
+                Cin, Cout, H, W, p->wg, p->wg_co, p->tile_q, p->tile_co, c->device_name, c->target.max_wg,
+                c->target.local_mem);
         conv3x3_params g = DEFAULTS_GPU;
         k = create(c, max_N, Cin, Cout, H, W, &g, 0, purpose);
     }
@@ -366,28 +455,28 @@ static void check_backward(const conv3x3 *k) {
                              "create it with conv3x3_create_with for training");
 }
 
-static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, int tile) {
-    int off = as_int(w_off, "weight");
+static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, conv_dir d) {
+    int off = as_int(w_off, "weight"), coutp = (int)ocl_round_up((size_t)cout, (size_t)pad_for(&k->prm, d));
     KARG(pk, 0, w);
     KARG(pk, 1, off);
     KARG(pk, 2, wp);
-    size_t g[3] = {ocl_round_up((size_t)cout, (size_t)pad_for(&k->prm, tile)), (size_t)cin, 9};
-    ocl_run(k->c, pk, 3, g, NULL);
+    size_t g[3] = {ocl_round_up((size_t)coutp, CONV_PACK_WG), (size_t)cin, 9}, l[3] = {CONV_PACK_WG, 1, 1};
+    ocl_run(k->c, pk, 3, g, l);
 }
 
 // Runs the program's convolution from `in` (cin channels) to `out` (cout channels).
 static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_mem b, int b_off, cl_mem out, int relu,
-                     int cout, int tile) {
+                     int cout, conv_dir d) {
     KARG(ck, 0, in);
     KARG(ck, 1, wp);
     KARG(ck, 2, b);
     KARG(ck, 3, b_off);
     KARG(ck, 4, out);
     KARG(ck, 5, relu);
-    size_t wg = (size_t)k->prm.wg;
+    size_t wg = (size_t)d.wg, tile = (size_t)d.tile;
     size_t local[3] = {wg, 1, 1};
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
-        size_t bq = wg * k->prm.tile_q, wc = (size_t)k->prm.wg_co, pad = wc * tile;
+        size_t bq = wg * k->prm.tile_q, wc = (size_t)d.wg_co, pad = wc * tile;
         size_t global[3] = {(k->lx.plane + bq - 1) / bq * wg, ocl_round_up((size_t)cout, pad) / pad * wc, (size_t)N};
         size_t lt[3] = {wg, wc, 1};
         ocl_run(k->c, ck, 3, global, lt);
@@ -407,8 +496,8 @@ void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem
         conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0);
         return;
     }
-    pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->tile_f);
-    run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), y, relu != 0, k->Cout, k->tile_f);
+    pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->dir_f);
+    run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), y, relu != 0, k->Cout, k->dir_f);
 }
 
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx) {
@@ -418,9 +507,9 @@ void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off
         conv_wino_backward_input(k->wino, N, dy, w, as_int(w_off, "weight"), dx);
         return;
     }
-    pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->tile_b);
+    pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->dir_b);
     // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
-    run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, dx, 0, k->Cin, k->tile_b);
+    run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, dx, 0, k->Cin, k->dir_b);
 }
 
 void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off, cl_mem db,
@@ -433,9 +522,9 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
         KARG(k->dw, 0, x);
         KARG(k->dw, 1, dy);
         KARG(k->dw, 2, k->part);
-        size_t e = (size_t)k->prm.dw_wg, bc = e * k->prm.dw_tc, bk = e * k->prm.dw_tk;
-        size_t g[3] = {((size_t)k->Cout + bc - 1) / bc * e, (9 * (size_t)k->Cin + 1 + bk - 1) / bk * e, nparts};
-        size_t l[3] = {e, e, 1};
+        size_t ec = (size_t)k->dwd.wgc, ek = (size_t)k->dwd.wgk, bc = ec * k->prm.dw_tc, bk = ek * k->prm.dw_tk;
+        size_t g[3] = {((size_t)k->Cout + bc - 1) / bc * ec, (9 * (size_t)k->Cin + 1 + bk - 1) / bk * ek, nparts};
+        size_t l[3] = {ec, ek, 1};
         ocl_run(k->c, k->dw, 3, g, l);
     } else if (k->prm.variant != CONV_VARIANT_GPU) {
         KARG(k->dw, 0, x);
@@ -447,8 +536,8 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
         ocl_run(k->c, k->dw, 3, g, l);
         KARG(k->db, 0, dy);
         KARG(k->db, 1, k->part);
-        size_t gb[2] = {(size_t)k->Cout, nparts};
-        ocl_run(k->c, k->db, 2, gb, NULL);
+        size_t gb[2] = {(size_t)k->Cout, nparts}, lb[2] = {1, 1};
+        ocl_run(k->c, k->db, 2, gb, lb);
     } else {
         KARG(k->dw, 0, x);
         KARG(k->dw, 1, dy);
@@ -464,7 +553,7 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
     KARG(k->reduce, 3, dwo);
     KARG(k->reduce, 4, db);
     KARG(k->reduce, 5, dbo);
-    size_t wg = k->c->max_wg < 64 ? k->c->max_wg : 64;
+    size_t wg = k->c->target.max_wg < 64 ? k->c->target.max_wg : 64;
     size_t g = ocl_round_up(k->pstride, wg);
     ocl_run(k->c, k->reduce, 1, &g, &wg);
 }

@@ -19,6 +19,8 @@
 
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
+#define WINO_WEIGHTS_WG 256        // wino_weights: work-groups of all (at most this many) padded channels
+#define WINO_GPU_EW     256        // GPU transforms: work-items per group
 
 typedef struct {
     cl_program prog;
@@ -36,23 +38,42 @@ struct conv_wino {
 };
 
 static size_t tco_for(int tile_co, int cout);
+static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 
-static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co, int bn_fused) {
-    int t = (int)tco_for(tile_co, cout);
+// The options of one direction's program (this program's cin -> cout; flip: the input gradient).
+// bn_fused (an inference network's forward: the next batch norm in the epilogue) is appended
+// last, so the other programs' options (and cache keys) do not change.
+static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip,
+                            int bn_fused, char *opt, size_t len) {
+    int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    snprintf(opt, len,
+             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
+             "-DTSTRIDE=%zu",
+             cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
+             tstride_for(p, max_N, H, W));
+    if (bn_fused) {
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DBN_FUSED=1");
+    }
+}
+
+void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                        ocl_program_list *out) {
+    char opt[OCL_PROGRAM_OPTIONS_MAX];
+    program_options(p, max_N, H, W, Cin, Cout, 0, 0, opt, sizeof opt);
+    ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, 0, opt, sizeof opt);
+    ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+}
+
+static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip, int bn_fused) {
+    int t = (int)tco_for(p->tile_co, cout);
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
-    act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
-    char opt[512];
-    snprintf(opt, sizeof opt,
-             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
-             "-DTSTRIDE=%zu",
-             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride);
-    if (bn_fused) { // appended only here: the other programs' options (and cache keys) are as before
-        size_t len = strlen(opt);
-        snprintf(opt + len, sizeof opt - len, " -DBN_FUSED=1");
-    }
+    char opt[OCL_PROGRAM_OPTIONS_MAX];
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -117,13 +138,13 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
-    if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
+    if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->tstride = tstride_for(p, max_N, H, W);
     k->fwd_only = fwd_only;
-    dir_init(k, &k->f, Cin, Cout, 0, p->tile_co, bn_fused);
-    if (!fwd_only) dir_init(k, &k->b, Cout, Cin, 1, p->tile_co, 0);
+    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused);
+    if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0);
     nn_buffers bl = {0};
     buffers(p, max_N, Cin, Cout, H, W, fwd_only, &bl);
     if (bl.b[1].bytes > bl.b[1].limit || bl.b[2].bytes > bl.b[2].limit)
@@ -155,11 +176,13 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->weights, 1, w_off);
     KARG(d->weights, 2, k->u);
     // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
-    size_t gw[2] = {(size_t)d->coutp, (size_t)d->cin}, lw[2] = {(size_t)d->coutp, 1};
-    ocl_run(k->c, d->weights, 2, gw, (size_t)d->coutp <= k->c->max_wg ? lw : NULL);
+    size_t lw0 = (size_t)d->coutp < WINO_WEIGHTS_WG ? (size_t)d->coutp : WINO_WEIGHTS_WG;
+    if (lw0 > k->c->target.max_wg) lw0 = k->c->target.max_wg;
+    size_t gw[2] = {ocl_round_up((size_t)d->coutp, lw0), (size_t)d->cin}, lw[2] = {lw0, 1};
+    ocl_run(k->c, d->weights, 2, gw, lw);
 
     KARG(d->input, 0, in);
-    KARG(d->input, 2, k->v);
+    KARG(d->input, 3, k->v);
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
     KARG(d->gemm, 2, k->m);
@@ -168,13 +191,21 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->output, 3, b_off);
     KARG(d->output, 4, out);
     KARG(d->output, 5, relu);
-    // The transforms: a work-item per plane, work-groups of one (the work is in the loops).
-    size_t one = 1;
+    // The transforms. CPU: a work-item per plane, work-groups of one (the work is in the
+    // loops). GPU: a work-item per (tile, channel) and per output position, groups of WINO_GPU_EW.
+    size_t one = 1, ew = WINO_GPU_EW;
+    int gpu = k->c->target.gpu;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb;
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW;
         KARG(d->input, 1, n0);
-        size_t gi = (size_t)nimg * d->cin;
-        ocl_run(k->c, d->input, 1, &gi, &one);
+        KARG(d->input, 2, ntiles);
+        if (gpu) {
+            size_t gi[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cin}, li[2] = {ew, 1};
+            ocl_run(k->c, d->input, 2, gi, li);
+        } else {
+            size_t gi = (size_t)nimg * d->cin;
+            ocl_run(k->c, d->input, 1, &gi, &one);
+        }
 
         int nblocks = (int)(((size_t)nimg * k->TH * k->TW + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
@@ -184,8 +215,14 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         ocl_run(k->c, d->gemm, 3, gg, lg);
 
         KARG(d->output, 1, n0);
-        size_t go = (size_t)nimg * d->cout;
-        ocl_run(k->c, d->output, 1, &go, &one);
+        if (gpu) {
+            size_t plane = act_layout_make(1, 1, k->H, k->W).plane;
+            size_t go[3] = {ocl_round_up(plane, ew), (size_t)d->cout, (size_t)nimg}, lo[3] = {ew, 1, 1};
+            ocl_run(k->c, d->output, 3, go, lo);
+        } else {
+            size_t go = (size_t)nimg * d->cout;
+            ocl_run(k->c, d->output, 1, &go, &one);
+        }
     }
 }
 

@@ -17,6 +17,12 @@ struct head {
     cl_kernel k_fwd, k_loss_partial, k_loss_final, k_grad, k_bwd_partial, k_bwd_final, k_bwd_input;
 };
 
+// Work-groups: element-wise kernels take HEAD_EW pixels per group; a GPU partial is a
+// group of HEAD_GPU_WG (HEAD_WG in cl/head.cl); CPU partials and per-channel sums small groups.
+#define HEAD_EW     256
+#define HEAD_GPU_WG 256
+#define HEAD_CPU_WG 16
+
 // Fixed, shape-only reduction splits (results do not depend on the device).
 static int loss_chunks(int T) { return T < 256 ? T : 256; }
 static int row_chunks(int N, int H) { return N * H < 64 ? N * H : 64; }
@@ -35,6 +41,8 @@ void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out) {
     nn_buffers_add(out, "loss", 2 * sizeof(float), 0);
     nn_buffers_add(out, "head weight-gradient partials", (size_t)(Cin + 1) * P * sizeof(float), 0);
 }
+
+void head_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "head.cl", ""); }
 
 static head *create(ocl_ctx *c, int max_N, int Cin, int H, int W, int fwd_only) {
     head *h = px_calloc(1, sizeof *h, "head");
@@ -104,8 +112,8 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
     KARG(k, 6, h->H);
     KARG(k, 7, h->W);
     KARG(k, 8, h->margin);
-    size_t g[3] = {(size_t)h->W, (size_t)h->H, (size_t)N};
-    ocl_run(h->c, k, 3, g, NULL);
+    size_t g[2] = {ocl_round_up((size_t)h->H * h->W, HEAD_EW), (size_t)N}, l[2] = {HEAD_EW, 1};
+    ocl_run(h->c, k, 2, g, l);
 }
 
 void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_event *done) {
@@ -118,14 +126,15 @@ void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_even
     KARG(k, 2, h->loss_part);
     KARG(k, 3, T);
     KARG(k, 4, Q);
-    size_t gq = (size_t)Q, one = 1;
-    ocl_run(h->c, k, 1, &gq, NULL);
+    size_t one = 1, lq = h->c->target.gpu ? HEAD_GPU_WG : HEAD_CPU_WG;
+    size_t gq = h->c->target.gpu ? (size_t)Q * lq : ocl_round_up((size_t)Q, lq); // GPU: a group per partial
+    ocl_run(h->c, k, 1, &gq, &lq);
     k = h->k_loss_final;
     KARG(k, 0, h->loss_part);
     KARG(k, 1, h->loss_out);
     KARG(k, 2, T);
     KARG(k, 3, Q);
-    ocl_run(h->c, k, 1, &one, NULL);
+    ocl_run(h->c, k, 1, &one, &one);
     ocl_read_async(h->c, h->loss_out, 0, out, 2 * sizeof(float), done);
 }
 
@@ -151,8 +160,8 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     KARG(k, 2, h->dz);
     KARG(k, 3, T);
     KARG(k, 4, two_over_T);
-    size_t gt = (size_t)T;
-    ocl_run(h->c, k, 1, &gt, NULL);
+    size_t lt = HEAD_EW, gt = ocl_round_up((size_t)T, lt);
+    ocl_run(h->c, k, 1, &gt, &lt);
     k = h->k_bwd_partial;
     KARG(k, 0, x);
     KARG(k, 1, h->dz);
@@ -163,8 +172,9 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     KARG(k, 6, h->W);
     KARG(k, 7, h->margin);
     KARG(k, 8, P);
-    size_t g2[2] = {(size_t)P, (size_t)Cin + 1};
-    ocl_run(h->c, k, 2, g2, NULL);
+    size_t l2[2] = {h->c->target.gpu ? HEAD_GPU_WG : HEAD_CPU_WG, 1}; // GPU: a group per partial
+    size_t g2[2] = {h->c->target.gpu ? (size_t)P * l2[0] : ocl_round_up((size_t)P, l2[0]), (size_t)Cin + 1};
+    ocl_run(h->c, k, 2, g2, l2);
     k = h->k_bwd_final;
     KARG(k, 0, h->wpart);
     KARG(k, 1, grads);
@@ -172,8 +182,8 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     KARG(k, 3, dbo);
     KARG(k, 4, Cin);
     KARG(k, 5, P);
-    size_t g1 = (size_t)Cin + 1;
-    ocl_run(h->c, k, 1, &g1, NULL);
+    size_t l1 = HEAD_CPU_WG, g1 = ocl_round_up((size_t)Cin + 1, l1);
+    ocl_run(h->c, k, 1, &g1, &l1);
     k = h->k_bwd_input;
     KARG(k, 0, h->dz);
     KARG(k, 1, params);
@@ -183,6 +193,6 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     KARG(k, 5, h->H);
     KARG(k, 6, h->W);
     KARG(k, 7, h->margin);
-    size_t g3[3] = {(size_t)h->W + 2, (size_t)h->H + 2, (size_t)N};
-    ocl_run(h->c, k, 3, g3, NULL);
+    size_t g3[2] = {ocl_round_up((size_t)(h->W + 2) * (h->H + 2), HEAD_EW), (size_t)N}, l3[2] = {HEAD_EW, 1};
+    ocl_run(h->c, k, 2, g3, l3);
 }

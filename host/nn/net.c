@@ -19,6 +19,7 @@
 
 #define NET_MAX_TENSORS (6 * NET_MAX_BLOCKS + 2)
 #define NET_MAX_PROF    128
+#define NET_GATHER_WG   256 // gather kernels: positions per work-group
 
 typedef struct {
     int cin, cout;
@@ -439,6 +440,23 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
     return n;
 }
 
+void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out) {
+    int cin = 1;
+    for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
+        int cout = cfg->channels[i];
+        conv3x3_params p = conv3x3_target_params(t, cin, cout);
+        conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
+        if (cfg->bn[i])
+            batchnorm_programs(t, out);
+        else if (cfg->relu[i])
+            relu_programs(t, out);
+        cin = cout;
+    }
+    head_programs(t, out);
+    adam_programs(t, out);
+    ocl_program_list_add(out, t, "batch.cl", "");
+}
+
 void net_free(net *n) {
     if (!n) return;
     for (int i = 0; i < n->cfg.nblocks; i++) {
@@ -599,8 +617,9 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, s
     KARG(k, 4, W);
     KARG(k, 5, margin);
     KARG(k, 6, f);
-    size_t g3[3] = {(size_t)W + 2, (size_t)H + 2, (size_t)N};
-    ocl_run(n->c, k, 3, g3, NULL);
+    size_t l[2] = {NET_GATHER_WG, 1}; // one position per work-item (the kernels check the bound)
+    size_t g3[2] = {ocl_round_up((size_t)(W + 2) * (H + 2), l[0]), (size_t)N};
+    ocl_run(n->c, k, 2, g3, l);
     if (heatmaps) {
         k = n->k_gather_tgt;
         KARG(k, 0, heatmaps);
@@ -609,8 +628,8 @@ static void gather(net *n, int N, cl_mem images, cl_mem heatmaps, cl_mem rows, s
         KARG(k, 3, H);
         KARG(k, 4, W);
         KARG(k, 5, f);
-        size_t gt[3] = {(size_t)W, (size_t)H, (size_t)N};
-        ocl_run(n->c, k, 3, gt, NULL);
+        size_t gt[2] = {ocl_round_up((size_t)W * H, l[0]), (size_t)N};
+        ocl_run(n->c, k, 2, gt, l);
     }
 }
 

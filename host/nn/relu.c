@@ -7,7 +7,8 @@
 #include "layout.h"
 #include "pixloc.h"
 
-#define RELU_LOCAL_CHUNKS 16 // 16-float chunks of a plane per work-group (as batchnorm's)
+#define RELU_LOCAL_CHUNKS 16  // CPU kernel: 16-float chunks of a plane per work-group (as batchnorm's)
+#define RELU_GPU_EW       256 // GPU kernel: positions per work-group
 
 struct relu {
     ocl_ctx *c;
@@ -21,6 +22,8 @@ void relu_buffers(int max_N, int C, int H, int W, nn_buffers *out) {
     act_layout l = act_layout_make(max_N, C, H, W);
     nn_buffers_add(out, "relu interior mask", (l.plane + 15) / 16 * 16 * sizeof(int), 0);
 }
+
+void relu_programs(const ocl_target *t, ocl_program_list *out) { ocl_program_list_add(out, t, "relu.cl", ""); }
 
 relu *relu_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     act_layout l = act_layout_make(max_N, C, H, W);
@@ -62,7 +65,8 @@ void relu_backward(relu *r, int N, cl_mem x, cl_mem g) {
     KARG(k, 3, r->plane);
     KARG(k, 4, r->nv);
     KARG(k, 5, r->margin);
-    size_t gs[2] = {ocl_round_up((size_t)r->nv, RELU_LOCAL_CHUNKS), (size_t)N * r->C};
-    size_t ls[2] = {RELU_LOCAL_CHUNKS, 1};
+    size_t per = r->c->target.gpu ? RELU_GPU_EW : RELU_LOCAL_CHUNKS;
+    size_t gs[2] = {ocl_round_up(r->c->target.gpu ? (size_t)r->plane : (size_t)r->nv, per), (size_t)N * r->C};
+    size_t ls[2] = {per, 1};
     ocl_run(r->c, k, 2, gs, ls);
 }

@@ -310,6 +310,22 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
 // ---------------------------------------------------------------------------
 // Context
 
+// The kernel profile: the device type's, or the forced one ("gpu" on PoCL or Oclgrind runs
+// the GPU-shaped kernels, with GPU-like limits, to test them without a GPU).
+static void target_of(ocl_ctx *c, const char *profile) {
+    c->target = (ocl_target){.gpu = !c->is_cpu, .local_mem = c->local_mem, .max_wg = c->max_wg};
+    if (!profile || !*profile) return;
+    if (strcasecmp(profile, "gpu") == 0) {
+        c->target.gpu = 1;
+        if (c->target.local_mem > OCL_GPU_LOCAL_MEM) c->target.local_mem = OCL_GPU_LOCAL_MEM;
+        if (c->target.max_wg > OCL_GPU_MAX_WG) c->target.max_wg = OCL_GPU_MAX_WG;
+    } else if (strcasecmp(profile, "cpu") == 0) {
+        c->target.gpu = 0;
+    } else {
+        px_die(PX_EXIT_USAGE, "PIXLOC_KERNEL_PROFILE must be 'gpu' or 'cpu', not '%s'", profile);
+    }
+}
+
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
     const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
@@ -368,6 +384,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     c->cache_debug = o->cache_debug;
     c->max_alloc_mb = o->max_alloc_mb;
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
+    target_of(c, o->kernel_profile);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
@@ -533,9 +550,10 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
     return p;
 }
 
-cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, char **log) {
+cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_options, char **log) {
     if (log) *log = NULL;
-    if (!options) options = "";
+    char options[OCL_PROGRAM_OPTIONS_MAX]; // the layer's, and the kernel profile's
+    ocl_build_options(&c->target, layer_options, options, sizeof options);
     // Orders the registry's entries by last use; per thread, as libpixloc handles may run on
     // several (an order across threads would only change which unused program is freed first).
     static _Thread_local unsigned long use_clock;
@@ -621,6 +639,16 @@ cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
         px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
     }
     return p;
+}
+
+void ocl_program_registry(const ocl_ctx *c, ocl_program_list *out) {
+    out->n = 0;
+    for (const struct ocl_program_entry *m = c->programs; m; m = m->next) {
+        if (out->n == OCL_PROGRAM_LIST_MAX) break;
+        snprintf(out->s[out->n].file, sizeof out->s[0].file, "%s", m->file);
+        snprintf(out->s[out->n].options, sizeof out->s[0].options, "%s", m->options);
+        out->n++;
+    }
 }
 
 int ocl_program_count(const ocl_ctx *c) {

@@ -13,7 +13,8 @@
 //     by the compiled-kernel cache and the tuning file alike;
 //   PIXLOC_CACHE_DEBUG (set, any value) -> cache_debug;
 //   PIXLOC_MAX_ALLOC_MB (a positive whole number; anything else is ignored) -> max_alloc_mb;
-//   PIXLOC_CONV_VARIANT -> conv_variant (checked where it is used, by nn/conv.c).
+//   PIXLOC_CONV_VARIANT -> conv_variant (checked where it is used, by nn/conv.c);
+//   PIXLOC_KERNEL_PROFILE -> kernel_profile (checked by ocl_init).
 // The strings point into the environment: call it again after changing it.
 void ocl_options_from_env(ocl_options *o);
 // ocl_options_from_env, then the common device flags from argv (--platform, --device,

@@ -22,6 +22,8 @@ batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W);
 void batchnorm_free(batchnorm *b);
 // The buffers batchnorm_create allocates, appended to out in allocation order.
 void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out);
+// Appends the program batchnorm_create builds on target t.
+void batchnorm_programs(const ocl_target *t, ocl_program_list *out);
 
 // x -> y, both (N, C) padded planes (y's ring written as zeros).
 // gamma, beta at float offsets in `params`; moving mean / variance at offsets in `stats`.

@@ -68,6 +68,12 @@ conv3x3_params conv3x3_variant_defaults(int variant);
 //   2. the device's tuning file written by `pixloc tune` (conv3x3_tuned_params);
 //   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere.
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
+// 3. alone: the defaults of a kernel target (a live device's or a hypothetical one).
+conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout);
+// Appends the programs conv3x3_create_with would build with these parameters on
+// target t (assuming its kernels accept the work-groups the target allows).
+void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                      ocl_program_list *out);
 // Builds the layer with these parameters. If GPU tiled parameters do not fit the
 // device (work-group size, local memory), warns once and uses the GPU row.
 conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);

@@ -15,6 +15,9 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
                                 int fwd_only, int bn_fused);
 void conv_wino_free(conv_wino *k);
+// Appends the two programs conv_wino_create builds on target t.
+void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+                        ocl_program_list *out);
 // The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // The scratch conv_wino_create_for(..., fwd_only = 1, ...) allocates.

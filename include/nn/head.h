@@ -12,6 +12,8 @@ head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W);
 // Forward only (inference): no gradient or loss buffers; head_loss and head_backward exit 1.
 head *head_create_forward(ocl_ctx *c, int max_N, int Cin, int H, int W);
 void head_free(head *h);
+// Appends the program head_create builds on target t.
+void head_programs(const ocl_target *t, ocl_program_list *out);
 // The buffers head_create allocates, appended to out in allocation order.
 void head_buffers(int max_N, int Cin, int H, int W, nn_buffers *out);
 

@@ -50,6 +50,10 @@ typedef enum { NET_KIND_TRAINING = 0, NET_KIND_INFERENCE = 1 } net_kind;
 net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch); // NET_KIND_TRAINING
 net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch, net_kind kind);
 void net_free(net *n);
+// Appends every program net_create(c, cfg, H, W, max_batch) builds when c's target is
+// t and nothing is tuned or forced (each layer's default parameters for t): what
+// `pixloc kernels` writes out for a device that need not exist.
+void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out);
 // The memory plan without allocating: net_create's list of every device buffer
 // (each module's from its own size function) for batches of `batch`. Returns 1
 // if each fits the device's allocation cap (ocl_alloc_cap) and all together fit

@@ -12,6 +12,8 @@ typedef struct relu relu;
 // For (N, C) padded planes of H x W images, batches of up to max_N.
 relu *relu_create(ocl_ctx *c, int max_N, int C, int H, int W);
 void relu_free(relu *r);
+// Appends the program relu_create builds on target t.
+void relu_programs(const ocl_target *t, ocl_program_list *out);
 // The buffers relu_create allocates (the interior mask), appended to out.
 void relu_buffers(int max_N, int C, int H, int W, nn_buffers *out);
 

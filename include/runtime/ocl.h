@@ -9,6 +9,8 @@
 #include <CL/cl.h>
 #include <stddef.h>
 
+#include "ocl_target.h"
+
 // Symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES").
 const char *cl_errstr(cl_int err);
 
@@ -41,6 +43,7 @@ typedef struct {
     int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
+    const char *kernel_profile;      // "gpu" or "cpu": that device type's kernels on any device; NULL = the device's
     // Where platform, device and device_type came from, for messages ("--device" or
     // "PIXLOC_DEVICE"); NULL reads as the flag.
     const char *platform_from, *device_from, *device_type_from;
@@ -58,6 +61,7 @@ typedef struct {
     int is_cpu; // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
     int is_gpu;
     int host_fill; // fill buffers by host writes, not clEnqueueFillBuffer (Oclgrind: see ocl.c)
+    ocl_target target; // the kernel profile (GPU- or CPU-shaped) and the limits programs are sized for
     char platform_name[256], platform_version[256];
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
     cl_uint compute_units;
@@ -109,6 +113,8 @@ void ocl_program_release(ocl_ctx *c, cl_program *p);
 void ocl_kernel_program_release(ocl_ctx *c, cl_kernel k);
 // The programs alive in this context: held by a layer or kept for reuse.
 int ocl_program_count(const ocl_ctx *c);
+// Their (file, exact build options), newest first (at most OCL_PROGRAM_LIST_MAX).
+void ocl_program_registry(const ocl_ctx *c, ocl_program_list *out);
 // Creates a kernel; a missing name exits 1 naming file and kernel.
 cl_kernel ocl_kernel(ocl_ctx *c, cl_program p, const char *name);
 // Same as ocl_program but returns NULL instead of exiting and puts the build log
