@@ -151,19 +151,26 @@ static int gt_kc(const conv3x3 *k, int cin, int tile) {
     return (int)kc;
 }
 
-static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int try_only) {
-    char opt[512];
-    snprintf(opt, sizeof opt,
+// The options of the conv.cl program of direction (cin, cout, flip); 0 if GPU tiled
+// parameters leave no input-channel step that fits.
+static int program_options(const conv3x3 *k, int cin, int cout, int flip, int tile, char *opt, size_t n) {
+    snprintf(opt, n,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
              "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d",
              cin, cout, k->H, k->W, k->lx.margin, flip, !flip, tile, k->prm.dw_tk, k->prm.dw_tc, k->seg, k->nseg);
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         int kc = gt_kc(k, cin, tile);
-        if (kc < 1) return NULL;
+        if (kc < 1) return 0;
         size_t len = strlen(opt);
-        snprintf(opt + len, sizeof opt - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d", k->prm.wg,
+        snprintf(opt + len, n - len, " -DGT_WP=%d -DGT_WC=%d -DTILE_Q=%d -DGT_KC=%d -DDW_WG=%d", k->prm.wg,
                  k->prm.wg_co, k->prm.tile_q, kc, k->prm.dw_wg);
     }
+    return 1;
+}
+
+static cl_program build(conv3x3 *k, int cin, int cout, int flip, int tile, int try_only) {
+    char opt[512];
+    if (!program_options(k, cin, cout, flip, tile, opt, sizeof opt)) return NULL;
     if (!try_only) return ocl_program(k->c, "conv.cl", opt);
     char *log = NULL;
     cl_program p = ocl_program_try(k->c, "conv.cl", opt, &log);
@@ -201,6 +208,36 @@ static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
     return size <= max;
 }
 
+// The fields create() derives from the shape and parameters (no buffers, no programs).
+static void shape_init(conv3x3 *k, ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    k->c = c;
+    k->max_N = max_N;
+    k->Cin = Cin;
+    k->Cout = Cout;
+    k->H = H;
+    k->W = W;
+    k->prm = *p;
+    if ((size_t)k->prm.wg > c->max_wg) k->prm.wg = (int)c->max_wg;
+    k->lx = act_layout_make(max_N, Cin, H, W);
+    k->ly = act_layout_make(max_N, Cout, H, W);
+    segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
+    k->tile_f = tile_for(&k->prm, Cout);
+    k->tile_b = tile_for(&k->prm, Cin);
+}
+
+void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    if (!ocl_build_threads(c) || max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1 || p->variant < 0 ||
+        p->variant >= CONV_VARIANT_COUNT)
+        return;
+    conv3x3 k;
+    memset(&k, 0, sizeof k);
+    shape_init(&k, c, max_N, Cin, Cout, H, W, p);
+    char opt[512];
+    if (program_options(&k, Cin, Cout, 0, k.tile_f, opt, sizeof opt)) ocl_program_prefetch(c, "conv.cl", opt);
+    if (program_options(&k, Cout, Cin, 1, k.tile_b, opt, sizeof opt)) ocl_program_prefetch(c, "conv.cl", opt);
+    if (p->variant == CONV_VARIANT_WINOGRAD) conv_wino_prefetch(c, max_N, Cin, Cout, H, W, p);
+}
+
 // try_only: return NULL instead of exiting when the parameters are bad or do
 // not fit the device.
 static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int try_only) {
@@ -217,23 +254,11 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
                   (size_t)(p->dw_tk + p->dw_tc) * p->dw_wg * 17 * sizeof(float) > c->local_mem))
         return NULL;
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
-    k->c = c;
-    k->max_N = max_N;
-    k->Cin = Cin;
-    k->Cout = Cout;
-    k->H = H;
-    k->W = W;
-    k->prm = *p;
-    if ((size_t)k->prm.wg > c->max_wg) k->prm.wg = (int)c->max_wg;
-    k->lx = act_layout_make(max_N, Cin, H, W);
-    k->ly = act_layout_make(max_N, Cout, H, W);
+    shape_init(k, c, max_N, Cin, Cout, H, W, p);
     // Kernels index with int: the largest activation buffer must fit.
     if (act_floats(&k->lx) > INT_MAX || act_floats(&k->ly) > INT_MAX)
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
-
-    segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
-    k->tile_f = tile_for(&k->prm, Cout);
-    k->tile_b = tile_for(&k->prm, Cin);
+    conv3x3_prefetch(c, max_N, Cin, Cout, H, W, p); // this layer's programs, in parallel where helpers run
     k->prog_f = build(k, Cin, Cout, 0, k->tile_f, try_only || tiled);
     k->prog_b = k->prog_f ? build(k, Cout, Cin, 1, k->tile_b, try_only || tiled) : NULL;
     if (!k->prog_b) {

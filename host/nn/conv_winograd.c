@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "layout.h"
 #include "pixloc.h"
@@ -35,18 +36,23 @@ struct conv_wino {
 
 static size_t tco_for(int tile_co, int cout);
 
+// The options of the program of direction (cin, cout, flip).
+static void dir_options(const conv_wino *k, int cin, int cout, int flip, int tile_co, char *opt, size_t n) {
+    act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
+    snprintf(opt, n,
+             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
+             "-DTSTRIDE=%zu",
+             cin, cout, k->H, k->W, l.margin, flip, !flip, (int)tco_for(tile_co, cout), k->tn, k->tstride);
+}
+
 static void dir_init(conv_wino *k, wino_dir *d, int cin, int cout, int flip, int tile_co) {
     int t = (int)tco_for(tile_co, cout);
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
-    act_layout l = act_layout_make(k->max_N, cin, k->H, k->W);
     char opt[512];
-    snprintf(opt, sizeof opt,
-             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
-             "-DTSTRIDE=%zu",
-             cin, cout, k->H, k->W, l.margin, flip, !flip, t, k->tn, k->tstride);
+    dir_options(k, cin, cout, flip, tile_co, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -85,8 +91,8 @@ void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, in
     nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
 }
 
-conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
-    conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
+// The fields conv_wino_create derives from the shape and parameters.
+static void shape_init(conv_wino *k, ocl_ctx *c, int max_N, int H, int W, const conv3x3_params *p) {
     k->c = c;
     k->max_N = max_N;
     k->H = H;
@@ -97,9 +103,26 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->max_wg) k->wg = (int)c->max_wg;
+    k->tstride = tstride_for(p, max_N, H, W);
+}
+
+void conv_wino_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    if (p->tile_co < 1 || p->wino_tn > 4) return; // conv_wino_create refuses these
+    conv_wino k;
+    memset(&k, 0, sizeof k);
+    shape_init(&k, c, max_N, H, W, p);
+    char opt[512];
+    dir_options(&k, Cin, Cout, 0, p->tile_co, opt, sizeof opt);
+    ocl_program_prefetch(c, "conv_winograd.cl", opt);
+    dir_options(&k, Cout, Cin, 1, p->tile_co, opt, sizeof opt);
+    ocl_program_prefetch(c, "conv_winograd.cl", opt);
+}
+
+conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    conv_wino *k = px_calloc(1, sizeof *k, "conv_wino");
+    shape_init(k, c, max_N, H, W, p);
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
-    k->tstride = tstride_for(p, max_N, H, W);
     dir_init(k, &k->f, Cin, Cout, 0, p->tile_co);
     dir_init(k, &k->b, Cout, Cin, 1, p->tile_co);
     nn_buffers bl = {0};

@@ -294,6 +294,22 @@ int net_plan_check(ocl_ctx *c, const net_config *cfg, int H, int W, int batch, c
     return ok;
 }
 
+// Every program the layers below will build, announced in the order they are built,
+// so helper threads (where they run) compile them in parallel with the main thread.
+static void prefetch_programs(net *n, int max_batch) {
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        const net_block *b = &n->b[i];
+        conv3x3_prefetch(n->c, max_batch, b->cin, b->cout, n->H, n->W, &n->prm[i]);
+        if (n->cfg.bn[i])
+            ocl_program_prefetch(n->c, "batchnorm.cl", "");
+        else if (n->cfg.relu[i])
+            ocl_program_prefetch(n->c, "relu.cl", "");
+    }
+    ocl_program_prefetch(n->c, "head.cl", "");
+    ocl_program_prefetch(n->c, "adam.cl", "");
+    ocl_program_prefetch(n->c, "batch.cl", "");
+}
+
 net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
     net *n = net_shell(c, cfg, H, W, max_batch);
     // Plan every buffer first (the modules' from their own size functions), so a
@@ -306,6 +322,7 @@ net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) 
         no_fit(n, "all activations together", total);
     }
 
+    prefetch_programs(n, max_batch);
     n->params = plan_alloc(n, &l, "parameters");
     n->grads = plan_alloc(n, &l, "gradients");
     n->m = plan_alloc(n, &l, "adam m");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "build_pool.h"
 #include "kernel_cache.h"
 #include "pixloc.h"
 #include "tuning.h"
@@ -311,6 +312,18 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
 // ---------------------------------------------------------------------------
 // Context
 
+// Helper threads for background builds: only on PoCL, whose on-disk compile cache
+// carries a helper context's build over to the main context (build_pool.h).
+static void start_pool(ocl_ctx *c, const ocl_options *o) {
+    c->pool = NULL;
+    if (o->build_threads < 0 || !strstr(c->platform_name, "Portable Computing Language")) return;
+    int n = o->build_threads > 0 ? o->build_threads : (int)c->compute_units;
+    if (n > BUILD_POOL_MAX) n = BUILD_POOL_MAX;
+    c->pool = build_pool_start(c->platform, c->device, n, c->cache_dir);
+}
+
+int ocl_build_threads(const ocl_ctx *c) { return c->pool ? build_pool_helpers(c->pool) : 0; }
+
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
     plat_info *p;
@@ -362,6 +375,8 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     c->max_alloc_mb = o->max_alloc_mb;
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
+    c->quiet = o->quiet;
+    start_pool(c, o);
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
                c->platform_name, c->platform_version);
@@ -386,6 +401,14 @@ static void entry_free(struct ocl_program_entry *m) {
 }
 
 void ocl_release(ocl_ctx *c) {
+    if (c->pool) {
+        int n = build_pool_pending_stores(c->pool);
+        double t0 = px_now();
+        if (n > 0 && !c->quiet) px_log("saving %d newly built program%s to the kernel cache", n, n == 1 ? "" : "s");
+        build_pool_finish(c->pool);
+        c->pool = NULL;
+        if (n > 0 && c->cache_debug) fprintf(stderr, "pixloc: kernel cache stores took %.3fs\n", px_now() - t0);
+    }
     while (c->programs) {
         struct ocl_program_entry *m = c->programs;
         c->programs = m->next;
@@ -563,13 +586,22 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
             if (c->cache_debug) fprintf(stderr, "pixloc: kernel cache MISS %s %s\n", file, options);
         }
     }
+    int waited = 0;
     if (!p) {
+        if (c->pool) waited = build_pool_claim(c->pool, file, options); // a helper's build warms PoCL's cache
         p = build_from_source(c, file, src, options, log);
-        if (p && use_cache) kcache_store(c->cache_dir, &key, p);
+        if (p && use_cache) {
+            if (c->pool)
+                build_pool_store_later(c->pool, src, options, &key);
+            else
+                kcache_store(c->cache_dir, &key, p);
+        }
     }
     free(src);
     if (!p) return NULL;
-    if (c->cache_debug) fprintf(stderr, "pixloc: program %s ready in %.3fs\n", file, px_now() - t0);
+    if (c->cache_debug)
+        fprintf(stderr, "pixloc: program %s ready in %.3fs%s\n", file, px_now() - t0,
+                waited ? " (after a helper's build)" : "");
     struct ocl_program_entry *m = px_calloc(1, sizeof *m, "program registry");
     m->file = strdup(file);
     m->options = strdup(options);
@@ -580,6 +612,19 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
     c->programs = m;
     c->programs_owned++;
     return p;
+}
+
+void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *options) {
+    if (!c->pool) return;
+    if (!options) options = "";
+    for (struct ocl_program_entry *m = c->programs; m; m = m->next)
+        if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) return;
+    char *src = ocl_source(c, file);
+    if (!src) return; // ocl_program reports it
+    kcache_key key = {{0, 0}};
+    if (c->cache_dir[0]) kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
+    build_pool_prefetch(c->pool, file, options, src, &key);
+    free(src);
 }
 
 void ocl_program_release(ocl_ctx *c, cl_program *p) {

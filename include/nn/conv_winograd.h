@@ -10,6 +10,8 @@ typedef struct conv_wino conv_wino;
 
 // Programs and scratch (sized for max_N images, or p->wino_nb per chunk) for one shape.
 conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
+// Announces conv_wino_create's two programs (ocl_program_prefetch).
+void conv_wino_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 void conv_wino_free(conv_wino *k);
 // The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
