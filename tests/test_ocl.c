@@ -169,7 +169,8 @@ int main(void) {
         run_axpb(&c, p, 7.0f, "prefetched program");
         CHECK(c.builds == 1 && c.cache_misses == 1, "prefetched program built once here (builds %d)", c.builds);
         char *plog = NULL;
-        CHECK(ocl_program_try(&c, "broken.cl", "-DBAR=1", &plog) == NULL && plog && strstr(plog, "undefined_symbol_xyz"),
+        CHECK(ocl_program_try(&c, "broken.cl", "-DBAR=1", &plog) == NULL && plog &&
+                  strstr(plog, "undefined_symbol_xyz"),
               "prefetched broken program reports its log: %s", plog ? plog : "(null)");
         free(plog);
         ocl_release(&c);
