@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "build_pool.h"
 #include "kernel_cache.h"
@@ -313,16 +314,27 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
 // Context
 
 // Helper threads for background builds: only on PoCL, whose on-disk compile cache
-// carries a helper context's build over to the main context (build_pool.h).
-static void start_pool(ocl_ctx *c, const ocl_options *o) {
+// carries a helper context's build over to the main context (build_pool.h). They start
+// on the first program that must be built from source (pool()), so a warm start-up,
+// where every program comes from the cache, creates no thread nor context.
+static void plan_pool(ocl_ctx *c, const ocl_options *o) {
     c->pool = NULL;
+    c->pool_threads = 0;
     if (o->build_threads < 0 || !strstr(c->platform_name, "Portable Computing Language")) return;
     int n = o->build_threads > 0 ? o->build_threads : (int)c->compute_units;
-    if (n > BUILD_POOL_MAX) n = BUILD_POOL_MAX;
-    c->pool = build_pool_start(c->platform, c->device, n, c->cache_dir);
+    c->pool_threads = n > BUILD_POOL_MAX ? BUILD_POOL_MAX : n;
 }
 
-int ocl_build_threads(const ocl_ctx *c) { return c->pool ? build_pool_helpers(c->pool) : 0; }
+// The pool, started on first use; NULL where none is planned or none could start.
+static struct build_pool *pool(ocl_ctx *c) {
+    if (!c->pool && c->pool_threads > 0) {
+        c->pool = build_pool_start(c->platform, c->device, c->pool_threads, c->cache_dir);
+        if (!c->pool) c->pool_threads = 0; // no helper: build and store as without one
+    }
+    return c->pool;
+}
+
+int ocl_build_threads(const ocl_ctx *c) { return c->pool_threads; }
 
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
@@ -376,7 +388,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     c->quiet = o->quiet;
-    start_pool(c, o);
+    plan_pool(c, o);
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
                c->platform_name, c->platform_version);
@@ -591,7 +603,7 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
         if (c->pool) waited = build_pool_claim(c->pool, file, options); // a helper's build warms PoCL's cache
         p = build_from_source(c, file, src, options, log);
         if (p && use_cache) {
-            if (c->pool)
+            if (pool(c))
                 build_pool_store_later(c->pool, src, options, &key);
             else
                 kcache_store(c->cache_dir, &key, p);
@@ -615,15 +627,21 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *options, ch
 }
 
 void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *options) {
-    if (!c->pool) return;
+    if (c->pool_threads <= 0) return;
     if (!options) options = "";
     for (struct ocl_program_entry *m = c->programs; m; m = m->next)
         if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) return;
     char *src = ocl_source(c, file);
     if (!src) return; // ocl_program reports it
     kcache_key key = {{0, 0}};
-    if (c->cache_dir[0]) kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
-    build_pool_prefetch(c->pool, file, options, src, &key);
+    int cached = 0;
+    if (c->cache_dir[0]) {
+        kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
+        char path[1200];
+        kcache_path(c->cache_dir, &key, path, sizeof path);
+        cached = access(path, R_OK) == 0; // ocl_program loads it: nothing to build ahead
+    }
+    if (!cached && pool(c)) build_pool_prefetch(c->pool, file, options, src, &key);
     free(src);
 }
 

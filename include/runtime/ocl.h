@@ -80,7 +80,8 @@ typedef struct {
     int programs_owned, programs_cached;
     struct ocl_program_entry *programs; // ocl.c's registry of built programs
     struct tuning_store *tuning;        // this device's tuning file, read on first use
-    struct build_pool *pool;            // background builds (NULL: none; see build_pool.h)
+    struct build_pool *pool;            // background builds (NULL: none yet; see build_pool.h)
+    int pool_threads;                   // helpers the pool starts with on first need (0: no pool)
     int quiet;
 } ocl_ctx;
 
@@ -112,7 +113,8 @@ cl_program ocl_program(ocl_ctx *c, const char *file, const char *options);
 // parallel; elsewhere, or when the program is built or cached already, nothing happens.
 // Results are the same either way (the later ocl_program builds the same source).
 void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *options);
-// The number of helper threads for background builds (0: none).
+// The number of helper threads for background builds (0: none), started on the first
+// program that must be built from source.
 int ocl_build_threads(const ocl_ctx *c);
 // Gives back a program from ocl_program / ocl_program_try; NULL-safe, sets *p to NULL.
 void ocl_program_release(ocl_ctx *c, cl_program *p);
