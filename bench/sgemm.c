@@ -9,6 +9,7 @@
 // Run: OPENBLAS_NUM_THREADS=2 bench/.venv/sgemm [reps] [warmup]
 //      OPENBLAS_NUM_THREADS=2 bench/.venv/sgemm probe   (a few seconds: the 64->128 shape's
 //      GFLOP/s alone, as a gauge of how loaded the shared machine is right now)
+//      bench/.venv/sgemm corename   (the core type OpenBLAS picked: detected, or OPENBLAS_CORETYPE)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,10 @@ static double run(const char *name, int M, int N, int K, int reps, int warmup, i
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "corename")) {
+        printf("%s\n", openblas_get_corename());
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "probe")) {
         printf("%.3f\n", run(NULL, 128, 64 * 2500, 576, 3, 1, 1));
         return 0;

@@ -1,7 +1,7 @@
-"""The seed network in TensorFlow-Keras on the CPU: training-step and inference throughput.
+"""pixloc's network in TensorFlow-Keras on the CPU: training-step and inference throughput.
 
-The reference notebook's model (Keras defaults): five Conv2D(C, 3, 'same', relu) ->
-BatchNormalization blocks of 32, 64, 128, 64, 32 channels, Conv2D(1, 1, sigmoid);
+The reference notebook's model (Keras defaults): Conv2D(C, 3, 'same', relu) ->
+BatchNormalization blocks of --channels (the seed's 32, 64, 128, 64, 32 by default), Conv2D(1, 1, sigmoid);
 MSE loss, Adam (lr 1e-3, eps 1e-7), compiled as model.fit would run it
 (train_on_batch: forward + loss + backward + Adam in one compiled step;
 predict_on_batch for inference). Channels-last (NHWC), Keras's and TF-CPU's
@@ -81,7 +81,7 @@ def main():
     for B in a.infer:
         xi = rng.random((B, H, W, 1), dtype=np.float32)
         med, best = timed(lambda: model.predict_on_batch(xi), a.reps, a.warmup)
-        res["inference"].append({"batch": B, "ms": 1e3 * med, "ms_min": 1e3 * best, "images_per_s": B / med})
+        res["inference"].append({"batch": B, "ms": 1e3 * med, "ms_min": 1e3 * best, "images_per_s": B / med, "ms_per_image": 1e3 * med / B})
     print(json.dumps(res, indent=1))
 
 

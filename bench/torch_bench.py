@@ -1,7 +1,7 @@
-"""The seed network in PyTorch on the CPU: training-step and inference throughput.
+"""pixloc's network in PyTorch on the CPU: training-step and inference throughput.
 
-Same model as pixloc's seed (five Conv3x3 + bias -> ReLU -> BatchNorm blocks of
-32, 64, 128, 64, 32 channels, 1x1 sigmoid head; BN eps 1e-3, Keras momentum 0.99),
+Same model as pixloc's (Conv3x3 + bias -> ReLU -> BatchNorm blocks of --channels,
+the seed's 32, 64, 128, 64, 32 by default, 1x1 sigmoid head; BN eps 1e-3, Keras momentum 0.99),
 MSE loss, Adam (lr 1e-3, eps 1e-7). Random inputs. Each figure is the median of
 --reps timed repetitions after --warmup untimed ones. Memory format: PyTorch's
 default NCHW ("contiguous") and channels_last (NHWC, which oneDNN often prefers on
@@ -73,7 +73,7 @@ def run(fmt, a, rng):
                 model(t).numpy()
 
         med, best = timed(infer, a.reps, a.warmup)
-        out["inference"].append({"format": fmt, "batch": B, "ms": 1e3 * med, "ms_min": 1e3 * best, "images_per_s": B / med})
+        out["inference"].append({"format": fmt, "batch": B, "ms": 1e3 * med, "ms_min": 1e3 * best, "images_per_s": B / med, "ms_per_image": 1e3 * med / B})
     return out
 
 

@@ -79,6 +79,30 @@ if bad:
 print(f"OK: bench JSON ({len(j['conv'])} layers) is complete and consistent")
 EOF
 
+# --no-layers: no per-layer timings, the rest as before; the training step's GFLOP
+# still counts every layer; ms_per_image is the batch's time per image (batch 1: latency).
+"$PIXLOC" bench --channels 4,8 --size 12x12 --batch-size 4 --reps 2 --warmup 0 --no-layers \
+    --infer-batches 16,1 --json >"$tmp/nolayers.json"
+python3 - "$tmp/nolayers.json" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+gflop = (2 * 2 * 9 * 1 * 4 + 3 * 2 * 9 * 4 * 8) * 12 * 12 * 4 / 1e9
+bad = []
+if j["conv"] != []:
+    bad.append("conv timed despite --no-layers")
+if abs(j["train"]["conv_gflop"] - gflop) > 1e-12:
+    bad.append(f"train conv_gflop {j['train']['conv_gflop']} != {gflop}")
+if [e["batch"] for e in j["inference"]] != [16, 1]:
+    bad.append("inference batches not as given")
+for e in j["inference"]:
+    if abs(e["ms_per_image"] - e["ms"] / e["batch"]) > 1e-9 * e["ms"]:
+        bad.append(f"batch {e['batch']}: ms_per_image inconsistent")
+if bad:
+    print("NOT OK:\n  " + "\n  ".join(bad))
+    sys.exit(1)
+print("OK: --no-layers")
+EOF
+
 # The table form and --profile (per-op breakdown on stderr) run too; so does --help.
 "$PIXLOC" bench --channels 4,8 --size 12x12 --batch-size 4 --reps 1 --warmup 0 --profile \
     >"$tmp/table.txt" 2>"$tmp/profile.txt"

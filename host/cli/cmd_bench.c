@@ -25,7 +25,7 @@
 #define BENCH_MAX_INFER 8
 
 typedef struct {
-    int reps, warmup, json, profile;
+    int reps, warmup, json, profile, layers;
     int ninfer, infer[BENCH_MAX_INFER];
     cli_net_shape net; // --batch-size, --channels, --size
 } bench_opts;
@@ -47,7 +47,7 @@ typedef struct {
 
 static void usage(void) {
     printf("Usage: pixloc bench [--batch-size N] [--channels LIST] [--size HxW] [--reps N] [--warmup N]\n"
-           "                    [--infer-batches LIST] [--json] [--profile]\n\n"
+           "                    [--infer-batches LIST] [--no-layers] [--json] [--profile]\n\n"
            "Times, on the selected device, after --warmup untimed repetitions, the median of --reps\n"
            "repetitions of:\n"
            "  - a training step at --batch-size: gather a batch from device-resident data, forward\n"
@@ -66,7 +66,9 @@ static void usage(void) {
            "  --size HxW            image size [50x50]\n"
            "  --reps N              timed repetitions; the median is reported [5]\n"
            "  --warmup N            untimed repetitions before timing [2]\n"
-           "  --infer-batches LIST  inference batches [N,4N with N = --batch-size: 64,256]\n"
+           "  --infer-batches LIST  inference batches [N,4N with N = --batch-size: 64,256]; at batch 1 the\n"
+           "                        time per image is the latency of one image\n"
+           "  --no-layers           skip the per-layer convolution timings (the JSON's \"conv\" is empty)\n"
            "  --json                print JSON (device, driver, settings and every figure) instead of tables\n"
            "  --profile             also time each op of one more training step (a queue finish after\n"
            "                        every op) and print that breakdown to stderr\n"
@@ -80,14 +82,16 @@ static void parse(bench_opts *o, int argc, char **argv) {
     o->warmup = 2;
     o->json = 0;
     o->profile = 0;
+    o->layers = 1;
     o->ninfer = 0;
-    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_JSON, O_PROFILE, O_HELP };
+    enum { O_BATCH = 256, O_CHANNELS, O_SIZE, O_REPS, O_WARMUP, O_INFER, O_NO_LAYERS, O_JSON, O_PROFILE, O_HELP };
     static const struct option opts[] = {{"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
                                          {"size", required_argument, 0, O_SIZE},
                                          {"reps", required_argument, 0, O_REPS},
                                          {"warmup", required_argument, 0, O_WARMUP},
                                          {"infer-batches", required_argument, 0, O_INFER},
+                                         {"no-layers", no_argument, 0, O_NO_LAYERS},
                                          {"json", no_argument, 0, O_JSON},
                                          {"profile", no_argument, 0, O_PROFILE},
                                          {"help", no_argument, 0, O_HELP},
@@ -105,6 +109,7 @@ static void parse(bench_opts *o, int argc, char **argv) {
         case O_REPS: o->reps = (int)cli_int("--reps", optarg, 1, 1000); break;
         case O_WARMUP: o->warmup = (int)cli_int("--warmup", optarg, 0, 1000); break;
         case O_INFER: o->ninfer = cli_int_list("--infer-batches", optarg, o->infer, BENCH_MAX_INFER, 1, 65536); break;
+        case O_NO_LAYERS: o->layers = 0; break;
         case O_JSON: o->json = 1; break;
         case O_PROFILE: o->profile = 1; break;
         case O_HELP: usage(); exit(PX_EXIT_OK);
@@ -310,12 +315,13 @@ static void print_json(const ocl_ctx *c, const bench_opts *o, const bench_result
         cJSON_AddNumberToObject(e, "ms", r->infer_ms[k]);
         cJSON_AddNumberToObject(e, "ms_min", r->infer_min_ms[k]);
         cJSON_AddNumberToObject(e, "images_per_s", o->infer[k] / (r->infer_ms[k] * 1e-3));
+        cJSON_AddNumberToObject(e, "ms_per_image", r->infer_ms[k] / o->infer[k]);
         cJSON_AddNumberToObject(e, "conv_gflops", gflops(fwd_gflop * o->infer[k], r->infer_ms[k]));
         cJSON_AddItemToArray(inf, e);
     }
 
     cJSON *cv = cJSON_AddArrayToObject(j, "conv");
-    for (int i = 0; i < r->nconv; i++) {
+    for (int i = 0; i < (o->layers ? r->nconv : 0); i++) {
         const conv_result *q = &r->conv[i];
         cJSON *e = cJSON_CreateObject();
         char name[16];
@@ -347,6 +353,7 @@ static void print_table(const ocl_ctx *c, const bench_opts *o, const bench_resul
     for (int k = 0; k < o->ninfer; k++)
         printf("%-16s %6d %11.2f %11.2f %9.1f images\n", "inference", o->infer[k], r->infer_ms[k], r->infer_min_ms[k],
                o->infer[k] / (r->infer_ms[k] * 1e-3));
+    if (!o->layers) return;
     printf("\n3x3 convolutions at batch %d (GFLOP = 2*9*Cin*Cout*H*W*N per call; ms and GFLOP/s)\n", o->net.batch);
     printf("%-6s %5s %5s %7s | %9s %8s | %9s %8s | %9s %8s\n", "layer", "Cin", "Cout", "GFLOP", "fwd ms", "GFLOP/s",
            "dx ms", "GFLOP/s", "dw ms", "GFLOP/s");
@@ -381,8 +388,13 @@ int cmd_bench(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     bench_network(&c, &o, t_entry, &r);
     r.nconv = o.net.cfg.nblocks;
-    for (int i = 0; i < o.net.cfg.nblocks; i++)
-        bench_conv(&c, &o, i == 0 ? 1 : o.net.cfg.channels[i - 1], o.net.cfg.channels[i], &r.conv[i]);
+    for (int i = 0; i < r.nconv; i++) {
+        conv_result *q = &r.conv[i];
+        q->cin = i == 0 ? 1 : o.net.cfg.channels[i - 1];
+        q->cout = o.net.cfg.channels[i];
+        q->gflop = 2.0 * 9 * q->cin * q->cout * (double)o.net.H * o.net.W * o.net.batch * 1e-9;
+        if (o.layers) bench_conv(&c, &o, q->cin, q->cout, q);
+    }
 
     if (o.json)
         print_json(&c, &o, &r);

@@ -93,10 +93,16 @@ static void usage(void) {
 typedef struct {
     int tty, quiet;
     double last_plain;
+    double t_entry;   // px_now() on entering the command
+    int first_logged; // the first step's start-up line was printed
 } progress_out;
 
 static void progress(void *user, const trainer_step_info *i) {
     progress_out *p = user;
+    if (!p->first_logged) { // how long a first run waits for its first step (kernel builds included)
+        p->first_logged = 1;
+        px_log("first step done %.2fs after start", px_now() - p->t_entry);
+    }
     if (p->quiet) return;
     if (!p->tty) {
         double now = px_now();
@@ -563,6 +569,7 @@ static void check_flags(train_cli *a, train_settings *s) {
 }
 
 int cmd_train(int argc, char **argv) {
+    double t_entry = px_now();
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     // First pass: --preset (however abbreviated) decides the base settings; the second pass's
@@ -589,7 +596,7 @@ int cmd_train(int argc, char **argv) {
     // PIXLOC_TRAIN_SYNC=1: the synchronous schedule (each loss checked before the next step, fresh
     // data drawn between epochs), which gives the same run bit for bit: for tests comparing them.
     const char *sync_env = getenv("PIXLOC_TRAIN_SYNC");
-    progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0};
+    progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0, t_entry, 0};
     trainer_options to = {&g_stop, progress, &po, nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1,
                           sync_env && strcmp(sync_env, "1") == 0};
     trainer *t = trainer_create(&s, &to);

@@ -61,6 +61,16 @@ void ocl_options_from_env(ocl_options *o) {
     }
     o->conv_variant = env("PIXLOC_CONV_VARIANT");
     o->kernel_profile = env("PIXLOC_KERNEL_PROFILE");
+    // PIXLOC_BUILD_THREADS=N: helper threads for background builds (0: none). PoCL's
+    // cache off (POCL_KERNEL_CACHE=0) leaves helpers nothing to hand over: none.
+    o->build_threads = 0;
+    const char *bt = env("PIXLOC_BUILD_THREADS"), *pc = env("POCL_KERNEL_CACHE");
+    if (bt) {
+        char *end;
+        long v = strtol(bt, &end, 10);
+        if (*end == 0 && v >= 0) o->build_threads = v == 0 ? -1 : (int)(v > 64 ? 64 : v);
+    }
+    if (pc && strcmp(pc, "0") == 0) o->build_threads = -1;
 }
 
 void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {

@@ -304,6 +304,16 @@ static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
     return size <= max;
 }
 
+void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    if (!ocl_build_threads(c) || max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1 || p->variant < 0 ||
+        p->variant >= CONV_VARIANT_COUNT)
+        return;
+    ocl_program_list *l = px_calloc(1, sizeof *l, "program list");
+    conv3x3_programs(&c->target, p, max_N, Cin, Cout, H, W, l); // what create() builds, as `pixloc kernels` lists
+    ocl_program_prefetch_list(c, l);
+    free(l);
+}
+
 // try_only: return NULL instead of exiting when the parameters are bad or do
 // not fit the device.
 static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int try_only,
@@ -333,6 +343,9 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     // Kernels index with int: the largest activation buffer must fit.
     if (act_floats(&k->lx) > INT_MAX || act_floats(&k->ly) > INT_MAX)
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
+    // This layer's programs, in parallel where helpers run (training layers only: the list
+    // is the training programs').
+    if (!k->fwd_only) conv3x3_prefetch(c, max_N, Cin, Cout, H, W, p);
 
     segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
     k->dir_f = dir_for(&k->prm, Cout, k->lx.plane);

@@ -392,6 +392,28 @@ static void create_inference(net *n, const nn_buffers *l) {
     create_batch_indices(n, l);
 }
 
+// Every program the layers below will build, announced in the order they are built,
+// so helper threads (where they run) compile them in parallel with the main thread.
+// The list is made as net_programs makes it, with this net's own parameters (tuned or forced).
+static void prefetch_programs(net *n, int max_batch) {
+    if (!ocl_build_threads(n->c)) return;
+    const ocl_target *t = &n->c->target;
+    ocl_program_list *l = px_calloc(1, sizeof *l, "program list");
+    for (int i = 0; i < n->cfg.nblocks; i++) {
+        const net_block *b = &n->b[i];
+        conv3x3_programs(t, &n->prm[i], max_batch, b->cin, b->cout, n->H, n->W, l);
+        if (n->cfg.bn[i])
+            batchnorm_programs(t, l);
+        else if (n->cfg.relu[i])
+            relu_programs(t, l);
+    }
+    head_programs(t, l);
+    adam_programs(t, l);
+    ocl_program_list_add(l, t, "batch.cl", "");
+    ocl_program_prefetch_list(n->c, l);
+    free(l);
+}
+
 net *net_create(ocl_ctx *c, const net_config *cfg, int H, int W, int max_batch) {
     return net_create_kind(c, cfg, H, W, max_batch, NET_KIND_TRAINING);
 }
@@ -412,6 +434,7 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
         return n;
     }
 
+    prefetch_programs(n, max_batch);
     n->params = plan_alloc(n, &l, "parameters");
     n->grads = plan_alloc(n, &l, "gradients");
     n->m = plan_alloc(n, &l, "adam m");

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "build_pool.h"
 #include "kernel_cache.h"
 #include "pixloc.h"
 #include "tuning.h"
@@ -326,6 +328,29 @@ static void target_of(ocl_ctx *c, const char *profile) {
     }
 }
 
+// Helper threads for background builds: only on PoCL, whose on-disk compile cache
+// carries a helper context's build over to the main context (build_pool.h). They start
+// on the first program that must be built from source (pool()), so a warm start-up,
+// where every program comes from the cache, creates no thread nor context.
+static void plan_pool(ocl_ctx *c, const ocl_options *o) {
+    c->pool = NULL;
+    c->pool_threads = 0;
+    if (o->build_threads < 0 || !strstr(c->platform_name, "Portable Computing Language")) return;
+    int n = o->build_threads > 0 ? o->build_threads : (int)c->compute_units;
+    c->pool_threads = n > BUILD_POOL_MAX ? BUILD_POOL_MAX : n;
+}
+
+// The pool, started on first use; NULL where none is planned or none could start.
+static struct build_pool *pool(ocl_ctx *c) {
+    if (!c->pool && c->pool_threads > 0) {
+        c->pool = build_pool_start(c->platform, c->device, c->pool_threads, c->cache_dir);
+        if (!c->pool) c->pool_threads = 0; // no helper: build and store as without one
+    }
+    return c->pool;
+}
+
+int ocl_build_threads(const ocl_ctx *c) { return c->pool_threads; }
+
 void ocl_init(ocl_ctx *c, const ocl_options *o) {
     memset(c, 0, sizeof *c);
     const char *psel = o->platform, *dsel = o->device, *tsel = o->device_type;
@@ -386,6 +411,8 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
     target_of(c, o->kernel_profile);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
+    c->quiet = o->quiet;
+    plan_pool(c, o);
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
                c->platform_name, c->platform_version);
@@ -410,6 +437,14 @@ static void entry_free(struct ocl_program_entry *m) {
 }
 
 void ocl_release(ocl_ctx *c) {
+    if (c->pool) {
+        int n = build_pool_pending_stores(c->pool);
+        double t0 = px_now();
+        if (n > 0 && !c->quiet) px_log("saving %d newly built program%s to the kernel cache", n, n == 1 ? "" : "s");
+        build_pool_finish(c->pool);
+        c->pool = NULL;
+        if (n > 0 && c->cache_debug) fprintf(stderr, "pixloc: kernel cache stores took %.3fs\n", px_now() - t0);
+    }
     while (c->programs) {
         struct ocl_program_entry *m = c->programs;
         c->programs = m->next;
@@ -590,13 +625,22 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_optio
             if (c->cache_debug) fprintf(stderr, "pixloc: kernel cache MISS %s %s\n", file, options);
         }
     }
+    int waited = 0;
     if (!p) {
+        if (c->pool) waited = build_pool_claim(c->pool, file, options); // a helper's build warms PoCL's cache
         p = build_from_source(c, file, src, options, log);
-        if (p && use_cache) kcache_store(c->cache_dir, &key, p);
+        if (p && use_cache) {
+            if (pool(c))
+                build_pool_store_later(c->pool, src, options, &key);
+            else
+                kcache_store(c->cache_dir, &key, p);
+        }
     }
     free(src);
     if (!p) return NULL;
-    if (c->cache_debug) fprintf(stderr, "pixloc: program %s ready in %.3fs\n", file, px_now() - t0);
+    if (c->cache_debug)
+        fprintf(stderr, "pixloc: program %s ready in %.3fs%s\n", file, px_now() - t0,
+                waited ? " (after a helper's build)" : "");
     struct ocl_program_entry *m = px_calloc(1, sizeof *m, "program registry");
     m->file = strdup(file);
     m->options = strdup(options);
@@ -607,6 +651,36 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_optio
     c->programs = m;
     c->programs_owned++;
     return p;
+}
+
+// options: the exact (full) build options, as ocl_program_try makes them.
+static void prefetch(ocl_ctx *c, const char *file, const char *options) {
+    for (struct ocl_program_entry *m = c->programs; m; m = m->next)
+        if (strcmp(m->file, file) == 0 && strcmp(m->options, options) == 0) return;
+    char *src = ocl_source(c, file);
+    if (!src) return; // ocl_program reports it
+    kcache_key key = {{0, 0}};
+    int cached = 0;
+    if (c->cache_dir[0]) {
+        kcache_key_make(&key, src, options, c->platform_version, c->device_name, c->driver_version);
+        char path[1200];
+        kcache_path(c->cache_dir, &key, path, sizeof path);
+        cached = access(path, R_OK) == 0; // ocl_program loads it: nothing to build ahead
+    }
+    if (!cached && pool(c)) build_pool_prefetch(c->pool, file, options, src, &key);
+    free(src);
+}
+
+void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *layer_options) {
+    if (c->pool_threads <= 0) return;
+    char options[OCL_PROGRAM_OPTIONS_MAX];
+    ocl_build_options(&c->target, layer_options, options, sizeof options);
+    prefetch(c, file, options);
+}
+
+void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l) {
+    if (c->pool_threads <= 0) return;
+    for (int i = 0; i < l->n; i++) prefetch(c, l->s[i].file, l->s[i].options);
 }
 
 void ocl_program_release(ocl_ctx *c, cl_program *p) {

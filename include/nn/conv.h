@@ -80,6 +80,10 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 // Same, but returns NULL (printing nothing) when the parameters are invalid, do
 // not fit the device or the program does not build: for the tuner.
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
+// Announces the programs conv3x3_create_with(c, max_N, Cin, Cout, H, W, p) will build
+// (ocl_program_prefetch): a network calls it for every layer before creating the first,
+// so the programs compile in parallel where helper threads run. Otherwise no effect.
+void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 
 // Forward only, for an inference network: no input-gradient program, no flipped
 // weights, no weight-gradient partials (conv3x3_backward_* exit 1), and the forward

@@ -28,6 +28,7 @@ void ocl_fail_(const char *call, cl_int err, const char *file, int line) __attri
 
 struct ocl_program_entry;
 struct tuning_store;
+struct build_pool;
 
 // How the user asked for a device, and the run's settings, filled by the caller
 // (the CLI reads the environment and the flags: host/cli/ocl_flags.c). Library
@@ -44,6 +45,10 @@ typedef struct {
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
     const char *kernel_profile;      // "gpu" or "cpu": that device type's kernels on any device; NULL = the device's
+    // Helper threads for background program builds and cache stores (build_pool.h):
+    // 0 = automatic (on PoCL with its compile cache on: one per compute unit, at most 8;
+    // elsewhere none), -1 = none, N > 0 = N (PoCL only).
+    int build_threads;
     // Where platform, device and device_type came from, for messages ("--device" or
     // "PIXLOC_DEVICE"); NULL reads as the flag.
     const char *platform_from, *device_from, *device_type_from;
@@ -83,6 +88,9 @@ typedef struct {
     int programs_owned, programs_cached;
     struct ocl_program_entry *programs; // ocl.c's registry of built programs
     struct tuning_store *tuning;        // this device's tuning file, read on first use
+    struct build_pool *pool;            // background builds (NULL: none yet; see build_pool.h)
+    int pool_threads;                   // helpers the pool starts with on first need (0: no pool)
+    int quiet;
 } ocl_ctx;
 
 // Selects a device as asked (default: first GPU of any platform, else first CPU),
@@ -90,6 +98,9 @@ typedef struct {
 // quiet. No platform, or nothing matching: message listing what exists and how
 // to install PoCL, exit 2.
 void ocl_init(ocl_ctx *c, const ocl_options *o);
+// Frees the context. With helper threads, first writes the compiled-program cache
+// entries of the programs this context built from source (deferred from build time,
+// see build_pool.h), several at once.
 void ocl_release(ocl_ctx *c);
 // `pixloc devices`: lists every platform and device, each with a "tuned:" line (the
 // device's tuning file, or "no" followed by untuned_note); returns an exit status.
@@ -105,6 +116,16 @@ struct tuning_store *ocl_tuning(const ocl_ctx *c);
 // Programs are shared in-process by (file, options) while held, and the last
 // OCL_PROGRAM_MEMO_MAX given back are kept for reuse; ocl_release frees the rest.
 cl_program ocl_program(ocl_ctx *c, const char *file, const char *options);
+// Announces that ocl_program(c, file, options) will follow soon: where helper
+// threads run (PoCL), one starts building it now, so several programs compile in
+// parallel; elsewhere, or when the program is built or cached already, nothing happens.
+// Results are the same either way (the later ocl_program builds the same source).
+void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *options);
+// The same for programs listed with their exact options (conv3x3_programs, net_programs).
+void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l);
+// The number of helper threads for background builds (0: none), started on the first
+// program that must be built from source.
+int ocl_build_threads(const ocl_ctx *c);
 // Gives back a program from ocl_program / ocl_program_try; NULL-safe, sets *p to NULL.
 void ocl_program_release(ocl_ctx *c, cl_program *p);
 // Gives back the program (from ocl_program) that kernel k was created from: for a
