@@ -49,7 +49,7 @@
 
 // Sum of 16 lanes in a fixed order: ((lo + hi) halved twice more), with lane extracts rather
 // than .lo/.hi swizzles, which Oclgrind --uninitialized at -O0 reports as uninitialized values.
-static inline float hsum16(float16 v) {
+float hsum16(float16 v) {
     const float a0 = v.s0 + v.s8, a1 = v.s1 + v.s9, a2 = v.s2 + v.sa, a3 = v.s3 + v.sb;
     const float a4 = v.s4 + v.sc, a5 = v.s5 + v.sd, a6 = v.s6 + v.se, a7 = v.s7 + v.sf;
     const float b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
@@ -74,7 +74,7 @@ __kernel void conv_pack_weights(__global const float *w, int w_off, __global flo
 }
 
 // Writes zeros to padded positions [from, to) of the TILE_CO planes at yp.
-static inline void zero_span(__global float *yp, int co0, int from, int to) {
+void zero_span(__global float *yp, int co0, int from, int to) {
     for (int j = 0; j < TILE_CO; j++)
         if (co0 + j < COUT)
             for (int q = from; q < to; q++) yp[j * PLANE + q] = 0.0f;

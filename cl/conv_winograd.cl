@@ -187,7 +187,7 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 // IMG_W run into the ring and the next rows: fine while they stay inside the
 // plane (end <= PLANE floats from the plane's start), as wino_output rewrites
 // all of those later; otherwise only the image's columns are written.
-static inline void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
+void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
     if (room >= 32) {
         vstore16(lo, 0, rp + c0);
         vstore16(hi, 0, rp + c0 + 16);

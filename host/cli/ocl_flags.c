@@ -14,7 +14,8 @@ const char *const OCL_OPTIONS_HELP =
     "  --platform P        platform index or case-insensitive name/vendor substring [PIXLOC_PLATFORM]\n"
     "  --device D          device index or case-insensitive name/vendor substring [PIXLOC_DEVICE]\n"
     "  --device-type T     gpu, cpu, accelerator or all [PIXLOC_DEVICE_TYPE]\n"
-    "                      default: the first GPU of any platform, else the first CPU device\n"
+    "                      default: the best usable device: GPUs (discrete before integrated, then\n"
+    "                      compute units x clock), else CPUs; `pixloc devices` shows skipped ones and why\n"
     "  --kernel-dir DIR    read kernel sources from DIR instead of the built-in copies [PIXLOC_KERNEL_DIR]\n"
     "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n";
 

@@ -3,10 +3,7 @@
 #ifndef PIXLOC_OCL_H
 #define PIXLOC_OCL_H
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
+#include "cl_include.h"
 #include <stddef.h>
 
 // Symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES").
@@ -61,7 +58,10 @@ typedef struct {
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
     cl_uint compute_units;
     cl_ulong global_mem, max_alloc, local_mem;
-    size_t max_wg;
+    size_t max_wg;         // CL_DEVICE_MAX_WORK_GROUP_SIZE
+    size_t max_item[3];    // CL_DEVICE_MAX_WORK_ITEM_SIZES (per dimension)
+    int cl_version;        // CL_DEVICE_VERSION as major*10+minor (12: clEnqueueFillBuffer exists)
+    int clc_version;       // CL_DEVICE_OPENCL_C_VERSION as major*10+minor
     char kernel_dir[1024]; // "" = embedded sources
     char cache_dir[1024];  // "" = cache (and tuning file) disabled
     int cache_debug;
@@ -77,10 +77,12 @@ typedef struct {
     struct tuning_store *tuning;        // this device's tuning file, read on first use
 } ocl_ctx;
 
-// Selects a device as asked (default: first GPU of any platform, else first CPU),
+// Selects a device as asked: the best-ranked usable device among those the
+// selectors match (the rule and the skips: include/runtime/device_rank.h),
 // creates a context and an in-order queue, prints the choice to stderr unless
-// quiet. No platform, or nothing matching: message listing what exists and how
-// to install PoCL, exit 2.
+// quiet. No platform, nothing matching, or only skipped devices matching: a
+// message saying which (each skipped device with its reason), listing what
+// exists and how to install PoCL, exit 2.
 void ocl_init(ocl_ctx *c, const ocl_options *o);
 void ocl_release(ocl_ctx *c);
 // `pixloc devices`: lists every platform and device, each with a "tuned:" line (the
