@@ -13,8 +13,13 @@
 
 // A usable device of a type, unified memory flag, compute units and clock.
 static ocl_dev_props dev(cl_device_type t, int unified, unsigned cu, unsigned mhz) {
-    ocl_dev_props d = {.type = t, .available = 1, .compiler = 1, .clc_version = 12, .unified = unified,
-                       .compute_units = cu, .clock_mhz = mhz};
+    ocl_dev_props d = {.type = t,
+                       .available = 1,
+                       .compiler = 1,
+                       .clc_version = 12,
+                       .unified = unified,
+                       .compute_units = cu,
+                       .clock_mhz = mhz};
     return d;
 }
 
@@ -33,8 +38,8 @@ int main(void) {
     CHECK(ocl_parse_clc_version("OpenCL C 3.0 ") == 30, "OpenCL C 3.0");
     CHECK(ocl_parse_clc_version("OpenCL 3.0 CUDA") == 30, "a CL_DEVICE_VERSION string");
     CHECK(ocl_parse_clc_version("OpenCL C 1.2 (Oclgrind 21.10)") == 12, "Oclgrind");
-    CHECK(ocl_parse_clc_version("garbage") == 0 && ocl_parse_clc_version("") == 0 &&
-              ocl_parse_clc_version(NULL) == 0 && ocl_parse_clc_version("OpenCL C x.y") == 0,
+    CHECK(ocl_parse_clc_version("garbage") == 0 && ocl_parse_clc_version("") == 0 && ocl_parse_clc_version(NULL) == 0 &&
+              ocl_parse_clc_version("OpenCL C x.y") == 0,
           "unparsable versions read as 0");
 
     // Skips, each with its reason.

@@ -20,13 +20,15 @@ int ocl_parse_clc_version(const char *s) {
 
 int ocl_device_skipped(const ocl_dev_props *d, char *why, size_t len) {
     if (!d->available) {
-        snprintf(why, len, "not available (CL_DEVICE_AVAILABLE is false: in use in exclusive mode, or the driver "
-                           "lost it)");
+        snprintf(why, len,
+                 "not available (CL_DEVICE_AVAILABLE is false: in use in exclusive mode, or the driver "
+                 "lost it)");
         return 1;
     }
     if (!d->compiler) {
-        snprintf(why, len, "no OpenCL C compiler (CL_DEVICE_COMPILER_AVAILABLE is false): pixloc builds its kernels "
-                           "from source at run time");
+        snprintf(why, len,
+                 "no OpenCL C compiler (CL_DEVICE_COMPILER_AVAILABLE is false): pixloc builds its kernels "
+                 "from source at run time");
         return 1;
     }
     if (d->clc_version < OCL_MIN_CLC) {

@@ -393,6 +393,8 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     }
     c->platform = p[ch.plat].id;
     c->device = p[ch.plat].devs[ch.dev];
+    c->platform_index = ch.plat;
+    c->device_index = ch.dev;
     snprintf(c->platform_name, sizeof c->platform_name, "%s", p[ch.plat].name);
     snprintf(c->platform_version, sizeof c->platform_version, "%s", p[ch.plat].version);
     free_discovery(p, np);

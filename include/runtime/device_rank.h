@@ -24,12 +24,12 @@
 
 typedef struct {
     cl_device_type type;
-    int available;           // CL_DEVICE_AVAILABLE
-    int compiler;            // CL_DEVICE_COMPILER_AVAILABLE
-    int clc_version;         // CL_DEVICE_OPENCL_C_VERSION as major*10+minor (12 for "OpenCL C 1.2 ..."); 0 unknown
-    int unified;             // CL_DEVICE_HOST_UNIFIED_MEMORY (an integrated GPU, or a CPU)
-    unsigned compute_units;  // CL_DEVICE_MAX_COMPUTE_UNITS
-    unsigned clock_mhz;      // CL_DEVICE_MAX_CLOCK_FREQUENCY
+    int available;          // CL_DEVICE_AVAILABLE
+    int compiler;           // CL_DEVICE_COMPILER_AVAILABLE
+    int clc_version;        // CL_DEVICE_OPENCL_C_VERSION as major*10+minor (12 for "OpenCL C 1.2 ..."); 0 unknown
+    int unified;            // CL_DEVICE_HOST_UNIFIED_MEMORY (an integrated GPU, or a CPU)
+    unsigned compute_units; // CL_DEVICE_MAX_COMPUTE_UNITS
+    unsigned clock_mhz;     // CL_DEVICE_MAX_CLOCK_FREQUENCY
 } ocl_dev_props;
 
 // major*10+minor of a CL_DEVICE_OPENCL_C_VERSION string ("OpenCL C 1.2 PoCL" -> 12),

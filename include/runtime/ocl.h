@@ -52,7 +52,8 @@ typedef struct {
     cl_context ctx;
     cl_command_queue queue;
     cl_device_type type;
-    int is_cpu; // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
+    int platform_index, device_index; // as `pixloc devices` numbers them
+    int is_cpu;                       // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
     int is_gpu;
     char platform_name[256], platform_version[256];
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
