@@ -152,6 +152,40 @@ int main(void) {
     // Same program again in this process: memoised, no new lookup.
     ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
     CHECK(c.cache_misses == 1 && c.builds == 1, "in-process memo");
+    // Enqueue-time limits on a real kernel: twice the device's work-group size is
+    // refused with the limit named; shrinking gives a size within it.
+    {
+        cl_kernel k = ocl_kernel(&c, p, "axpb");
+        char why[640];
+        size_t l[1] = {c.max_wg * 2};
+        CHECK(!ocl_fit_local(&c, k, 1, l, OCL_FIT_EXACT, why, sizeof why) && strstr(why, "axpb") &&
+                  strstr(why, c.device_name) && strstr(why, "CL_"),
+              "a local size of twice the maximum is refused: '%s'", why);
+        CHECK(ocl_fit_local(&c, k, 1, l, OCL_FIT_SHRINK, why, sizeof why) && l[0] >= 1 && l[0] <= c.max_wg,
+              "shrunk to %zu (device %zu)", l[0], c.max_wg);
+        size_t one[1] = {1};
+        CHECK(ocl_fit_local(&c, k, 1, one, OCL_FIT_EXACT, NULL, 0), "a local size of 1 fits");
+        clReleaseKernel(k);
+    }
+    ocl_release(&c);
+    // PIXLOC_MAX_WORK_GROUP caps the work-group limit as pixloc sees it.
+    {
+        setenv("PIXLOC_MAX_WORK_GROUP", "16", 1);
+        ocl_options wg = {0};
+        ocl_options_from_env(&wg);
+        wg.quiet = 1;
+        unsetenv("PIXLOC_MAX_WORK_GROUP");
+        CHECK(wg.max_wg_cap == 16, "PIXLOC_MAX_WORK_GROUP=16 read (%zu)", wg.max_wg_cap);
+        ocl_init(&c, &wg);
+        CHECK(c.max_wg <= 16 && c.max_item[0] <= 16, "capped at 16 (%zu, %zu)", c.max_wg, c.max_item[0]);
+        cl_program q = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+        cl_kernel k = ocl_kernel(&c, q, "axpb");
+        size_t l[1] = {32};
+        char why[640];
+        CHECK(!ocl_fit_local(&c, k, 1, l, OCL_FIT_EXACT, why, sizeof why) && strstr(why, "32"), "32 over the cap: '%s'",
+              why);
+        clReleaseKernel(k);
+    }
     ocl_release(&c);
 
     // A new context (as a new process would be): cache hit, no compile.

@@ -60,6 +60,14 @@ void ocl_options_from_env(ocl_options *o) {
         if (*end == 0 && v > 0) o->max_alloc_mb = v;
     }
     o->conv_variant = env("PIXLOC_CONV_VARIANT");
+    // A smaller work-group limit than the device's, as on a small GPU (for tests).
+    o->max_wg_cap = 0;
+    const char *wg = env("PIXLOC_MAX_WORK_GROUP");
+    if (wg) {
+        char *end;
+        unsigned long long v = strtoull(wg, &end, 10);
+        if (*end == 0 && v > 0 && v <= 1u << 20) o->max_wg_cap = (size_t)v;
+    }
 }
 
 void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {

@@ -94,12 +94,32 @@ static const char *const INSTALL_HINT =
     "for a GPU, install the vendor's OpenCL driver (NVIDIA: nvidia-opencl-icd, AMD: ROCm or mesa-opencl-icd, "
     "Intel: intel-opencl-icd).";
 
+// A blocking call (a read, a write, clFinish) reports the failure of any command
+// queued before it, so an error there may belong to an earlier kernel.
+static int blocking_call(const char *call) {
+    return strstr(call, "clFinish") || strstr(call, "CL_TRUE") || strstr(call, "clWaitForEvents") ||
+           strstr(call, "fill_floats");
+}
+
 void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
     fflush(stdout);
     fprintf(stderr, "pixloc: error: OpenCL call failed: %s\n  -> %s (%d) at %s:%d\n", call, cl_errstr(err), (int)err,
             file, line);
-    if (err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY)
-        fprintf(stderr, "  the device ran out of memory or resources: try a smaller --batch-size\n");
+    if (err == CL_OUT_OF_HOST_MEMORY)
+        fprintf(stderr, "  the host ran out of memory: try a smaller --batch-size or close other programs\n");
+    else if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        fprintf(stderr, "  the device could not back a buffer with memory (drivers allocate at first use): try a "
+                        "smaller --batch-size or image size\n");
+    else if (err == CL_OUT_OF_RESOURCES && blocking_call(call))
+        fprintf(stderr,
+                "  a command queued before this call failed on the device. On a GPU that is usually a kernel that "
+                "faulted (an out-of-bounds access: a bug, please report it with the output of `pixloc devices`) or "
+                "that the driver stopped for running too long (a watchdog, on a GPU that drives a display), and "
+                "only sometimes memory; the kernel log says which on NVIDIA (dmesg: Xid 13/31 a fault, Xid 8 a "
+                "timeout). A smaller --batch-size helps only with the last two\n");
+    else if (err == CL_OUT_OF_RESOURCES)
+        fprintf(stderr, "  the device lacks the resources for this command (memory, or registers / local memory "
+                        "for a kernel's work-group): try a smaller --batch-size\n");
     exit(PX_EXIT_FAIL);
 }
 
@@ -417,6 +437,9 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     if (dims > 16) dims = 16;
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof(size_t), items, NULL));
     for (int i = 0; i < 3; i++) c->max_item[i] = i < (int)dims ? items[i] : 1;
+    if (o->max_wg_cap > 0 && o->max_wg_cap < c->max_wg) c->max_wg = o->max_wg_cap;
+    for (int i = 0; i < 3; i++)
+        if (c->max_item[i] > c->max_wg) c->max_item[i] = c->max_wg;
     char clc[256];
     str_info_d(c->device, CL_DEVICE_OPENCL_C_VERSION, clc, sizeof clc);
     c->clc_version = ocl_parse_clc_version(clc);
@@ -788,6 +811,31 @@ void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes) {
 
 void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) { CL_CHECK(fill_floats(c, m, value, count)); }
 
+int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, int mode, char *why, size_t len) {
+    ocl_wg_limits lim = {.max_wg = c->max_wg, .device_local_mem = (size_t)c->local_mem};
+    for (int i = 0; i < 3; i++) lim.max_item[i] = c->max_item[i];
+    cl_ulong kmem = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof lim.kernel_wg, &lim.kernel_wg, NULL) !=
+        CL_SUCCESS)
+        lim.kernel_wg = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof lim.reqd, lim.reqd, NULL) !=
+        CL_SUCCESS)
+        lim.reqd[0] = lim.reqd[1] = lim.reqd[2] = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kmem, &kmem, NULL) == CL_SUCCESS)
+        lim.kernel_local_mem = (size_t)kmem;
+    char reason[512];
+    if (ocl_wg_fit(&lim, dims, local, mode, reason, sizeof reason)) {
+        if (why && len) why[0] = 0;
+        return 1;
+    }
+    if (why && len) {
+        char name[128] = "?";
+        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+        snprintf(why, len, "kernel '%s' on %s: %s", name, c->device_name, reason);
+    }
+    return 0;
+}
+
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
     for (cl_uint i = 0; i < dims; i++)
         if (global[i] == 0) return; // nothing to do (e.g. an empty tail)
@@ -803,6 +851,13 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
             for (cl_uint i = 1; i < dims; i++) fprintf(stderr, "x%zu", local[i]);
         }
         fprintf(stderr, ") on %s failed: %s\n", c->device_name, cl_errstr(err));
+        char why[640];
+        size_t l[3] = {1, 1, 1};
+        for (cl_uint i = 0; local && i < dims && i < 3; i++) l[i] = local[i];
+        if (local && dims <= 3 && !ocl_fit_local(c, k, dims, l, OCL_FIT_EXACT, why, sizeof why))
+            fprintf(stderr, "  %s\n", why);
+        else if (local && err == CL_INVALID_WORK_GROUP_SIZE)
+            fprintf(stderr, "  the global size must be a multiple of the local size in every dimension\n");
         exit(PX_EXIT_FAIL);
     }
 }

@@ -4,6 +4,7 @@
 #define PIXLOC_OCL_H
 
 #include "cl_include.h"
+#include "wg_fit.h"
 #include <stddef.h>
 
 // Symbolic name of an OpenCL error code ("CL_OUT_OF_RESOURCES").
@@ -37,6 +38,7 @@ typedef struct {
     char cache_dir[1024];            // compiled programs and tuning files live here; "" = off
     int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
+    size_t max_wg_cap;               // > 0: cap on the device's work-group size (for tests: PIXLOC_MAX_WORK_GROUP)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
     // Where platform, device and device_type came from, for messages ("--device" or
     // "PIXLOC_DEVICE"); NULL reads as the flag.
@@ -59,7 +61,7 @@ typedef struct {
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
     cl_uint compute_units;
     cl_ulong global_mem, max_alloc, local_mem;
-    size_t max_wg;         // CL_DEVICE_MAX_WORK_GROUP_SIZE
+    size_t max_wg;         // CL_DEVICE_MAX_WORK_GROUP_SIZE, or options.max_wg_cap when smaller
     size_t max_item[3];    // CL_DEVICE_MAX_WORK_ITEM_SIZES (per dimension)
     int cl_version;        // CL_DEVICE_VERSION as major*10+minor (12: clEnqueueFillBuffer exists)
     int clc_version;       // CL_DEVICE_OPENCL_C_VERSION as major*10+minor
@@ -131,7 +133,25 @@ void ocl_free(cl_mem *m);
 void ocl_write(ocl_ctx *c, cl_mem m, size_t offset, const void *src, size_t bytes);
 void ocl_read(ocl_ctx *c, cl_mem m, size_t offset, void *dst, size_t bytes);
 void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count);
-// Enqueues an ND-range; local may be NULL. Errors name the kernel.
+// Enqueue-time limits, in one place. Whether the explicit local size local[0..dims)
+// fits kernel k on this device: each dimension within CL_DEVICE_MAX_WORK_ITEM_SIZES,
+// their product within CL_DEVICE_MAX_WORK_GROUP_SIZE (as capped by
+// PIXLOC_MAX_WORK_GROUP) and the kernel's CL_KERNEL_WORK_GROUP_SIZE (its registers),
+// equal to its reqd_work_group_size if it was compiled with one, and its
+// CL_KERNEL_LOCAL_MEM_SIZE within CL_DEVICE_LOCAL_MEM_SIZE (call it after setting
+// the kernel's __local arguments: their sizes count). Rules: include/runtime/wg_fit.h.
+//   mode OCL_FIT_EXACT (the kernel's indexing needs exactly this size): 1 if it fits,
+//     else 0 and the reason, naming the kernel, the device and the limit, in why;
+//   mode OCL_FIT_SHRINK (any size works, e.g. element-wise kernels): shrinks local in
+//     place (halving the largest dimension) until it fits and returns 1; the caller
+//     then rounds its global size up to the new local size (ocl_round_up) and the
+//     kernel guards the tail. 0 only when nothing fits (local memory over the device's).
+// why may be NULL. Typical use, once per kernel at creation, not per launch:
+//   size_t l[1] = {256};
+//   if (!ocl_fit_local(c, k, 1, l, OCL_FIT_SHRINK, why, sizeof why)) px_die(PX_EXIT_FAIL, "%s", why);
+int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, int mode, char *why, size_t len);
+// Enqueues an ND-range; local may be NULL. Errors name the kernel; a local size the
+// kernel or device cannot take is explained with ocl_fit_local's reason.
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local);
 void ocl_finish(ocl_ctx *c);
 
