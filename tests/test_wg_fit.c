@@ -61,8 +61,7 @@ int main(void) {
     size_t s1[1] = {1024};
     CHECK(ocl_wg_fit(&g, 1, s1, OCL_FIT_SHRINK, why, sizeof why) && s1[0] == 256, "1024 -> %zu", s1[0]);
     size_t s2[2] = {64, 16};
-    CHECK(ocl_wg_fit(&g, 2, s2, OCL_FIT_SHRINK, why, sizeof why) && s2[0] * s2[1] <= 256 && s2[0] == 16 &&
-              s2[1] == 16,
+    CHECK(ocl_wg_fit(&g, 2, s2, OCL_FIT_SHRINK, why, sizeof why) && s2[0] * s2[1] <= 256 && s2[0] == 16 && s2[1] == 16,
           "64x16 -> %zux%zu", s2[0], s2[1]);
     // A small device: 8 items in dimension 1, 32 per group.
     ocl_wg_limits small = {.max_item = {32, 8, 1}, .max_wg = 32, .kernel_wg = 0, .device_local_mem = 16384};

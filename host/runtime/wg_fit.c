@@ -11,7 +11,8 @@ static size_t product(const size_t *l, unsigned dims) {
 
 static void shape(char *out, size_t len, const size_t *l, unsigned dims) {
     int n = snprintf(out, len, "%zu", l[0]);
-    for (unsigned i = 1; i < dims && n > 0 && (size_t)n < len; i++) n += snprintf(out + n, len - (size_t)n, "x%zu", l[i]);
+    for (unsigned i = 1; i < dims && n > 0 && (size_t)n < len; i++)
+        n += snprintf(out + n, len - (size_t)n, "x%zu", l[i]);
 }
 
 // The first limit local breaks, as a message; 0 if none.
@@ -31,8 +32,9 @@ static int broken(const ocl_wg_limits *lim, unsigned dims, const size_t *local, 
     }
     for (unsigned i = 0; i < dims; i++)
         if (local[i] == 0 || local[i] > lim->max_item[i]) {
-            snprintf(why, len, "work-group %s: %zu in dimension %u is over the device's %zu (CL_DEVICE_MAX_WORK_ITEM_SIZES)",
-                     s, local[i], i, lim->max_item[i]);
+            snprintf(why, len,
+                     "work-group %s: %zu in dimension %u is over the device's %zu (CL_DEVICE_MAX_WORK_ITEM_SIZES)", s,
+                     local[i], i, lim->max_item[i]);
             return 1;
         }
     if (n > lim->max_wg) {
@@ -48,8 +50,10 @@ static int broken(const ocl_wg_limits *lim, unsigned dims, const size_t *local, 
         return 1;
     }
     if (lim->kernel_local_mem > lim->device_local_mem) {
-        snprintf(why, len, "local memory %zu bytes (CL_KERNEL_LOCAL_MEM_SIZE) is over the device's %zu "
-                 "(CL_DEVICE_LOCAL_MEM_SIZE)", lim->kernel_local_mem, lim->device_local_mem);
+        snprintf(why, len,
+                 "local memory %zu bytes (CL_KERNEL_LOCAL_MEM_SIZE) is over the device's %zu "
+                 "(CL_DEVICE_LOCAL_MEM_SIZE)",
+                 lim->kernel_local_mem, lim->device_local_mem);
         return 1;
     }
     return 0;
