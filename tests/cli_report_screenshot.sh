@@ -2,7 +2,7 @@
 # Renders a report of a realistic fake run in headless Chromium and checks that the
 # screenshot is a real page (large, many colours, mostly not one colour), i.e. the
 # page and its images load from disk without network access.
-# Skips (exit 0) when chromium or python3 is not installed.
+# Skips (exit 77, which CTest reports as skipped) when chromium or python3 is not installed.
 #   bash tests/cli_report_screenshot.sh PATH/TO/pixloc [OUT.png]
 set -u
 PIXLOC=${1:?usage: cli_report_screenshot.sh PATH/TO/pixloc [OUT.png]}
@@ -13,8 +13,8 @@ browser=""
 for b in chromium chromium-browser google-chrome; do
     if command -v "$b" >/dev/null; then browser=$b; break; fi
 done
-if [ -z "$browser" ]; then echo "SKIP: chromium not installed (apt-get install chromium)"; exit 0; fi
-if ! command -v python3 >/dev/null; then echo "SKIP: python3 not installed"; exit 0; fi
+if [ -z "$browser" ]; then echo "SKIP: chromium not installed (apt-get install chromium)"; exit 77; fi
+if ! command -v python3 >/dev/null; then echo "SKIP: python3 not installed"; exit 77; fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

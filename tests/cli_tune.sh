@@ -97,6 +97,17 @@ fi
 grep -q "tuned: no" "$tmp/devices-nocache.txt" || { echo "NOT OK: devices --no-kernel-cache shows a tuning file"; exit 1; }
 echo "OK: --no-kernel-cache leaves the tuning file alone"
 
+# gpu_tiled's defaults (16x16 work-groups) on a device that takes at most 64 work-items per
+# group (PIXLOC_MAX_WORK_GROUP, as on a small GPU): that variant is skipped with a message,
+# the gpu variant's defaults are the reference, and tune still writes its file.
+rm -f "$tf"
+PIXLOC_MAX_WORK_GROUP=64 "$PIXLOC" tune --variants gpu_tiled,gpu --channels 3,5 --size 9x7 --batch-size 2 --budget 2 \
+    >"$tmp/tune-small.txt" 2>&1 || { echo "NOT OK: tune died when the gpu_tiled defaults do not fit"; cat "$tmp/tune-small.txt"; exit 1; }
+[ "$(grep -c "the gpu_tiled defaults .* do not fit or do not build .*: skipping gpu_tiled for this layer" "$tmp/tune-small.txt")" = 2 ] ||
+    { echo "NOT OK: no skip message per layer"; cat "$tmp/tune-small.txt"; exit 1; }
+[ "$(grep -c "variant=gpu " "$tf")" = 2 ] || { echo "NOT OK: expected the gpu variant for both layers"; cat "$tf"; exit 1; }
+echo "OK: gpu_tiled defaults that do not fit are skipped with a message"
+
 expect_usage() {
     local rc=0
     "$PIXLOC" tune "$@" >/dev/null 2>&1 || rc=$?

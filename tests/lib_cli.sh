@@ -12,5 +12,8 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# The test cannot run here (e.g. it needs a CPU device and PIXLOC_TEST_DEVICE chose a GPU):
+# prints why and exits 77, which CTest reports as skipped (SKIP_RETURN_CODE).
+cli_skip() { echo "SKIP: $*"; exit 77; }
 # Prints the closing line and returns the script's status.
 cli_summary() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]; }

@@ -62,9 +62,10 @@ foreach(t test_conv test_batchnorm test_head test_adam test_ocl)
   add_test(NAME oclgrind_${t}
            COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=${flags_arg}" -DEXE=$<TARGET_FILE:${t}> ${extra}
                    -P ${CMAKE_CURRENT_LIST_FILE})
-  # Tiny shapes; no kernel cache (binaries of another platform must not be offered to Oclgrind).
+  # Tiny shapes; no kernel cache (binaries of another platform must not be offered to Oclgrind);
+  # Oclgrind's simulated device only: no device selector inherited from PIXLOC_TEST_DEVICE or the caller.
   set_tests_properties(oclgrind_${t} PROPERTIES LABELS oclgrind TIMEOUT 900
-                       ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+                       ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_TEST_TINY=1;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
 endforeach()
 # The GPU-shaped kernels (PIXLOC_KERNEL_PROFILE=gpu: work-groups of 256, local-memory
 # trees) of batch norm, the head, Adam and ReLU under every check. The GPU conv kernels
@@ -83,5 +84,5 @@ foreach(v cpu gpu gpu_tiled)
            COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=--uninitialized --check-api"
                    -DEXE=$<TARGET_FILE:test_conv> -P ${CMAKE_CURRENT_LIST_FILE})
   set_tests_properties(oclgrind_test_conv_uninit_${v} PROPERTIES LABELS oclgrind TIMEOUT 900
-                       ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=${v};OCLGRIND_BUILD_OPTIONS=-cl-opt-disable;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+                       ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=${v};OCLGRIND_BUILD_OPTIONS=-cl-opt-disable;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
 endforeach()

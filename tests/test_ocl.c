@@ -69,31 +69,44 @@ int main(void) {
     snprintf(kdir, sizeof kdir, "%s/cl", tmp);
     mkdir(kdir, 0755);
     setenv("PIXLOC_CACHE_DIR", cache, 1);
-    unsetenv("PIXLOC_PLATFORM");
-    unsetenv("PIXLOC_DEVICE");
-    unsetenv("PIXLOC_DEVICE_TYPE");
     unsetenv("PIXLOC_KERNEL_DIR");
 
-    // Selection: default, by index, by substring (any case), by type, by env var.
+    // Selection. The test device's selectors (PIXLOC_PLATFORM, PIXLOC_DEVICE,
+    // PIXLOC_DEVICE_TYPE from tests/on_test_device.sh) are kept: every check below
+    // runs on the device the suite was asked to run on, whatever its type.
     ocl_options o = {0};
     ocl_options_from_env(&o); // the cache directory and settings, as the CLI reads them
     o.quiet = 1;
     ocl_ctx c;
     ocl_init(&c, &o);
-    CHECK(c.device != NULL && c.ctx != NULL && c.queue != NULL, "default device");
+    CHECK(c.device != NULL && c.ctx != NULL && c.queue != NULL, "the test device");
     char first_name[256];
     snprintf(first_name, sizeof first_name, "%s", c.device_name);
-    int first_cpu = c.is_cpu;
+    int first_cpu = c.is_cpu, first_gpu = c.is_gpu;
+    char pidx[16], didx[16];
+    snprintf(pidx, sizeof pidx, "%d", c.platform_index);
+    snprintf(didx, sizeof didx, "%d", c.device_index);
+    CHECK(c.clc_version >= 11 && c.cl_version >= 10 && c.max_item[0] >= 1 && c.max_wg >= 1,
+          "versions and limits read (OpenCL C %d, OpenCL %d, items %zu, group %zu)", c.clc_version, c.cl_version,
+          c.max_item[0], c.max_wg);
     ocl_release(&c);
 
-    ocl_options by_index = o;
-    by_index.platform = "0";
-    by_index.device = "0";
+    // With no selector at all: pixloc's own default rule gives some usable device.
+    ocl_options none = o;
+    none.platform = none.device = none.device_type = NULL;
+    ocl_init(&c, &none);
+    CHECK(c.device != NULL && strlen(c.device_name) > 0, "default rule: '%s'", c.device_name);
+    ocl_release(&c);
+
+    // By index (platform and device as `pixloc devices` numbers them): the same device.
+    ocl_options by_index = none;
+    by_index.platform = pidx;
+    by_index.device = didx;
     ocl_init(&c, &by_index);
-    CHECK(strlen(c.device_name) > 0, "device 0 of platform 0");
+    CHECK(strcmp(c.device_name, first_name) == 0, "platform %s device %s: '%s'", pidx, didx, c.device_name);
     ocl_release(&c);
 
-    // A substring of the default device's name, upper-cased: must select it.
+    // A substring of the test device's name, upper-cased: must select it.
     char sub[8] = {0};
     for (int i = 0; i < 4 && first_name[i]; i++)
         sub[i] = (char)(first_name[i] >= 'a' && first_name[i] <= 'z' ? first_name[i] - 32 : first_name[i]);
@@ -103,20 +116,29 @@ int main(void) {
     CHECK(strcmp(c.device_name, first_name) == 0, "substring '%s' selected '%s'", sub, c.device_name);
     ocl_release(&c);
 
-    if (first_cpu) {
+    // By the test device's type, as a setting and through PIXLOC_DEVICE_TYPE (any case).
+    if (first_cpu || first_gpu) {
+        const char *type = first_gpu ? "gpu" : "cpu";
         ocl_options by_type = o;
-        by_type.device_type = "cpu";
+        by_type.device_type = type;
         ocl_init(&c, &by_type);
-        CHECK(c.is_cpu, "--device-type cpu gives a CPU device");
+        CHECK(first_gpu ? c.is_gpu : c.is_cpu, "--device-type %s gives a %s device", type, type);
         ocl_release(&c);
-        setenv("PIXLOC_DEVICE_TYPE", "CPU", 1);
+        const char *saved = getenv("PIXLOC_DEVICE_TYPE");
+        char keep[64] = "";
+        if (saved) snprintf(keep, sizeof keep, "%s", saved);
+        setenv("PIXLOC_DEVICE_TYPE", first_gpu ? "GPU" : "CPU", 1);
         ocl_options by_env = {0};
         ocl_options_from_env(&by_env);
         by_env.quiet = 1;
         ocl_init(&c, &by_env);
-        CHECK(c.is_cpu, "PIXLOC_DEVICE_TYPE=CPU gives a CPU device");
+        CHECK(first_gpu ? c.is_gpu : c.is_cpu, "PIXLOC_DEVICE_TYPE=%s gives a %s device", first_gpu ? "GPU" : "CPU",
+              type);
         ocl_release(&c);
-        unsetenv("PIXLOC_DEVICE_TYPE");
+        if (saved)
+            setenv("PIXLOC_DEVICE_TYPE", keep, 1);
+        else
+            unsetenv("PIXLOC_DEVICE_TYPE");
     }
 
     // A kernel built from the embedded sources and run; the cache fills.
@@ -135,6 +157,40 @@ int main(void) {
     // Same program again in this process: memoised, no new lookup.
     ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
     CHECK(c.cache_misses == 1 && c.builds == 1, "in-process memo");
+    // Enqueue-time limits on a real kernel: twice the device's work-group size is
+    // refused with the limit named; shrinking gives a size within it.
+    {
+        cl_kernel k = ocl_kernel(&c, p, "axpb");
+        char why[640];
+        size_t l[1] = {c.max_wg * 2};
+        CHECK(!ocl_fit_local(&c, k, 1, l, OCL_FIT_EXACT, why, sizeof why) && strstr(why, "axpb") &&
+                  strstr(why, c.device_name) && strstr(why, "CL_"),
+              "a local size of twice the maximum is refused: '%s'", why);
+        CHECK(ocl_fit_local(&c, k, 1, l, OCL_FIT_SHRINK, why, sizeof why) && l[0] >= 1 && l[0] <= c.max_wg,
+              "shrunk to %zu (device %zu)", l[0], c.max_wg);
+        size_t one[1] = {1};
+        CHECK(ocl_fit_local(&c, k, 1, one, OCL_FIT_EXACT, NULL, 0), "a local size of 1 fits");
+        clReleaseKernel(k);
+    }
+    ocl_release(&c);
+    // PIXLOC_MAX_WORK_GROUP caps the work-group limit as pixloc sees it.
+    {
+        setenv("PIXLOC_MAX_WORK_GROUP", "16", 1);
+        ocl_options wg = {0};
+        ocl_options_from_env(&wg);
+        wg.quiet = 1;
+        unsetenv("PIXLOC_MAX_WORK_GROUP");
+        CHECK(wg.max_wg_cap == 16, "PIXLOC_MAX_WORK_GROUP=16 read (%zu)", wg.max_wg_cap);
+        ocl_init(&c, &wg);
+        CHECK(c.max_wg <= 16 && c.max_item[0] <= 16, "capped at 16 (%zu, %zu)", c.max_wg, c.max_item[0]);
+        cl_program q = ocl_program(&c, "selftest.cl", "-DSCALE=1.0f");
+        cl_kernel k = ocl_kernel(&c, q, "axpb");
+        size_t l[1] = {32};
+        char why[640];
+        CHECK(!ocl_fit_local(&c, k, 1, l, OCL_FIT_EXACT, why, sizeof why) && strstr(why, "32"), "32 over the cap: '%s'",
+              why);
+        clReleaseKernel(k);
+    }
     ocl_release(&c);
     CHECK(count_entries(cache) == 1, "one cache entry written (%d)", count_entries(cache));
 

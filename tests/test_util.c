@@ -1,10 +1,22 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 int t_passed, t_failed;
+
+void t_skip(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("SKIP: ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    exit(T_SKIP);
+}
 
 int t_summary(void) {
     printf("%d passed, %d failed\n", t_passed, t_failed);

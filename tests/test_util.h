@@ -24,6 +24,10 @@ extern int t_passed, t_failed;
 
 // Prints "N passed, N failed" and returns the process exit status (0 when none failed).
 int t_summary(void);
+// The test cannot run here (e.g. it needs a CPU device and PIXLOC_TEST_DEVICE chose a
+// GPU): prints "SKIP: <why>" and exits T_SKIP, which CTest reports as skipped.
+enum { T_SKIP = 77 };
+void t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 // Deterministic test data: xorshift-based uniform in [lo, hi).
 void t_fill_uniform(float *a, size_t n, float lo, float hi, uint64_t *state);

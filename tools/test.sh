@@ -12,6 +12,10 @@
 # clang-14 and libclc-14 for the gpu_compile test (NVIDIA's half also needs ptxas, from the CUDA
 # toolkit in /usr/local/cuda/bin: without it that half is skipped with a message).
 # PIXLOC_TEST_QUICK=1 runs step 1 only.
+# PIXLOC_TEST_DEVICE chooses the device of every test that uses one (tests/on_test_device.sh):
+# pocl (default: PoCL's CPU device alone, even with a GPU driver installed), cpu, gpu,
+# accelerator, all (pixloc's own default rule) or a selector PLATFORM:DEVICE / DEVICE.
+# The Oclgrind tests always run on Oclgrind's simulated device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PIXLOC_EXTRA_PKGS="oclgrind clang clang-14 libclc-14 clang-format clang-tidy libclang-rt-14-dev chromium python3-venv ${PIXLOC_EXTRA_PKGS:-}" PIXLOC_CMAKE_FLAGS="-DPIXLOC_WERROR=ON" \
@@ -21,6 +25,9 @@ bash tools/format.sh --check
 bash tools/tidy.sh build
 python3 tools/long_functions.py 150
 echo "test.sh: format and clang-tidy passed in $(($(date +%s) - t0)) s"
+echo "test.sh: test device PIXLOC_TEST_DEVICE=${PIXLOC_TEST_DEVICE:-pocl}:"
+bash tests/on_test_device.sh build/pixloc devices | grep -A1 "\[default\]" ||
+    { echo "test.sh: PIXLOC_TEST_DEVICE=${PIXLOC_TEST_DEVICE:-pocl} selects no usable device (see above)"; exit 1; }
 t0=$(date +%s)
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 echo "test.sh: release suite passed in $(($(date +%s) - t0)) s"

@@ -18,9 +18,12 @@ int cmd_devices(int argc, char **argv) {
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (ch == 'h') {
             printf("Usage: pixloc devices [--platform P] [--device D] [--device-type T]\n\n"
-                   "Lists every OpenCL platform and device with its index, name, vendor, type, OpenCL\n"
-                   "version, driver version, compute units, global memory and largest allocation, and\n"
-                   "marks the device the other commands would use with the same selection flags.\n\n%s",
+                   "Lists every OpenCL platform and device with its index, name, vendor, type (GPUs:\n"
+                   "integrated or discrete), OpenCL and OpenCL C version, driver version, compute units\n"
+                   "and clock, global memory and largest allocation, and marks [default] the device the\n"
+                   "other commands would use with the same selection flags. A device pixloc cannot use\n"
+                   "(not available, no compiler, OpenCL C below 1.1) gets a 'skipped:' line saying why.\n"
+                   "Exits 2 when the selection matches no usable device.\n\n%s",
                    OCL_OPTIONS_HELP);
             return PX_EXIT_OK;
         }

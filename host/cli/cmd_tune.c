@@ -41,7 +41,10 @@ static void usage(void) {
            "small grid of kernel variants and tile / work-group sizes, checks every candidate's outputs\n"
            "against the default's (within 1e-4 of the largest magnitude; incorrect ones are discarded),\n"
            "and keeps the fastest correct combination. The default is always measured; other candidates\n"
-           "are tried while the layer's share of --budget lasts (program builds count).\n\n"
+           "are tried while the layer's share of --budget lasts (program builds count). The default is\n"
+           "the first variant's defaults (of --variants, or the device type's list below); a variant whose\n"
+           "defaults do not fit the device (work-group or local memory over its limits) is skipped for\n"
+           "that layer with a message, and the next one's defaults are the reference.\n\n"
            "The choices go to the device's tuning file, <cache dir>/tuning-<device hash>.txt (the cache\n"
            "directory of compiled kernels: PIXLOC_CACHE_DIR, else $XDG_CACHE_HOME/pixloc or\n"
            "~/.cache/pixloc), one line per layer shape; entries for other shapes already there are kept.\n"
@@ -261,6 +264,8 @@ typedef struct {
 
 static double fwd_dx(const cand *c) { return c->ms[OP_FWD] + c->ms[OP_DX]; }
 
+static void describe(char *out, size_t len, const conv3x3_params *p);
+
 static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double deadline, const int *variants,
                        int nvariants, layer_result *r, tally *ty) {
     layer L = {.c = c, .reps = o->reps, .deadline = deadline};
@@ -274,12 +279,35 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
         if (op_output_floats(&L.b, op) > most) most = op_output_floats(&L.b, op);
     L.got = px_malloc(most * sizeof(float), "tune output");
 
-    // The reference: the device type's defaults, untuned.
-    cand def = {.p = conv3x3_variant_defaults(c->is_cpu ? CONV_VARIANT_CPU : CONV_VARIANT_GPU_TILED),
-                .mask = M_FWD | M_DW};
+    // The reference: the first variant's defaults, untuned (the device type's default
+    // variant unless --variants says otherwise). A variant whose defaults do not fit
+    // this device (a work-group or local memory over its limits: gpu_tiled on a small
+    // GPU) or do not build is skipped for this layer, with a message, and the next
+    // variant's defaults are the reference.
     double inf[NOPS] = {INFINITY, INFINITY, INFINITY};
-    measure(&L, &def, 1, inf, ty);
-    if (!def.ok) px_die(PX_EXIT_FAIL, "tune: the default parameters do not run on this device");
+    cand def = {0};
+    int vlist[CONV_VARIANT_COUNT], nv = 0;
+    for (int i = 0; i < nvariants; i++) {
+        if (nv == 0) {
+            def = (cand){.p = conv3x3_variant_defaults(variants[i]), .mask = M_FWD | M_DW};
+            measure(&L, &def, 1, inf, ty);
+            if (!def.ok) {
+                char d[96];
+                describe(d, sizeof d, &def.p);
+                printf("%d->%d: the %s defaults (%s) do not fit or do not build on %s: skipping %s for this layer\n",
+                       cin, cout, conv3x3_variant_name(variants[i]), d, c->device_name,
+                       conv3x3_variant_name(variants[i]));
+                fflush(stdout);
+                continue;
+            }
+        }
+        vlist[nv++] = variants[i];
+    }
+    if (nv == 0)
+        px_die(PX_EXIT_FAIL, "tune: %d->%d: the defaults of no variant tried fit or build on %s (see above)", cin, cout,
+               c->device_name);
+    variants = vlist;
+    nvariants = nv;
     double best[NOPS] = {def.ms[0], def.ms[1], def.ms[2]};
 
     cand cands[CONV_VARIANT_COUNT][16];

@@ -14,7 +14,8 @@ const char *const OCL_OPTIONS_HELP =
     "  --platform P        platform index or case-insensitive name/vendor substring [PIXLOC_PLATFORM]\n"
     "  --device D          device index or case-insensitive name/vendor substring [PIXLOC_DEVICE]\n"
     "  --device-type T     gpu, cpu, accelerator or all [PIXLOC_DEVICE_TYPE]\n"
-    "                      default: the first GPU of any platform, else the first CPU device\n"
+    "                      default: the best usable device: GPUs (discrete before integrated, then\n"
+    "                      compute units x clock), else CPUs; `pixloc devices` shows skipped ones and why\n"
     "  --kernel-dir DIR    read kernel sources from DIR instead of the built-in copies [PIXLOC_KERNEL_DIR]\n"
     "  --no-kernel-cache   do not read or write the compiled-kernel cache [PIXLOC_CACHE_DIR=off]\n"
     "  PIXLOC_KERNEL_PROFILE=gpu|cpu  build that device type's kernels on any device (for tests)\n";
@@ -71,6 +72,14 @@ void ocl_options_from_env(ocl_options *o) {
         if (*end == 0 && v >= 0) o->build_threads = v == 0 ? -1 : (int)(v > 64 ? 64 : v);
     }
     if (pc && strcmp(pc, "0") == 0) o->build_threads = -1;
+    // A smaller work-group limit than the device's, as on a small GPU (for tests).
+    o->max_wg_cap = 0;
+    const char *wg = env("PIXLOC_MAX_WORK_GROUP");
+    if (wg) {
+        char *end;
+        unsigned long long v = strtoull(wg, &end, 10);
+        if (*end == 0 && v > 0 && v <= 1u << 20) o->max_wg_cap = (size_t)v;
+    }
 }
 
 void ocl_options_from_args(ocl_options *o, int *argc, char **argv) {

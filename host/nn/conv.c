@@ -570,3 +570,5 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
     size_t g = ocl_round_up(k->pstride, wg);
     ocl_run(k->c, k->reduce, 1, &g, &wg);
 }
+
+const conv3x3_params *conv3x3_params_of(const conv3x3 *k) { return &k->prm; }

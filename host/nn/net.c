@@ -820,3 +820,21 @@ void net_read_heatmaps(net *n, int N, float *out) {
     check_batch(n, N);
     ocl_read(n->c, n->heat, 0, out, (size_t)N * n->H * n->W * sizeof(float));
 }
+
+void net_kernels_describe(const net *n, char *out, size_t len) {
+    size_t o = 0;
+    if (len) out[0] = 0;
+    for (int i = 0; i < n->cfg.nblocks && o < len; i++) {
+        const conv3x3_params *p = conv3x3_params_of(n->b[i].conv);
+        char prm[512];
+        double none[3] = {0, 0, 0};
+        conv3x3_tuning_format(prm, sizeof prm, p, none);
+        char *ms = strstr(prm, " fwd_ms="); // the tuning format's times: not a kernel choice
+        if (ms) *ms = 0;
+        int w = snprintf(out + o, len - o, "%s%d->%d %s", i ? "; " : "", n->b[i].cin, n->b[i].cout, prm);
+        if (w < 0) break;
+        o += (size_t)w;
+    }
+}
+
+const ocl_ctx *net_ctx(const net *n) { return n->c; }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "build_pool.h"
+#include "device_rank.h"
 #include "kernel_cache.h"
 #include "pixloc.h"
 #include "tuning.h"
@@ -95,12 +96,33 @@ static const char *const INSTALL_HINT =
     "for a GPU, install the vendor's OpenCL driver (NVIDIA: nvidia-opencl-icd, AMD: ROCm or mesa-opencl-icd, "
     "Intel: intel-opencl-icd).";
 
+// A blocking call (a read, a write, clFinish) reports the failure of any command
+// queued before it, so an error there may belong to an earlier kernel.
+static int blocking_call(const char *call) {
+    return strstr(call, "clFinish") || strstr(call, "CL_TRUE") || strstr(call, "clWaitForEvents") ||
+           strstr(call, "fill_floats") || strstr(call, "waiting for a queued command");
+}
+
 // The fatal errors below go through px_die (one message, however many lines), so that under
 // libpixloc's trap (pixloc.h) they return to the API entry instead of printing and exiting.
 void ocl_fail_(const char *call, cl_int err, const char *file, int line) {
-    int oom = err == CL_OUT_OF_RESOURCES || err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY;
+    const char *hint = "";
+    if (err == CL_OUT_OF_HOST_MEMORY)
+        hint = "\n  the host ran out of memory: try a smaller --batch-size or close other programs";
+    else if (err == CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        hint = "\n  the device could not back a buffer with memory (drivers allocate at first use): try a "
+               "smaller --batch-size or image size";
+    else if (err == CL_OUT_OF_RESOURCES && blocking_call(call))
+        hint = "\n  a command queued before this call failed on the device. On a GPU that is usually a kernel that "
+               "faulted (an out-of-bounds access: a bug, please report it with the output of `pixloc devices`) or "
+               "that the driver stopped for running too long (a watchdog, on a GPU that drives a display), and "
+               "only sometimes memory; the kernel log says which on NVIDIA (dmesg: Xid 13/31 a fault, Xid 8 a "
+               "timeout). A smaller --batch-size helps only with the last two";
+    else if (err == CL_OUT_OF_RESOURCES)
+        hint = "\n  the device lacks the resources for this command (memory, or registers / local memory "
+               "for a kernel's work-group): try a smaller --batch-size";
     px_die(PX_EXIT_FAIL, "OpenCL call failed: %s\n  -> %s (%d) at %s:%d%s", call, cl_errstr(err), (int)err, file, line,
-           oom ? "\n  the device ran out of memory or resources: try a smaller --batch-size" : "");
+           hint);
 }
 
 // ---------------------------------------------------------------------------
@@ -111,6 +133,7 @@ typedef struct {
     char name[256], vendor[256], version[256];
     cl_uint ndev;
     cl_device_id *devs;
+    ocl_dev_props *props; // per device: what the selection rule reads (device_rank.h)
 } plat_info;
 
 static void str_info_p(cl_platform_id p, cl_platform_info what, char *buf, size_t len) {
@@ -122,6 +145,31 @@ static void str_info_d(cl_device_id d, cl_device_info what, char *buf, size_t le
     buf[0] = 0;
     if (clGetDeviceInfo(d, what, len, buf, NULL) != CL_SUCCESS) snprintf(buf, len, "?");
     buf[len - 1] = 0;
+}
+
+static cl_device_type dev_type(cl_device_id d) {
+    cl_device_type t = 0;
+    clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
+    return t;
+}
+
+// A property query that fails reads as "no" / 0 (a device whose driver cannot
+// answer CL_DEVICE_AVAILABLE is not one to run on).
+static void read_props(cl_device_id d, ocl_dev_props *p) {
+    cl_bool avail = CL_FALSE, comp = CL_FALSE, unified = CL_FALSE;
+    cl_uint cu = 0, mhz = 0;
+    char clc[256];
+    memset(p, 0, sizeof *p);
+    p->type = dev_type(d);
+    if (clGetDeviceInfo(d, CL_DEVICE_AVAILABLE, sizeof avail, &avail, NULL) == CL_SUCCESS) p->available = avail != 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_COMPILER_AVAILABLE, sizeof comp, &comp, NULL) == CL_SUCCESS)
+        p->compiler = comp != 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) == CL_SUCCESS)
+        p->unified = unified != 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL) == CL_SUCCESS) p->compute_units = cu;
+    if (clGetDeviceInfo(d, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof mhz, &mhz, NULL) == CL_SUCCESS) p->clock_mhz = mhz;
+    str_info_d(d, CL_DEVICE_OPENCL_C_VERSION, clc, sizeof clc);
+    p->clc_version = ocl_parse_clc_version(clc);
 }
 
 // Returns the number of platforms (0 if none); *out malloc'd.
@@ -146,6 +194,8 @@ static int discover(plat_info **out) {
         if (nd) {
             p[i].devs = px_calloc(nd, sizeof(cl_device_id), "device ids");
             if (clGetDeviceIDs(ids[i], CL_DEVICE_TYPE_ALL, nd, p[i].devs, NULL) != CL_SUCCESS) p[i].ndev = 0;
+            p[i].props = px_calloc(nd, sizeof *p[i].props, "device properties");
+            for (cl_uint j = 0; j < p[i].ndev; j++) read_props(p[i].devs[j], &p[i].props[j]);
         }
     }
     free(ids);
@@ -154,7 +204,10 @@ static int discover(plat_info **out) {
 }
 
 static void free_discovery(plat_info *p, int np) {
-    for (int i = 0; i < np; i++) free(p[i].devs);
+    for (int i = 0; i < np; i++) {
+        free(p[i].devs);
+        free(p[i].props);
+    }
     free(p);
 }
 
@@ -172,12 +225,6 @@ static int is_index(const char *s, long *v) {
         if (!isdigit((unsigned char)*q)) return 0;
     *v = strtol(s, NULL, 10);
     return 1;
-}
-
-static cl_device_type dev_type(cl_device_id d) {
-    cl_device_type t = 0;
-    clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof t, &t, NULL);
-    return t;
 }
 
 static const char *type_name(cl_device_type t) {
@@ -199,6 +246,7 @@ static cl_device_type parse_type(const char *s) {
 
 typedef struct {
     int plat, dev;
+    int nmatch; // devices that match the selection, usable or not
 } choice;
 
 static int platform_matches(const plat_info *p, int index, const char *sel) {
@@ -219,27 +267,32 @@ static int device_matches(cl_device_id d, int index, const char *sel, cl_device_
     return ci_contains(name, sel) || ci_contains(vendor, sel);
 }
 
-// The selection rule. Device indices are per platform (as `pixloc devices` shows).
-// With no device/type given: the first GPU of any matching platform, else the first CPU,
-// else the first device of any kind.
+// The selection rule (include/runtime/device_rank.h): of the devices that match the
+// platform, device and type selectors (device indices are per platform, as `pixloc
+// devices` shows), the best-ranked usable one. {-1, -1} if none; nmatch tells
+// "nothing matches" (0) from "what matches is skipped".
 static choice select_device(plat_info *p, int np, const char *psel, const char *dsel, cl_device_type want) {
-    choice c = {-1, -1};
-    int explicit_choice = dsel != NULL || want != CL_DEVICE_TYPE_ALL;
-    cl_device_type order[3] = {CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_ALL};
-    int passes = explicit_choice ? 1 : 3;
-    for (int pass = 0; pass < passes; pass++) {
-        cl_device_type t = explicit_choice ? want : order[pass];
-        for (int i = 0; i < np; i++) {
-            if (!platform_matches(&p[i], i, psel)) continue;
-            for (cl_uint j = 0; j < p[i].ndev; j++) {
-                if (device_matches(p[i].devs[j], (int)j, dsel, t)) {
-                    c.plat = i;
-                    c.dev = (int)j;
-                    return c;
-                }
-            }
+    int n = 0;
+    for (int i = 0; i < np; i++) n += (int)p[i].ndev;
+    choice c = {-1, -1, 0};
+    if (n == 0) return c;
+    ocl_dev_props *props = px_calloc((size_t)n, sizeof *props, "device properties");
+    int *match = px_calloc((size_t)n, sizeof *match, "device matches");
+    int k = 0;
+    for (int i = 0; i < np; i++)
+        for (cl_uint j = 0; j < p[i].ndev; j++, k++) {
+            props[k] = p[i].props[j];
+            match[k] = platform_matches(&p[i], i, psel) && device_matches(p[i].devs[j], (int)j, dsel, want);
         }
-    }
+    int best = ocl_pick_device(props, match, n, &c.nmatch);
+    free(props);
+    free(match);
+    for (int i = 0, base = 0; best >= 0 && i < np; base += (int)p[i].ndev, i++)
+        if (best < base + (int)p[i].ndev) {
+            c.plat = i;
+            c.dev = best - base;
+            break;
+        }
     return c;
 }
 
@@ -249,23 +302,25 @@ static void print_listing(FILE *f, plat_info *p, int np, choice def, const char 
         if (p[i].ndev == 0) fprintf(f, "  (no devices)\n");
         for (cl_uint j = 0; j < p[i].ndev; j++) {
             cl_device_id d = p[i].devs[j];
-            char name[256], vendor[256], ver[256], drv[256];
-            cl_uint cu = 0;
+            const ocl_dev_props *pr = &p[i].props[j];
+            char name[256], vendor[256], ver[256], drv[256], clc[256], why[256];
             cl_ulong gmem = 0, maxalloc = 0;
             str_info_d(d, CL_DEVICE_NAME, name, sizeof name);
             str_info_d(d, CL_DEVICE_VENDOR, vendor, sizeof vendor);
             str_info_d(d, CL_DEVICE_VERSION, ver, sizeof ver);
             str_info_d(d, CL_DRIVER_VERSION, drv, sizeof drv);
-            clGetDeviceInfo(d, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+            str_info_d(d, CL_DEVICE_OPENCL_C_VERSION, clc, sizeof clc);
             clGetDeviceInfo(d, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
             clGetDeviceInfo(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
             int is_def = def.plat == i && def.dev == (int)j;
+            const char *memory = !(pr->type & CL_DEVICE_TYPE_GPU) ? "" : pr->unified ? ", integrated" : ", discrete";
             fprintf(f,
                     "  device %d:%s %s\n"
-                    "    vendor %s, type %s, %s, driver %s\n"
-                    "    compute units %u, global memory %.1f GiB, largest allocation %.1f GiB\n",
-                    (int)j, is_def ? " [default]" : "", name, vendor, type_name(dev_type(d)), ver, drv, cu,
-                    (double)gmem / (1 << 30), (double)maxalloc / (1 << 30));
+                    "    vendor %s, type %s%s, %s (%s), driver %s\n"
+                    "    compute units %u at %u MHz, global memory %.1f GiB, largest allocation %.1f GiB\n",
+                    (int)j, is_def ? " [default]" : "", name, vendor, type_name(pr->type), memory, ver, clc, drv,
+                    pr->compute_units, pr->clock_mhz, (double)gmem / (1 << 30), (double)maxalloc / (1 << 30));
+            if (ocl_device_skipped(pr, why, sizeof why)) fprintf(f, "    skipped: %s\n", why);
             char tuned[512];
             if (tuning_describe(cache_dir, p[i].version, name, drv, tuned, sizeof tuned))
                 fprintf(f, "    tuned: %s\n", tuned);
@@ -289,6 +344,36 @@ static void describe_selection(FILE *f, const ocl_options *o) {
     }
 }
 
+// Says why the selection gave no device: nothing matches, or each device that
+// matches is skipped (each named, with its reason). The caller exits 2.
+static void report_no_device(FILE *f, plat_info *p, int np, const ocl_options *o, cl_device_type want, choice ch) {
+    int any_selector = o->platform || o->device || o->device_type;
+    if (ch.nmatch == 0) {
+        fprintf(f, "pixloc: error: no OpenCL device matches");
+        describe_selection(f, o);
+        fprintf(f, "\n");
+        return;
+    }
+    if (any_selector) {
+        fprintf(f, "pixloc: error: pixloc cannot use the OpenCL device%s that match%s", ch.nmatch > 1 ? "s" : "",
+                ch.nmatch > 1 ? "" : "es");
+        describe_selection(f, o);
+        fprintf(f, ":\n");
+    } else {
+        fprintf(f, "pixloc: error: no usable OpenCL device:\n");
+    }
+    for (int i = 0; i < np; i++) {
+        if (!platform_matches(&p[i], i, o->platform)) continue;
+        for (cl_uint j = 0; j < p[i].ndev; j++) {
+            char name[256], why[256];
+            if (!device_matches(p[i].devs[j], (int)j, o->device, want)) continue;
+            if (!ocl_device_skipped(&p[i].props[j], why, sizeof why)) continue;
+            str_info_d(p[i].devs[j], CL_DEVICE_NAME, name, sizeof name);
+            fprintf(f, "  platform %d device %d (%s): %s\n", i, (int)j, name, why);
+        }
+    }
+}
+
 int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
     plat_info *p;
     int np = discover(&p);
@@ -299,14 +384,13 @@ int ocl_list_devices(const ocl_options *o, const char *untuned_note) {
     cl_device_type want = parse_type(o->device_type);
     choice def = select_device(p, np, o->platform, o->device, want);
     print_listing(stdout, p, np, def, cache_dir_of(o), untuned_note);
+    // Like every other command: exit 2 when the selection gives no device (after the listing).
+    if (def.plat < 0) {
+        fflush(stdout);
+        report_no_device(stderr, p, np, o, want, def);
+    }
     free_discovery(p, np);
-    if (def.plat >= 0) return PX_EXIT_OK;
-    // Like every other command: exit 2 when the selection matches nothing (after the listing).
-    fflush(stdout);
-    fprintf(stderr, "pixloc: error: no OpenCL device matches");
-    describe_selection(stderr, o);
-    fprintf(stderr, "\n");
-    return PX_EXIT_USAGE;
+    return def.plat >= 0 ? PX_EXIT_OK : PX_EXIT_USAGE;
 }
 
 // ---------------------------------------------------------------------------
@@ -365,19 +449,26 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
         size_t len = 0;
         FILE *f = open_memstream(&text, &len);
         if (!f) px_die(PX_EXIT_USAGE, "no OpenCL device matches the selection (and no memory to list them)");
-        describe_selection(f, o);
-        fprintf(f, ". These exist:\n");
-        print_listing(f, p, np, (choice){-1, -1}, cache_dir_of(o), NULL);
+        report_no_device(f, p, np, o, want, ch);
+        fprintf(f, "These exist:\n");
+        print_listing(f, p, np, (choice){-1, -1, 0}, cache_dir_of(o), NULL);
         fprintf(f, "Select by index or by a case-insensitive part of the name. %s", INSTALL_HINT);
         fclose(f);
         free_discovery(p, np);
-        char msg[16384]; // copied, so that nothing is left allocated when px_die returns to libpixloc
-        snprintf(msg, sizeof msg, "%s", text ? text : "");
+        // Copied, so that nothing is left allocated when px_die returns to libpixloc; px_die
+        // adds the "pixloc: error: " that report_no_device's first line starts with.
+        static const char prefix[] = "pixloc: error: ";
+        const char *body = text ? text : "";
+        if (strncmp(body, prefix, sizeof prefix - 1) == 0) body += sizeof prefix - 1;
+        char msg[16384];
+        snprintf(msg, sizeof msg, "%s", body);
         free(text);
-        px_die(PX_EXIT_USAGE, "no OpenCL device matches%s", msg);
+        px_die(PX_EXIT_USAGE, "%s", msg);
     }
     c->platform = p[ch.plat].id;
     c->device = p[ch.plat].devs[ch.dev];
+    c->platform_index = ch.plat;
+    c->device_index = ch.dev;
     snprintf(c->platform_name, sizeof c->platform_name, "%s", p[ch.plat].name);
     snprintf(c->platform_version, sizeof c->platform_version, "%s", p[ch.plat].version);
     free_discovery(p, np);
@@ -395,6 +486,21 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->max_alloc, &c->max_alloc, NULL));
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof c->local_mem, &c->local_mem, NULL));
     CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->max_wg, &c->max_wg, NULL));
+    cl_uint dims = 0;
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_ITEM_DIMENSIONS, sizeof dims, &dims, NULL));
+    size_t items[16] = {0};
+    if (dims > 16) dims = 16;
+    CL_CHECK(clGetDeviceInfo(c->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, dims * sizeof(size_t), items, NULL));
+    for (int i = 0; i < 3; i++) c->max_item[i] = i < (int)dims ? items[i] : 1;
+    if (o->max_wg_cap > 0 && o->max_wg_cap < c->max_wg) c->max_wg = o->max_wg_cap;
+    for (int i = 0; i < 3; i++)
+        if (c->max_item[i] > c->max_wg) c->max_item[i] = c->max_wg;
+    char clc[256];
+    str_info_d(c->device, CL_DEVICE_OPENCL_C_VERSION, clc, sizeof clc);
+    c->clc_version = ocl_parse_clc_version(clc);
+    c->cl_version = ocl_parse_clc_version(c->device_version);
+    // clEnqueueFillBuffer is OpenCL 1.2: a 1.1 device (Mesa Clover) zeroes by host writes.
+    if (c->cl_version > 0 && c->cl_version < 12) c->host_fill = 1;
 
     cl_int err;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
@@ -897,6 +1003,31 @@ void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count) {
     CL_CHECK(fill_floats(c, m, value, count, NULL));
 }
 
+int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, int mode, char *why, size_t len) {
+    ocl_wg_limits lim = {.max_wg = c->max_wg, .device_local_mem = (size_t)c->local_mem};
+    for (int i = 0; i < 3; i++) lim.max_item[i] = c->max_item[i];
+    cl_ulong kmem = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof lim.kernel_wg, &lim.kernel_wg, NULL) !=
+        CL_SUCCESS)
+        lim.kernel_wg = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof lim.reqd, lim.reqd, NULL) !=
+        CL_SUCCESS)
+        lim.reqd[0] = lim.reqd[1] = lim.reqd[2] = 0;
+    if (clGetKernelWorkGroupInfo(k, c->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof kmem, &kmem, NULL) == CL_SUCCESS)
+        lim.kernel_local_mem = (size_t)kmem;
+    char reason[512];
+    if (ocl_wg_fit(&lim, dims, local, mode, reason, sizeof reason)) {
+        if (why && len) why[0] = 0;
+        return 1;
+    }
+    if (why && len) {
+        char name[128] = "?";
+        clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+        snprintf(why, len, "kernel '%s' on %s: %s", name, c->device_name, reason);
+    }
+    return 0;
+}
+
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
     for (cl_uint i = 0; i < dims; i++)
         if (global[i] == 0) return; // nothing to do (e.g. an empty tail)
@@ -911,11 +1042,17 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
             px_sbuf_printf(&b, ", local %zu", local[0]);
             for (cl_uint i = 1; i < dims; i++) px_sbuf_printf(&b, "x%zu", local[i]);
         }
-        char shape[256];
+        char shape[256], why[640] = "";
         snprintf(shape, sizeof shape, "%s", b.s);
         free(b.s);
-        px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s", name, shape, c->device_name,
-               cl_errstr(err));
+        size_t l[3] = {1, 1, 1};
+        for (cl_uint i = 0; local && i < dims && i < 3; i++) l[i] = local[i];
+        if (local && dims <= 3 && !ocl_fit_local(c, k, dims, l, OCL_FIT_EXACT, why + 3, sizeof why - 3))
+            memcpy(why, "\n  ", 3);
+        else if (local && err == CL_INVALID_WORK_GROUP_SIZE)
+            snprintf(why, sizeof why, "\n  the global size must be a multiple of the local size in every dimension");
+        px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s%s", name, shape, c->device_name,
+               cl_errstr(err), why);
     }
 }
 

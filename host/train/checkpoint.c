@@ -186,6 +186,62 @@ done:
     return rc;
 }
 
+// The "device" metadata: what decides the bits a training step computes besides the
+// settings: the device, its driver and platform, and each layer's kernel variant.
+static char *device_json(const net *n) {
+    const ocl_ctx *c = net_ctx(n);
+    char kernels[4096];
+    net_kernels_describe(n, kernels, sizeof kernels);
+    cJSON *j = cJSON_CreateObject();
+    json_add_string(j, "name", c->device_name);
+    json_add_string(j, "driver", c->driver_version);
+    json_add_string(j, "platform", c->platform_name);
+    json_add_string(j, "platform_version", c->platform_version);
+    cJSON_AddStringToObject(j, "type", c->is_gpu ? "GPU" : (c->is_cpu ? "CPU" : "other"));
+    json_add_string(j, "kernels", kernels);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text) px_die(PX_EXIT_FAIL, "checkpoint: out of memory");
+    return text;
+}
+
+// One field of a "device" object ("" if missing).
+static const char *dev_field(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+int checkpoint_device_note(const char *path, const net *n, char *msg, size_t len) {
+    if (len) msg[0] = 0;
+    char err[512];
+    st_file *f = st_open(path, err, sizeof err);
+    if (!f) return 0;
+    const char *rec = st_meta(f, "device");
+    cJSON *was = rec ? cJSON_Parse(rec) : NULL;
+    st_close(f);
+    if (!was) return 0; // older checkpoints record no device: nothing to compare
+    char *now_text = device_json(n);
+    cJSON *now = cJSON_Parse(now_text);
+    cJSON_free(now_text);
+    static const char *const keys[] = {"name", "driver", "platform", "platform_version", "kernels"};
+    static const char *const what[] = {"device", "driver", "platform", "platform version", "kernel variants"};
+    size_t o = 0;
+    int differs = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const char *a = dev_field(was, keys[i]), *b = now ? dev_field(now, keys[i]) : "";
+        if (strcmp(a, b) == 0) continue;
+        if (!differs++ && o < len)
+            o += (size_t)snprintf(msg + o, len - o,
+                                  "%s was trained with other kernels than this run uses, so the continuation will "
+                                  "not be bit-identical to an uninterrupted run (it is still a valid continuation):",
+                                  path);
+        if (o < len) o += (size_t)snprintf(msg + o, len - o, "\n  %s: '%s' then, '%s' now", what[i], a, b);
+    }
+    cJSON_Delete(was);
+    cJSON_Delete(now);
+    return differs != 0;
+}
+
 int checkpoint_save(const char *path, net *n, const train_settings *s, const train_progress *p, char *err,
                     size_t errlen) {
     st_writer *w = st_writer_new();
@@ -206,6 +262,9 @@ int checkpoint_save(const char *path, net *n, const train_settings *s, const tra
     st_writer_meta(w, "pixloc_version", PIXLOC_VERSION);
     st_writer_meta(w, "settings", json);
     free(json);
+    char *dev = device_json(n);
+    st_writer_meta(w, "device", dev);
+    cJSON_free(dev);
     if (p) {
         size_t np = net_trainable_count(n);
         float *m = px_malloc(np * sizeof(float), "adam m"), *v = px_malloc(np * sizeof(float), "adam v");

@@ -269,6 +269,8 @@ int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) 
     rng_load(&t->shuffle_rng, t->tp.shuffle_rng);
     rng_load(&t->data_rng, t->tp.data_rng);
     t->in_epoch = 0;
+    char note[4096];
+    if (checkpoint_device_note(ckpt_path, t->nt, note, sizeof note)) px_warn("%s", note);
     px_log("resuming %s at epoch %lld step %lld", ckpt_path, (long long)t->tp.epoch + 1,
            (long long)t->tp.step_in_epoch);
     return 0;

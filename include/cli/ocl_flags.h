@@ -15,6 +15,8 @@
 //   PIXLOC_MAX_ALLOC_MB (a positive whole number; anything else is ignored) -> max_alloc_mb;
 //   PIXLOC_CONV_VARIANT -> conv_variant (checked where it is used, by nn/conv.c);
 //   PIXLOC_KERNEL_PROFILE -> kernel_profile (checked by ocl_init).
+//   PIXLOC_MAX_WORK_GROUP (a whole number, 1 to 2^20; anything else is ignored) -> max_wg_cap:
+//     pixloc treats the device's CL_DEVICE_MAX_WORK_GROUP_SIZE as at most this (for tests).
 // The strings point into the environment: call it again after changing it.
 void ocl_options_from_env(ocl_options *o);
 // ocl_options_from_env, then the common device flags from argv (--platform, --device,

@@ -56,6 +56,9 @@ typedef struct {
     int wino_nb; // Winograd: images per chunk (0: its default)
 } conv3x3_params;
 
+// The parameters a created layer runs with (after any fallback, e.g. gpu_tiled -> gpu).
+const conv3x3_params *conv3x3_params_of(const conv3x3 *k);
+
 // "cpu", "gpu", "winograd", "gpu_tiled"; conv3x3_variant_parse returns -1 for an unknown name.
 const char *conv3x3_variant_name(int variant);
 int conv3x3_variant_parse(const char *name);

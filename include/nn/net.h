@@ -129,5 +129,10 @@ void net_want_input_grad(net *n, int on);
 void net_profile(net *n, int on);
 // Prints each op's mean time per call and share of the total, then resets the counters.
 void net_profile_report(net *n, FILE *f);
+// The kernel variants the net's layers run with, for the record (a checkpoint's
+// "device" metadata): "CIN->COUT variant=... tile_co=... ; ..." per conv layer.
+void net_kernels_describe(const net *n, char *out, size_t len);
+// The context the net runs in.
+const ocl_ctx *net_ctx(const net *n);
 
 #endif

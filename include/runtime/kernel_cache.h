@@ -9,10 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
+#include "cl_include.h"
 
 #define KCACHE_FORMAT_VERSION 1
 

@@ -3,10 +3,8 @@
 #ifndef PIXLOC_OCL_H
 #define PIXLOC_OCL_H
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
-#include <CL/cl.h>
+#include "cl_include.h"
+#include "wg_fit.h"
 #include <stddef.h>
 
 #include "ocl_target.h"
@@ -43,6 +41,7 @@ typedef struct {
     char cache_dir[1024];            // compiled programs and tuning files live here; "" = off
     int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
+    size_t max_wg_cap;               // > 0: cap on the device's work-group size (for tests: PIXLOC_MAX_WORK_GROUP)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
     const char *kernel_profile;      // "gpu" or "cpu": that device type's kernels on any device; NULL = the device's
     // Helper threads for background program builds and cache stores (build_pool.h):
@@ -63,7 +62,8 @@ typedef struct {
     cl_context ctx;
     cl_command_queue queue;
     cl_device_type type;
-    int is_cpu; // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
+    int platform_index, device_index; // as `pixloc devices` numbers them
+    int is_cpu;                       // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
     int is_gpu;
     int host_fill; // fill buffers by host writes, not clEnqueueFillBuffer (Oclgrind: see ocl.c)
     ocl_target target; // the kernel profile (GPU- or CPU-shaped) and the limits programs are sized for
@@ -71,7 +71,10 @@ typedef struct {
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
     cl_uint compute_units;
     cl_ulong global_mem, max_alloc, local_mem;
-    size_t max_wg;
+    size_t max_wg;         // CL_DEVICE_MAX_WORK_GROUP_SIZE, or options.max_wg_cap when smaller
+    size_t max_item[3];    // CL_DEVICE_MAX_WORK_ITEM_SIZES (per dimension)
+    int cl_version;        // CL_DEVICE_VERSION as major*10+minor (12: clEnqueueFillBuffer exists)
+    int clc_version;       // CL_DEVICE_OPENCL_C_VERSION as major*10+minor
     char kernel_dir[1024]; // "" = embedded sources
     char cache_dir[1024];  // "" = cache (and tuning file) disabled
     int cache_debug;
@@ -93,10 +96,12 @@ typedef struct {
     int quiet;
 } ocl_ctx;
 
-// Selects a device as asked (default: first GPU of any platform, else first CPU),
+// Selects a device as asked: the best-ranked usable device among those the
+// selectors match (the rule and the skips: include/runtime/device_rank.h),
 // creates a context and an in-order queue, prints the choice to stderr unless
-// quiet. No platform, or nothing matching: message listing what exists and how
-// to install PoCL, exit 2.
+// quiet. No platform, nothing matching, or only skipped devices matching: a
+// message saying which (each skipped device with its reason), listing what
+// exists and how to install PoCL, exit 2.
 void ocl_init(ocl_ctx *c, const ocl_options *o);
 // Frees the context. With helper threads, first writes the compiled-program cache
 // entries of the programs this context built from source (deferred from build time,
@@ -180,7 +185,25 @@ void ocl_wait(ocl_ctx *c, cl_event *ev);
 void ocl_flush(ocl_ctx *c);
 // Queues a fill of the first count floats of m with value (no wait; on Oclgrind a host write).
 void ocl_fill_float(ocl_ctx *c, cl_mem m, float value, size_t count);
-// Enqueues an ND-range; local may be NULL. Errors name the kernel.
+// Enqueue-time limits, in one place. Whether the explicit local size local[0..dims)
+// fits kernel k on this device: each dimension within CL_DEVICE_MAX_WORK_ITEM_SIZES,
+// their product within CL_DEVICE_MAX_WORK_GROUP_SIZE (as capped by
+// PIXLOC_MAX_WORK_GROUP) and the kernel's CL_KERNEL_WORK_GROUP_SIZE (its registers),
+// equal to its reqd_work_group_size if it was compiled with one, and its
+// CL_KERNEL_LOCAL_MEM_SIZE within CL_DEVICE_LOCAL_MEM_SIZE (call it after setting
+// the kernel's __local arguments: their sizes count). Rules: include/runtime/wg_fit.h.
+//   mode OCL_FIT_EXACT (the kernel's indexing needs exactly this size): 1 if it fits,
+//     else 0 and the reason, naming the kernel, the device and the limit, in why;
+//   mode OCL_FIT_SHRINK (any size works, e.g. element-wise kernels): shrinks local in
+//     place (halving the largest dimension) until it fits and returns 1; the caller
+//     then rounds its global size up to the new local size (ocl_round_up) and the
+//     kernel guards the tail. 0 only when nothing fits (local memory over the device's).
+// why may be NULL. Typical use, once per kernel at creation, not per launch:
+//   size_t l[1] = {256};
+//   if (!ocl_fit_local(c, k, 1, l, OCL_FIT_SHRINK, why, sizeof why)) px_die(PX_EXIT_FAIL, "%s", why);
+int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, int mode, char *why, size_t len);
+// Enqueues an ND-range; local may be NULL. Errors name the kernel; a local size the
+// kernel or device cannot take is explained with ocl_fit_local's reason.
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local);
 void ocl_finish(ocl_ctx *c);
 

@@ -24,6 +24,12 @@ char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parame
 // Saves atomically. progress may be NULL (weights only).
 int checkpoint_save(const char *path, net *n, const train_settings *s, const train_progress *p, char *err,
                     size_t errlen);
+// A checkpoint's "device" metadata records the device name, driver, platform and each
+// layer's kernel variant (net_kernels_describe). For --resume: 1 if any of them differs
+// from what n runs with now, with a warning in msg naming each difference (the
+// continuation is valid but not bit-identical); 0 if the same, or if the checkpoint
+// records no device (older files) or cannot be read (checkpoint_load reports that).
+int checkpoint_device_note(const char *path, const net *n, char *msg, size_t len);
 // Reads the settings (architecture, recipe...) of a checkpoint without a device.
 int checkpoint_read_settings(const char *path, train_settings *s, char *err, size_t errlen);
 // Loads tensors into a net created from the same settings; checks every shape.

@@ -7,4 +7,16 @@ _px_san_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:allocator_may_return_null=1"
 export LSAN_OPTIONS="suppressions=$_px_san_dir/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="suppressions=$_px_san_dir/ubsan.supp:print_stacktrace=1:halt_on_error=1"
+# NVIDIA's driver maps memory inside ASan's shadow gap (CUDA's fixed-address
+# reservations): with its ICD visible to the loader (any PIXLOC_TEST_DEVICE but the
+# default pocl, which shows the loader PoCL alone) the gap must not be protected.
+if [ "${PIXLOC_TEST_DEVICE:-pocl}" != pocl ]; then
+    for _px_icd in "${OCL_ICD_VENDORS:-${OPENCL_VENDOR_PATH:-/etc/OpenCL/vendors}}"/*.icd /usr/share/OpenCL/vendors/*.icd; do
+        if [ -f "$_px_icd" ] && grep -qi nvidia "$_px_icd"; then
+            ASAN_OPTIONS="$ASAN_OPTIONS:protect_shadow_gap=0"
+            break
+        fi
+    done
+    unset _px_icd
+fi
 unset _px_san_dir
