@@ -433,7 +433,7 @@ int cmd_tune(int argc, char **argv) {
                               "(--no-kernel-cache, PIXLOC_CACHE_DIR=off, or no HOME): set PIXLOC_CACHE_DIR to a "
                               "directory");
     if (o.nvariants == 0) {
-        if (c.is_cpu) {
+        if (!c.target.gpu) { // the kernel profile's variants (PIXLOC_KERNEL_PROFILE=gpu tunes the GPU ones)
             o.variants[0] = CONV_VARIANT_CPU;
             o.variants[1] = CONV_VARIANT_WINOGRAD;
         } else {

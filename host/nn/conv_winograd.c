@@ -43,8 +43,8 @@ static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient).
 // bn_fused (an inference network's forward: the next batch norm in the epilogue) is appended
 // last, so the other programs' options (and cache keys) do not change.
-static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip,
-                            int bn_fused, char *opt, size_t len) {
+static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
+                            char *opt, size_t len) {
     int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
     snprintf(opt, len,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "

@@ -36,7 +36,7 @@ typedef struct {
     float *heatmaps; // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
-    const char *source; // metadata "source" when set (not owned): "import" for `pixloc import`
+    const char *source;  // metadata "source" when set (not owned): "import" for `pixloc import`
     struct st_file *src; // dataset_load_streamed: the open file the images are read from; else NULL
 } dataset;
 

@@ -65,7 +65,7 @@ typedef struct {
     int platform_index, device_index; // as `pixloc devices` numbers them
     int is_cpu;                       // CPU device: choose CPU-style kernel variants (wide vectors, no local memory)
     int is_gpu;
-    int host_fill; // fill buffers by host writes, not clEnqueueFillBuffer (Oclgrind: see ocl.c)
+    int host_fill;     // fill buffers by host writes, not clEnqueueFillBuffer (Oclgrind: see ocl.c)
     ocl_target target; // the kernel profile (GPU- or CPU-shaped) and the limits programs are sized for
     char platform_name[256], platform_version[256];
     char device_name[256], device_vendor[256], driver_version[256], device_version[256];
