@@ -1042,13 +1042,13 @@ void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const 
             px_sbuf_printf(&b, ", local %zu", local[0]);
             for (cl_uint i = 1; i < dims; i++) px_sbuf_printf(&b, "x%zu", local[i]);
         }
-        char shape[256], why[640] = "";
+        char shape[256], fit[600] = "", why[640] = "";
         snprintf(shape, sizeof shape, "%s", b.s);
         free(b.s);
         size_t l[3] = {1, 1, 1};
         for (cl_uint i = 0; local && i < dims && i < 3; i++) l[i] = local[i];
-        if (local && dims <= 3 && !ocl_fit_local(c, k, dims, l, OCL_FIT_EXACT, why + 3, sizeof why - 3))
-            memcpy(why, "\n  ", 3);
+        if (local && dims <= 3 && !ocl_fit_local(c, k, dims, l, OCL_FIT_EXACT, fit, sizeof fit))
+            snprintf(why, sizeof why, "\n  %s", fit);
         else if (local && err == CL_INVALID_WORK_GROUP_SIZE)
             snprintf(why, sizeof why, "\n  the global size must be a multiple of the local size in every dimension");
         px_die(PX_EXIT_FAIL, "launching kernel '%s' (%s) on %s failed: %s%s", name, shape, c->device_name,
