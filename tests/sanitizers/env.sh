@@ -4,7 +4,12 @@
 # Leaks are detected (with the driver stack suppressed by tests/sanitizers/lsan.supp),
 # every error stops the test with a stack trace, and a UBSan report is fatal.
 _px_san_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:allocator_may_return_null=1"
+# use_sigaltstack=0: PoCL's LLVM replaces a compiling thread's alternate signal stack, and
+# ASan's own (installed per thread) then breaks at that thread's exit or in LeakSanitizer's
+# stop-the-world at process exit ("Tracer caught signal 11", seen in cli_infer_memory once
+# background builds ran on helper threads, and in tests/api_threads.c). It costs only ASan's
+# stack-overflow reports.
+export ASAN_OPTIONS="use_sigaltstack=0:detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:allocator_may_return_null=1"
 export LSAN_OPTIONS="suppressions=$_px_san_dir/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="suppressions=$_px_san_dir/ubsan.supp:print_stacktrace=1:halt_on_error=1"
 # NVIDIA's driver maps memory inside ASan's shadow gap (CUDA's fixed-address
