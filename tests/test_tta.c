@@ -86,8 +86,7 @@ static void run(ocl_ctx *c, int H, int W, uint64_t *st) {
                     if (!(d <= md)) md = d;
                 }
                 if (tta) {
-                    CHECK(md <= TOL, "%dx%d rot %d mirror %d: TTA(g I) - g(TTA I) = %g > %g", H, W, r * 90, m, md,
-                          TOL);
+                    CHECK(md <= TOL, "%dx%d rot %d mirror %d: TTA(g I) - g(TTA I) = %g > %g", H, W, r * 90, m, md, TOL);
                     if (md > worst_tta) worst_tta = md;
                 } else if (md > worst_plain) {
                     worst_plain = md;
@@ -95,8 +94,9 @@ static void run(ocl_ctx *c, int H, int W, uint64_t *st) {
             }
         }
     printf("  %dx%d: max |TTA(g I) - g(TTA I)| %.3g; without TTA %.3g\n", H, W, worst_tta, worst_plain);
-    if (hw > 1) CHECK(worst_plain > 100 * TOL, "%dx%d: the plain net is equivariant (%g): the test cannot fail", H, W,
-                      worst_plain);
+    if (hw > 1)
+        CHECK(worst_plain > 100 * TOL, "%dx%d: the plain net is equivariant (%g): the test cannot fail", H, W,
+              worst_plain);
     free(img);
     free(gimg);
     free(a);
