@@ -1,5 +1,6 @@
-// The 1x1 convolution head (Cin -> 1) with bias and sigmoid, the MSE loss / MAE
-// metric against the target heatmaps, and the head's backward pass.
+// The 1x1 convolution head (Cin -> 1) with bias and sigmoid, the loss (MSE, or with bce != 0
+// the binary cross-entropy of the sigmoid against the soft targets) and MAE metric against the
+// target heatmaps, and the head's backward pass.
 // x: (N, Cin) padded planes (include/layout.h); s, t, dz: (N, H, W) dense.
 // Reductions are deterministic: partials over fixed, shape-only ranges, then one
 // work-item adding them in index order. A partial is one work-item's loop on CPUs
@@ -40,19 +41,30 @@ __kernel void head_forward(__global const float *x, __global const float *params
     s[((size_t)n * H + y) * W + j] = 1.0f / (1.0f + exp(-z));
 }
 
-// part[2q] = sum (s-t)^2, part[2q+1] = sum |s-t| over range q of Q of the T outputs.
+// The loss of one output: (s-t)^2, or the cross-entropy -(t log s + (1-t) log(1-s)) with s
+// clipped to [1e-7, 1-1e-7] as Keras's binary_crossentropy clips it (a value only: the gradient
+// below is the exact one of the sigmoid's logit, which Keras also uses).
+float head_elem_loss(float sv, float tv, int bce) {
+    if (!bce) {
+        const float d = sv - tv;
+        return d * d;
+    }
+    const float sc = fmin(fmax(sv, 1e-7f), 1.0f - 1e-7f);
+    return -(tv * log(sc) + (1.0f - tv) * log(1.0f - sc));
+}
+
+// part[2q] = sum of the loss, part[2q+1] = sum |s-t| over range q of Q of the T outputs.
 // CPU: global (>= Q); GPU: global (Q*HEAD_WG), local (HEAD_WG).
 #if PX_GPU
 __kernel __attribute__((reqd_work_group_size(HEAD_WG, 1, 1))) void
-head_loss_partial(__global const float *s, __global const float *t, __global float *part, int T, int Q) {
+head_loss_partial(__global const float *s, __global const float *t, __global float *part, int T, int Q, int bce) {
     __local float red[HEAD_WG];
     const int q = get_group_id(0), l = get_local_id(0);
     const int i0 = (int)(((long)T * q) / Q), i1 = (int)(((long)T * (q + 1)) / Q);
     float se = 0.0f, ae = 0.0f;
     for (int i = i0 + l; i < i1; i += HEAD_WG) {
-        const float d = s[i] - t[i];
-        se += d * d;
-        ae += fabs(d);
+        se += head_elem_loss(s[i], t[i], bce);
+        ae += fabs(s[i] - t[i]);
     }
     se = head_tree(red, se);
     ae = head_tree(red, ae);
@@ -63,22 +75,21 @@ head_loss_partial(__global const float *s, __global const float *t, __global flo
 }
 #else
 __kernel void head_loss_partial(__global const float *s, __global const float *t,
-                                __global float *part, int T, int Q) {
+                                __global float *part, int T, int Q, int bce) {
     int q = get_global_id(0);
     if (q >= Q) return;
     int i0 = (int)(((long)T * q) / Q), i1 = (int)(((long)T * (q + 1)) / Q);
     float se = 0.0f, ae = 0.0f;
     for (int i = i0; i < i1; i++) {
-        float d = s[i] - t[i];
-        se += d * d;
-        ae += fabs(d);
+        se += head_elem_loss(s[i], t[i], bce);
+        ae += fabs(s[i] - t[i]);
     }
     part[2 * q] = se;
     part[2 * q + 1] = ae;
 }
 #endif
 
-// out[0] = MSE, out[1] = MAE.  global (1)
+// out[0] = the mean loss, out[1] = MAE.  global (1)
 __kernel void head_loss_final(__global const float *part, __global float *out, int T, int Q) {
     if (get_global_id(0) != 0) return;
     float se = 0.0f, ae = 0.0f;
@@ -90,14 +101,14 @@ __kernel void head_loss_final(__global const float *part, __global float *out, i
     out[1] = ae / (float)T;
 }
 
-// Gradient of the mean squared error w.r.t. the head's pre-sigmoid value:
-// dz = 2*(s-t)/T * s*(1-s), two_over_T = 2/T.  global (>= T)
+// Gradient of the mean loss w.r.t. the head's pre-sigmoid value: MSE: dz = 2*(s-t)/T * s*(1-s)
+// (scale = 2/T); cross-entropy (bce != 0): dz = (s-t)/T (scale = 1/T).  global (>= T)
 __kernel void head_loss_grad(__global const float *s, __global const float *t, __global float *dz,
-                             int T, float two_over_T) {
+                             int T, float scale, int bce) {
     int i = get_global_id(0);
     if (i >= T) return;
     float sv = s[i];
-    dz[i] = (sv - t[i]) * two_over_T * (sv * (1.0f - sv));
+    dz[i] = bce ? (sv - t[i]) * scale : (sv - t[i]) * scale * (sv * (1.0f - sv));
 }
 
 // part[c*P + p] = sum over rows chunk p of dz * x[n, c] (c < Cin), or of dz (c == Cin).

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_config.h"
 #include "ref_conv.h"
 
 void ref_bn_forward(const double *x, double *y, int N, int C, int H, int W, const double *gamma, const double *beta,
@@ -81,25 +82,27 @@ void ref_head_forward(const double *x, const double *w, double b, int N, int Cin
         }
 }
 
-void ref_mse_mae(const double *s, const double *t, size_t n, double *mse, double *mae) {
+void ref_loss_mae(int loss, const double *s, const double *t, size_t n, double *value, double *mae) {
     double se = 0, ae = 0;
     for (size_t i = 0; i < n; i++) {
-        se += (s[i] - t[i]) * (s[i] - t[i]);
+        se += loss == NET_LOSS_BCE ? -(t[i] * log(s[i]) + (1 - t[i]) * log(1 - s[i])) : (s[i] - t[i]) * (s[i] - t[i]);
         ae += fabs(s[i] - t[i]);
     }
-    *mse = se / (double)n;
+    *value = se / (double)n;
     *mae = ae / (double)n;
 }
 
-void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N, int Cin, int H, int W,
-                       double *dw, double *db, double *dx) {
+void ref_head_backward(int loss, const double *x, const double *w, const double *s, const double *t, int N, int Cin,
+                       int H, int W, double *dw, double *db, double *dx) {
     size_t HW = (size_t)H * W, T = (size_t)N * HW;
     for (int c = 0; c < Cin; c++) dw[c] = 0;
     *db = 0;
     for (int n = 0; n < N; n++)
         for (size_t i = 0; i < HW; i++) {
-            double sv = s[(size_t)n * HW + i];
-            double dz = 2.0 * (sv - t[(size_t)n * HW + i]) / (double)T * sv * (1 - sv);
+            double sv = s[(size_t)n * HW + i], tv = t[(size_t)n * HW + i];
+            double dlds =
+                loss == NET_LOSS_BCE ? (-tv / sv + (1 - tv) / (1 - sv)) / (double)T : 2.0 * (sv - tv) / (double)T;
+            double dz = dlds * sv * (1 - sv);
             *db += dz;
             for (int c = 0; c < Cin; c++) {
                 size_t j = ((size_t)n * Cin + c) * HW + i;
@@ -175,13 +178,14 @@ double ref_net_train(const net_config *cfg, int N, int H, int W, const double *p
     double *s = malloc((size_t)N * HW * sizeof(double));
     ref_head_forward(in, p + hw_off, p[hb_off], N, cin, H, W, s);
     double loss, mae;
-    ref_mse_mae(s, t, (size_t)N * HW, &loss, &mae);
+    ref_loss_mae(cfg->loss, s, t, (size_t)N * HW, &loss, &mae);
     if (heat) memcpy(heat, s, (size_t)N * HW * sizeof(double));
     if (grads || dx_out) {
         double *g = malloc((size_t)N * cin * HW * sizeof(double));
         double dummy_db;
         double *gw = grads ? grads : calloc(ref_net_param_count(cfg), sizeof(double));
-        ref_head_backward(in, p + hw_off, s, t, N, cin, H, W, gw + hw_off, grads ? gw + hb_off : &dummy_db, g);
+        ref_head_backward(cfg->loss, in, p + hw_off, s, t, N, cin, H, W, gw + hw_off, grads ? gw + hb_off : &dummy_db,
+                          g);
         for (int i = L - 1; i >= 0; i--) {
             int co = cfg->channels[i], ci = i > 0 ? cfg->channels[i - 1] : 1;
             size_t sz = (size_t)N * co * HW;

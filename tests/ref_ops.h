@@ -24,11 +24,12 @@ void ref_bn_backward(const double *x, const double *dy, int N, int C, int H, int
 
 // Head: s[n,y,x] = sigmoid(b + sum_c w[c]*x[n,c,y,x]); x (N,Cin,H,W), s (N,H,W).
 void ref_head_forward(const double *x, const double *w, double b, int N, int Cin, int H, int W, double *s);
-// MSE and MAE over n values.
-void ref_mse_mae(const double *s, const double *t, size_t n, double *mse, double *mae);
-// Backward of mean((s-t)^2) through the sigmoid and the 1x1 conv: dw (Cin), db, dx (N,Cin,H,W) (may be NULL).
-void ref_head_backward(const double *x, const double *w, const double *s, const double *t, int N, int Cin, int H, int W,
-                       double *dw, double *db, double *dx);
+// The mean loss (NET_LOSS_MSE: (s-t)^2; NET_LOSS_BCE: -(t log s + (1-t) log(1-s))) and MAE over n values.
+void ref_loss_mae(int loss, const double *s, const double *t, size_t n, double *value, double *mae);
+// Backward of that mean loss through the sigmoid and the 1x1 conv by the chain rule (dL/ds * s(1-s)):
+// dw (Cin), db, dx (N,Cin,H,W) (may be NULL).
+void ref_head_backward(int loss, const double *x, const double *w, const double *s, const double *t, int N, int Cin,
+                       int H, int W, double *dw, double *db, double *dx);
 
 // One Keras Adam step (t = step + 1, epsilon-hat form) on n parameters, in place.
 void ref_adam(double *w, const double *g, double *m, double *v, size_t n, int64_t step, double lr, double beta1,

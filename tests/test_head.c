@@ -1,5 +1,5 @@
 // Heatmap head kernels (cl/head.cl) against the double reference: 1x1 conv +
-// bias + sigmoid forward, MSE loss and MAE, backward (dW, db, dX). Odd shapes,
+// bias + sigmoid forward, MSE and cross-entropy losses and MAE, backward (dW, db, dX) of both. Odd shapes,
 // NaN-filled rings/margins and outputs, bit-identical reruns, gradient entries
 // outside the head's untouched. PIXLOC_TEST_TINY=1: tiny shapes only.
 #include <math.h>
@@ -13,7 +13,7 @@
 #include "ref_ops.h"
 #include "test_util.h"
 
-static void test_shape(ocl_ctx *c, int N, int Cin, int H, int W, uint64_t *rs) {
+static void test_shape(ocl_ctx *c, int loss_kind, int N, int Cin, int H, int W, uint64_t *rs) {
     char name[128];
     size_t T = (size_t)N * H * W, cnt = T * Cin;
     act_layout l = act_layout_make(N, Cin, H, W);
@@ -39,6 +39,8 @@ static void test_shape(ocl_ctx *c, int N, int Cin, int H, int W, uint64_t *rs) {
     ocl_write(c, bp, 0, pf, np * sizeof(float));
     ocl_write(c, bt, 0, tf, T * sizeof(float));
     head *h = head_create(c, N + 1, Cin, H, W);
+    head_set_loss(h, loss_kind);
+    const char *ln = net_loss_name(loss_kind);
 
     float *s = malloc(T * sizeof(float)), *s1 = malloc(T * sizeof(float));
     float *dx = malloc(nf * sizeof(float)), *dx1 = malloc(nf * sizeof(float));
@@ -64,23 +66,23 @@ static void test_shape(ocl_ctx *c, int N, int Cin, int H, int W, uint64_t *rs) {
     double *sref = malloc(T * sizeof(double)), *dxref = malloc(cnt * sizeof(double));
     double dw[Cin], db, mse_ref, mae_ref;
     ref_head_forward(x, w, b, N, Cin, H, W, sref);
-    ref_mse_mae(sref, t, T, &mse_ref, &mae_ref);
-    ref_head_backward(x, w, sref, t, N, Cin, H, W, dw, &db, dxref);
+    ref_loss_mae(loss_kind, sref, t, T, &mse_ref, &mae_ref);
+    ref_head_backward(loss_kind, x, w, sref, t, N, Cin, H, W, dw, &db, dxref);
     snprintf(name, sizeof name, "head fwd N%d Cin%d %dx%d", N, Cin, H, W);
     t_compare(name, s, sref, T, 1e-6, 1e-5);
-    snprintf(name, sizeof name, "head mse N%d Cin%d %dx%d", N, Cin, H, W);
+    snprintf(name, sizeof name, "head %s loss N%d Cin%d %dx%d", ln, N, Cin, H, W);
     t_compare(name, &loss[0], &mse_ref, 1, 0, 1e-5);
-    snprintf(name, sizeof name, "head mae N%d Cin%d %dx%d", N, Cin, H, W);
+    snprintf(name, sizeof name, "head %s mae N%d Cin%d %dx%d", ln, N, Cin, H, W);
     t_compare(name, &mae[0], &mae_ref, 1, 0, 1e-5);
     // dW, db: sums of T terms of size ~1/T; dx: single products.
-    snprintf(name, sizeof name, "head dW N%d Cin%d %dx%d", N, Cin, H, W);
+    snprintf(name, sizeof name, "head %s dW N%d Cin%d %dx%d", ln, N, Cin, H, W);
     t_compare(name, g + wo, dw, Cin, 1e-7, 1e-4);
-    snprintf(name, sizeof name, "head db N%d Cin%d %dx%d", N, Cin, H, W);
+    snprintf(name, sizeof name, "head %s db N%d Cin%d %dx%d", ln, N, Cin, H, W);
     t_compare(name, g + bo, &db, 1, 1e-7, 1e-4);
     ref_unpad(dx, N, Cin, H, W, dense);
     double dxmax = 0;
     for (size_t i = 0; i < cnt; i++) dxmax = fmax(dxmax, fabs(dxref[i]));
-    snprintf(name, sizeof name, "head dX N%d Cin%d %dx%d", N, Cin, H, W);
+    snprintf(name, sizeof name, "head %s dX N%d Cin%d %dx%d", ln, N, Cin, H, W);
     t_compare(name, dense, dxref, cnt, 1e-5 * dxmax, 1e-4);
     long rm = ref_ring_margin_errors(dx, N, Cin, H, W);
     CHECK(rm == 0, "%s: %ld ring/margin values of dX wrong", name, rm);
@@ -122,7 +124,9 @@ int main(void) {
     };
     int nshapes = only_tiny ? 4 : (int)(sizeof shapes / sizeof shapes[0]);
     uint64_t rs = 12345;
-    for (int s = 0; s < nshapes; s++) test_shape(&c, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], &rs);
+    for (int loss = NET_LOSS_MSE; loss <= NET_LOSS_BCE; loss++)
+        for (int s = 0; s < nshapes; s++)
+            test_shape(&c, loss, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], &rs);
     ocl_release(&c);
     return t_summary();
 }

@@ -149,7 +149,7 @@ static void test_eval_json(void) {
     text = eval_text(&r);
     const char *want = "{\n  \"sets\": {\n    \"test\": {\"n\": 2, \"mae\": 0.5, \"mse\": 0.5, \"rmse\": 0.5, "
                        "\"euclid_mean\": 0.5, \"euclid_std\": 0.5, \"euclid_median\": 0.5, \"euclid_p95\": 0.5, "
-                       "\"euclid_max\": 0.5, \"exact\": 0.5, \"within1\": 0.5}\n  }\n}\n";
+                       "\"euclid_max\": 0.5, \"exact\": 0.5, \"within1\": 0.5, \"far_misses\": 0}\n  }\n}\n";
     CHECK(strcmp(text, want) == 0, "eval JSON layout:\n%s", text);
     free(text);
 }

@@ -40,6 +40,11 @@ int main(void) {
     CHECK(close_to(m.euclid_max, 5.0), "max %.12g", m.euclid_max);
     CHECK(close_to(m.exact, 1.0 / 3.0), "exact %.12g", m.exact);
     CHECK(close_to(m.within1, 2.0 / 3.0), "within1 %.12g", m.within1);
+    CHECK(m.far == 1, "far misses (error > 2 px) %d", m.far);
+    // An error of exactly 2 px is not a far miss; one of sqrt(5) is.
+    int32_t t2[4] = {0, 0, 0, 0}, p2[4] = {2, 0, 2, 1};
+    coord_metrics_compute(&m, t2, p2, 2);
+    CHECK(m.far == 1, "far misses at 2 and sqrt(5) px: %d", m.far);
 
     // Noise-free images: blur only. Away from the border (BORDER_REFLECT_101 folds taps
     // back in and can move the blurred peak onto the edge: an impulse at index 1 gives

@@ -3,8 +3,8 @@
 // of conv weights and biases, BN gamma/beta, head weights and input pixels.
 // (2) The OpenCL network (net.h) against that reference: loss, heatmaps, every
 // trainable gradient and the input gradient (BN moving statistics: test_batchnorm). Two tiny
-// configurations: conv+ReLU+BN blocks, and a mix with a block without BN and a
-// block without ReLU.
+// configurations: conv+ReLU+BN blocks (with the MSE and the cross-entropy loss), and a mix
+// with a block without BN and a block without ReLU.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +176,8 @@ int main(void) {
     char err[128];
     CHECK(net_config_channels(&cfg, "3,4", err, sizeof err) == 0, "%s", err);
     run_config(&c, &cfg, "conv-relu-bn x2", &rs);
+    cfg.loss = NET_LOSS_BCE; // the cross-entropy loss: the reference's own finite differences, then the net
+    run_config(&c, &cfg, "conv-relu-bn x2, cross-entropy", &rs);
 
     net_config_seed(&cfg);
     CHECK(net_config_channels(&cfg, "3, 4,2", err, sizeof err) == 0, "%s", err);

@@ -155,8 +155,8 @@ static int predict_work(pixloc *h, void *arg) {
     size_t hw = (size_t)a->H * a->W;
     for (int s = 0; s < a->n; s += CHUNK) {
         int m = a->n - s < CHUNK ? a->n - s : CHUNK;
-        predict_indices(h->p.nt, b, a->images + (size_t)s * hw, a->H, a->W, order, m, (int32_t *)a->xy + (size_t)2 * s,
-                        NULL, a->peaks ? a->peaks + s : NULL);
+        predict_indices(h->p.nt, b, 0, a->images + (size_t)s * hw, a->H, a->W, order, m,
+                        (int32_t *)a->xy + (size_t)2 * s, NULL, a->peaks ? a->peaks + s : NULL);
     }
     return PIXLOC_OK;
 }

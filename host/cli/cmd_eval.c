@@ -15,7 +15,8 @@
 #include "pixloc.h"
 
 static void usage(void) {
-    printf("Usage: pixloc eval --model CKPT|RUN_DIR [--data FILE] [--batch-size N] [--json] [--out FILE]\n\n"
+    printf("Usage: pixloc eval --model CKPT|RUN_DIR [--data FILE] [--split S] [--batch-size N] [--tta]\n"
+           "                   [--json] [--out FILE]\n\n"
            "Predicts coordinates by argmax of the heatmap (the first maximum in row-major order, as\n"
            "numpy does) and reports MAE, MSE, RMSE (sklearn's convention: x and y averaged together),\n"
            "mean/std/median/95th percentile/max Euclidean error, exact-hit and within-1-pixel rates.\n"
@@ -24,21 +25,46 @@ static void usage(void) {
            "The brightest-pixel and matched-filter baselines are scored on the test part (or the file).\n\n"
            "  --model P        checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --data FILE      a dataset written by 'pixloc generate' or 'pixloc import'\n"
+           "  --split S        score only these parts of the checkpoint's own split: a comma list of\n"
+           "                   train, val, test [all three]; not with a --data file that is not the\n"
+           "                   training file (that is scored whole)\n"
            "  --batch-size N   " CLI_INFER_BATCH_HELP "\n"
+           "  --tta            test-time augmentation: average the heatmaps of the image's 8 mirrors and\n"
+           "                   transposes (4 mirrors if it is not square), each mapped back (8x the time)\n"
            "  --json           print JSON instead of a table\n"
            "  --out FILE       also write the JSON to FILE\n\n%s",
            OCL_OPTIONS_HELP);
+}
+
+// "train,val,test" -> a mask of (1u << EVAL_TRAIN), ...; a usage error for another word.
+static unsigned parse_sets(const char *list) {
+    unsigned m = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        int k = -1;
+        for (int i = EVAL_TRAIN; i <= EVAL_TEST; i++)
+            if (strcmp(w, EVAL_SET_NAMES[i]) == 0) k = i;
+        if (k < 0) cli_usage_error("eval", "--split: '%s' is not train, val or test (a comma list of them)", w);
+        m |= 1u << k;
+    }
+    if (!m) cli_usage_error("eval", "--split: name at least one of train, val, test");
+    return m;
 }
 
 int cmd_eval(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *data = NULL, *out = NULL;
-    int batch = CLI_INFER_BATCH, json = 0;
-    enum { O_MODEL = 256, O_DATA, O_BATCH, O_JSON, O_OUT, O_HELP };
+    int batch = CLI_INFER_BATCH, json = 0, tta = 0;
+    unsigned sets = EVAL_SETS_ALL;
+    const char *split = NULL;
+    enum { O_MODEL = 256, O_DATA, O_SPLIT, O_BATCH, O_TTA, O_JSON, O_OUT, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"data", required_argument, 0, O_DATA},
+                                         {"split", required_argument, 0, O_SPLIT},
                                          {"batch-size", required_argument, 0, O_BATCH},
+                                         {"tta", no_argument, 0, O_TTA},
                                          {"json", no_argument, 0, O_JSON},
                                          {"out", required_argument, 0, O_OUT},
                                          {"help", no_argument, 0, O_HELP},
@@ -50,7 +76,9 @@ int cmd_eval(int argc, char **argv) {
         switch (ch) {
         case O_MODEL: model = optarg; break;
         case O_DATA: data = optarg; break;
+        case O_SPLIT: sets = parse_sets(split = optarg); break;
         case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, 65536); break;
+        case O_TTA: tta = 1; break;
         case O_JSON: json = 1; break;
         case O_OUT: out = cli_path("--out", optarg); break;
         case O_HELP: usage(); return PX_EXIT_OK;
@@ -85,6 +113,8 @@ int cmd_eval(int argc, char **argv) {
         dataset_split(d.N, s.seed, s.test_frac, s.val_frac, &sp);
         spp = &sp;
     }
+    if (split && !spp)
+        px_die(PX_EXIT_USAGE, "--split %s: %s is scored whole (it is not the checkpoint's training file)", split, data);
     if (batch > d.N) batch = d.N > 0 ? d.N : 1; // never allocate for more images than there are
     ocl_ctx c;
     oo.quiet = json;
@@ -93,12 +123,13 @@ int cmd_eval(int argc, char **argv) {
     if (checkpoint_load(path, nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     eval_result r;
     double t0 = px_now();
-    evaluate(nt, batch, &d, spp, &r, NULL);
+    evaluate(nt, batch, tta, sets, &d, spp, &r, NULL);
     if (out && eval_write_json(out, &r, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (json) {
         eval_json(stdout, &r);
     } else {
-        printf("model %s on %s (%.1fs)\n", path, data ? data : "the checkpoint's regenerated dataset", px_now() - t0);
+        printf("model %s on %s%s (%.1fs)\n", path, data ? data : "the checkpoint's regenerated dataset",
+               tta ? ", test-time augmentation" : "", px_now() - t0);
         eval_print_table(stdout, &r);
     }
     net_free(nt);

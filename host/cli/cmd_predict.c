@@ -19,7 +19,7 @@
 #include "safetensors.h"
 
 static void usage(void) {
-    printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--heatmap-out DIR [--heatmap-format F]]\n"
+    printf("Usage: pixloc predict --model CKPT|RUN_DIR [--json] [--tta] [--heatmap-out DIR [--heatmap-format F]]\n"
            "                      INPUT...\n\n"
            "INPUT is a PNG or PGM image (8 or 16 bit; colour is converted to gray; any size) or a\n"
            "safetensors dataset ('pixloc generate' or 'pixloc import'). Prints one line per image: the file\n"
@@ -29,6 +29,9 @@ static void usage(void) {
            "the others are still processed; the exit status is then 1.\n\n"
            "  --model P          checkpoint file, or a run directory (uses its best.safetensors)\n"
            "  --json             JSON output\n"
+           "  --tta              test-time augmentation: average the heatmaps of the image's 8 mirrors and\n"
+           "                     transposes (4 mirrors if it is not square), each mapped back (8x the time);\n"
+           "                     the heatmaps written are the averaged ones\n"
            "  --heatmap-out DIR  write the predicted heatmaps into DIR (created if missing)\n"
            "  --heatmap-format F png: one 8-bit PNG per image (0..1 -> 0..255), DIR/NAME.heatmap.png\n"
            "                     (DIR/NAME.I.heatmap.png for image I of a dataset); safetensors: the\n"
@@ -136,10 +139,11 @@ int cmd_predict(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv);
     const char *model = NULL, *hdir = NULL;
-    int json = 0, batch = CLI_INFER_BATCH, f32 = 0, hfmt_given = 0;
-    enum { O_MODEL = 256, O_JSON, O_HDIR, O_HFMT, O_BATCH, O_HELP };
+    int json = 0, batch = CLI_INFER_BATCH, f32 = 0, hfmt_given = 0, tta = 0;
+    enum { O_MODEL = 256, O_JSON, O_TTA, O_HDIR, O_HFMT, O_BATCH, O_HELP };
     static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
                                          {"json", no_argument, 0, O_JSON},
+                                         {"tta", no_argument, 0, O_TTA},
                                          {"heatmap-out", required_argument, 0, O_HDIR},
                                          {"heatmap-format", required_argument, 0, O_HFMT},
                                          {"batch-size", required_argument, 0, O_BATCH},
@@ -152,6 +156,7 @@ int cmd_predict(int argc, char **argv) {
         switch (ch) {
         case O_MODEL: model = optarg; break;
         case O_JSON: json = 1; break;
+        case O_TTA: tta = 1; break;
         case O_HDIR: hdir = optarg; break;
         case O_HFMT:
             hfmt_given = 1;
@@ -209,7 +214,7 @@ int cmd_predict(int argc, char **argv) {
                 int m = d.N - s0 < b ? d.N - s0 : b;
                 for (int i = 0; i < m; i++) idx[i] = s0 + i;
                 float *hb = heat && f32 ? heat + (size_t)s0 * hw : heat;
-                predict_dataset(p.nt, b, &d, idx, m, xy, hb, peaks);
+                predict_dataset(p.nt, b, tta, &d, idx, m, xy, hb, peaks);
                 for (int i = 0; i < m; i++) {
                     emit(json, in, s0 + i, xy[(size_t)2 * i], xy[(size_t)2 * i + 1], peaks[i]);
                     if (hdir && !f32 && write_heatmap(hdir, in, s0 + i, heat + i * hw, d.H, d.W) != 0) failures++;
@@ -242,7 +247,7 @@ int cmd_predict(int argc, char **argv) {
         int32_t xy[2];
         float peak;
         float *heat = hdir ? px_malloc((size_t)H * W * sizeof(float), "heatmap") : NULL;
-        predict_indices(p.nt, 1, img, H, W, &zero, 1, xy, heat, &peak);
+        predict_indices(p.nt, 1, tta, img, H, W, &zero, 1, xy, heat, &peak);
         emit(json, in, -1, xy[0], xy[1], peak);
         if (hdir &&
             (f32 ? write_heatmaps_f32(hdir, in, 0, heat, 1, H, W) : write_heatmap(hdir, in, -1, heat, H, W)) != 0)

@@ -73,6 +73,9 @@ static void usage(void) {
            "  --bn-momentum X      Keras BN momentum (0.99 in the seed)\n"
            "  --bn-reestimate K    re-estimate BN statistics from K training batches before each\n"
            "                       validation and at the end (0 = off)\n"
+           "  --loss L             mse (the seed's) or bce: binary cross-entropy of the sigmoid heatmap\n"
+           "                       against the target heatmap; its gradient is not damped by the\n"
+           "                       sigmoid, so confident wrong peaks cost more [mse]\n"
            "Run:\n"
            "  --out DIR            run directory [runs/<timestamp>]\n"
            "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file) with\n"
@@ -168,7 +171,7 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
     float *imgs = px_malloc(S * hw * sizeof(float), "report"), *ht = px_malloc(S * hw * sizeof(float), "report"),
           *hp = px_malloc(S * hw * sizeof(float), "report");
     int32_t ct[16], cp[16];
-    predict_indices(nt, batch, d->images, d->H, d->W, gidx, S, cp, hp, NULL);
+    predict_indices(nt, batch, 0, d->images, d->H, d->W, gidx, S, cp, hp, NULL);
     for (int i = 0; i < S; i++) {
         memcpy(imgs + i * hw, d->images + gidx[i] * hw, hw * sizeof(float));
         ct[(size_t)2 * i] = d->coords[(size_t)2 * gidx[i]];
@@ -229,6 +232,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         O_HEADBIAS,
         O_BNMOM,
         O_BNRE,
+        O_LOSS,
         O_OUT,
         O_RESUME,
         O_NOREPORT,
@@ -251,6 +255,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
                                          {"head-bias", required_argument, 0, O_HEADBIAS},
                                          {"bn-momentum", required_argument, 0, O_BNMOM},
                                          {"bn-reestimate", required_argument, 0, O_BNRE},
+                                         {"loss", required_argument, 0, O_LOSS},
                                          {"out", required_argument, 0, O_OUT},
                                          {"resume", required_argument, 0, O_RESUME},
                                          {"no-report", no_argument, 0, O_NOREPORT},
@@ -297,6 +302,10 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HEADBIAS: s->net.head_bias_init = (float)cli_double("--head-bias", optarg, -20, 20); break;
         case O_BNMOM: s->net.bn_momentum = (float)cli_double("--bn-momentum", optarg, 0, 0.99999); break;
         case O_BNRE: s->bn_reestimate = (int)cli_int("--bn-reestimate", optarg, 0, 100000); break;
+        case O_LOSS:
+            if ((s->net.loss = net_loss_parse(optarg)) < 0)
+                px_die(PX_EXIT_USAGE, "--loss: '%s' is not mse or bce", optarg);
+            break;
         case O_OUT: a->out = cli_path("--out", optarg); break;
         case O_RESUME: a->resume = cli_path("--resume", optarg); break;
         case O_FORCE: a->force = 1; break;
@@ -306,7 +315,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HELP: usage(); return 1;
         default: cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
-        if ((ch >= O_SAMPLES && ch <= O_BNRE && ch != O_EPOCHS) || ch == O_PRESET) {
+        if ((ch >= O_SAMPLES && ch <= O_LOSS && ch != O_EPOCHS) || ch == O_PRESET) {
             char name[40];
             snprintf(name, sizeof name, "--%s", opts[li].name);
             note_fixed(a, name);
@@ -472,7 +481,8 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
     char err[1024];
     eval_result r;
     int32_t *test_pred = NULL;
-    evaluate(trainer_net(t), trainer_local_batch(t), trainer_dataset(t), trainer_splits(t), &r, &test_pred);
+    evaluate(trainer_net(t), trainer_local_batch(t), 0, EVAL_SETS_ALL, trainer_dataset(t), trainer_splits(t), &r,
+             &test_pred);
     if (g_stop) { // the training is saved; the evaluation is what was cut short
         free(test_pred);
         fprintf(stderr,

@@ -26,17 +26,76 @@ static void fetch(const image_source *src, const int64_t *idx, int N, float *in)
         memcpy(in + i * src->hw, src->images + (size_t)idx[i] * src->hw, src->hw * sizeof(float));
 }
 
-static void predict_from(net *nt, int batch, const image_source *src, int H, int W, const int64_t *idx, int n,
+int tta_count(int H, int W) { return H == W ? 8 : 4; }
+
+// Transform t of an H x W image (t < tta_count): bit 0 mirrors x, bit 1 mirrors y, bit 2 (square
+// images only) transposes. The pixel at (y, x) of the transformed image is the original's at
+// *sy, *sx; the same map takes a heatmap of the transformed image back to the original's frame.
+static void tta_source(int t, int H, int W, int y, int x, int *sy, int *sx) {
+    int a = y, b = x;
+    if (t & 4) {
+        a = x;
+        b = y;
+    }
+    if (t & 2) a = H - 1 - a;
+    if (t & 1) b = W - 1 - b;
+    *sy = a;
+    *sx = b;
+}
+
+static void tta_apply(int t, int H, int W, const float *src, float *dst) {
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int sy, sx;
+            tta_source(t, H, W, y, x, &sy, &sx);
+            dst[(size_t)y * W + x] = src[(size_t)sy * W + sx];
+        }
+}
+
+// acc += heatmap hm of transform t, taken back to the original frame.
+static void tta_accumulate(int t, int H, int W, const float *hm, float *acc) {
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int sy, sx;
+            tta_source(t, H, W, y, x, &sy, &sx);
+            acc[(size_t)sy * W + sx] += hm[(size_t)y * W + x];
+        }
+}
+
+// The heatmaps of images in[0..N) into out: one forward pass, or with tta the mean of the
+// tta_count(H, W) transforms' heatmaps, each mapped back, summed in transform order (so the
+// result is the same run to run). tmp and acc hold batch x H x W floats (tta only).
+static void heatmaps_of(net *nt, int N, int H, int W, int tta, const float *in, float *out, float *tmp, float *acc) {
+    size_t hw = (size_t)H * W;
+    if (!tta) {
+        net_set_batch(nt, N, in, NULL);
+        net_forward(nt, N, 0);
+        net_read_heatmaps(nt, N, out);
+        return;
+    }
+    int T = tta_count(H, W);
+    memset(acc, 0, (size_t)N * hw * sizeof(float));
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < N; i++) tta_apply(t, H, W, in + i * hw, tmp + i * hw);
+        net_set_batch(nt, N, tmp, NULL);
+        net_forward(nt, N, 0);
+        net_read_heatmaps(nt, N, out);
+        for (int i = 0; i < N; i++) tta_accumulate(t, H, W, out + i * hw, acc + i * hw);
+    }
+    for (size_t i = 0; i < (size_t)N * hw; i++) out[i] = acc[i] / (float)T;
+}
+
+static void predict_from(net *nt, int batch, int tta, const image_source *src, int H, int W, const int64_t *idx, int n,
                          int32_t *pred_xy, float *heatmaps, float *peaks) {
     size_t hw = (size_t)H * W;
     float *in = px_malloc((size_t)batch * hw * sizeof(float), "inference batch");
     float *out = px_malloc((size_t)batch * hw * sizeof(float), "inference heatmaps");
+    float *tmp = tta ? px_malloc((size_t)batch * hw * sizeof(float), "test-time augmentation batch") : NULL;
+    float *acc = tta ? px_malloc((size_t)batch * hw * sizeof(float), "test-time augmentation sums") : NULL;
     for (int s = 0; s < n; s += batch) {
         int N = n - s < batch ? n - s : batch;
         fetch(src, idx + s, N, in);
-        net_set_batch(nt, N, in, NULL);
-        net_forward(nt, N, 0);
-        net_read_heatmaps(nt, N, out);
+        heatmaps_of(nt, N, H, W, tta, in, out, tmp, acc);
         for (int i = 0; i < N; i++) {
             int x, y;
             heatmap_argmax(out + i * hw, H, W, &x, &y);
@@ -48,25 +107,27 @@ static void predict_from(net *nt, int batch, const image_source *src, int H, int
     }
     free(in);
     free(out);
+    free(tmp);
+    free(acc);
 }
 
-void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
-                     float *heatmaps, float *peaks) {
+void predict_indices(net *nt, int batch, int tta, const float *images, int H, int W, const int64_t *idx, int n,
+                     int32_t *pred_xy, float *heatmaps, float *peaks) {
     image_source src = {images, NULL, (size_t)H * W};
-    predict_from(nt, batch, &src, H, W, idx, n, pred_xy, heatmaps, peaks);
+    predict_from(nt, batch, tta, &src, H, W, idx, n, pred_xy, heatmaps, peaks);
 }
 
-void predict_dataset(net *nt, int batch, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy, float *heatmaps,
-                     float *peaks) {
+void predict_dataset(net *nt, int batch, int tta, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy,
+                     float *heatmaps, float *peaks) {
     image_source src = {NULL, d, (size_t)d->H * d->W};
-    predict_from(nt, batch, &src, d->H, d->W, idx, n, pred_xy, heatmaps, peaks);
+    predict_from(nt, batch, tta, &src, d->H, d->W, idx, n, pred_xy, heatmaps, peaks);
 }
 
-static void score(net *nt, int batch, const dataset *d, const int64_t *idx, int n, coord_metrics *m,
+static void score(net *nt, int batch, int tta, const dataset *d, const int64_t *idx, int n, coord_metrics *m,
                   int32_t **pred_out) {
     int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "predictions");
     int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
-    predict_dataset(nt, batch, d, idx, n, pred, NULL, NULL);
+    predict_dataset(nt, batch, tta, d, idx, n, pred, NULL, NULL);
     for (int i = 0; i < n; i++) {
         truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
         truth[2 * i + 1] = d->coords[2 * idx[i] + 1];
@@ -109,15 +170,16 @@ static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *
     free(pred);
 }
 
-void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result *r, int32_t **test_pred) {
+void evaluate(net *nt, int batch, int tta, unsigned sets, const dataset *d, const splits *s, eval_result *r,
+              int32_t **test_pred) {
     memset(r, 0, sizeof *r);
     if (s) {
         const int64_t *idx[3] = {s->train, s->val, s->test};
         int n[3] = {s->n_train, s->n_val, s->n_test};
         for (int k = 0; k < 3; k++) {
-            if (n[k] == 0) continue;
+            if (n[k] == 0 || !(sets & (1u << k))) continue;
             r->has[k] = 1;
-            score(nt, batch, d, idx[k], n[k], &r->sets[k], k == EVAL_TEST ? test_pred : NULL);
+            score(nt, batch, tta, d, idx[k], n[k], &r->sets[k], k == EVAL_TEST ? test_pred : NULL);
         }
         if (s->n_test) {
             baselines(d, s->test, s->n_test, r);
@@ -127,7 +189,7 @@ void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result
         int64_t *all = px_malloc((size_t)d->N * sizeof(int64_t), "indices");
         for (int i = 0; i < d->N; i++) all[i] = i;
         r->has[EVAL_ALL] = 1;
-        score(nt, batch, d, all, d->N, &r->sets[EVAL_ALL], test_pred);
+        score(nt, batch, tta, d, all, d->N, &r->sets[EVAL_ALL], test_pred);
         baselines(d, all, d->N, r);
         r->baseline_set = "all";
         free(all);
@@ -135,13 +197,13 @@ void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result
 }
 
 static void row(FILE *f, const char *name, const coord_metrics *m) {
-    fprintf(f, "%-16s %6d %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f %7.1f%% %7.1f%%\n", name, m->n, m->mae, m->mse, m->rmse,
-            m->euclid_mean, m->euclid_std, m->euclid_max, 100 * m->exact, 100 * m->within1);
+    fprintf(f, "%-16s %6d %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f %7.1f%% %7.1f%% %6d\n", name, m->n, m->mae, m->mse,
+            m->rmse, m->euclid_mean, m->euclid_std, m->euclid_max, 100 * m->exact, 100 * m->within1, m->far);
 }
 
 void eval_print_table(FILE *f, const eval_result *r) {
-    fprintf(f, "%-16s %6s %8s %8s %8s %8s %8s %8s %8s %8s\n", "set", "n", "MAE", "MSE", "RMSE", "eucl", "std", "max",
-            "exact", "<=1px");
+    fprintf(f, "%-16s %6s %8s %8s %8s %8s %8s %8s %8s %8s %6s\n", "set", "n", "MAE", "MSE", "RMSE", "eucl", "std",
+            "max", "exact", "<=1px", ">2px");
     for (int k = 0; k < EVAL_NSETS; k++)
         if (r->has[k]) row(f, EVAL_SET_NAMES[k], &r->sets[k]);
     if (r->has_baselines) {
@@ -152,7 +214,7 @@ void eval_print_table(FILE *f, const eval_result *r) {
         row(f, name, &r->matched);
     }
     fprintf(f, "(MAE/MSE/RMSE in pixels over x and y together, as sklearn computes them; eucl = mean "
-               "Euclidean error)\n");
+               "Euclidean error; >2px = far misses, images off by more than 2 pixels)\n");
 }
 
 cJSON *eval_cjson(const eval_result *r) {

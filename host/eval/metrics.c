@@ -55,6 +55,7 @@ void coord_metrics_compute(coord_metrics *m, const int32_t *t, const int32_t *p,
         se += e[i];
         exact += dx == 0 && dy == 0;
         within1 += e[i] <= 1.0;
+        m->far += e[i] > 2.0;
     }
     // sklearn: mean over outputs of the per-output mean = sum / (2n).
     m->mae = sabs / (2.0 * n);
@@ -86,6 +87,7 @@ cJSON *coord_metrics_cjson(const coord_metrics *m) {
     json_add_number6(j, "euclid_max", m->euclid_max);
     json_add_number6(j, "exact", m->exact);
     json_add_number6(j, "within1", m->within1);
+    cJSON_AddNumberToObject(j, "far_misses", m->far);
     return j;
 }
 

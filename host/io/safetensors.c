@@ -361,25 +361,34 @@ fail:
     return NULL;
 }
 
-st_file *st_open(const char *path, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY);
+// Opens path for reading (close-on-exec) if it is a regular file: the descriptor and its size in
+// *len, or -1 with the message in err.
+static int open_regular(const char *path, size_t *len, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         px_errf_file(err, errlen, path, "%s", strerror(errno));
-        return NULL;
+        return -1;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
         px_errf_file(err, errlen, path, "%s", strerror(e));
-        return NULL;
+        return -1;
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
         px_errf_file(err, errlen, path, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-        return NULL;
+        return -1;
     }
-    size_t len = (size_t)sb.st_size;
+    *len = (size_t)sb.st_size;
+    return fd;
+}
+
+st_file *st_open(const char *path, char *err, size_t errlen) {
+    size_t len;
+    int fd = open_regular(path, &len, err, errlen);
+    if (fd < 0) return NULL;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);
@@ -420,24 +429,9 @@ static int pread_all(int fd, void *dst, size_t n, size_t off) {
 }
 
 st_file *st_open_header(const char *path, char *err, size_t errlen) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        px_errf_file(err, errlen, path, "%s", strerror(errno));
-        return NULL;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        px_errf_file(err, errlen, path, "%s", strerror(e));
-        return NULL;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        px_errf_file(err, errlen, path, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-        return NULL;
-    }
-    size_t len = (size_t)sb.st_size;
+    size_t len;
+    int fd = open_regular(path, &len, err, errlen);
+    if (fd < 0) return NULL;
     unsigned char head[8];
     uint64_t hlen = 0;
     if (len >= 8) {

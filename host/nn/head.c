@@ -10,6 +10,7 @@
 struct head {
     ocl_ctx *c;
     int max_N, Cin, H, W, margin;
+    int bce;          // the loss: 0 MSE, 1 binary cross-entropy (head_set_loss)
     cl_mem dz;        // (max_N, H, W) gradient w.r.t. the pre-sigmoid value
     cl_mem loss_part; // (Q, 2) loss partials
     cl_mem loss_out;  // 2 floats: MSE, MAE
@@ -75,6 +76,8 @@ static head *create(ocl_ctx *c, int max_N, int Cin, int H, int W, int fwd_only) 
 head *head_create(ocl_ctx *c, int max_N, int Cin, int H, int W) { return create(c, max_N, Cin, H, W, 0); }
 head *head_create_forward(ocl_ctx *c, int max_N, int Cin, int H, int W) { return create(c, max_N, Cin, H, W, 1); }
 
+void head_set_loss(head *h, int loss) { h->bce = loss == NET_LOSS_BCE; }
+
 static void check_training(const head *h) {
     if (!h->dz) px_die(PX_EXIT_FAIL, "head: loss or backward on a forward-only head (head_create_forward)");
 }
@@ -127,6 +130,7 @@ void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_even
     KARG(k, 2, h->loss_part);
     KARG(k, 3, T);
     KARG(k, 4, Q);
+    KARG(k, 5, h->bce);
     size_t one = 1, lq = h->c->target.gpu ? HEAD_GPU_WG : HEAD_CPU_WG;
     size_t gq = h->c->target.gpu ? (size_t)Q * lq : ocl_round_up((size_t)Q, lq); // GPU: a group per partial
     ocl_run(h->c, k, 1, &gq, &lq);
@@ -157,13 +161,14 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     int T = N * h->H * h->W, P = row_chunks(N, h->H), Cin = h->Cin;
     int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"), dbo = as_int(db_off, "bias gradient");
     double loss_T = (double)(h->loss_N > 0 ? h->loss_N : N) * h->H * h->W; // the mean's count
-    float two_over_T = (float)(2.0 / loss_T);
+    float scale = (float)((h->bce ? 1.0 : 2.0) / loss_T);
     cl_kernel k = h->k_grad;
     KARG(k, 0, s);
     KARG(k, 1, t);
     KARG(k, 2, h->dz);
     KARG(k, 3, T);
-    KARG(k, 4, two_over_T);
+    KARG(k, 4, scale);
+    KARG(k, 5, h->bce);
     size_t lt = HEAD_EW, gt = ocl_round_up((size_t)T, lt);
     ocl_run(h->c, k, 1, &gt, &lt);
     k = h->k_bwd_partial;

@@ -86,6 +86,14 @@ void net_config_seed(net_config *cfg) {
     cfg->bn_momentum = 0.99f;
     cfg->bn_eps = 1e-3f;
     cfg->head_bias_init = 0.0f;
+    cfg->loss = NET_LOSS_MSE;
+}
+
+const char *net_loss_name(int loss) { return loss == NET_LOSS_BCE ? "bce" : "mse"; }
+int net_loss_parse(const char *name) {
+    if (strcmp(name, "mse") == 0) return NET_LOSS_MSE;
+    if (strcmp(name, "bce") == 0) return NET_LOSS_BCE;
+    return -1;
 }
 
 int net_config_channels(net_config *cfg, const char *list, char *err, size_t errlen) {
@@ -460,6 +468,7 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
     n->staging_img = plan_alloc(n, &l, "staging images");
     n->staging_heat = plan_alloc(n, &l, "staging heatmaps");
     n->hd = head_create(c, max_batch, n->b[cfg->nblocks - 1].cout, H, W);
+    head_set_loss(n->hd, cfg->loss);
     n->opt = adam_create(c);
     create_batch_indices(n, &l);
     return n;

@@ -40,6 +40,7 @@ void train_settings_json(const train_settings *s, char **out) {
     cJSON_AddNumberToObject(j, "bn_momentum", s->net.bn_momentum);
     cJSON_AddNumberToObject(j, "bn_eps", s->net.bn_eps);
     cJSON_AddNumberToObject(j, "head_bias_init", s->net.head_bias_init);
+    cJSON_AddStringToObject(j, "loss", net_loss_name(s->net.loss));
     cJSON_AddNumberToObject(j, "epochs", s->epochs);
     cJSON_AddNumberToObject(j, "batch_size", s->batch);
     cJSON_AddNumberToObject(j, "lr", s->lr);
@@ -149,6 +150,13 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
     {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "fresh_data");
         s->fresh_data = cJSON_IsTrue(v);
+        // "loss" came with the cross-entropy option: a checkpoint without it trained with MSE.
+        v = cJSON_GetObjectItemCaseSensitive(j, "loss");
+        if (v && (!cJSON_IsString(v) || (s->net.loss = net_loss_parse(v->valuestring)) < 0)) {
+            snprintf(err, errlen, "training settings: 'loss' must be \"mse\" or \"bce\"");
+            rc = -1;
+            goto done;
+        }
     }
     if (recipe_from_string(&s->rec, rec, err, errlen) != 0) {
         rc = -1;

@@ -9,16 +9,22 @@
 #include "metrics.h"
 #include "net.h"
 
+// Test-time augmentation: the number of transforms whose heatmaps are averaged for an H x W image:
+// the 8 mirrors and transposes of a square image, the 4 mirrors of another.
+int tta_count(int H, int W);
+
 // Inference (BN moving statistics) over images idx[0..n) of host images (Ntot,H,W)
 // in batches of at most `batch`; writes predicted (x,y) to pred_xy (n,2) and, if
 // heatmaps != NULL, the predicted heatmaps (n,H,W) and peak values (n) if peaks != NULL.
-void predict_indices(net *nt, int batch, const float *images, int H, int W, const int64_t *idx, int n, int32_t *pred_xy,
-                     float *heatmaps, float *peaks);
+// tta != 0: each heatmap is the mean of the tta_count(H, W) transformed images' heatmaps, each
+// mapped back (tta_count times the work).
+void predict_indices(net *nt, int batch, int tta, const float *images, int H, int W, const int64_t *idx, int n,
+                     int32_t *pred_xy, float *heatmaps, float *peaks);
 
 // The same over images idx[0..n) of a dataset, in memory or streamed from its file
 // (dataset_load_streamed): only one batch of images is in host memory at a time.
-void predict_dataset(net *nt, int batch, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy, float *heatmaps,
-                     float *peaks);
+void predict_dataset(net *nt, int batch, int tta, const dataset *d, const int64_t *idx, int n, int32_t *pred_xy,
+                     float *heatmaps, float *peaks);
 
 enum { EVAL_TRAIN, EVAL_VAL, EVAL_TEST, EVAL_ALL, EVAL_NSETS };
 typedef struct {
@@ -31,10 +37,14 @@ typedef struct {
 
 extern const char *const EVAL_SET_NAMES[EVAL_NSETS]; // "train", "val", "test", "all"
 
-// Scores the net on the splits (s != NULL) or on the whole dataset (s == NULL).
+// Scores the net on the splits (s != NULL) whose bit (1u << EVAL_TRAIN, ...) is set in `sets`
+// (EVAL_SETS_ALL: every one; the baselines are always scored on the test split), or on the whole
+// dataset (s == NULL). tta: as predict_indices.
 // If test_pred != NULL it receives a malloc'd (n_test or N, 2) array of predictions
 // on the baseline set (for the report).
-void evaluate(net *nt, int batch, const dataset *d, const splits *s, eval_result *r, int32_t **test_pred);
+#define EVAL_SETS_ALL 0xFu
+void evaluate(net *nt, int batch, int tta, unsigned sets, const dataset *d, const splits *s, eval_result *r,
+              int32_t **test_pred);
 void eval_print_table(FILE *f, const eval_result *r);
 // The result as a cJSON object {"sets": {...}, "baselines": {...}, "baseline_set": ...}.
 cJSON *eval_cjson(const eval_result *r);

@@ -19,6 +19,7 @@ typedef struct {
     double euclid_mean, euclid_std, euclid_median, euclid_p95, euclid_max;
     double exact;   // fraction predicted exactly
     double within1; // fraction with Euclidean error <= 1 px
+    int far;        // how many have a Euclidean error > 2 px (far misses: they dominate MAE and MSE)
 } coord_metrics;
 
 // true_xy, pred_xy: (n, 2) as (x, y).
