@@ -5,7 +5,8 @@
 #  - a 2-process run is a 1-process run of the same global batch up to float rounding
 #    (tests/mpi_close.py: history.csv losses, weights and BN statistics within 1e-5 relative,
 #    test metrics within one sample; measured here: 3e-7 and 5e-7, metrics equal);
-#  - the same with 3 processes (uneven shares of the batch);
+#  - the same with 3 processes (uneven shares of the batch); a batch without a sample for each
+#    process is refused;
 #  - a 2-process run stopped mid-epoch (SIGTERM to process 0 only: both stop at the same step,
 #    the one process 0 writes a resumable checkpoint) and resumed with 2 processes equals one that
 #    never stopped;
@@ -51,6 +52,12 @@ rc=$?
 check "3 processes: both runs succeed ($rc, $?)" [ "$rc" -eq 0 ] && [ -f d/last.safetensors ]
 check "3 processes: rerun, the same last.safetensors" same c/last.safetensors d/last.safetensors
 check "3 processes against 1: the same up to rounding" python3 "$HERE/mpi_close.py" one c 1e-5
+
+# A batch too small to give each of 3 processes a sample (288 training samples, batches of 143:
+# the last has 2) is refused before training, naming the numbers.
+"${MPI3[@]}" "$PX" train --samples 400 --size 16x16 --channels 4 --batch-size 143 --bn-reestimate 0 --out z >z.txt 2>&1
+check "3 processes, a batch of 2: refused ($?)" grep -q "3 processes need at least 3 samples in every batch, but with 288 training samples and --batch-size 143 a batch has 2" z.txt
+check "3 processes, a batch of 2: no run directory" [ ! -e z/config.json ]
 
 # Stopped mid-epoch and resumed (constant rate: the resumed run's schedule is that of the total).
 LONG=(--samples 4000 --size 16x16 --channels 4,8,4 --batch-size 32 --seed 7 --lr-schedule constant --no-report --quiet)

@@ -4,6 +4,10 @@ and a measured training-step time per device.
 
   python3 tools/scaling_model.py --channels 32,64,128,64,32 --batch 64 --step-s 0.89 [--eff 0.9]
 
+Link assumptions (bandwidth, latency per collective): 10 Gbit/s Ethernet with TCP 1.25 GB/s,
+30 us; 100 Gbit/s (InfiniBand / RoCE) 12.5 GB/s, 5 us; processes of one machine (Open MPI's
+shared-memory transport) 25 GB/s, 1 us; host<->device copies --pcie-GBps [12].
+
 What one step exchanges (include/train/dist.h: every exchange is an MPI_Allgather(v), every
 process receives every other process's part, and sums in process order):
   gradients: each process receives (K-1) * 4 * P bytes (P trainable parameters);
@@ -48,7 +52,7 @@ def main():
     ch = [int(c) for c in a.channels.split(",")]
     P, sum_c = params(ch), sum(ch)
     print(f"P = {P} trainable parameters, sum(C) = {sum_c}, batch {a.batch}, step {a.step_s:g} s on one device")
-    links = [("10 Gbit/s", 1.25e9, 30e-6), ("100 Gbit/s", 12.5e9, 5e-6), ("PCIe peer (shm)", 25e9, 1e-6)]
+    links = [("10 Gbit/s", 1.25e9, 30e-6), ("100 Gbit/s", 12.5e9, 5e-6), ("one machine", 25e9, 1e-6)]
     print("K  bytes received per process per step  " + "  ".join(f"{n:>16s}" for n, _, _ in links))
     best = {}
     for K in [1, 2, 4, 8, 16, 32, 64]:
@@ -66,6 +70,14 @@ def main():
         print(row)
     for n, _, _ in links:
         print(f"{n}: near-linear (>= {100 * a.eff:.0f}%) up to K = {best.get(n, 1)}")
+    # The one-device step time (batch B) above which K devices reach the efficiency: t/K >= x*e/(1-e).
+    print(f"one-device step time (batch {a.batch}) needed for {100 * a.eff:.0f}% at K devices:")
+    for K in [2, 8, 32]:
+        if K > a.batch:
+            break
+        need = [K * exchange_s(K, P, a.batch, sum_c, len(ch), bw, lat, a.pcie_GBps * 1e9) * a.eff / (1 - a.eff)
+                for _, bw, lat in links]
+        print(f"  K={K:<3d}" + "  ".join(f"{n}: {t * 1e3:.1f} ms" for (n, _, _), t in zip(links, need)))
 
 
 if __name__ == "__main__":
