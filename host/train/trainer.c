@@ -197,6 +197,36 @@ static int combine_loss(trainer *t, int N, float *l, float *m) {
     return n;
 }
 
+// Every process must hold the same weights and BN statistics (the same gathered sums, added in
+// the same order): checked at each epoch's end by a hash of every tensor's bits, so that a
+// divergence (a bug, never rounding) stops the run instead of training K different models.
+static void check_same_weights(trainer *t) {
+    const batch_split *s = t->o.split;
+    uint32_t h = 2166136261u; // FNV-1a over the bytes of every tensor
+    for (int i = 0; i < net_tensor_count(t->nt); i++) {
+        const net_tensor *nt = net_tensor_at(t->nt, i);
+        float *v = px_malloc(nt->count * sizeof(float), "weights check");
+        net_get_tensor(t->nt, i, v);
+        const unsigned char *b = (const unsigned char *)v;
+        for (size_t k = 0; k < nt->count * sizeof(float); k++) h = (h ^ b[k]) * 16777619u;
+        free(v);
+    }
+    float mine, *all = px_malloc((size_t)s->nprocs * sizeof(float), "weights check");
+    memcpy(&mine, &h, sizeof mine); // the bits travel as a float (MPI copies them unchanged)
+    int k = s->gather(s, &mine, 1, 1, all);
+    uint32_t h0, hr;
+    memcpy(&h0, &all[0], sizeof h0); // every process compares the same hashes: all stop or none
+    for (int r = 1; r < k; r++) {
+        memcpy(&hr, &all[r], sizeof hr);
+        if (hr != h0)
+            px_die(PX_EXIT_FAIL,
+                   "data parallel: after epoch %d process %d holds other weights than process 0: the processes "
+                   "have diverged (a bug: please report it with the command line)",
+                   t->epoch + 1, r);
+    }
+    free(all);
+}
+
 int trainer_should_stop(const trainer *t) { return t->o.split ? t->stop_any : t->o.stop && *t->o.stop; }
 
 trainer *trainer_create(const train_settings *s, const trainer_options *o) {
@@ -492,6 +522,7 @@ static void begin_epoch(trainer *t) {
 // End of epoch: precise BN, validation, the progress advanced to the next epoch.
 static void end_epoch(trainer *t, trainer_epoch_result *r) {
     bn_reestimate(t);
+    if (t->o.split) check_same_weights(t);
     double vl = NAN, vm = NAN;
     if (t->sp.n_val) validate(t, &vl, &vm);
     double ep_secs = px_now() - t->ep_t0;
