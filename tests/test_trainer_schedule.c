@@ -44,7 +44,7 @@ static void on_step(void *user, const trainer_step_info *i) {
 
 static void run(ocl_ctx *c, const train_settings *s, int sync, int64_t nan_step, run_log *l) {
     memset(l, 0, sizeof *l);
-    trainer_options o = {NULL, on_step, l, nan_step, sync};
+    trainer_options o = {NULL, on_step, l, nan_step, sync, NULL};
     trainer *t = trainer_create(s, &o);
     trainer_attach(t, c);
     l->pairs = trainer_fresh_pairs(t);

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "dataset.h"
+#include "dist.h"
 #include "evaluate.h"
 #include "json_text.h"
 #include "net.h"
@@ -420,15 +421,15 @@ static void history_row(char *row, size_t len, const trainer_epoch_result *e) {
 
 // The epochs: per epoch a summary line, a history row and the checkpoints (last, best); on a
 // signal a resumable checkpoint. Returns the exit status.
-static int train_epochs(trainer *t, const char *run_dir, int resumed, const progress_out *po) {
+static int train_epochs(trainer *t, const char *run_dir, int resumed, const progress_out *po, int writer) {
     const train_settings *s = trainer_settings(t);
     char last_path[2048], best_path[2048], err[1024];
     snprintf(last_path, sizeof last_path, "%s/last.safetensors", run_dir);
     snprintf(best_path, sizeof best_path, "%s/best.safetensors", run_dir);
-    history h;
-    history_open(&h, run_dir, resumed, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
+    history h = {0};
+    if (writer) history_open(&h, run_dir, resumed, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
     int status = PX_EXIT_OK;
-    while (!g_stop) {
+    while (!trainer_should_stop(t)) {
         trainer_epoch_result e;
         trainer_status st = trainer_run_epoch(t, &e);
         if (st == TRAINER_FINISHED || st == TRAINER_STOPPED) break;
@@ -450,11 +451,14 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
         char row[256];
         history_row(row, sizeof row, &e);
         trainer_set_history_row(t, row);
+        if (!writer) continue; // one writer: process 0 of a data-parallel run
         if (trainer_save(t, last_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (e.is_best && trainer_save(t, best_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
         history_append(&h, row);
     }
-    if (g_stop) {
+    if (trainer_should_stop(t) && !writer) {
+        status = PX_EXIT_INTERRUPTED;
+    } else if (trainer_should_stop(t)) {
         const train_progress *tp = trainer_progress(t);
         if (po->tty && !po->quiet) printf("\n");
         if (tp->step_in_epoch > 0 && trainer_save(t, last_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
@@ -477,7 +481,8 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
     char err[1024];
     eval_result r;
     int32_t *test_pred = NULL;
-    evaluate(trainer_net(t), s->batch, 0, EVAL_SETS_ALL, trainer_dataset(t), trainer_splits(t), &r, &test_pred);
+    evaluate(trainer_net(t), trainer_local_batch(t), 0, EVAL_SETS_ALL, trainer_dataset(t), trainer_splits(t), &r,
+             &test_pred);
     if (g_stop) { // the training is saved; the evaluation is what was cut short
         free(test_pred);
         fprintf(stderr,
@@ -490,7 +495,8 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
     snprintf(mpath, sizeof mpath, "%s/metrics.json", run_dir);
     if (eval_write_json(mpath, &r, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (test_pred)
-        write_report_samples(run_dir, trainer_net(t), trainer_dataset(t), trainer_splits(t), s->batch, test_pred);
+        write_report_samples(run_dir, trainer_net(t), trainer_dataset(t), trainer_splits(t), trainer_local_batch(t),
+                             test_pred);
     free(test_pred);
     write_config(run_dir, s, c, trainer_net(t), train_secs);
     if (!a->quiet) {
@@ -577,6 +583,39 @@ static void check_flags(train_cli *a, train_settings *s) {
     if (s->data[0] && !a->fresh_given) s->fresh_data = 0;
 }
 
+// Data-parallel training: MPI is started when an MPI launcher started this process (Open MPI's,
+// or a PMI one such as Slurm's); a launch of several processes without MPI in the build is refused
+// (each would train alone into the same directory).
+static dist *start_dist(void) {
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!n) n = getenv("PMI_SIZE");
+    if (!n || atoi(n) < 1) return NULL;
+    if (!PIXLOC_HAVE_MPI && atoi(n) > 1)
+        px_die(PX_EXIT_USAGE,
+               "started as one of %s processes by an MPI launcher, but this pixloc was built without MPI: "
+               "rebuild it with cmake -DPIXLOC_MPI=ON (README \"Training on several devices\")",
+               n);
+    return dist_start();
+}
+
+// --device A,B,...: the list is indexed by the process's rank on its machine.
+static void device_for_rank(ocl_options *oo, const dist *dp, char *buf, size_t len) {
+    if (!oo->device || !strchr(oo->device, ',')) return;
+    int want = dist_local_rank(dp), i = 0;
+    const char *p = oo->device;
+    for (; i < want && p; i++) {
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+    if (!p || dist_size(dp) < 2)
+        px_die(PX_EXIT_USAGE, "%s '%s' is a list of devices, one per training process on a machine (mpirun -np K); %s",
+               oo->device_from ? oo->device_from : "--device", oo->device,
+               dist_size(dp) < 2 ? "this is a single process: give one device"
+                                 : "this machine runs more processes than the list names");
+    snprintf(buf, len, "%.*s", (int)strcspn(p, ","), p);
+    oo->device = buf;
+}
+
 int cmd_train(int argc, char **argv) {
     double t_entry = px_now();
     ocl_options oo = {0};
@@ -598,6 +637,14 @@ int cmd_train(int argc, char **argv) {
     char ckpt_path[2048], run_dir[1024], err[1024];
     resolve_run(&a, &s, ckpt_path, sizeof ckpt_path, run_dir, sizeof run_dir);
     if (s.batch < 1) px_die(PX_EXIT_USAGE, "--batch-size must be at least 1");
+    dist *dp = start_dist();
+    int writer = dist_rank(dp) == 0; // process 0 alone writes the run directory
+    char dev[256];
+    device_for_rank(&oo, dp, dev, sizeof dev);
+    if (!writer) {
+        a.quiet = a.no_report = 1;
+        px_set_quiet(1);
+    }
 
     // PIXLOC_TEST_NAN_STEP=K makes the loss of global step K NaN: the test hook for the
     // divergence path (stop, clear message, last good checkpoint kept).
@@ -606,15 +653,22 @@ int cmd_train(int argc, char **argv) {
     // data drawn between epochs), which gives the same run bit for bit: for tests comparing them.
     const char *sync_env = getenv("PIXLOC_TRAIN_SYNC");
     progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0, t_entry, 0};
-    trainer_options to = {&g_stop, progress, &po, nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1,
-                          sync_env && strcmp(sync_env, "1") == 0};
+    trainer_options to = {&g_stop,
+                          progress,
+                          &po,
+                          nan_env && *nan_env ? strtol(nan_env, NULL, 10) : -1,
+                          sync_env && strcmp(sync_env, "1") == 0,
+                          dist_split(dp)};
     trainer *t = trainer_create(&s, &to);
 
-    if (px_mkdirs(run_dir) != 0) px_die(PX_EXIT_FAIL, "cannot create run directory %s: %s", run_dir, strerror(errno));
-    if (access(run_dir, W_OK) != 0)
-        px_die(PX_EXIT_FAIL, "run directory %s is not writable: %s", run_dir, strerror(errno));
-    lock_run_dir(run_dir);
-    claim_run_dir(run_dir, &a);
+    if (writer) {
+        if (px_mkdirs(run_dir) != 0)
+            px_die(PX_EXIT_FAIL, "cannot create run directory %s: %s", run_dir, strerror(errno));
+        if (access(run_dir, W_OK) != 0)
+            px_die(PX_EXIT_FAIL, "run directory %s is not writable: %s", run_dir, strerror(errno));
+        lock_run_dir(run_dir);
+        claim_run_dir(run_dir, &a);
+    }
     ocl_ctx c;
     oo.quiet = a.quiet;
     ocl_init(&c, &oo);
@@ -622,20 +676,22 @@ int cmd_train(int argc, char **argv) {
     if (a.resume && trainer_resume(t, ckpt_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     const train_settings *ts = trainer_settings(t);
     if (a.resume && trainer_progress(t)->epoch >= ts->epochs && trainer_progress(t)->step_in_epoch == 0) {
-        history h; // a row lost between the last checkpoint and its history row comes back
-        history_open(&h, run_dir, 1, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
+        history h = {0}; // a row lost between the last checkpoint and its history row comes back
+        if (writer) history_open(&h, run_dir, 1, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
         free(h.text);
-        printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
-               ckpt_path, ts->epochs, ts->epochs);
+        if (writer)
+            printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
+                   ckpt_path, ts->epochs, ts->epochs);
         trainer_free(t);
         ocl_release(&c);
+        dist_end(dp);
         return PX_EXIT_OK;
     }
     net *nt = trainer_net(t);
     px_log("model: %d blocks (%s...), %zu parameters (%zu non-trainable), batch %d, %d epochs -> %s", ts->net.nblocks,
            "conv-relu-bn", net_trainable_count(nt) + net_nontrainable_count(nt), net_nontrainable_count(nt), ts->batch,
            ts->epochs, run_dir);
-    write_config(run_dir, ts, &c, nt, -1);
+    if (writer) write_config(run_dir, ts, &c, nt, -1);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -643,9 +699,10 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    int status = train_epochs(t, run_dir, a.resume != NULL, &po);
-    if (status == PX_EXIT_OK) status = finish(t, &c, run_dir, &a);
+    int status = train_epochs(t, run_dir, a.resume != NULL, &po, writer);
+    if (status == PX_EXIT_OK && writer) status = finish(t, &c, run_dir, &a);
     trainer_free(t);
     ocl_release(&c);
+    dist_end(dp); // after process 0's evaluation: the others wait for it here
     return status;
 }

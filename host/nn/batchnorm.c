@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "layout.h"
 #include "pixloc.h"
@@ -27,6 +28,12 @@ struct batchnorm {
     cl_mem pbwd;      // (2, N, C) backward per-plane sums: dy, dy*(x - mean)
     cl_mem st;        // (6, C): mean, invstd, scale, shift, dbeta/M, dgamma/M
     cl_kernel k_stats, k_final, k_apply, k_bwd_stats, k_bwd_final, k_bwd_apply;
+    // A batch split across processes (batchnorm_set_split): the whole batch's per-plane sums,
+    // (2, max_rows, C) in g1 (forward: the sums; backward: both halves) and (max_rows, C) in g2
+    // (forward: the centred squares); host staging for this process's rows and everyone's.
+    const batch_split *split;
+    cl_mem g1, g2;
+    float *h_local, *h_all;
 };
 
 static int as_int(size_t v, const char *what) {
@@ -88,8 +95,52 @@ batchnorm *batchnorm_create(ocl_ctx *c, int max_N, int C, int H, int W) {
     return b;
 }
 
+void batchnorm_set_split(batchnorm *b, const batch_split *s) {
+    ocl_free(&b->g1);
+    ocl_free(&b->g2);
+    free(b->h_local);
+    free(b->h_all);
+    b->h_local = b->h_all = NULL;
+    b->split = s;
+    if (!s) return;
+    size_t C = (size_t)b->C, R = (size_t)s->max_rows;
+    b->g1 = ocl_buffer(b->c, "batchnorm gathered sums", 2 * R * C * sizeof(float));
+    b->g2 = ocl_buffer(b->c, "batchnorm gathered squares", R * C * sizeof(float));
+    b->h_local = px_malloc(2 * (size_t)b->max_N * C * sizeof(float), "batchnorm partial sums");
+    b->h_all = px_malloc(2 * R * C * sizeof(float), "batchnorm gathered sums");
+}
+
+// This process's per-plane sums, two (N, C) arrays (A at float 0 of a, B at float b_off of b2),
+// become the whole batch's: every process's rows (a row per sample: its C values of A, then of B)
+// in process order, written back as A (Ng, C) at float 0 of ga and B (Ng, C) at float 0 of gb,
+// or at float Ng*C when b_after (the backward's (2, Ng, C) layout). Returns Ng.
+static int gather_sums(batchnorm *b, int N, cl_mem a, cl_mem b2, size_t b_off, cl_mem ga, cl_mem gb, int b_after) {
+    size_t C = (size_t)b->C, NC = (size_t)N * C;
+    float *loc = b->h_local, *all = b->h_all; // all (>= 2*NC floats) stages the reads
+    ocl_read(b->c, a, 0, all, NC * sizeof(float));
+    ocl_read(b->c, b2, b_off * sizeof(float), all + NC, NC * sizeof(float));
+    for (size_t n = 0; n < (size_t)N; n++) {
+        memcpy(loc + 2 * n * C, all + n * C, C * sizeof(float));
+        memcpy(loc + (2 * n + 1) * C, all + NC + n * C, C * sizeof(float));
+    }
+    const batch_split *s = b->split;
+    int ng = s->gather(s, loc, N, 2 * b->C, all);
+    if (ng > s->max_rows) px_die(PX_EXIT_FAIL, "batchnorm: the gathered batch of %d exceeds %d", ng, s->max_rows);
+    size_t NG = (size_t)ng * C;
+    float *ua = px_malloc(2 * NG * sizeof(float), "batchnorm unpacked sums"), *ub = ua + NG;
+    for (size_t n = 0; n < (size_t)ng; n++) {
+        memcpy(ua + n * C, all + 2 * n * C, C * sizeof(float));
+        memcpy(ub + n * C, all + (2 * n + 1) * C, C * sizeof(float));
+    }
+    ocl_write(b->c, ga, 0, ua, NG * sizeof(float));
+    ocl_write(b->c, gb, b_after ? NG * sizeof(float) : 0, ub, NG * sizeof(float));
+    free(ua);
+    return ng;
+}
+
 void batchnorm_free(batchnorm *b) {
     if (!b) return;
+    batchnorm_set_split(b, NULL);
     ocl_free(&b->mask);
     ocl_free(&b->psum);
     ocl_free(&b->pm2);
@@ -149,9 +200,17 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
         size_t g1 = b->gpu ? (size_t)NC * l1 : round_up((size_t)NC, l1);
         ocl_run(b->c, k, 1, &g1, &l1);
     }
+    // Split across processes: the whole batch's plane sums, reduced below in sample order.
+    cl_mem ps = b->psum, pm = b->pm2;
+    int NB = N;
+    if (b->split && mode != BN_INFERENCE) {
+        NB = gather_sums(b, N, b->psum, b->pm2, 0, b->g1, b->g2, 0);
+        ps = b->g1;
+        pm = b->g2;
+    }
     k = b->k_final;
-    KARG(k, 0, b->psum);
-    KARG(k, 1, b->pm2);
+    KARG(k, 0, ps);
+    KARG(k, 1, pm);
     KARG(k, 2, params);
     KARG(k, 3, go);
     KARG(k, 4, bo);
@@ -159,7 +218,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 6, mo);
     KARG(k, 7, vo);
     KARG(k, 8, b->st);
-    KARG(k, 9, N);
+    KARG(k, 9, NB);
     KARG(k, 10, C);
     KARG(k, 11, H);
     KARG(k, 12, W);
@@ -202,13 +261,19 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     size_t l2[2] = {b->gpu ? BN_GPU_WG : BN_LOCAL_PLANES, 1}; // GPU: a work-group per plane
     size_t g2[2] = {b->gpu ? (size_t)C * l2[0] : round_up((size_t)C, l2[0]), (size_t)N};
     ocl_run(b->c, k, 2, g2, l2);
+    cl_mem part = b->pbwd;
+    int NB = N;
+    if (b->split) { // the whole batch's (2, Ng, C) partials in g1
+        NB = gather_sums(b, N, b->pbwd, b->pbwd, (size_t)NC, b->g1, b->g1, 1);
+        part = b->g1;
+    }
     k = b->k_bwd_final;
-    KARG(k, 0, b->pbwd);
+    KARG(k, 0, part);
     KARG(k, 1, b->st);
     KARG(k, 2, grads);
     KARG(k, 3, dgo);
     KARG(k, 4, dbo);
-    KARG(k, 5, N);
+    KARG(k, 5, NB);
     KARG(k, 6, C);
     KARG(k, 7, H);
     KARG(k, 8, W);

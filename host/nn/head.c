@@ -16,6 +16,7 @@ struct head {
     cl_mem loss_out;  // 2 floats: MSE, MAE
     cl_mem wpart;     // (Cin + 1, P) partials of dW and db
     cl_kernel k_fwd, k_loss_partial, k_loss_final, k_grad, k_bwd_partial, k_bwd_final, k_bwd_input;
+    int loss_N; // head_set_loss_batch (0: the backward's own batch)
 };
 
 // Work-groups: element-wise kernels take HEAD_EW pixels per group; a GPU partial is a
@@ -151,13 +152,16 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae) {
     if (mae) *mae = out[1];
 }
 
+void head_set_loss_batch(head *h, int N) { h->loss_N = N; }
+
 void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,
                    size_t dw_off, size_t db_off, cl_mem dx) {
     check_batch(h, N);
     check_training(h);
     int T = N * h->H * h->W, P = row_chunks(N, h->H), Cin = h->Cin;
     int wo = as_int(w_off, "kernel"), dwo = as_int(dw_off, "kernel gradient"), dbo = as_int(db_off, "bias gradient");
-    float scale = (float)((h->bce ? 1.0 : 2.0) / (double)T);
+    double loss_T = (double)(h->loss_N > 0 ? h->loss_N : N) * h->H * h->W; // the mean's count
+    float scale = (float)((h->bce ? 1.0 : 2.0) / loss_T);
     cl_kernel k = h->k_grad;
     KARG(k, 0, s);
     KARG(k, 1, t);

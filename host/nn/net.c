@@ -61,6 +61,8 @@ struct net {
     cl_kernel k_gather_img, k_gather_tgt;
     int64_t step;
     int reest_k;
+    batch_split *split;     // net_set_split (NULL: this net's batch is the whole)
+    float *g_local, *g_all; // (n_train), (nprocs, n_train) host staging for the gradient sum
     int want_input_grad;
     int input_grad_buf; // index into g[] holding the input gradient, -1 if none
     // per-op timing (net_profile)
@@ -511,6 +513,8 @@ void net_free(net *n) {
     ocl_kernel_program_release(n->c, n->k_gather_img); // batch.cl, given back with the net
     clReleaseKernel(n->k_gather_img);
     clReleaseKernel(n->k_gather_tgt);
+    free(n->g_local);
+    free(n->g_all);
     free(n);
 }
 
@@ -585,6 +589,44 @@ void net_set_adam(net *n, const float *m, const float *v, int64_t step) {
     ocl_write(n->c, n->m, 0, m, n->n_train * sizeof(float));
     ocl_write(n->c, n->v, 0, v, n->n_train * sizeof(float));
     n->step = step;
+}
+
+void net_set_split(net *n, batch_split *s) {
+    need_training(n, "a batch split across processes");
+    if (s && (s->nprocs < 1 || s->max_rows < n->max_N || n->n_train > (size_t)INT_MAX))
+        px_die(PX_EXIT_FAIL, "net: a batch split over %d processes with a whole batch of %d for a net of batch %d",
+               s ? s->nprocs : 0, s ? s->max_rows : 0, n->max_N);
+    n->split = s;
+    for (int i = 0; i < n->cfg.nblocks; i++)
+        if (n->b[i].bn) batchnorm_set_split(n->b[i].bn, s);
+    head_set_loss_batch(n->hd, 0);
+    free(n->g_local);
+    free(n->g_all);
+    n->g_local = n->g_all = NULL;
+    if (!s) return;
+    n->g_local = px_malloc(n->n_train * sizeof(float), "gradients to gather");
+    n->g_all = px_malloc((size_t)s->nprocs * n->n_train * sizeof(float), "gathered gradients");
+}
+
+// Every process's gradients, summed in process order 0, 1, ... (one fixed order: the same floats
+// on every process and in every run). The BN gamma and beta gradients come from the whole batch's
+// sums already (batchnorm_set_split) and are the same on every process: they are kept.
+static void sum_split_grads(net *n) {
+    const batch_split *s = n->split;
+    size_t T = n->n_train;
+    ocl_read(n->c, n->grads, 0, n->g_local, T * sizeof(float));
+    int k = s->gather(s, n->g_local, 1, (int)T, n->g_all);
+    if (k != s->nprocs) px_die(PX_EXIT_FAIL, "net: gradients from %d processes, expected %d", k, s->nprocs);
+    for (int i = 0; i < n->nt; i++) {
+        const net_tensor *t = &n->t[i];
+        if (!t->trainable || strncmp(t->name, "bn", 2) == 0) continue;
+        for (size_t j = t->offset; j < t->offset + t->count; j++) {
+            float g = n->g_all[j];
+            for (int r = 1; r < k; r++) g += n->g_all[(size_t)r * T + j];
+            n->g_local[j] = g;
+        }
+    }
+    ocl_write(n->c, n->grads, 0, n->g_local, T * sizeof(float));
 }
 
 void net_want_input_grad(net *n, int on) {
@@ -776,6 +818,7 @@ void net_backward(net *n, int N) {
     need_training(n, "a backward pass");
     char nm[32];
     int L = n->cfg.nblocks, cur = 0;
+    if (n->split) head_set_loss_batch(n->hd, n->split->global_rows);
     head_backward(n->hd, N, n->b[L - 1].out, n->heat, n->target, n->params, off(n, n->head_w), n->grads,
                   off(n, n->head_w), off(n, n->head_b), n->g[cur]);
     prof(n, "head.bwd");
@@ -801,6 +844,7 @@ void net_backward(net *n, int N) {
         }
     }
     if (n->want_input_grad) n->input_grad_buf = cur;
+    if (n->split) sum_split_grads(n);
 }
 
 void net_get_input_grad(net *n, int N, float *out) {

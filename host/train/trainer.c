@@ -52,7 +52,9 @@ struct trainer {
     int pending;            // the step in flight whose loss is unchecked, -1 if none
     rng_state shuffle_rng, data_rng;
     train_progress tp;
-    int steps; // per epoch
+    int steps;    // per epoch
+    int lb;       // the most samples of a batch this process takes (the batch, or its share of a split)
+    int stop_any; // with a split: some process's stop flag was set, as agreed at the last step
     // The epoch under way.
     int in_epoch, epoch, st;
     double sum_loss, sum_mae, ep_t0;
@@ -137,6 +139,96 @@ static void fill_heatmaps(float *hm, const int32_t *coords, int n, int H, int W,
         heatmap_fill(hm + (size_t)i * H * W, H, W, coords[(size_t)2 * i], coords[(size_t)2 * i + 1], sigma);
 }
 
+// ---- a batch split across processes (trainer_options.split) ----
+
+// This process's rows of the global batch of N rows from row `start`: sets *first and returns the
+// count (process p of K takes N/K rows, one more when p < N % K, after processes 0..p-1); sets
+// the split's global_rows. Without a split, the whole batch.
+static int my_share(trainer *t, int N, int start, size_t *first) {
+    batch_split *s = t->o.split;
+    *first = (size_t)start;
+    if (!s) return N;
+    int K = s->nprocs, q = N / K, r = N % K, me = s->rank;
+    *first += (size_t)me * (size_t)q + (size_t)(me < r ? me : r);
+    s->global_rows = N;
+    return q + (me < r);
+}
+
+// Every batch the run takes (training steps and BN re-estimation) must give each process a row.
+static void check_split(trainer *t) {
+    int K = t->o.split->nprocs, B = t->s.batch, n_train = t->sp.n_train;
+    int smallest = n_train - (t->steps - 1) * B; // the epoch's last batch
+    for (int b = 0; b < t->s.bn_reestimate; b++) {
+        int start = (int)((int64_t)b * B % n_train), N = n_train - start < B ? n_train - start : B;
+        if (N < smallest) smallest = N;
+    }
+    if (smallest < K)
+        px_die(PX_EXIT_USAGE,
+               "%d processes need at least %d samples in every batch, but with %d training samples and "
+               "--batch-size %d a batch has %d: change --batch-size or --samples, or run fewer processes",
+               K, K, n_train, B, smallest);
+    t->o.sync = 0; // the pipelined schedule only: its loss check is the processes' agreement point
+    t->lb = (B + K - 1) / K;
+    t->o.split->max_rows = B;
+    px_log("data parallel: %d processes, this one (%d) takes %d of each batch of %d", K, t->o.split->rank,
+           B / K + (t->o.split->rank < B % K), B);
+}
+
+// The step's loss and MAE over the whole batch (sample-weighted, summed in process order) and
+// whether any process wants to stop, from every process's (loss, MAE, rows, stop); returns the
+// whole batch's rows. The same on every process.
+static int combine_loss(trainer *t, int N, float *l, float *m) {
+    const batch_split *s = t->o.split;
+    float mine[4] = {*l, *m, (float)N, (float)(t->o.stop && *t->o.stop)},
+          *all = px_malloc((size_t)s->nprocs * sizeof mine, "losses");
+    int k = s->gather(s, mine, 1, 4, all);
+    double sl = 0, sm = 0;
+    int n = 0;
+    for (int r = 0; r < k; r++) {
+        const float *p = all + (size_t)4 * r; // process r's loss, MAE, rows, stop
+        sl += (double)p[0] * p[2];
+        sm += (double)p[1] * p[2];
+        n += (int)p[2];
+        if (p[3] != 0) t->stop_any = 1;
+    }
+    free(all);
+    *l = (float)(sl / n);
+    *m = (float)(sm / n);
+    return n;
+}
+
+// Every process must hold the same weights and BN statistics (the same gathered sums, added in
+// the same order): checked at each epoch's end by a hash of every tensor's bits, so that a
+// divergence (a bug, never rounding) stops the run instead of training K different models.
+static void check_same_weights(trainer *t) {
+    const batch_split *s = t->o.split;
+    uint32_t h = 2166136261u; // FNV-1a over the bytes of every tensor
+    for (int i = 0; i < net_tensor_count(t->nt); i++) {
+        const net_tensor *nt = net_tensor_at(t->nt, i);
+        float *v = px_malloc(nt->count * sizeof(float), "weights check");
+        net_get_tensor(t->nt, i, v);
+        const unsigned char *b = (const unsigned char *)v;
+        for (size_t k = 0; k < nt->count * sizeof(float); k++) h = (h ^ b[k]) * 16777619u;
+        free(v);
+    }
+    float mine, *all = px_malloc((size_t)s->nprocs * sizeof(float), "weights check");
+    memcpy(&mine, &h, sizeof mine); // the bits travel as a float (MPI copies them unchanged)
+    int k = s->gather(s, &mine, 1, 1, all);
+    uint32_t h0, hr;
+    memcpy(&h0, &all[0], sizeof h0); // every process compares the same hashes: all stop or none
+    for (int r = 1; r < k; r++) {
+        memcpy(&hr, &all[r], sizeof hr);
+        if (hr != h0)
+            px_die(PX_EXIT_FAIL,
+                   "data parallel: after epoch %d process %d holds other weights than process 0: the processes "
+                   "have diverged (a bug: please report it with the command line)",
+                   t->epoch + 1, r);
+    }
+    free(all);
+}
+
+int trainer_should_stop(const trainer *t) { return t->o.split ? t->stop_any : t->o.stop && *t->o.stop; }
+
 trainer *trainer_create(const train_settings *s, const trainer_options *o) {
     trainer *t = px_calloc(1, sizeof *t, "trainer");
     t->s = *s;
@@ -179,6 +271,8 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
                t->sp.n_train,
                t->s.data[0] ? ": the file's own training split is not used (--no-fresh-data uses it)" : "");
     t->steps = (t->sp.n_train + t->s.batch - 1) / t->s.batch;
+    t->lb = t->s.batch;
+    if (t->o.split) check_split(t);
     t->order = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "order");
     t->perm = px_malloc((size_t)t->sp.n_train * sizeof(int64_t), "permutation");
     return t;
@@ -244,7 +338,8 @@ static void upload_dataset(trainer *t) {
 
 void trainer_attach(trainer *t, ocl_ctx *c) {
     t->c = c;
-    t->nt = net_create(c, &t->s.net, t->d.H, t->d.W, t->s.batch);
+    t->nt = net_create(c, &t->s.net, t->d.H, t->d.W, t->lb);
+    if (t->o.split) net_set_split(t->nt, t->o.split);
     upload_dataset(t);
     memset(&t->tp, 0, sizeof t->tp);
     t->tp.best_val_loss = INFINITY;
@@ -278,16 +373,25 @@ int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) 
 
 // Validation loss/MAE over the validation rows (BN inference mode), sample-weighted like Keras.
 // Each batch's loss is read without waiting; one finish at the end, then the sums in order.
+// With a split, each process takes a contiguous range of the batches and all gather the losses.
 static void validate(trainer *t, double *loss, double *mae) {
-    int n = t->sp.n_val, B = t->s.batch, nb = (n + B - 1) / B;
+    int n = t->sp.n_val, B = t->lb, nb = (n + B - 1) / B;
+    const batch_split *sp = t->o.split;
+    int K = sp ? sp->nprocs : 1, me = sp ? sp->rank : 0;
+    int b0 = (int)((int64_t)nb * me / K), b1 = (int)((int64_t)nb * (me + 1) / K);
     float *out = px_malloc((size_t)(nb ? nb : 1) * 2 * sizeof(float), "validation losses");
-    for (int b = 0; b < nb; b++) {
+    float *mine = sp ? px_malloc((size_t)(nb ? nb : 1) * 2 * sizeof(float), "validation losses") : out;
+    for (int b = b0; b < b1; b++) {
         int s = b * B, N = n - s < B ? n - s : B;
         net_gather_rows(t->nt, N, t->img_all, t->hm_all, t->val_rows, (size_t)s);
         net_forward(t->nt, N, BN_INFERENCE);
-        net_loss_enqueue(t->nt, N, out + (size_t)2 * b, NULL);
+        net_loss_enqueue(t->nt, N, mine + (size_t)2 * (b - b0), NULL);
     }
     ocl_finish(t->c);
+    if (sp) {
+        sp->gather(sp, mine, b1 - b0, 2, out); // every batch's, in batch order
+        free(mine);
+    }
     double sl = 0, sm = 0;
     for (int b = 0; b < nb; b++) {
         int N = n - b * B < B ? n - b * B : B;
@@ -306,7 +410,9 @@ static void bn_reestimate(trainer *t) {
     for (int b = 0; b < t->s.bn_reestimate; b++) {
         int start = (b * B) % n_train;
         int N = n_train - start < B ? n_train - start : B;
-        net_gather_rows(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start);
+        size_t first;
+        N = my_share(t, N, start, &first);
+        net_gather_rows(t->nt, N, t->img_tr, t->hm_tr, t->rows, first);
         net_forward(t->nt, N, BN_REESTIMATE);
     }
 }
@@ -416,6 +522,7 @@ static void begin_epoch(trainer *t) {
 // End of epoch: precise BN, validation, the progress advanced to the next epoch.
 static void end_epoch(trainer *t, trainer_epoch_result *r) {
     bn_reestimate(t);
+    if (t->o.split) check_same_weights(t);
     double vl = NAN, vm = NAN;
     if (t->sp.n_val) validate(t, &vl, &vm);
     double ep_secs = px_now() - t->ep_t0;
@@ -477,9 +584,10 @@ trainer_status trainer_drain(trainer *t, trainer_epoch_result *r) {
     pending_step *p = &t->pend[t->pending & 1];
     t->pending = -1;
     ocl_wait(t->c, &p->done);
-    float l = p->out[0];
+    float l = p->out[0], m = p->out[1];
     if (t->o.nan_step >= 0 && p->step_no == t->o.nan_step) l = NAN;
-    return account(t, p->st, p->N, l, p->out[1], r);
+    int N = t->o.split ? combine_loss(t, p->N, &l, &m) : p->N;
+    return account(t, p->st, N, l, m, r);
 }
 
 trainer_status trainer_step(trainer *t, trainer_epoch_result *r) {
@@ -494,6 +602,8 @@ trainer_status trainer_step(trainer *t, trainer_epoch_result *r) {
     int B = t->s.batch, n_train = t->sp.n_train, st = t->st;
     int start = st * B;
     int N = n_train - start < B ? n_train - start : B;
+    size_t first;
+    N = my_share(t, N, start, &first);
     int64_t step_no = (int64_t)t->epoch * t->steps + st; // global step, for the schedule
     int64_t total = (int64_t)t->steps * t->s.epochs;
     float lr = (float)train_lr_at(&t->s, step_no, total);
@@ -501,14 +611,14 @@ trainer_status trainer_step(trainer *t, trainer_epoch_result *r) {
     if (t->o.sync) { // each loss read and checked before the update and the next step
         int inject = t->o.nan_step >= 0 && step_no == t->o.nan_step;
         float l, m;
-        train_step(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start, lr, inject, &l, &m);
+        train_step(t->nt, N, t->img_tr, t->hm_tr, t->rows, first, lr, inject, &l, &m);
         s = account(t, st, N, l, m, r);
     } else { // step st queued, then step st-1's loss (back by now) checked while st runs
         pending_step *p = &t->pend[st & 1];
         p->st = st;
         p->N = N;
         p->step_no = step_no;
-        train_step_enqueue(t->nt, N, t->img_tr, t->hm_tr, t->rows, (size_t)start, lr, p->out, &p->done);
+        train_step_enqueue(t->nt, N, t->img_tr, t->hm_tr, t->rows, first, lr, p->out, &p->done);
         ocl_flush(t->c);
         poll_prefetch(t);
         s = trainer_drain(t, r);
@@ -528,7 +638,7 @@ trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r) {
     for (;;) {
         trainer_status st = trainer_step(t, r);
         if (st != TRAINER_STEP_DONE) return st;
-        if (t->o.stop && *t->o.stop) {
+        if (trainer_should_stop(t)) {
             st = trainer_drain(t, r); // the step in flight is finished and counted
             if (st != TRAINER_STEP_DONE) return st;
             t->tp.seconds = px_now() - t->t0;
@@ -585,5 +695,6 @@ net *trainer_net(const trainer *t) { return t->nt; }
 const dataset *trainer_dataset(const trainer *t) { return &t->d; }
 const splits *trainer_splits(const trainer *t) { return &t->sp; }
 int trainer_steps_per_epoch(const trainer *t) { return t->steps; }
+int trainer_local_batch(const trainer *t) { return t->lb; }
 int trainer_fresh_pairs(const trainer *t) { return t->npairs; }
 double trainer_seconds(const trainer *t) { return t->clock_started ? px_now() - t->t0 : t->tp.seconds; }

@@ -4,6 +4,7 @@
 #ifndef PIXLOC_BATCHNORM_H
 #define PIXLOC_BATCHNORM_H
 
+#include "batch_split.h"
 #include "nn_buffers.h"
 #include "ocl.h"
 
@@ -24,6 +25,14 @@ void batchnorm_free(batchnorm *b);
 void batchnorm_buffers(int max_N, int C, int H, int W, nn_buffers *out);
 // Appends the program batchnorm_create builds on target t.
 void batchnorm_programs(const ocl_target *t, ocl_program_list *out);
+
+// Synchronised batch norm over a batch split across processes (NULL: this process's batch is
+// the whole; the default): the batch statistics and the backward's per-channel sums become the
+// whole batch's. Each process's per-sample partial sums are gathered in process order and
+// reduced by the same kernels as one process's, so the statistics are those of one process
+// holding the whole batch, to the bit. Allocates the gathered sums' scratch (s->max_rows
+// samples); s must outlive b.
+void batchnorm_set_split(batchnorm *b, const batch_split *s);
 
 // x -> y, both (N, C) padded planes (y's ring written as zeros).
 // gamma, beta at float offsets in `params`; moving mean / variance at offsets in `stats`.

@@ -31,6 +31,10 @@ void head_loss(head *h, int N, cl_mem s, cl_mem t, float *loss, float *mae);
 // Same without waiting: out[0] (MSE) and out[1] (MAE) hold them once *done completes
 // (ocl_wait); out must stay valid until then.
 void head_loss_enqueue(head *h, int N, cl_mem s, cl_mem t, float out[2], cl_event *done);
+// The batch the loss is a mean over, when it is larger than the batch this head sees (a batch
+// split across processes, batch_split.h): head_backward's gradients are then those of the mean
+// over N samples (0, the default: over the batch given to head_backward).
+void head_set_loss_batch(head *h, int N);
 // Backward of the loss through the sigmoid and the 1x1 conv: dW (Cin) and db
 // written at offsets in grads, dx: (N, Cin) padded planes (ring written as zeros).
 void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, size_t w_off, cl_mem grads,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "batch_split.h"
 #include "batchnorm.h"
 #include "net_config.h"
 #include "ocl.h"
@@ -120,6 +121,14 @@ void net_read_heatmaps(net *n, int N, float *out);
 // Block indices i in tensor names count from 0 ("conv0.kernel" is the first layer).
 // Tensors are listed in Keras's model.weights order: per block conv kernel, bias,
 // then (if BN) gamma, beta, moving_mean, moving_variance; then head kernel, bias.
+
+// Data-parallel training (batch_split.h; NULL, the default, undoes it): this net holds one
+// process's share of each batch (s->global_rows samples in all, set before each forward). Batch
+// norm's statistics (training and re-estimation forwards) and its backward sums become the whole
+// batch's; net_backward's gradients become those of the whole batch's mean loss, identical on
+// every process: each process's gradients are gathered and summed in process order (batch
+// norm's gamma and beta gradients, already the whole batch's, are kept). s must outlive n.
+void net_set_split(net *n, batch_split *s);
 
 // on != 0: net_backward also computes the gradient w.r.t. the input images (one
 // more convolution; off by default, training does not need it).

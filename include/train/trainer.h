@@ -86,6 +86,12 @@ typedef struct {
     // epoch), and the next epoch's fresh data is drawn on a host thread and uploaded into a
     // second pair of buffers while this one trains. Both give bit-identical runs.
     int sync;
+    // Data-parallel training over processes (include/train/dist.h; NULL: one process). Each
+    // process runs its contiguous share of every global batch of `batch` samples on its own
+    // net, whose batch norm and gradients are the whole batch's (net_set_split); the run's
+    // progress, losses and validation are the same on every process. The schedule is the
+    // default one (sync is ignored). The trainer sets split->global_rows before each forward.
+    batch_split *split;
 } trainer_options;
 
 // The outcome of trainer_step and trainer_run_epoch.
@@ -131,6 +137,9 @@ trainer_status trainer_drain(trainer *t, trainer_epoch_result *r);
 // Runs steps to the end of the current epoch, checking the stop flag after each (a stop drains
 // the step in flight first, so a STOPPED run's progress matches its net).
 trainer_status trainer_run_epoch(trainer *t, trainer_epoch_result *r);
+// Whether the run should stop: the stop flag, or with a split, the flag of any process as the
+// processes agreed at the last step (every process gets the same answer at the same step).
+int trainer_should_stop(const trainer *t);
 // Saves the net and the run's progress (a resumable checkpoint) atomically; not with a step
 // in flight (after EPOCH_DONE, STOPPED or trainer_drain).
 // Sets the history row trainer_save puts in the checkpoint beside the epoch it describes.
@@ -144,6 +153,8 @@ net *trainer_net(const trainer *t);
 const dataset *trainer_dataset(const trainer *t);
 const splits *trainer_splits(const trainer *t);
 int trainer_steps_per_epoch(const trainer *t);
+// The most samples this process's net takes at once: the batch, or with a split its share.
+int trainer_local_batch(const trainer *t);
 // Fresh-data buffer pairs: 2 when the next epoch is drawn while this one trains, 1 when each
 // epoch's data is drawn at its start, 0 without fresh data.
 int trainer_fresh_pairs(const trainer *t);
