@@ -78,6 +78,11 @@ check "resumed with 2 processes: the run succeeds" [ $? -eq 0 ]
 "${MPI[@]}" "$PX" train "${LONG[@]}" --epochs 3 --out u >u.txt 2>&1
 check "resumed: the same last.safetensors as a run that never stopped" same r/last.safetensors u/last.safetensors
 check "resumed: the same history.csv losses" cmp -s <(losses r/history.csv) <(losses u/history.csv)
+check "config.json records 2 processes" grep -q '"processes":2' r/config.json
+check "resumed with the same number: no warning" bash -c '! grep -q "resumed by" rr.txt'
+"$PX" train --resume r --epochs 4 --quiet --no-report >r1.txt 2>&1
+check "resumed by 1 process: it trains on" [ $? -eq 0 ]
+check "... with a warning that it is no longer bit-identical" grep -q "trained by 2 processes and is resumed by 1" r1.txt
 
 # A process killed mid-run: the job ends within seconds and the last checkpoint is whole.
 "${MPI[@]}" "$PX" train "${LONG[@]}" --epochs 100 --out k >k.txt 2>&1 &

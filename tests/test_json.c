@@ -52,7 +52,7 @@ static void test_config(void) {
     snprintf(c.driver_version, sizeof c.driver_version, "drv\\\"\n\xc3(\xe2\x82\xac");
     snprintf(c.platform_name, sizeof c.platform_name, "Portable");
     c.is_cpu = 1;
-    char *text = train_config_json(&s, &c, 1234, 56, 12.34);
+    char *text = train_config_json(&s, &c, 1234, 56, 3, 12.34);
     size_t n = strlen(text);
     CHECK(n > 0 && text[n - 1] == '\n' && strchr(text, '\n') == text + n - 1, "config.json is one line: %s", text);
     cJSON *j = cJSON_Parse(text);
@@ -68,10 +68,12 @@ static void test_config(void) {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "parameters");
         const cJSON *secs = cJSON_GetObjectItemCaseSensitive(j, "seconds_total");
         CHECK(cJSON_IsNumber(p) && p->valuedouble == 1234, "parameters");
+        const cJSON *np = cJSON_GetObjectItemCaseSensitive(j, "processes");
+        CHECK(cJSON_IsNumber(np) && np->valueint == 3, "processes");
         CHECK(cJSON_IsNumber(secs) && secs->valuedouble == 12.3, "seconds_total to 0.1 s");
         // The settings first (as in a checkpoint), then the appended fields in their order.
-        const char *tail[] = {"val_frac",       "device",     "device_type",   "driver",       "platform",
-                              "pixloc_version", "parameters", "non_trainable", "seconds_total"};
+        const char *tail[] = {"val_frac",       "device",     "device_type",   "driver",    "platform",
+                              "pixloc_version", "parameters", "non_trainable", "processes", "seconds_total"};
         const cJSON *it = j->child;
         CHECK(it && strcmp(it->string, "preset") == 0, "preset is the first field");
         while (it && strcmp(it->string, "val_frac") != 0) it = it->next;
@@ -88,7 +90,7 @@ static void test_config(void) {
     }
     cJSON_Delete(j);
     free(text);
-    text = train_config_json(&s, &c, 1, 0, -1);
+    text = train_config_json(&s, &c, 1, 0, 1, -1);
     CHECK(strstr(text, "seconds_total") == NULL, "no seconds_total before training ends");
     free(text);
 }

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
@@ -127,11 +129,13 @@ static void progress(void *user, const trainer_step_info *i) {
     fflush(stdout);
 }
 
+static int g_processes = 1; // training processes (mpirun -np K), recorded in config.json
+
 static void write_config(const char *dir, const train_settings *s, const ocl_ctx *c, net *nt, double seconds) {
     char path[2048];
     snprintf(path, sizeof path, "%s/config.json", dir);
     char *buf = train_config_json(s, c, net_trainable_count(nt) + net_nontrainable_count(nt),
-                                  net_nontrainable_count(nt), seconds);
+                                  net_nontrainable_count(nt), g_processes, seconds);
     if (px_write_file_atomic(path, buf, strlen(buf)) != 0) px_die(PX_EXIT_FAIL, "%s: %s", path, strerror(errno));
     free(buf);
 }
@@ -616,6 +620,23 @@ static void device_for_rank(ocl_options *oo, const dist *dp, char *buf, size_t l
     oo->device = buf;
 }
 
+// A resumed run continues bit for bit only with the number of processes it was trained with
+// (config.json's "processes"; 1 when absent): another number is allowed, with a warning.
+static void warn_other_processes(const char *run_dir) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    char *text = px_read_file(path, NULL);
+    cJSON *j = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "processes");
+    int was = cJSON_IsNumber(v) ? v->valueint : 1;
+    cJSON_Delete(j);
+    if (was != g_processes)
+        px_warn("this run was trained by %d process%s and is resumed by %d: it goes on, but not bit-identically to "
+                "a run that kept %d (mpirun -np %d)",
+                was, was == 1 ? "" : "es", g_processes, was, was);
+}
+
 int cmd_train(int argc, char **argv) {
     double t_entry = px_now();
     ocl_options oo = {0};
@@ -639,6 +660,8 @@ int cmd_train(int argc, char **argv) {
     if (s.batch < 1) px_die(PX_EXIT_USAGE, "--batch-size must be at least 1");
     dist *dp = start_dist();
     int writer = dist_rank(dp) == 0; // process 0 alone writes the run directory
+    g_processes = dist_size(dp);
+    if (a.resume && writer) warn_other_processes(run_dir);
     char dev[256];
     device_for_rank(&oo, dp, dev, sizeof dev);
     if (!writer) {

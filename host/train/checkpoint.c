@@ -56,7 +56,7 @@ void train_settings_json(const train_settings *s, char **out) {
 
 // See include/train/checkpoint.h.
 char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parameters, size_t non_trainable,
-                        double seconds) {
+                        int processes, double seconds) {
     char *js;
     train_settings_json(s, &js);
     cJSON *j = cJSON_Parse(js);
@@ -69,6 +69,7 @@ char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parame
     json_add_string(j, "pixloc_version", PIXLOC_VERSION);
     cJSON_AddNumberToObject(j, "parameters", (double)parameters);
     cJSON_AddNumberToObject(j, "non_trainable", (double)non_trainable);
+    cJSON_AddNumberToObject(j, "processes", processes);
     if (seconds >= 0) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.1f", seconds);

@@ -16,10 +16,10 @@ void train_settings_json(const train_settings *s, char **out); // malloc'd JSON 
 int train_settings_from_json(train_settings *s, const char *json, char *err, size_t errlen);
 // config.json's text (malloc'd, one line and a newline): the settings object of train_settings_json
 // with "device", "device_type", "driver", "platform", "pixloc_version", "parameters",
-// "non_trainable" and, if seconds >= 0, "seconds_total" appended, every value through cJSON
+// "non_trainable", "processes" (how many train it together: mpirun -np K) and, if seconds >= 0, "seconds_total" appended, every value through cJSON
 // (names that are not valid UTF-8 get U+FFFD).
 char *train_config_json(const train_settings *s, const ocl_ctx *c, size_t parameters, size_t non_trainable,
-                        double seconds);
+                        int processes, double seconds);
 
 // Saves atomically. progress may be NULL (weights only).
 int checkpoint_save(const char *path, net *n, const train_settings *s, const train_progress *p, char *err,
