@@ -48,7 +48,15 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPIXLOC_SANITIZE=ON 
 cmake --build build-asan -j"$(nproc)" >/dev/null
 # Oclgrind preloads its own runtime, which ASan refuses to run under: those run in step 1 only;
 # so does gpu-compile (clang and ptxas compiling kernels: nothing of pixloc's own runs under ASan there).
-(. tests/sanitizers/env.sh && cd build-asan && ctest --output-on-failure -j2 --timeout 900 -LE 'oclgrind|gpu-compile')
+# LeakSanitizer's own stop-the-world tracer sometimes crashes at a test's exit ("Tracer caught
+# signal 11": PoCL's worker threads, see tests/sanitizers/env.sh; seen in test_pipeline on a loaded
+# Zen 3 after its 33 checks had passed). That is no verdict on the test, so when a failed run's log
+# shows it, the failed tests run once more: a real failure fails again.
+if ! (. tests/sanitizers/env.sh && cd build-asan && ctest --output-on-failure -j2 --timeout 900 -LE 'oclgrind|gpu-compile'); then
+    grep -q "Tracer caught signal" build-asan/Testing/Temporary/LastTest.log || exit 1
+    echo "test.sh: LeakSanitizer's tracer crashed (above); the failed tests once more:"
+    (. tests/sanitizers/env.sh && cd build-asan && ctest --output-on-failure --timeout 900 --rerun-failed)
+fi
 echo "test.sh: sanitizer suite passed in $(($(date +%s) - t0)) s"
 
 t0=$(date +%s)
