@@ -2,7 +2,8 @@
 """ckpt_same.py A B: exit 0 if the two pixloc checkpoints (safetensors) are the same run state:
 every tensor byte for byte and every metadata entry equal, except the wall-clock fields (the
 training seconds in train/sums[3], and the seconds and samples/s columns of history_row).
-Prints the first difference and exits 1 otherwise."""
+Prints the first difference and exits 1 otherwise. With --tensors-only (after A B) the metadata
+is not compared."""
 import json
 import struct
 import sys
@@ -30,7 +31,7 @@ def load(path):
 def main():
     a, b = sys.argv[1], sys.argv[2]
     (ma, ta), (mb, tb) = load(a), load(b)
-    if ma != mb:
+    if ma != mb and "--tensors-only" not in sys.argv[3:]:
         keys = sorted(k for k in set(ma) | set(mb) if ma.get(k) != mb.get(k))
         print(f"NOT SAME: metadata {keys[0]!r}: {ma.get(keys[0])!r} vs {mb.get(keys[0])!r}")
         return 1

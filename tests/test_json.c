@@ -92,6 +92,25 @@ static void test_config(void) {
     free(text);
     text = train_config_json(&s, &c, 1, 0, 1, -1);
     CHECK(strstr(text, "seconds_total") == NULL, "no seconds_total before training ends");
+    CHECK(strstr(text, "\"input_filter\":\"none\"") != NULL, "the default preset has no input filter: %s", text);
+    free(text);
+    // The accurate preset: the default's settings with the impulse filter and more epochs, and
+    // the filter survives the settings' JSON.
+    train_settings acc, back;
+    char err[256];
+    CHECK(train_settings_preset(&acc, "accurate") == 0, "preset accurate");
+    CHECK(acc.net.input_filter == NET_FILTER_IMPULSE && acc.epochs > s.epochs && acc.net.nblocks == s.net.nblocks &&
+              acc.lr == s.lr && acc.fresh_data && strcmp(acc.preset, "accurate") == 0,
+          "accurate preset: filter %d, %d epochs", acc.net.input_filter, acc.epochs);
+    text = train_config_json(&acc, &c, 1, 0, 1, -1);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.input_filter == NET_FILTER_IMPULSE &&
+              strcmp(back.preset, "accurate") == 0,
+          "the accurate preset's settings read back with their filter: %s", err);
+    char *f = strstr(text, "\"impulse\"");
+    CHECK(f != NULL, "the filter is in the JSON");
+    if (f) memcpy(f + 1, "impulze", 7); // the same settings with an unknown filter
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) != 0 && strstr(err, "input_filter"),
+          "an unknown filter is refused: %s", err);
     free(text);
 }
 

@@ -63,5 +63,9 @@ int cmd_export(int argc, char **argv) {
     st_close(f);
     if (rc != 0) px_die(PX_EXIT_FAIL, "%s", err);
     printf("wrote %s (ONNX opset %d, %d blocks) from %s\n", out, ONNX_EXPORT_OPSET, s.net.nblocks, path);
+    if (s.net.input_filter != NET_FILTER_NONE)
+        px_warn("the model was trained with --input-filter %s, which the ONNX graph does not contain: apply it to "
+                "the images before the graph (the model's doc string says how; metadata pixloc_input_filter)",
+                input_filter_name(s.net.input_filter));
     return PX_EXIT_OK;
 }

@@ -52,6 +52,10 @@ static void usage(void) {
            "                     BN momentum 0.9, BN re-estimated from 20 batches, fresh data every epoch;\n"
            "                     about 4 minutes here (2 cores, PoCL), better than the seed's CNN and\n"
            "                     the matched filter on the seed's test split (README)\n"
+           "  --preset accurate  the default preset with --input-filter impulse and 20 epochs: close to\n"
+           "                     the Bayes limit on the recipe's float images, in about 20 minutes here\n"
+           "                     (docs/accuracy.md). Not for 8-bit images: the filter cannot act on\n"
+           "                     them, and there the default preset's model is the better one\n"
            "  --preset seed      the seed notebook exactly: 15000 samples, seed 42, 10800/1200/3000,\n"
            "                     75 epochs, batch 64, channels 32,64,128,64,32, lr 1e-3, head bias 0,\n"
            "                     BN momentum 0.99, no re-estimation, fixed data. On this project's\n"
@@ -237,6 +241,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         O_BNMOM,
         O_BNRE,
         O_LOSS,
+        O_FILTER,
         O_OUT,
         O_RESUME,
         O_NOREPORT,
@@ -260,6 +265,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
                                          {"bn-momentum", required_argument, 0, O_BNMOM},
                                          {"bn-reestimate", required_argument, 0, O_BNRE},
                                          {"loss", required_argument, 0, O_LOSS},
+                                         {"input-filter", required_argument, 0, O_FILTER},
                                          {"out", required_argument, 0, O_OUT},
                                          {"resume", required_argument, 0, O_RESUME},
                                          {"no-report", no_argument, 0, O_NOREPORT},
@@ -310,6 +316,10 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
             if ((s->net.loss = net_loss_parse(optarg)) < 0)
                 px_die(PX_EXIT_USAGE, "--loss: '%s' is not mse or bce", optarg);
             break;
+        case O_FILTER:
+            if ((s->net.input_filter = input_filter_parse(optarg)) < 0)
+                px_die(PX_EXIT_USAGE, "--input-filter: '%s' is not none or impulse", optarg);
+            break;
         case O_OUT: a->out = cli_path("--out", optarg); break;
         case O_RESUME: a->resume = cli_path("--resume", optarg); break;
         case O_FORCE: a->force = 1; break;
@@ -319,7 +329,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HELP: usage(); return 1;
         default: cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
-        if ((ch >= O_SAMPLES && ch <= O_LOSS && ch != O_EPOCHS) || ch == O_PRESET) {
+        if ((ch >= O_SAMPLES && ch <= O_FILTER && ch != O_EPOCHS) || ch == O_PRESET) {
             char name[40];
             snprintf(name, sizeof name, "--%s", opts[li].name);
             note_fixed(a, name);
@@ -649,7 +659,7 @@ int cmd_train(int argc, char **argv) {
     if (parse_flags(argc, argv, &s, &a)) return PX_EXIT_OK;
     const char *preset = a.preset;
     if (train_settings_preset(&s, preset) != 0)
-        px_die(PX_EXIT_USAGE, "--preset '%s' is not one of: default, seed", preset);
+        px_die(PX_EXIT_USAGE, "--preset '%s' is not one of: default, accurate, seed", preset);
     a = (train_cli){.set_epochs = -1, .preset = preset};
     parse_flags(argc, argv, &s, &a);
     check_flags(&a, &s);

@@ -50,10 +50,10 @@ typedef struct {
     Onnx__GraphProto graph;
     Onnx__OperatorSetIdProto opset;
     Onnx__OperatorSetIdProto *opset_p[1];
-    Onnx__StringStringEntryProto meta[3];
-    Onnx__StringStringEntryProto *meta_p[3];
-    char meta_kv[3][2][128];
-    char strings[4][512]; // producer name, producer version, doc string, graph name
+    Onnx__StringStringEntryProto meta[4];
+    Onnx__StringStringEntryProto *meta_p[4];
+    char meta_kv[4][2][128];
+    char strings[4][1024]; // producer name, producer version, doc string, graph name
     char empty[1];
     Onnx__ModelProto model;
 } builder;
@@ -261,8 +261,13 @@ static void build_model(builder *b, const net_config *cfg) {
     snprintf(b->strings[2], sizeof b->strings[2],
              "pixloc heatmap CNN (channels %s): input 'image' float32 N x 1 x H x W, pixel values 0..1 "
              "(8-bit / 255); output 'heatmap' float32 N x 1 x H x W (sigmoid); the bright pixel is the "
-             "argmax of the heatmap (x = column, y = row)",
-             ch);
+             "argmax of the heatmap (x = column, y = row)%s",
+             ch,
+             cfg->input_filter == NET_FILTER_IMPULSE
+                 ? ". Trained with pixloc's impulse input filter, which this graph does not contain: before "
+                   "the graph, replace the pixels that hold an image's one repeated value (0 and 1 aside) by "
+                   "the mean of their other 8-neighbours (pixloc's include/nn/input_filter.h)"
+                 : "");
     snprintf(b->strings[3], sizeof b->strings[3], "pixloc_heatmap_cnn");
     onnx__graph_proto__init(&b->graph);
     b->graph.name = b->strings[3];
@@ -281,11 +286,12 @@ static void build_model(builder *b, const net_config *cfg) {
     b->opset.has_version = 1;
     b->opset.version = ONNX_EXPORT_OPSET;
     b->opset_p[0] = &b->opset;
-    static const char *const keys[3] = {"pixloc_channels", "pixloc_bn_eps", "pixloc_version"};
+    static const char *const keys[4] = {"pixloc_channels", "pixloc_bn_eps", "pixloc_version", "pixloc_input_filter"};
     snprintf(b->meta_kv[0][1], sizeof b->meta_kv[0][1], "%s", ch);
     snprintf(b->meta_kv[1][1], sizeof b->meta_kv[1][1], "%.9g", (double)cfg->bn_eps);
     snprintf(b->meta_kv[2][1], sizeof b->meta_kv[2][1], "%s", PIXLOC_VERSION);
-    for (int i = 0; i < 3; i++) {
+    snprintf(b->meta_kv[3][1], sizeof b->meta_kv[3][1], "%s", input_filter_name(cfg->input_filter));
+    for (int i = 0; i < 4; i++) {
         onnx__string_string_entry_proto__init(&b->meta[i]);
         snprintf(b->meta_kv[i][0], sizeof b->meta_kv[i][0], "%s", keys[i]);
         b->meta[i].key = b->meta_kv[i][0];
@@ -301,7 +307,7 @@ static void build_model(builder *b, const net_config *cfg) {
     b->model.producer_version = b->strings[1];
     b->model.doc_string = b->strings[2];
     b->model.graph = &b->graph;
-    b->model.n_metadata_props = 3;
+    b->model.n_metadata_props = 4;
     b->model.metadata_props = b->meta_p;
 }
 

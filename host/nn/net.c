@@ -57,6 +57,8 @@ struct net {
     cl_mem target;                    // (N, H, W) dense target heatmaps
     cl_mem g[2];                      // (N, widest) padded gradient ping-pong
     cl_mem staging_img, staging_heat; // (N, H, W) dense, for net_set_batch
+    float *filtered;                  // host copy of net_set_batch's images, filtered (input_filter)
+    int filter_warned;                // said once that the filter found nothing to replace
     cl_mem idx, idx_identity;         // (N) int64 row indices for the gather kernels
     cl_kernel k_gather_img, k_gather_tgt;
     int64_t step;
@@ -87,6 +89,7 @@ void net_config_seed(net_config *cfg) {
     cfg->bn_eps = 1e-3f;
     cfg->head_bias_init = 0.0f;
     cfg->loss = NET_LOSS_MSE;
+    cfg->input_filter = NET_FILTER_NONE;
 }
 
 const char *net_loss_name(int loss) { return loss == NET_LOSS_BCE ? "bce" : "mse"; }
@@ -515,6 +518,7 @@ void net_free(net *n) {
     clReleaseKernel(n->k_gather_tgt);
     free(n->g_local);
     free(n->g_all);
+    free(n->filtered);
     free(n);
 }
 
@@ -725,6 +729,20 @@ void net_set_batch(net *n, int N, const float *images, const float *heatmaps) {
     check_batch(n, N);
     if (heatmaps) need_training(n, "targets");
     size_t bytes = (size_t)N * n->H * n->W * sizeof(float);
+    if (n->cfg.input_filter != NET_FILTER_NONE) { // the model's input filter, on a copy
+        if (!n->filtered) n->filtered = px_malloc((size_t)n->max_N * n->H * n->W * sizeof(float), "filtered images");
+        memcpy(n->filtered, images, bytes);
+        size_t left = 0;
+        input_filter_apply(n->cfg.input_filter, n->filtered, (size_t)N, n->H, n->W, &left);
+        if (left && !n->filter_warned) {
+            n->filter_warned = 1;
+            px_warn("input filter '%s': %zu of %d images of a batch had no single repeated value to replace (8-bit "
+                    "images never do: their levels all repeat); this model was trained on filtered images and is "
+                    "less accurate on unfiltered ones, where a model trained without --input-filter serves better",
+                    input_filter_name(n->cfg.input_filter), left, N);
+        }
+        images = n->filtered;
+    }
     ocl_write(n->c, n->staging_img, 0, images, bytes);
     if (heatmaps) ocl_write(n->c, n->staging_heat, 0, heatmaps, bytes);
     gather(n, N, n->staging_img, heatmaps ? n->staging_heat : NULL, n->idx_identity, 0);

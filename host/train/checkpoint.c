@@ -41,6 +41,7 @@ void train_settings_json(const train_settings *s, char **out) {
     cJSON_AddNumberToObject(j, "bn_eps", s->net.bn_eps);
     cJSON_AddNumberToObject(j, "head_bias_init", s->net.head_bias_init);
     cJSON_AddStringToObject(j, "loss", net_loss_name(s->net.loss));
+    cJSON_AddStringToObject(j, "input_filter", input_filter_name(s->net.input_filter));
     cJSON_AddNumberToObject(j, "epochs", s->epochs);
     cJSON_AddNumberToObject(j, "batch_size", s->batch);
     cJSON_AddNumberToObject(j, "lr", s->lr);
@@ -155,6 +156,13 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
         v = cJSON_GetObjectItemCaseSensitive(j, "loss");
         if (v && (!cJSON_IsString(v) || (s->net.loss = net_loss_parse(v->valuestring)) < 0)) {
             snprintf(err, errlen, "training settings: 'loss' must be \"mse\" or \"bce\"");
+            rc = -1;
+            goto done;
+        }
+        // "input_filter" came with the impulse filter: a checkpoint without it had none.
+        v = cJSON_GetObjectItemCaseSensitive(j, "input_filter");
+        if (v && (!cJSON_IsString(v) || (s->net.input_filter = input_filter_parse(v->valuestring)) < 0)) {
+            snprintf(err, errlen, "training settings: 'input_filter' must be \"none\" or \"impulse\"");
             rc = -1;
             goto done;
         }

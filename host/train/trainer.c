@@ -64,8 +64,11 @@ struct trainer {
     double t0; // training start, less the seconds of the run before a resume
 };
 
+#define ACCURATE_EPOCHS 20
+
 int train_settings_preset(train_settings *s, const char *name) {
-    if (strcmp(name, "seed") != 0 && strcmp(name, "default") != 0) return -1;
+    int accurate = strcmp(name, "accurate") == 0;
+    if (strcmp(name, "seed") != 0 && strcmp(name, "default") != 0 && !accurate) return -1;
     memset(s, 0, sizeof *s);
     recipe_default(&s->rec);
     net_config_seed(&s->net);
@@ -91,6 +94,11 @@ int train_settings_preset(train_settings *s, const char *name) {
         s->net.bn_momentum = 0.9f;
         s->bn_reestimate = 20;
         s->fresh_data = 1;
+        if (accurate) { // docs/accuracy.md: the search that chose it
+            snprintf(s->preset, sizeof s->preset, "accurate");
+            s->epochs = ACCURATE_EPOCHS;
+            s->net.input_filter = NET_FILTER_IMPULSE;
+        }
     }
     return 0;
 }
@@ -278,6 +286,30 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
     return t;
 }
 
+// The dataset's images to img_all, through the model's input filter (a chunk at a time, on a
+// copy: the host images stay as they are for scoring, where net_set_batch filters them).
+static void upload_images(trainer *t, const float *images, int n) {
+    size_t hw = (size_t)t->d.H * t->d.W;
+    if (t->s.net.input_filter == NET_FILTER_NONE) {
+        ocl_write(t->c, t->img_all, 0, images, (size_t)n * hw * sizeof(float));
+        return;
+    }
+    enum { CHUNK = 512 };
+    float *buf = px_malloc(CHUNK * hw * sizeof(float), "filtered images");
+    size_t pixels = 0, left = 0;
+    for (int s = 0; s < n; s += CHUNK) {
+        int m = n - s < CHUNK ? n - s : CHUNK;
+        size_t l;
+        memcpy(buf, images + (size_t)s * hw, (size_t)m * hw * sizeof(float));
+        pixels += input_filter_apply(t->s.net.input_filter, buf, (size_t)m, t->d.H, t->d.W, &l);
+        left += l;
+        ocl_write(t->c, t->img_all, (size_t)s * hw * sizeof(float), buf, (size_t)m * hw * sizeof(float));
+    }
+    free(buf);
+    px_log("input filter %s: %zu pixels replaced in %zu of %d images (the others have no single repeated value)",
+           input_filter_name(t->s.net.input_filter), pixels, (size_t)n - left, n);
+}
+
 // The whole dataset lives on the device (uploaded once); if it does not fit, the remedy is fewer
 // samples, not a smaller batch. Heatmaps are computed once on the host (in double, as the seed did).
 static void upload_dataset(trainer *t) {
@@ -295,7 +327,7 @@ static void upload_dataset(trainer *t) {
                (double)c->global_mem / (1 << 20), ocl_alloc_cap(c) / (hw * sizeof(float)));
     float *hm = px_malloc(dbytes, "heatmaps");
     fill_heatmaps(hm, d->coords, d->N, d->H, d->W, t->s.rec.sigma);
-    ocl_write(c, t->img_all, 0, d->images, dbytes);
+    upload_images(t, d->images, d->N);
     ocl_write(c, t->hm_all, 0, hm, dbytes);
     free(hm);
     if (t->s.fresh_data) {
@@ -422,6 +454,7 @@ static void bn_reestimate(trainer *t) {
 // One epoch of fresh data from g into p's host copies, and its heatmaps.
 static void draw_fresh(const trainer *t, rng_state *g, fresh_pair *p) {
     dataset_draw(g, &t->s.rec, t->sp.n_train, p->img, p->xy);
+    input_filter_apply(t->s.net.input_filter, p->img, (size_t)t->sp.n_train, t->d.H, t->d.W, NULL);
     fill_heatmaps(p->hm, p->xy, t->sp.n_train, t->d.H, t->d.W, t->s.rec.sigma);
 }
 

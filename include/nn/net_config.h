@@ -4,6 +4,7 @@
 #define PIXLOC_NET_CONFIG_H
 
 #include <stddef.h>
+#include "input_filter.h"
 
 #define NET_MAX_BLOCKS 16
 
@@ -19,6 +20,7 @@ typedef struct {
     float bn_eps;                 // 1e-3
     float head_bias_init;         // initial bias of the 1x1 sigmoid head (seed 0)
     int loss;                     // NET_LOSS_MSE (seed) or NET_LOSS_BCE
+    int input_filter;             // NET_FILTER_NONE (seed) or NET_FILTER_IMPULSE (input_filter.h)
 } net_config;
 
 void net_config_seed(net_config *cfg); // the seed's network

@@ -48,7 +48,8 @@ typedef struct {
     char history_row[256];
 } train_progress;
 
-// The settings of a preset ("default" or "seed"); returns -1 (s untouched) for another name.
+// The settings of a preset ("default", "accurate" or "seed"); returns -1 (s untouched) for
+// another name.
 int train_settings_preset(train_settings *s, const char *name);
 // The learning rate of global step `step` of `total` under s's schedule.
 double train_lr_at(const train_settings *s, int64_t step, int64_t total);

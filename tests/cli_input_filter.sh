@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# train --input-filter impulse (include/nn/input_filter.h; the filter itself and net_set_batch's
+# use of it: tests/test_input_filter.c):
+#  - it is recorded in config.json ("none" without it), survives --resume and cannot be changed
+#    by one; another name exits 2 naming the choices;
+#  - the trainer filters what it uploads: on data with background noise the model differs from
+#    an unfiltered one (from a file and with fresh data); on data without any (--bg-prob 0) the
+#    filter finds nothing and every tensor is the same as the unfiltered run's;
+#  - eval scores the filtered model, and warns on 8-bit images, where the filter cannot act; export says on stderr that the ONNX graph lacks the filter
+#    and records it in the model's metadata.
+# Usage: bash tests/cli_input_filter.sh path/to/pixloc
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib_cli.sh
+. "$HERE/lib_cli.sh"
+same() { python3 "$HERE/ckpt_same.py" "$@"; }
+
+"$PX" generate --samples 160 --size 24x24 --seed 3 --out d.safetensors >/dev/null 2>&1
+"$PX" generate --samples 160 --size 24x24 --seed 3 --bg-prob 0 --out clean.safetensors >/dev/null 2>&1
+TINY=(--channels 4,4 --batch-size 16 --epochs 1 --no-report --quiet)
+
+"$PX" train "${TINY[@]}" --data d.safetensors --out plain >/dev/null 2>&1
+"$PX" train "${TINY[@]}" --data d.safetensors --input-filter impulse --out filt >/dev/null 2>&1
+check "--input-filter impulse trains" [ -f filt/last.safetensors ]
+check "config.json records the filter" grep -q '"input_filter":"impulse"' filt/config.json
+check "... and none by default" grep -q '"input_filter":"none"' plain/config.json
+check "the filter changes the model trained on noisy data" bash -c "! python3 '$HERE/ckpt_same.py' plain/last.safetensors filt/last.safetensors --tensors-only >/dev/null"
+"$PX" train "${TINY[@]}" --samples 160 --size 24x24 --fresh-data --out fplain >/dev/null 2>&1
+"$PX" train "${TINY[@]}" --samples 160 --size 24x24 --fresh-data --input-filter impulse --out ffilt >/dev/null 2>&1
+check "... and with fresh data" bash -c "! python3 '$HERE/ckpt_same.py' fplain/last.safetensors ffilt/last.safetensors --tensors-only >/dev/null"
+"$PX" train "${TINY[@]}" --data clean.safetensors --out cplain >/dev/null 2>&1
+"$PX" train "${TINY[@]}" --data clean.safetensors --input-filter impulse --out cfilt >/dev/null 2>&1
+check "without background noise the filter changes no tensor" same cplain/last.safetensors cfilt/last.safetensors --tensors-only
+st=$(
+    "$PX" train "${TINY[@]}" --data d.safetensors --input-filter median --out x >/dev/null 2>err.txt
+    echo $?
+)
+check "--input-filter median exits 2 (got $st)" [ "$st" -eq 2 ]
+check "... naming the choices" grep -q "'median' is not none or impulse" err.txt
+"$PX" train --resume filt --epochs 2 --quiet --no-report >/dev/null 2>&1
+check "a resumed run keeps its filter" grep -q '"input_filter":"impulse"' filt/config.json
+st=$(
+    "$PX" train --resume filt --epochs 3 --input-filter none >/dev/null 2>err.txt
+    echo $?
+)
+check "--resume with --input-filter is refused (got $st)" [ "$st" -eq 2 ]
+
+"$PX" eval --model filt --data d.safetensors >ev.txt 2>/dev/null
+check "eval scores the filtered model" grep -q "^all  *160 " ev.txt
+"$PX" generate --samples 12 --size 24x24 --seed 4 --png png --png-count 12 --out g.safetensors >/dev/null 2>&1
+"$PX" import --images png --labels png/labels.csv --out png.safetensors >/dev/null 2>&1
+"$PX" eval --model filt --data png.safetensors >/dev/null 2>err.txt
+check "eval of 8-bit images warns that the filter finds nothing there" grep -q "no single repeated value" err.txt
+"$PX" eval --model plain --data png.safetensors >/dev/null 2>err.txt
+check "... and not for an unfiltered model" bash -c '! grep -q "input filter" err.txt'
+"$PX" export --model filt --onnx f.onnx >/dev/null 2>err.txt
+check "export warns that the graph lacks the filter" grep -q "does not contain" err.txt
+check "... and records it in the metadata" grep -aq "pixloc_input_filter" f.onnx
+"$PX" export --model plain --onnx p.onnx >/dev/null 2>err.txt
+check "no warning without a filter" bash -c '! grep -q "input-filter" err.txt'
+cli_summary
