@@ -39,14 +39,16 @@ static void usage(void) {
 // "train,val,test" -> a mask of (1u << EVAL_TRAIN), ...; a usage error for another word.
 static unsigned parse_sets(const char *list) {
     unsigned m = 0;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    // Word by word over the argument itself (no fixed-size copy), so a refusal names the word given.
+    for (const char *w = list; *w;) {
+        size_t len = strcspn(w, ",");
         int k = -1;
         for (int i = EVAL_TRAIN; i <= EVAL_TEST; i++)
-            if (strcmp(w, EVAL_SET_NAMES[i]) == 0) k = i;
-        if (k < 0) cli_usage_error("eval", "--split: '%s' is not train, val or test (a comma list of them)", w);
-        m |= 1u << k;
+            if (len == strlen(EVAL_SET_NAMES[i]) && strncmp(w, EVAL_SET_NAMES[i], len) == 0) k = i;
+        if (k < 0 && len)
+            cli_usage_error("eval", "--split: '%.*s' is not train, val or test (a comma list of them)", (int)len, w);
+        if (k >= 0) m |= 1u << k;
+        w += len + (w[len] == ',');
     }
     if (!m) cli_usage_error("eval", "--split: name at least one of train, val, test");
     return m;

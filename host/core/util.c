@@ -390,5 +390,12 @@ int px_check_writable(const char *path) {
         dir[1] = 0;
     else
         *slash = 0;
+    // "afile/x" where afile is a plain file: access() on afile would say yes.
+    struct stat st;
+    if (stat(dir, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
     return access(dir, W_OK);
 }
