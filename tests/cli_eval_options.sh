@@ -40,6 +40,9 @@ field() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j['
 check "--split test scores the test part" [ "$(field test.json test mae)" != absent ]
 check "... with the full evaluation's figures" [ "$(field test.json test mae)" = "$(field all.json test mae)" ]
 check "... and not the others" [ "$(field test.json train mae)" = absent ] && [ "$(field test.json val mae)" = absent ]
+# The training file named with --data (another spelling of its path) is split, not scored whole.
+"$PX" eval --model mse --data ./d.safetensors --split test --json >test2.json 2>/dev/null
+check "--data TRAINING_FILE --split test scores its test part" [ "$(field test2.json test mae)" = "$(field all.json test mae)" ]
 check "far misses in the JSON" [ "$(field all.json test far_misses)" != absent ]
 "$PX" eval --model mse --split val,train >vt.txt 2>/dev/null
 check "--split val,train prints those rows" bash -c 'grep -q "^val " vt.txt && grep -q "^train " vt.txt && ! grep -q "^test " vt.txt'

@@ -106,7 +106,8 @@ int cmd_eval(int argc, char **argv) {
     if (data) {
         // Streamed: the images stay in the file and are read a batch at a time.
         if (dataset_load_streamed(&d, data, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
-        if (data == s.data) { // the training file itself: score its splits
+        // The training file itself (by default, or named with --split): score its splits.
+        if (data == s.data || (split && s.data[0] && px_same_file(data, s.data))) {
             dataset_split(d.N, s.seed, s.test_frac, s.val_frac, &sp);
             spp = &sp;
         }
