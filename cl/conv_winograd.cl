@@ -1,4 +1,5 @@
-// Winograd F(2x2, 3x3) convolution on the padded planes of include/layout.h,
+// Winograd F(2x2, 3x3) convolution (forward, input gradient and, with WINO_DW, the
+// weight gradient: its section at the end) on the padded planes of include/layout.h,
 // CPU style (float16 vectors, full unrolling, no local memory, no barriers); with
 // PX_GPU=1 the input and output transforms take one tile / one output per work-item
 // instead (same sums, same order). The GEMM stays CPU-shaped: Winograd is not a GPU
@@ -40,6 +41,9 @@
 #include "layout.h" // PW, PH, PLANE
 #ifndef BN_FUSED
 #define BN_FUSED 0
+#endif
+#ifndef WINO_DW
+#define WINO_DW 0
 #endif
 #define TH ((IMG_H + 1) / 2)
 #define TW ((IMG_W + 1) / 2)
@@ -338,5 +342,190 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
         }
     }
     for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
+}
+#endif
+
+// --- Weight gradient (WINO_DW=1: built into the forward program of a training layer) -----
+// The forward is linear in U: y_t = A^T (sum_ci U[ci] (.) V_t[ci]) A, so
+//   dL/dU[ci][co] = sum_t V_t[ci] (.) Z_t[co],  Z_t = A dY_t A^T (4x4 from the tile's 2x2 dY),
+//   dL/dg = G^T (dL/dU) G                       (3x3 from 4x4),
+// and the bias gradient is sum_t Z_t[1][1] (= the sum of the tile's four dY). Per chunk:
+//   wino_input:   V from x, as in the forward
+//   wino_dy:      Z[xi][co][t] into the products buffer (M's layout, COUT <= COUTP rows)
+//   wino_dw_gemm: S[xi][ci][co] (+)= sum_t V[xi][ci][t] Z[xi][co][t]   (first chunk: =)
+//   wino_db:      S[16][co]      (+)= sum_t Z[5][co][t]
+// and once: wino_dw_output, dw = G^T S G and db. Where a tile is partial (odd H or W), its
+// second row or column of dY is the ring (zero), so Z's last row or column is exactly zero,
+// and it meets the only entries of V that read past the image (the next plane's top ring
+// row, also zero, or the buffer's zeroed margin). Sums over tiles run 16 lanes wide in
+// tile order and are added chunk after chunk: a fixed order, bit-identical run to run.
+// Defines: WD_TCI x WD_TCO (input x output channels per GEMM work-item).
+#if WINO_DW
+#include "hsum.h" // hsum16
+
+#define LANES16 ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+// Weight-gradient sums: S[xi][ci][co] (16 x CIN x COUT), then the bias sums (COUT).
+#define SDB (16 * CIN * COUT)
+
+#if PX_GPU
+// GPU shape: one work-item per (tile, output channel). global (>= ntiles, COUT).
+__kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
+    const int t = get_global_id(0), co = get_global_id(1);
+    if (t >= ntiles) return;
+    const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
+    __global const float *yp = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE + (2 * ty + 1) * PW + 2 * tx + 1;
+    float h[2][4]; // dY A^T: row a of dY times A^T's columns
+    for (int a = 0; a < 2; a++) {
+        const float y0 = yp[a * PW], y1 = yp[a * PW + 1];
+        h[a][0] = y0;
+        h[a][1] = y0 + y1;
+        h[a][2] = y0 - y1;
+        h[a][3] = -y1;
+    }
+    __global float *zp = z + co * TSTRIDE + t;
+    for (int j = 0; j < 4; j++) {
+        zp[(0 * 4 + j) * MXS] = h[0][j];
+        zp[(1 * 4 + j) * MXS] = h[0][j] + h[1][j];
+        zp[(2 * 4 + j) * MXS] = h[0][j] - h[1][j];
+        zp[(3 * 4 + j) * MXS] = -h[1][j];
+    }
+}
+#else
+// CPU shape: a work-item owns one dY plane (image, channel) and walks its tiles as
+// wino_input does (16 per step, the same store rule for a row's last chunk). The loads
+// of a row's last chunk run past the row (at most IMG_W + 31 floats past the plane's
+// last interior row: the next plane or the margin); those lanes are never kept.
+// global (nimg*COUT).
+__kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
+    const int p = get_global_id(0);
+    const int nl = p / COUT, co = p % COUT;
+    __global const float *yplane = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
+    __global float *zplane = z + co * TSTRIDE + nl * TT;
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx0 = 0; tx0 < TW; tx0 += 16) {
+            float16 h[2][4];
+#pragma unroll
+            for (int a = 0; a < 2; a++) {
+                __global const float *rp = yplane + (2 * ty + 1 + a) * PW + 1 + 2 * tx0;
+                const float16 lo = vload16(0, rp), hi = vload16(0, rp + 16);
+                const float16 y0 = (float16)(lo.even, hi.even); // column 1 + 2tx
+                const float16 y1 = (float16)(lo.odd, hi.odd);   // 2 + 2tx
+                h[a][0] = y0;
+                h[a][1] = y0 + y1;
+                h[a][2] = y0 - y1;
+                h[a][3] = -y1;
+            }
+            __global float *zp = zplane + ty * TW + tx0;
+            const int nvalid = ty * TW + tx0 + 16 <= TT ? 16 : min(16, TW - tx0);
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                float16 r[4];
+                r[0] = h[0][j];
+                r[1] = h[0][j] + h[1][j];
+                r[2] = h[0][j] - h[1][j];
+                r[3] = -h[1][j];
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    __global float *dst = zp + (i * 4 + j) * MXS;
+                    if (nvalid == 16) {
+                        vstore16(r[i], 0, dst);
+                    } else {
+                        float tmp[16];
+                        vstore16(r[i], 0, tmp);
+                        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+// S[xi][ci][co] (+)= sum over the chunk's ntiles tiles of V[xi][ci][t] Z[xi][co][t]: a
+// work-item owns WD_TCI x WD_TCO (ci, co) pairs in float16 accumulators (16 tiles a step,
+// the tail masked), summed across lanes at the end. Channels past the end repeat the last
+// one (computed, not stored). global (ceil(CIN/WD_TCI), ceil(COUT/WD_TCO), 16).
+__kernel void wino_dw_gemm(__global const float *restrict v, __global const float *restrict z, int ntiles,
+                           __global float *restrict s, int first) {
+    const int ci0 = get_global_id(0) * WD_TCI, co0 = get_global_id(1) * WD_TCO, xi = get_global_id(2);
+    if (ci0 >= CIN || co0 >= COUT) return;
+    __global const float *vr[WD_TCI];
+    __global const float *zr[WD_TCO];
+#pragma unroll
+    for (int r = 0; r < WD_TCI; r++) vr[r] = v + xi * VXS + min(ci0 + r, CIN - 1) * TSTRIDE;
+#pragma unroll
+    for (int c = 0; c < WD_TCO; c++) zr[c] = z + xi * MXS + min(co0 + c, COUT - 1) * TSTRIDE;
+    float16 acc[WD_TCI * WD_TCO];
+#pragma unroll
+    for (int i = 0; i < WD_TCI * WD_TCO; i++) acc[i] = (float16)(0.0f);
+    int t = 0;
+    for (; t + 16 <= ntiles; t += 16) {
+        float16 zv[WD_TCO];
+#pragma unroll
+        for (int c = 0; c < WD_TCO; c++) zv[c] = vload16(0, zr[c] + t);
+#pragma unroll
+        for (int r = 0; r < WD_TCI; r++) {
+            const float16 vv = vload16(0, vr[r] + t);
+#pragma unroll
+            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
+        }
+    }
+    if (t < ntiles) { // tail: lanes past the chunk's tiles hold other data; mask both operands
+        const int16 m = LANES16 < (ntiles - t);
+        float16 zv[WD_TCO];
+#pragma unroll
+        for (int c = 0; c < WD_TCO; c++) zv[c] = select((float16)(0.0f), vload16(0, zr[c] + t), m);
+#pragma unroll
+        for (int r = 0; r < WD_TCI; r++) {
+            const float16 vv = select((float16)(0.0f), vload16(0, vr[r] + t), m);
+#pragma unroll
+            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < WD_TCI; r++)
+#pragma unroll
+        for (int c = 0; c < WD_TCO; c++)
+            if (ci0 + r < CIN && co0 + c < COUT) {
+                const int idx = (xi * CIN + ci0 + r) * COUT + co0 + c;
+                const float h = hsum16(acc[r * WD_TCO + c]);
+                s[idx] = first ? h : s[idx] + h;
+            }
+}
+
+// S[SDB + co] (+)= sum over the chunk's tiles of Z[5][co][t]. global (COUT).
+__kernel void wino_db(__global const float *restrict z, int ntiles, __global float *restrict s, int first) {
+    const int co = get_global_id(0);
+    if (co >= COUT) return;
+    __global const float *zr = z + 5 * MXS + co * TSTRIDE;
+    float16 acc = (float16)(0.0f);
+    int t = 0;
+    for (; t + 16 <= ntiles; t += 16) acc += vload16(0, zr + t);
+    if (t < ntiles) acc += select((float16)(0.0f), vload16(0, zr + t), LANES16 < (ntiles - t));
+    const float h = hsum16(acc);
+    s[SDB + co] = first ? h : s[SDB + co] + h;
+}
+
+// dw (Keras (3,3,CIN,COUT) at dw_off) = G^T S G, and db (at db_off) = the bias sums, both
+// overwritten. G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. global (COUT rounded up, CIN).
+__kernel void wino_dw_output(__global const float *restrict s, __global float *dw, int dw_off, __global float *db,
+                             int db_off) {
+    const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUT) return;
+    float q[3][4]; // G^T S: rows ky, columns j
+    for (int j = 0; j < 4; j++) {
+        const float p0 = s[((0 * 4 + j) * CIN + ci) * COUT + co], p1 = s[((1 * 4 + j) * CIN + ci) * COUT + co];
+        const float p2 = s[((2 * 4 + j) * CIN + ci) * COUT + co], p3 = s[((3 * 4 + j) * CIN + ci) * COUT + co];
+        q[0][j] = p0 + 0.5f * (p1 + p2);
+        q[1][j] = 0.5f * (p1 - p2);
+        q[2][j] = 0.5f * (p1 + p2) + p3;
+    }
+    for (int ky = 0; ky < 3; ky++) { // (G^T S) G
+        __global float *d = dw + dw_off + (ky * 3 * CIN + ci) * COUT + co;
+        d[0 * CIN * COUT] = q[ky][0] + 0.5f * (q[ky][1] + q[ky][2]);
+        d[1 * CIN * COUT] = 0.5f * (q[ky][1] - q[ky][2]);
+        d[2 * CIN * COUT] = 0.5f * (q[ky][1] + q[ky][2]) + q[ky][3];
+    }
+    if (ci == 0) db[db_off + co] = s[SDB + co];
 }
 #endif

@@ -128,7 +128,8 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
 
 // alt: the CPU variant with other tiles and short weight-gradient segments, so
 // several partials per image and segment tails are exercised; for Winograd also
-// two-wide GEMM tiles and chunks of 2 images (a partial last chunk when max_N = 3).
+// two-wide GEMM tiles, chunks of 2 images (a partial last chunk when max_N = 3) and the
+// Winograd weight gradient.
 static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     char tag[160], name[200];
@@ -152,6 +153,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
         if (variant == CONV_VARIANT_WINOGRAD) {
             prm.wino_tn = 2;
             prm.wino_nb = 2;
+            prm.wino_dw = 1; // the Winograd weight gradient (4x3 channel tiles, chunks of 2)
         }
         // GPU tiled: odd block sizes (5x3 work-items of 3x3, dw 4x4 of 3x2), so no
         // block divides the plane or the channels and the guards are exercised.

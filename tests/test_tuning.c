@@ -71,6 +71,7 @@ static void check_parser(void) {
         "conv3x3 32 64 50 50 variant=winograd wino_tn=65536",           // conv_winograd.c takes at most 4
         "conv3x3 32 64 50 50 variant=winograd wino_tn=5",               //
         "conv3x3 32 64 50 50 variant=winograd wino_nb=1025",            //
+        "conv3x3 32 64 50 50 variant=winograd wino_dw=2",               // 0 or 1
         "conv3x3 32 64 50 50 variant=cpu wg=1025",                      // no such work-group
         "conv3x3 32 64 50 50 variant=gpu_tiled wg_co=65536",            //
         "conv3x3 32 64 50 50 variant=gpu_tiled dw_wg=65",               //
@@ -84,8 +85,12 @@ static void check_parser(void) {
               bad[i]);
     // The largest value of every field is accepted.
     const char *top = "conv3x3 1 1 1 1 variant=gpu_tiled tile_co=32 tile_q=16 wg=1024 wg_co=1024 dw_tk=8 dw_tc=8 "
-                      "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 fwd_ms=0 dx_ms=0 dw_ms=0";
+                      "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 wino_dw=1 fwd_ms=0 dx_ms=0 dw_ms=0";
     CHECK(conv3x3_tuning_parse_line(top, shape, &p, err, sizeof err) == 0, "largest values rejected: %s", err);
+    CHECK(p.wino_dw == 1, "wino_dw=1 parsed");
+    CHECK(conv3x3_tuning_parse_line("conv3x3 1 1 1 1 variant=winograd", shape, &p, err, sizeof err) == 0 &&
+              p.wino_dw == 0,
+          "wino_dw left out: the table's 0");
     printf("OK     tuning-file line parser\n");
 }
 

@@ -144,11 +144,14 @@ static int grid(int v, cand *out) {
         ADD(M_DW, p.dw_tk = 4; p.dw_tc = 6);
         ADD(M_DW, p.dw_seg = 1024);
         break;
-    case CONV_VARIANT_WINOGRAD: // its weight gradient is the CPU one: tuned there
-        out[0].mask = M_FWD;
+    case CONV_VARIANT_WINOGRAD: // its direct weight gradient is the CPU one, tuned there;
+        out[0].mask = M_FWD;    // the Winograd one (wino_dw) is tuned here
         ADD(M_FWD, p.wino_tn = 2);
         ADD(M_FWD, p.wino_nb = 16);
         ADD(M_FWD, p.tile_co = 8);
+        ADD(M_DW, p.wino_dw = 1);
+        ADD(M_DW, p.wino_dw = 1; p.dw_tk = 4; p.dw_tc = 4);
+        ADD(M_DW, p.wino_dw = 1; p.dw_tk = 2; p.dw_tc = 8);
         break;
     case CONV_VARIANT_GPU: // wg is shared by both kernels: whole candidates
         ADD(M_FWD | M_DW, p.wg = 128);
@@ -173,7 +176,8 @@ static int grid(int v, cand *out) {
     return n;
 }
 
-// Which weight-gradient kernels a variant uses: Winograd uses the CPU ones.
+// Which weight-gradient kernels a variant uses by default: Winograd uses the CPU ones (its
+// own, wino_dw, are candidates of the Winograd grid).
 static int dw_family(int v) { return v == CONV_VARIANT_WINOGRAD ? CONV_VARIANT_CPU : v; }
 
 // --- timing one layer shape ------------------------------------------------------
@@ -359,6 +363,10 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
                 const cand *cd = &pool[j];
                 if (cd->ok && (cd->mask & M_DW) && (!bd || cd->ms[OP_DW] < bd->ms[OP_DW])) bd = cd;
             }
+            for (int j = 0; fam != v && j < ncand[v]; j++) { // a variant's own weight gradients
+                const cand *cd = &cands[v][j];
+                if (cd->ok && (cd->mask & M_DW) && (!bd || cd->ms[OP_DW] < bd->ms[OP_DW])) bd = cd;
+            }
             if (!bd && dw_family(def.p.variant) == fam) bd = &def;
         }
         if (!bf || !bd) continue;
@@ -371,6 +379,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
             choice.dw_tc = bd->p.dw_tc;
             choice.dw_seg = bd->p.dw_seg;
             choice.dw_wg = bd->p.dw_wg;
+            choice.wino_dw = bd->p.variant == CONV_VARIANT_WINOGRAD ? bd->p.wino_dw : 0;
         }
     }
 
@@ -410,8 +419,8 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
         break;
     case CONV_VARIANT_GPU: snprintf(out, len, "gpu wg%d seg%d", p->wg, p->dw_seg); break;
     case CONV_VARIANT_WINOGRAD:
-        snprintf(out, len, "winograd co%d tn%d nb%d dw%dx%d seg%d", p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk,
-                 p->dw_tc, p->dw_seg);
+        snprintf(out, len, "winograd co%d tn%d nb%d dw%dx%d%s seg%d", p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk,
+                 p->dw_tc, p->wino_dw ? " (winograd)" : "", p->dw_seg);
         break;
     default:
         snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co, p->dw_wg,

@@ -86,7 +86,9 @@ static const conv3x3_params DEFAULTS_CPU = {
 static const conv3x3_params DEFAULTS_GPU = {
     .variant = CONV_VARIANT_GPU, .tile_co = 1, .wg = 64, .dw_tk = 1, .dw_tc = 1, .dw_seg = 512};
 // Winograd (host/conv_winograd.c): tile_co is the GEMM's channel tile; the weight
-// gradient uses the CPU kernels with DEFAULTS_CPU's tiles. GEMM tile 4 channels x
+// gradient uses the CPU kernels with DEFAULTS_CPU's tiles (wino_dw = 0; wino_dw = 1, its
+// own Winograd weight gradient, is for `pixloc tune` and tests until measured as the
+// default: switching it changes training's rounding, and so every measured metric). GEMM tile 4 channels x
 // 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second
 // (direct-convolution flops) against the CPU variant's ~107 (8x48 tiles: 178,
 // 6x64: 169, 12x32: 163; chunks of 2 images: 10-20% slower, scratch out of cache).
@@ -281,6 +283,9 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int try_only) {
     return p;
 }
 
+// 1 if the layer's weight gradient is Winograd's (host/conv_winograd.c), not this file's kernels.
+static int wino_dw(const conv3x3_params *p) { return p->variant == CONV_VARIANT_WINOGRAD && p->wino_dw; }
+
 // The buffers create() allocates itself, in order: packed weights, then (training
 // only) flipped weights and weight-gradient partials (indexed with int).
 static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
@@ -293,6 +298,7 @@ static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, i
     nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
     if (fwd_only) return;
     nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
+    if (wino_dw(p)) return; // its weight gradient keeps its own sums (host/conv_winograd.c)
     nn_buffers_add(out, "conv weight-gradient partials", (size_t)max_N * nseg * pstride * sizeof(float),
                    NN_INT_INDEXED_LIMIT);
 }
@@ -323,7 +329,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     int tiled = p->variant == CONV_VARIANT_GPU_TILED;
     if (p->variant < 0 || p->variant >= CONV_VARIANT_COUNT || p->tile_co < 1 || p->wg < 1 || p->dw_tk < 1 ||
         p->dw_tc < 1 || p->dw_seg < 16 || (tiled && (p->tile_q < 1 || p->wg_co < 1 || p->dw_wg < 1)) ||
-        (p->variant == CONV_VARIANT_WINOGRAD && (p->wino_tn < 0 || p->wino_tn > 4 || p->wino_nb < 0))) {
+        (p->variant == CONV_VARIANT_WINOGRAD &&
+         (p->wino_tn < 0 || p->wino_tn > 4 || p->wino_nb < 0 || p->wino_dw < 0 || p->wino_dw > 1))) {
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
@@ -358,7 +365,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         free(k);
         return NULL;
     }
-    // Winograd: CPU kernels for the weight gradient
+    // Winograd: CPU kernels for the weight gradient (unless wino_dw: conv_winograd.c's)
     int cpu = k->prm.variant == CONV_VARIANT_CPU || k->prm.variant == CONV_VARIANT_WINOGRAD;
     const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
     k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
@@ -366,6 +373,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     if (!k->fwd_only) {
         k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
         k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
+    }
+    if (!k->fwd_only && !wino_dw(&k->prm)) {
         k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
         k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
         k->reduce = ocl_kernel(c, k->prog_f, "conv_dw_reduce");
@@ -380,9 +389,9 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     nn_buffers bl = {0};
     own_buffers(p, max_N, Cin, Cout, H, W, k->fwd_only, &bl);
     k->wp_f = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
-    if (!k->fwd_only) {
+    if (!k->fwd_only) k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    if (!k->fwd_only && !wino_dw(&k->prm)) {
         if (bl.b[2].bytes > bl.b[2].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
-        k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
         k->part = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
     }
     if (k->prm.variant == CONV_VARIANT_WINOGRAD)
@@ -529,6 +538,10 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
                               size_t db_off) {
     check_n(k, N);
     check_backward(k);
+    if (k->wino && wino_dw(&k->prm)) {
+        conv_wino_backward_weights(k->wino, N, x, dy, dw, as_int(dw_off, "dw"), db, as_int(db_off, "db"));
+        return;
+    }
     size_t nparts = (size_t)N * k->nseg;
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
         // One GEMM over rows 0..9*Cin (the last is the bias row), see cl/conv.cl.

@@ -1,5 +1,10 @@
 // Launchers of the Winograd F(2x2,3x3) kernels in cl/conv_winograd.cl.
 //
+// With wino_dw, the forward program also holds the weight-gradient kernels: per chunk the
+// input transform into V (as the forward), the gradient transform of dY into the products
+// buffer, 16 GEMMs summed over the tiles into S (added chunk after chunk), and at the end
+// dw = G^T S G and db.
+//
 // As in host/conv.c, one layer shape builds two programs: forward (CIN=Cin,
 // COUT=Cout, bias) and input gradient (CIN=Cout, COUT=Cin, FLIP=1: the same
 // convolution on dy with the weights flipped in space and transposed in
@@ -35,16 +40,22 @@ struct conv_wino {
     wino_dir f, b;  // forward, input gradient (b unbuilt when fwd_only)
     int fwd_only;
     cl_mem u, v, m; // transformed weights, inputs, products
+    // wino_dw (a training layer): the weight-gradient kernels of f's program, their GEMM
+    // tile (input x output channels) and the sums S (16 x Cin x Cout, then Cout).
+    int wd, wd_tci, wd_tco;
+    cl_kernel dy, dw_gemm, db, dw_output;
+    cl_mem s;
 };
 
 static size_t tco_for(int tile_co, int cout);
 static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient).
-// bn_fused (an inference network's forward: the next batch norm in the epilogue) is appended
-// last, so the other programs' options (and cache keys) do not change.
+// bn_fused (an inference network's forward: the next batch norm in the epilogue) and wd (a
+// training forward with the Winograd weight gradient) are appended last, so the other
+// programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
-                            char *opt, size_t len) {
+                            int wd, char *opt, size_t len) {
     int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
     snprintf(opt, len,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
@@ -55,25 +66,30 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_FUSED=1");
     }
+    if (wd) {
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DWINO_DW=1 -DWD_TCI=%d -DWD_TCO=%d", p->dw_tk, p->dw_tc);
+    }
 }
 
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, max_N, H, W, Cin, Cout, 0, 0, opt, sizeof opt);
+    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw, opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
-    program_options(p, max_N, H, W, Cout, Cin, 1, 0, opt, sizeof opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
 }
 
-static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip, int bn_fused) {
+static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip, int bn_fused,
+                     int wd) {
     int t = (int)tco_for(p->tile_co, cout);
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, opt, sizeof opt);
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -112,6 +128,9 @@ static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H
     nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
     nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
     nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
+    if (!fwd_only && p->wino_dw)
+        nn_buffers_add(out, "winograd weight-gradient sums", (16 * (size_t)Cin * Cout + (size_t)Cout) * sizeof(float),
+                       NN_INT_INDEXED_LIMIT);
 }
 
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
@@ -143,8 +162,17 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->tstride = tstride_for(p, max_N, H, W);
     k->fwd_only = fwd_only;
-    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused);
-    if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0);
+    k->wd = !fwd_only && p->wino_dw;
+    k->wd_tci = p->dw_tk;
+    k->wd_tco = p->dw_tc;
+    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd);
+    if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0);
+    if (k->wd) {
+        k->dy = ocl_kernel(c, k->f.prog, "wino_dy");
+        k->dw_gemm = ocl_kernel(c, k->f.prog, "wino_dw_gemm");
+        k->db = ocl_kernel(c, k->f.prog, "wino_db");
+        k->dw_output = ocl_kernel(c, k->f.prog, "wino_dw_output");
+    }
     nn_buffers bl = {0};
     buffers(p, max_N, Cin, Cout, H, W, fwd_only, &bl);
     if (bl.b[1].bytes > bl.b[1].limit || bl.b[2].bytes > bl.b[2].limit)
@@ -152,6 +180,11 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->u = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
     k->v = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
     k->m = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+    if (k->wd) {
+        if (bl.b[3].bytes > bl.b[3].limit)
+            px_die(PX_EXIT_FAIL, "conv3x3 winograd: weight-gradient sums for %d->%d too large", Cin, Cout);
+        k->s = ocl_buffer(c, bl.b[3].name, bl.b[3].bytes);
+    }
     return k;
 }
 
@@ -163,10 +196,14 @@ void conv_wino_free(conv_wino *k) {
         for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
             if (ks[j]) clReleaseKernel(ks[j]);
     }
+    cl_kernel wk[] = {k->dy, k->dw_gemm, k->db, k->dw_output};
+    for (size_t j = 0; j < sizeof wk / sizeof wk[0]; j++)
+        if (wk[j]) clReleaseKernel(wk[j]);
     for (int i = 0; i < 2; i++) ocl_program_release(k->c, &ds[i]->prog); // this layer's programs
     ocl_free(&k->u);
     ocl_free(&k->v);
     ocl_free(&k->m);
+    ocl_free(&k->s);
     free(k);
 }
 
@@ -234,4 +271,55 @@ void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_of
     if (k->fwd_only) px_die(PX_EXIT_FAIL, "conv3x3 winograd: input gradient of a forward-only layer");
     // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
     run(k, &k->b, N, dy, w, w_off, k->u, 0, dx, 0);
+}
+
+void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem dw, int dw_off, cl_mem db,
+                                int db_off) {
+    if (!k->wd) px_die(PX_EXIT_FAIL, "conv3x3 winograd: weight gradient of a layer made without wino_dw");
+    wino_dir *d = &k->f;
+    KARG(d->input, 0, x);
+    KARG(d->input, 3, k->v);
+    KARG(k->dy, 0, dy);
+    KARG(k->dy, 3, k->m);
+    KARG(k->dw_gemm, 0, k->v);
+    KARG(k->dw_gemm, 1, k->m);
+    KARG(k->dw_gemm, 3, k->s);
+    KARG(k->db, 0, k->m);
+    KARG(k->db, 2, k->s);
+    size_t one = 1, ew = WINO_GPU_EW;
+    int gpu = k->c->target.gpu;
+    size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco, 16};
+    size_t lg[3] = {1, 1, 1}, gb = (size_t)d->cout;
+    for (int n0 = 0; n0 < N; n0 += k->nb) {
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW, first = n0 == 0;
+        KARG(d->input, 1, n0);
+        KARG(d->input, 2, ntiles);
+        KARG(k->dy, 1, n0);
+        KARG(k->dy, 2, ntiles);
+        if (gpu) {
+            size_t gi[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cin}, li[2] = {ew, 1};
+            ocl_run(k->c, d->input, 2, gi, li);
+            size_t gz[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cout}, lz[2] = {ew, 1};
+            ocl_run(k->c, k->dy, 2, gz, lz);
+        } else {
+            size_t gi = (size_t)nimg * d->cin, gz = (size_t)nimg * d->cout;
+            ocl_run(k->c, d->input, 1, &gi, &one);
+            ocl_run(k->c, k->dy, 1, &gz, &one);
+        }
+        KARG(k->dw_gemm, 2, ntiles);
+        KARG(k->dw_gemm, 4, first);
+        ocl_run(k->c, k->dw_gemm, 3, gg, lg);
+        KARG(k->db, 1, ntiles);
+        KARG(k->db, 3, first);
+        ocl_run(k->c, k->db, 1, &gb, &one);
+    }
+    KARG(k->dw_output, 0, k->s);
+    KARG(k->dw_output, 1, dw);
+    KARG(k->dw_output, 2, dw_off);
+    KARG(k->dw_output, 3, db);
+    KARG(k->dw_output, 4, db_off);
+    size_t lo0 = (size_t)d->cout < WINO_WEIGHTS_WG ? (size_t)d->cout : WINO_WEIGHTS_WG;
+    if (lo0 > k->c->target.max_wg) lo0 = k->c->target.max_wg;
+    size_t go[2] = {ocl_round_up((size_t)d->cout, lo0), (size_t)d->cin}, lo[2] = {lo0, 1};
+    ocl_run(k->c, k->dw_output, 2, go, lo);
 }

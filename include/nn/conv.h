@@ -42,7 +42,7 @@ typedef struct {
     int variant; // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
                  // CONV_VARIANT_GPU: one work-item per output value;
                  // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) forward and input gradient
-                 // (host/conv_winograd.c);
+                 // (host/conv_winograd.c), and the weight gradient with wino_dw;
                  // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
     int tile_co; // CPU, GPU tiled: output channels per work-item (forward and input gradient)
     int wg;      // work-group size along positions (forward and input gradient)
@@ -54,6 +54,8 @@ typedef struct {
     int dw_wg;   // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
     int wino_tn; // Winograd: GEMM tiles per work-item (0: its default)
     int wino_nb; // Winograd: images per chunk (0: its default)
+    int wino_dw; // Winograd: 1 = the weight gradient by Winograd too (dw_tk x dw_tc input x output
+                 // channels per GEMM work-item), 0 = by the CPU variant's kernels
 } conv3x3_params;
 
 // The parameters a created layer runs with (after any fallback, e.g. gpu_tiled -> gpu).
@@ -110,7 +112,7 @@ size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int 
 // conv3x3's entries in the device's tuning store (include/runtime/tuning.h, written by
 // `pixloc tune`): one line per layer shape,
 //   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
-//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. fwd_ms=.. dx_ms=.. dw_ms=..
+//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. wino_dw=.. fwd_ms=.. dx_ms=.. dw_ms=..
 // (one line; parameters left out take the variant's table value; every field is bounded).
 #define CONV3X3_TUNING_KIND "conv3x3"
 // Returns 1 and the entry's parameters for an exact (Cin, Cout, H, W) match; 0 if there

@@ -15,15 +15,19 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
                                 int fwd_only, int bn_fused);
 void conv_wino_free(conv_wino *k);
-// Appends the two programs conv_wino_create builds on target t.
+// Appends the two programs conv_wino_create builds on target t (a training layer's).
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out);
-// The scratch conv_wino_create allocates (weights, inputs, products), appended to out.
+// The scratch conv_wino_create allocates (weights, inputs, products; with wino_dw the
+// weight-gradient sums), appended to out.
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // The scratch conv_wino_create_for(..., fwd_only = 1, ...) allocates.
 void conv_wino_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // Same contracts as conv3x3_forward and conv3x3_backward_input.
 void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu);
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx);
+// The weight and bias gradients by Winograd (p->wino_dw = 1 at create; a training layer),
+// with conv3x3_backward_weights's contract.
+void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem dw, int dw_off, cl_mem db, int db_off);
 
 #endif
