@@ -33,7 +33,7 @@
 // run to run.
 
 #include "layout.h" // PW, PH, PLANE
-#include "hsum.h"   // hsum16
+#include "vec16.h"  // LANES, hsum16
 #ifndef BN_FUSED
 #define BN_FUSED 0
 #endif
@@ -60,8 +60,6 @@
 // Offset of tap t (ky*3 + kx) from the output position, in a padded plane.
 #define TAP_OFF(t) (((t) / 3 - 1) * PW + ((t) % 3 - 1))
 
-// Lane numbers 0..15, for masks.
-#define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
 
 // Reorders (and for FLIP, flips) the Keras weights into the packed layout above.
 // w: (3,3,CIN,COUT) at w_off (FLIP=0), or the forward (3,3,COUT,CIN) (FLIP=1).

@@ -129,6 +129,18 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     }
 }
 #else
+// Stores the first nvalid lanes of r at dst (all 16 with one vector store). The CPU transforms
+// (wino_input, wino_dy) store a chunk of 16 tiles this way.
+void store_lanes(float16 r, __global float *dst, int nvalid) {
+    if (nvalid == 16) {
+        vstore16(r, 0, dst);
+    } else {
+        float tmp[16];
+        vstore16(r, 0, tmp);
+        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+    }
+}
+
 __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
     const int p = get_global_id(0);
     const int nl = p / CIN, ci = p % CIN;
@@ -167,16 +179,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
                 r[2] = h[2][j] - h[1][j];
                 r[3] = h[1][j] - h[3][j];
 #pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    __global float *dst = vp + (i * 4 + j) * VXS;
-                    if (nvalid == 16) {
-                        vstore16(r[i], 0, dst);
-                    } else {
-                        float tmp[16];
-                        vstore16(r[i], 0, tmp);
-                        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
-                    }
-                }
+                for (int i = 0; i < 4; i++) store_lanes(r[i], vp + (i * 4 + j) * VXS, nvalid);
             }
         }
     }
@@ -361,9 +364,7 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 // tile order and are added chunk after chunk: a fixed order, bit-identical run to run.
 // Defines: WD_TCI x WD_TCO (input x output channels per GEMM work-item).
 #if WINO_DW
-#include "hsum.h" // hsum16
-
-#define LANES16 ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#include "vec16.h" // LANES, hsum16
 // Weight-gradient sums: S[xi][ci][co] (16 x CIN x COUT), then the bias sums (COUT).
 #define SDB (16 * CIN * COUT)
 
@@ -425,16 +426,7 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
                 r[2] = h[0][j] - h[1][j];
                 r[3] = -h[1][j];
 #pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    __global float *dst = zp + (i * 4 + j) * MXS;
-                    if (nvalid == 16) {
-                        vstore16(r[i], 0, dst);
-                    } else {
-                        float tmp[16];
-                        vstore16(r[i], 0, tmp);
-                        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
-                    }
-                }
+                for (int i = 0; i < 4; i++) store_lanes(r[i], zp + (i * 4 + j) * MXS, nvalid);
             }
         }
     }
@@ -471,7 +463,7 @@ __kernel void wino_dw_gemm(__global const float *restrict v, __global const floa
         }
     }
     if (t < ntiles) { // tail: lanes past the chunk's tiles hold other data; mask both operands
-        const int16 m = LANES16 < (ntiles - t);
+        const int16 m = LANES < (ntiles - t);
         float16 zv[WD_TCO];
 #pragma unroll
         for (int c = 0; c < WD_TCO; c++) zv[c] = select((float16)(0.0f), vload16(0, zr[c] + t), m);
@@ -501,7 +493,7 @@ __kernel void wino_db(__global const float *restrict z, int ntiles, __global flo
     float16 acc = (float16)(0.0f);
     int t = 0;
     for (; t + 16 <= ntiles; t += 16) acc += vload16(0, zr + t);
-    if (t < ntiles) acc += select((float16)(0.0f), vload16(0, zr + t), LANES16 < (ntiles - t));
+    if (t < ntiles) acc += select((float16)(0.0f), vload16(0, zr + t), LANES < (ntiles - t));
     const float h = hsum16(acc);
     s[SDB + co] = first ? h : s[SDB + co] + h;
 }

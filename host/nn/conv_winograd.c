@@ -24,7 +24,7 @@
 
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
-#define WINO_WEIGHTS_WG 256        // wino_weights: work-groups of all (at most this many) padded channels
+#define WINO_WEIGHTS_WG 256        // wino_weights, wino_dw_output: work-groups of all (at most this many) channels
 #define WINO_GPU_EW     256        // GPU transforms: work-items per group
 
 typedef struct {
@@ -207,16 +207,34 @@ void conv_wino_free(conv_wino *k) {
     free(k);
 }
 
+// A weight-shaped kernel over (channels rounded up, cin): work-groups of all the channels, at
+// most WINO_WEIGHTS_WG and the device's limit (PoCL pays a fixed cost per work-group).
+static void run_weight_shaped(conv_wino *k, cl_kernel kern, int channels, int cin) {
+    size_t l0 = (size_t)channels < WINO_WEIGHTS_WG ? (size_t)channels : WINO_WEIGHTS_WG;
+    if (l0 > k->c->target.max_wg) l0 = k->c->target.max_wg;
+    size_t g[2] = {ocl_round_up((size_t)channels, l0), (size_t)cin}, l[2] = {l0, 1};
+    ocl_run(k->c, kern, 2, g, l);
+}
+
+// A transform of one chunk's planes (wino_input, wino_dy; their n0 and ntiles arguments set).
+// CPU: a work-item per plane, work-groups of one (the work is in the loops). GPU: a work-item
+// per (tile, channel), groups of WINO_GPU_EW.
+static void run_transform(conv_wino *k, cl_kernel kern, int channels, int nimg, int ntiles) {
+    if (k->c->target.gpu) {
+        size_t g[2] = {ocl_round_up((size_t)ntiles, WINO_GPU_EW), (size_t)channels}, l[2] = {WINO_GPU_EW, 1};
+        ocl_run(k->c, kern, 2, g, l);
+    } else {
+        size_t g = (size_t)nimg * channels, one = 1;
+        ocl_run(k->c, kern, 1, &g, &one);
+    }
+}
+
 static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
                 int relu) {
     KARG(d->weights, 0, w);
     KARG(d->weights, 1, w_off);
     KARG(d->weights, 2, k->u);
-    // Work-groups of many work-items: PoCL pays a fixed cost per work-group.
-    size_t lw0 = (size_t)d->coutp < WINO_WEIGHTS_WG ? (size_t)d->coutp : WINO_WEIGHTS_WG;
-    if (lw0 > k->c->target.max_wg) lw0 = k->c->target.max_wg;
-    size_t gw[2] = {ocl_round_up((size_t)d->coutp, lw0), (size_t)d->cin}, lw[2] = {lw0, 1};
-    ocl_run(k->c, d->weights, 2, gw, lw);
+    run_weight_shaped(k, d->weights, d->coutp, d->cin);
 
     KARG(d->input, 0, in);
     KARG(d->input, 3, k->v);
@@ -228,23 +246,16 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->output, 3, b_off);
     KARG(d->output, 4, out);
     KARG(d->output, 5, relu);
-    // The transforms. CPU: a work-item per plane, work-groups of one (the work is in the
-    // loops). GPU: a work-item per (tile, channel) and per output position, groups of WINO_GPU_EW.
+    // The output transform: a work-item per plane on CPUs, per output position on GPUs.
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
         int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW;
         KARG(d->input, 1, n0);
         KARG(d->input, 2, ntiles);
-        if (gpu) {
-            size_t gi[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cin}, li[2] = {ew, 1};
-            ocl_run(k->c, d->input, 2, gi, li);
-        } else {
-            size_t gi = (size_t)nimg * d->cin;
-            ocl_run(k->c, d->input, 1, &gi, &one);
-        }
+        run_transform(k, d->input, d->cin, nimg, ntiles);
 
-        int nblocks = (int)(((size_t)nimg * k->TH * k->TW + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
+        int nblocks = (int)(((size_t)ntiles + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
         size_t wg = (size_t)k->wg;
         size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), 16};
@@ -286,8 +297,7 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     KARG(k->dw_gemm, 3, k->s);
     KARG(k->db, 0, k->m);
     KARG(k->db, 2, k->s);
-    size_t one = 1, ew = WINO_GPU_EW;
-    int gpu = k->c->target.gpu;
+    size_t one = 1;
     size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco, 16};
     size_t lg[3] = {1, 1, 1}, gb = (size_t)d->cout;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
@@ -296,16 +306,8 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
         KARG(d->input, 2, ntiles);
         KARG(k->dy, 1, n0);
         KARG(k->dy, 2, ntiles);
-        if (gpu) {
-            size_t gi[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cin}, li[2] = {ew, 1};
-            ocl_run(k->c, d->input, 2, gi, li);
-            size_t gz[2] = {ocl_round_up((size_t)ntiles, ew), (size_t)d->cout}, lz[2] = {ew, 1};
-            ocl_run(k->c, k->dy, 2, gz, lz);
-        } else {
-            size_t gi = (size_t)nimg * d->cin, gz = (size_t)nimg * d->cout;
-            ocl_run(k->c, d->input, 1, &gi, &one);
-            ocl_run(k->c, k->dy, 1, &gz, &one);
-        }
+        run_transform(k, d->input, d->cin, nimg, ntiles);
+        run_transform(k, k->dy, d->cout, nimg, ntiles);
         KARG(k->dw_gemm, 2, ntiles);
         KARG(k->dw_gemm, 4, first);
         ocl_run(k->c, k->dw_gemm, 3, gg, lg);
@@ -318,8 +320,5 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     KARG(k->dw_output, 2, dw_off);
     KARG(k->dw_output, 3, db);
     KARG(k->dw_output, 4, db_off);
-    size_t lo0 = (size_t)d->cout < WINO_WEIGHTS_WG ? (size_t)d->cout : WINO_WEIGHTS_WG;
-    if (lo0 > k->c->target.max_wg) lo0 = k->c->target.max_wg;
-    size_t go[2] = {ocl_round_up((size_t)d->cout, lo0), (size_t)d->cin}, lo[2] = {lo0, 1};
-    ocl_run(k->c, k->dw_output, 2, go, lo);
+    run_weight_shaped(k, k->dw_output, d->cout, d->cin);
 }

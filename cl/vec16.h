@@ -1,4 +1,8 @@
-// Shared by cl/conv.cl and cl/conv_winograd.cl.
+// float16 helpers shared by cl/conv.cl and cl/conv_winograd.cl.
+
+// Lane numbers 0..15, for masks.
+#define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+
 // Sum of 16 lanes in a fixed order: ((lo + hi) halved twice more), with lane extracts rather
 // than .lo/.hi swizzles, which Oclgrind --uninitialized at -O0 reports as uninitialized values.
 float hsum16(float16 v) {
