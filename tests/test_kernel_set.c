@@ -3,10 +3,14 @@
 // tests), a net is created and the (file, exact options) of every program in the
 // context's registry must equal net_programs' list for the context's target, and
 // vice versa. The net has a block without batch norm (relu.cl), one 1-channel
-// side and awkward sizes, so every layer kind and the narrow-layer tiles are listed.
+// side and awkward sizes, so every layer kind and the narrow-layer tiles are listed;
+// on the CPU profile 64->33 is a Winograd layer and 64->64 one with the Winograd weight
+// gradient (its forward program holds the gradient kernels and has other options).
+// check_defaults pins which layers get which variant.
 #include <stdio.h>
 #include <string.h>
 
+#include "conv.h"
 #include "net.h"
 #include "ocl.h"
 #include "ocl_flags.h"
@@ -34,7 +38,7 @@ static void check_profile(const char *profile) {
     net_config cfg;
     char err[256];
     net_config_seed(&cfg);
-    CHECK(net_config_channels(&cfg, "3,33,40,2", err, sizeof err) == 0, "channels: %s", err);
+    CHECK(net_config_channels(&cfg, "3,64,64,33,2", err, sizeof err) == 0, "channels: %s", err);
     cfg.bn[2] = 0; // ReLU alone: relu.cl
     net *n = net_create(&c, &cfg, 7, 5, 3);
     static ocl_program_list built, want;
@@ -52,7 +56,29 @@ static void check_profile(const char *profile) {
     ocl_release(&c);
 }
 
+// The untuned defaults by layer width (host/nn/conv.c: winograd_wins, winograd_dw_wins).
+static void check_defaults(void) {
+    ocl_target cpu = {0}, gpu = {0};
+    gpu.gpu = 1;
+    static const struct {
+        int cin, cout, variant, wino_dw;
+    } rows[] = {{1, 32, CONV_VARIANT_CPU, 0},        {16, 32, CONV_VARIANT_CPU, 0},
+                {32, 64, CONV_VARIANT_WINOGRAD, 0},  {64, 32, CONV_VARIANT_WINOGRAD, 0},
+                {63, 128, CONV_VARIANT_WINOGRAD, 0}, {64, 64, CONV_VARIANT_WINOGRAD, 1},
+                {64, 128, CONV_VARIANT_WINOGRAD, 1}, {128, 64, CONV_VARIANT_WINOGRAD, 1}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        conv3x3_params p = conv3x3_target_params(&cpu, rows[i].cin, rows[i].cout);
+        CHECK(p.variant == rows[i].variant && p.wino_dw == rows[i].wino_dw,
+              "cpu defaults %d->%d: variant %d wino_dw %d, want %d %d", rows[i].cin, rows[i].cout, p.variant, p.wino_dw,
+              rows[i].variant, rows[i].wino_dw);
+        p = conv3x3_target_params(&gpu, rows[i].cin, rows[i].cout);
+        CHECK(p.variant == CONV_VARIANT_GPU_TILED && p.wino_dw == 0, "gpu defaults %d->%d: variant %d wino_dw %d",
+              rows[i].cin, rows[i].cout, p.variant, p.wino_dw);
+    }
+}
+
 int main(void) {
+    check_defaults();
     check_profile("gpu");
     check_profile("cpu");
     return t_summary();

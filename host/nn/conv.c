@@ -87,8 +87,8 @@ static const conv3x3_params DEFAULTS_GPU = {
     .variant = CONV_VARIANT_GPU, .tile_co = 1, .wg = 64, .dw_tk = 1, .dw_tc = 1, .dw_seg = 512};
 // Winograd (host/conv_winograd.c): tile_co is the GEMM's channel tile; the weight
 // gradient uses the CPU kernels with DEFAULTS_CPU's tiles (wino_dw = 0; wino_dw = 1, its
-// own Winograd weight gradient, is for `pixloc tune` and tests until measured as the
-// default: switching it changes training's rounding, and so every measured metric). GEMM tile 4 channels x
+// own Winograd weight gradient, is the default on the layers winograd_dw_wins names and
+// a `pixloc tune` candidate on the others). GEMM tile 4 channels x
 // 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second
 // (direct-convolution flops) against the CPU variant's ~107 (8x48 tiles: 178,
 // 6x64: 169, 12x32: 163; chunks of 2 images: 10-20% slower, scratch out of cache).
@@ -131,9 +131,26 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
 // GEMM with K = 1 or M = 1 is all overhead). Measured at 50x50 only.
 static int winograd_wins(int Cin, int Cout) { return Cin >= 32 && Cout >= 32; }
 
+// Layers where the Winograd weight gradient (wino_dw, 4 x 4 GEMM tiles) beats the CPU
+// kernels' (measured with `pixloc bench`, PoCL 3.1, 2-core Xeon with AVX-512, batch 64,
+// 50x50, two interleaved rounds, dw ms CPU kernels vs Winograd): 64->128 130.1/124.8 vs
+// 78.2/80.8, 128->64 122.4/122.4 vs 78.6/77.5 (1.5-1.6x); but 32->64 32.9/32.2 vs 31.2/31.4
+// and 64->32 30.9/30.6 vs 32.4/33.0 (within noise), so layers with 32 channels keep the
+// CPU kernels and their rounding (the default and accurate presets' networks train
+// bit-identically to before). The Zen 3 measured 1.9-2.1x on those too (tune, issue 14's
+// note): `pixloc tune` finds it per device.
+static int winograd_dw_wins(int Cin, int Cout) { return Cin >= 64 && Cout >= 64; }
+
 conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout) {
     if (t->gpu) return DEFAULTS_GPU_TILED;
-    return winograd_wins(Cin, Cout) ? DEFAULTS_WINO : DEFAULTS_CPU;
+    if (!winograd_wins(Cin, Cout)) return DEFAULTS_CPU;
+    conv3x3_params p = DEFAULTS_WINO;
+    if (winograd_dw_wins(Cin, Cout)) {
+        p.wino_dw = 1;
+        p.dw_tk = 4;
+        p.dw_tc = 4;
+    }
+    return p;
 }
 
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
