@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "input_filter.h"
 #include "json_text.h"
 #include "pixloc.h"
 
@@ -144,4 +145,86 @@ void baseline_matched_filter(const float *images, int n, int H, int W, int blur,
     }
     free(tmp);
     free(out);
+}
+
+// log P(noise < -mu) - log P(noise < 0) for noise N(0, sd): a pixel clipped to 0.
+static double log_below(double mu, double sd) { return log(0.5 * erfc(mu / (sd * M_SQRT2))) - log(0.5); }
+
+// Band of the 1-D blur for an impulse at p: out[p * (2R+1) + (i - p + R)] is output i of OpenCV's
+// symmetric filter (reflect-101, folded as often as needed) on an impulse of 1 at p. An output
+// can only see an impulse within R of it, folded or not, so the band holds every non-zero.
+static double *blur_band(const double *t, int R, int L) {
+    int w = 2 * R + 1;
+    double *b = px_calloc((size_t)L * w, sizeof *b, "bayes detector");
+    for (int p = 0; p < L; p++)
+        for (int i = p - R; i <= p + R; i++) {
+            if (i < 0 || i >= L) continue;
+            double s = 0;
+            for (int j = -R; j <= R; j++) s += reflect101(i + j, L) == p ? t[j + R] : 0.0;
+            b[(size_t)p * w + (i - p + R)] = s;
+        }
+    return b;
+}
+
+// The log-likelihood ratio of one image for an impulse at (px, py) against none: the sum over
+// the pixels the impulse reaches (the others do not depend on the position).
+static double bayes_score(const float *img, const unsigned char *skip, int H, int W, int R, const double *by,
+                          const double *bx, int px, int py, double sd) {
+    int w = 2 * R + 1;
+    double s = 0, var = sd * sd, top = log_below(255.0, sd);
+    for (int qy = py - R; qy <= py + R; qy++) {
+        if (qy < 0 || qy >= H) continue;
+        double ky = 255.0 * by[(size_t)py * w + (qy - py + R)];
+        if (ky == 0) continue;
+        for (int qx = px - R; qx <= px + R; qx++) {
+            if (qx < 0 || qx >= W) continue;
+            size_t q = (size_t)qy * W + qx;
+            double mu = ky * bx[(size_t)px * w + (qx - px + R)];
+            if (skip[q] || mu == 0) continue;
+            double v = img[q];
+            if (v <= 0)
+                s += log_below(mu, sd);
+            else if (v >= 1) // clipped at 255: log P(noise > 255 - mu) - log P(noise > 255)
+                s += isfinite(top) ? log_below(255.0 - mu, sd) - top : 0.0;
+            else
+                s += (255.0 * v * mu - 0.5 * mu * mu) / var;
+        }
+    }
+    return s;
+}
+
+void baseline_bayes(const float *images, int n, const recipe *r, int32_t *pred) {
+    const int H = r->H, W = r->W;
+    double t[32];
+    int k = recipe_blur_taps(r->blur, t);
+    if (k < 1) {
+        t[0] = 1;
+        k = 1;
+    }
+    const int R = k / 2;
+    const double sd = r->noise_std > 1e-6 ? r->noise_std : 1e-6;
+    double *by = blur_band(t, R, H), *bx = blur_band(t, R, W);
+    unsigned char *skip = px_malloc((size_t)H * W, "bayes detector");
+    for (int s = 0; s < n; s++) {
+        const float *img = images + (size_t)s * H * W;
+        float level;
+        int found = impulse_find(img, H, W, &level);
+        for (size_t q = 0; q < (size_t)H * W; q++) skip[q] = found && img[q] == level;
+        double best = -HUGE_VAL;
+        int bxp = 0, byp = 0;
+        for (int py = 0; py < H; py++)
+            for (int px = 0; px < W; px++) {
+                double sc = bayes_score(img, skip, H, W, R, by, bx, px, py, sd);
+                if (sc > best) {
+                    best = sc;
+                    bxp = px;
+                    byp = py;
+                }
+            }
+        pred[(size_t)2 * s] = bxp;
+        pred[2 * s + 1] = byp;
+    }
+    free(skip);
+    free(by);
+    free(bx);
 }

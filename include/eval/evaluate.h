@@ -32,6 +32,8 @@ typedef struct {
     coord_metrics sets[EVAL_NSETS];
     int has_baselines;
     coord_metrics brightest, matched; // on the baseline set (test, or the whole file)
+    int has_bayes;                    // the recipe's MAP detector (not for imported images)
+    coord_metrics bayes;
     const char *baseline_set;
 } eval_result;
 

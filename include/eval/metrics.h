@@ -1,6 +1,7 @@
 // Coordinates from heatmaps, coordinate metrics as the seed computed them
-// (sklearn's MAE/MSE/RMSE over (N,2) arrays: x and y averaged together), and the
-// two classical baselines: the brightest pixel and the matched filter.
+// (sklearn's MAE/MSE/RMSE over (N,2) arrays: x and y averaged together), the two
+// classical baselines (the brightest pixel and the matched filter), and the recipe's
+// maximum-a-posteriori detector (the limit any method can reach on the recipe's images).
 #ifndef PIXLOC_METRICS_H
 #define PIXLOC_METRICS_H
 
@@ -34,5 +35,15 @@ void coord_metrics_json(const coord_metrics *m, FILE *f);
 // with the recipe's blur kernel (OpenCV's fixed taps, BORDER_REFLECT_101).
 void baseline_brightest(const float *images, int n, int H, int W, int32_t *pred_xy);
 void baseline_matched_filter(const float *images, int n, int H, int W, int blur, int32_t *pred_xy);
+// The maximum-a-posteriori position under the recipe's own model, with a uniform prior: the
+// detector that knows how the images were made, so the best exact-hit rate any method can
+// reach on them (the "Bayes limit"). Per image, the background-noise level is the value
+// impulse_find (include/nn/input_filter.h) finds; pixels holding it carry no information
+// and are left out. Every other pixel is clip(mu_p + N(0, noise_std), 0, 255) on the 0..255
+// scale, mu_p the recipe's blurred impulse (OpenCV taps, BORDER_REFLECT_101) at candidate
+// position p: a pixel strictly inside (0, 1) adds its Gaussian log-density, a 0 (or 1) the
+// log-probability of the noise reaching the clip. Ties go to the first position in row-major
+// order. Only meaningful for images drawn from the recipe (not imported ones).
+void baseline_bayes(const float *images, int n, const recipe *r, int32_t *pred_xy);
 
 #endif
