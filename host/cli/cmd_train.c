@@ -36,8 +36,9 @@ static volatile sig_atomic_t g_stop; // set by SIGINT/SIGTERM/SIGHUP: finish the
 static void on_signal(int sig) { g_stop = sig; }
 static const char *signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT"; }
 
-// Measured on this project's 2-core CI machine (PoCL); see README "Seed preset".
-#define SEED_EPOCH_TIME_NOTE "147 s per epoch (measured),\n                     so about 3 hours for 75 epochs"
+// Measured on this project's 2-core Xeon (PoCL); see README "Seed preset".
+#define SEED_EPOCH_TIME_NOTE                                                                                           \
+    "112 s per epoch (measured on a Xeon),\n                     so about 2.3 hours for 75 epochs"
 
 static void usage(void) {
     printf("Usage: pixloc train [OPTIONS]\n\n"
@@ -53,7 +54,7 @@ static void usage(void) {
            "                     about 4 minutes on a 2-core Zen 4 with PoCL (16 on a Zen 3), better than\n"
            "                     the seed's CNN and the matched filter on the seed's test split (README)\n"
            "  --preset accurate  the default preset with --input-filter impulse and 20 epochs: close to\n"
-           "                     the Bayes limit on the recipe's float images: 21 minutes of training on a\n"
+           "                     the Bayes limit on the recipe's float images: 15 minutes of training on a\n"
            "                     2-core AVX-512 Xeon with PoCL, 57 on a 2-core Zen 3 (measured)\n"
            "                     (docs/accuracy.md). Not for 8-bit images: the filter cannot act on\n"
            "                     them, and there the default preset's model is the better one\n"
