@@ -167,11 +167,12 @@ static double *blur_band(const double *t, int R, int L) {
 }
 
 // The log-likelihood ratio of one image for an impulse at (px, py) against none: the sum over
-// the pixels the impulse reaches (the others do not depend on the position).
+// the pixels the impulse reaches (the others do not depend on the position). top is
+// log_below(255, sd), the same for every pixel and position: the caller computes it once.
 static double bayes_score(const float *img, const unsigned char *skip, int H, int W, int R, const double *by,
-                          const double *bx, int px, int py, double sd) {
+                          const double *bx, int px, int py, double sd, double top) {
     int w = 2 * R + 1;
-    double s = 0, var = sd * sd, top = log_below(255.0, sd);
+    double s = 0, var = sd * sd;
     for (int qy = py - R; qy <= py + R; qy++) {
         if (qy < 0 || qy >= H) continue;
         double ky = 255.0 * by[(size_t)py * w + (qy - py + R)];
@@ -202,7 +203,7 @@ void baseline_bayes(const float *images, int n, const recipe *r, int32_t *pred) 
         k = 1;
     }
     const int R = k / 2;
-    const double sd = r->noise_std > 1e-6 ? r->noise_std : 1e-6;
+    const double sd = r->noise_std > 1e-6 ? r->noise_std : 1e-6, top = log_below(255.0, sd);
     double *by = blur_band(t, R, H), *bx = blur_band(t, R, W);
     unsigned char *skip = px_malloc((size_t)H * W, "bayes detector");
     for (int s = 0; s < n; s++) {
@@ -214,7 +215,7 @@ void baseline_bayes(const float *images, int n, const recipe *r, int32_t *pred) 
         int bxp = 0, byp = 0;
         for (int py = 0; py < H; py++)
             for (int px = 0; px < W; px++) {
-                double sc = bayes_score(img, skip, H, W, R, by, bx, px, py, sd);
+                double sc = bayes_score(img, skip, H, W, R, by, bx, px, py, sd, top);
                 if (sc > best) {
                     best = sc;
                     bxp = px;
