@@ -153,7 +153,14 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
         if (variant == CONV_VARIANT_WINOGRAD) {
             prm.wino_tn = 2;
             prm.wino_nb = 2;
-            prm.wino_dw = 1; // the Winograd weight gradient (4x3 channel tiles, chunks of 2)
+            prm.wino_dw = 1;     // the Winograd weight gradient (4x3 channel tiles, chunks of 2)
+            if (c->target.gpu) { // GPU-shaped tiles (conv3x3_gpu_safe): 2 x 1 GEMM, 2 x 2 dw, groups of 5
+                prm.tile_co = 2;
+                prm.wino_tn = 1;
+                prm.dw_tk = 2;
+                prm.dw_tc = 2;
+                prm.wg = 5;
+            }
         }
         // GPU tiled: odd block sizes (5x3 work-items of 3x3, dw 4x4 of 3x2), so no
         // block divides the plane or the channels and the guards are exercised.

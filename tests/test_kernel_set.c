@@ -6,7 +6,7 @@
 // side and awkward sizes, so every layer kind and the narrow-layer tiles are listed;
 // on the CPU profile 64->33 is a Winograd layer and 64->64 one with the Winograd weight
 // gradient (its forward program holds the gradient kernels and has other options).
-// check_defaults pins which layers get which variant.
+// check_defaults pins which layers get which variant, and Winograd's GPU shape.
 #include <stdio.h>
 #include <string.h>
 
@@ -75,10 +75,40 @@ static void check_defaults(void) {
         CHECK(p.variant == CONV_VARIANT_GPU_TILED && p.wino_dw == 0, "gpu defaults %d->%d: variant %d wino_dw %d",
               rows[i].cin, rows[i].cout, p.variant, p.wino_dw);
     }
+    // Winograd forced or tuned on a GPU: GPU-shaped (its own weight gradient, small GEMM tiles);
+    // the CPU row is not (tests/gpu_compile.sh measured it spilling on every GPU target).
+    conv3x3_params wg = conv3x3_target_variant_defaults(&gpu, CONV_VARIANT_WINOGRAD);
+    conv3x3_params wc = conv3x3_target_variant_defaults(&cpu, CONV_VARIANT_WINOGRAD);
+    CHECK(wg.variant == CONV_VARIANT_WINOGRAD && wg.wino_dw == 1 && conv3x3_gpu_safe(&wg),
+          "GPU Winograd defaults: wino_dw %d, GEMM %dx%d, dw %dx%d", wg.wino_dw, wg.tile_co, wg.wino_tn, wg.dw_tk,
+          wg.dw_tc);
+    CHECK(!conv3x3_gpu_safe(&wc), "the CPU Winograd row passes as GPU-shaped");
+    conv3x3_params cp = conv3x3_variant_defaults(CONV_VARIANT_CPU);
+    CHECK(conv3x3_gpu_safe(&cp), "a variant other than Winograd judged by Winograd's rule");
+}
+
+// On the GPU profile, a layer given the CPU's Winograd parameters runs the GPU-shaped ones
+// (with a warning) instead of building spilling kernels.
+static void check_gpu_substitution(void) {
+    ocl_options o = {0};
+    ocl_options_from_env(&o);
+    o.quiet = 1;
+    o.conv_variant = NULL;
+    o.kernel_profile = "gpu";
+    ocl_ctx c;
+    ocl_init(&c, &o);
+    conv3x3_params p = conv3x3_variant_defaults(CONV_VARIANT_WINOGRAD);
+    conv3x3 *k = conv3x3_create_with(&c, 2, 32, 32, 6, 5, &p);
+    const conv3x3_params *q = conv3x3_params_of(k);
+    CHECK(q->variant == CONV_VARIANT_WINOGRAD && conv3x3_gpu_safe(q), "CPU Winograd tiles kept on a GPU: %dx%d dw %d",
+          q->tile_co, q->wino_tn, q->wino_dw);
+    conv3x3_free(k);
+    ocl_release(&c);
 }
 
 int main(void) {
     check_defaults();
+    check_gpu_substitution();
     check_profile("gpu");
     check_profile("cpu");
     return t_summary();

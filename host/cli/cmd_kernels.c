@@ -9,25 +9,31 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "conv.h"
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
 
 static void usage(void) {
     printf("Usage: pixloc kernels --out DIR [--device-type gpu|cpu] [--channels LIST] [--size HxW]\n"
-           "                      [--batch-size N] [--kernel-dir DIR]\n\n"
+           "                      [--batch-size N] [--conv-variant cpu|gpu|winograd|gpu_tiled]\n"
+           "                      [--kernel-dir DIR]\n\n"
            "Writes every OpenCL program pixloc would build for a device of that type and this network,\n"
            "with no such device needed (no OpenCL call is made): for each program NN-NAME.cl (the\n"
            "kernel file with its #include lines expanded, as the host hands it to the driver) and\n"
            "NN-NAME.options (the exact build options: the layer's -D defines and -DPX_GPU), and\n"
            "programs.tsv (index, file, options). Each layer's parameters are the device type's\n"
-           "defaults (nothing tuned or forced). A GPU is taken to allow work-groups of 256 and 48 KiB\n"
+           "defaults (nothing tuned; forced only by --conv-variant). A GPU is taken to allow work-groups of 256 and 48 "
+           "KiB\n"
            "of local memory (what NVIDIA, AMD and Intel GPUs all give).\n\n"
            "  --out DIR            directory to write (created if missing)\n"
            "  --device-type T      gpu or cpu [gpu]\n"
            "  --channels LIST      conv widths [32,64,128,64,32]\n"
            "  --size HxW           image size [50x50]\n"
            "  --batch-size N       largest batch (sizes the Winograd scratch) [64]\n"
+           "  --conv-variant cpu|gpu|winograd|gpu_tiled\n"
+           "                       every conv layer's variant, as PIXLOC_CONV_VARIANT forces it [the\n"
+           "                       device type's default per layer]\n"
            "  --kernel-dir DIR     read kernel sources from DIR instead of the built-in copies\n");
 }
 
@@ -42,13 +48,15 @@ int cmd_kernels(int argc, char **argv) {
     cli_net_shape net;
     cli_net_shape_default(&net);
     const char *out = NULL, *type = "gpu", *kernel_dir = NULL;
-    enum { O_OUT = 256, O_TYPE, O_BATCH, O_CHANNELS, O_SIZE, O_KDIR, O_HELP };
+    int variant = -1;
+    enum { O_OUT = 256, O_TYPE, O_BATCH, O_CHANNELS, O_SIZE, O_KDIR, O_VARIANT, O_HELP };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
                                          {"device-type", required_argument, 0, O_TYPE},
                                          {"batch-size", required_argument, 0, O_BATCH},
                                          {"channels", required_argument, 0, O_CHANNELS},
                                          {"size", required_argument, 0, O_SIZE},
                                          {"kernel-dir", required_argument, 0, O_KDIR},
+                                         {"conv-variant", required_argument, 0, O_VARIANT},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
     int ch, idx = 0;
@@ -62,6 +70,10 @@ int cmd_kernels(int argc, char **argv) {
         case O_CHANNELS:
         case O_SIZE: cli_net_shape_flag(&net, opts[idx].name, optarg); break;
         case O_KDIR: kernel_dir = cli_path("--kernel-dir", optarg); break;
+        case O_VARIANT:
+            if ((variant = conv3x3_variant_parse(optarg)) < 0)
+                cli_usage_error("kernels", "--conv-variant '%s' is not cpu, gpu, winograd or gpu_tiled", optarg);
+            break;
         case O_HELP: usage(); return PX_EXIT_OK;
         default: cli_usage_error("kernels", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
@@ -73,7 +85,7 @@ int cmd_kernels(int argc, char **argv) {
         cli_usage_error("kernels", "--device-type '%s' is not gpu or cpu", type);
 
     ocl_program_list *list = px_calloc(1, sizeof *list, "program list");
-    net_programs(&t, &net.cfg, net.H, net.W, net.batch, list);
+    net_programs_variant(&t, &net.cfg, net.H, net.W, net.batch, variant, list);
     if (px_mkdirs(out) != 0) px_die(PX_EXIT_FAIL, "kernels: cannot create %s: %s", out, strerror(errno));
     ocl_ctx sources = {0}; // only its kernel directory: ocl_source reads no device
     if (kernel_dir) snprintf(sources.kernel_dir, sizeof sources.kernel_dir, "%s", kernel_dir);
@@ -99,8 +111,9 @@ int cmd_kernels(int argc, char **argv) {
     }
     write_text(out, "programs.tsv", index.s ? index.s : "");
     free(index.s);
-    printf("wrote %d programs for a %s (channels %s, %dx%d, batch %d) to %s\n", list->n, t.gpu ? "GPU" : "CPU",
-           net.channels, net.H, net.W, net.batch, out);
+    printf("wrote %d programs for a %s (channels %s, %dx%d, batch %d%s%s) to %s\n", list->n, t.gpu ? "GPU" : "CPU",
+           net.channels, net.H, net.W, net.batch, variant < 0 ? "" : ", conv variant ",
+           variant < 0 ? "" : conv3x3_variant_name(variant), out);
     free(list);
     return PX_EXIT_OK;
 }

@@ -124,8 +124,8 @@ typedef struct {
 
 // The grid of one variant: its table row (timed on everything), then rows that
 // change only forward / input-gradient fields or only weight-gradient fields.
-static int grid(int v, cand *out) {
-    conv3x3_params d = conv3x3_variant_defaults(v), p;
+static int grid(const ocl_target *t, int v, cand *out) {
+    conv3x3_params d = conv3x3_target_variant_defaults(t, v), p;
     int n = 0;
     out[n++] = (cand){.p = d, .mask = M_FWD | M_DW};
 #define ADD(mask_, ...)                                                                                                \
@@ -144,8 +144,18 @@ static int grid(int v, cand *out) {
         ADD(M_DW, p.dw_tk = 4; p.dw_tc = 6);
         ADD(M_DW, p.dw_seg = 1024);
         break;
-    case CONV_VARIANT_WINOGRAD: // its direct weight gradient is the CPU one, tuned there;
-        out[0].mask = M_FWD;    // the Winograd one (wino_dw) is tuned here
+    case CONV_VARIANT_WINOGRAD:
+        if (t->gpu) { // GPU-shaped only (conv3x3_gpu_safe): always its own weight gradient
+            ADD(M_FWD, p.wg = 128);
+            ADD(M_FWD, p.wg = 256);
+            ADD(M_FWD, p.tile_co = 2);
+            ADD(M_FWD, p.wino_nb = 32);
+            ADD(M_DW, p.dw_tk = 2; p.dw_tc = 2);
+            ADD(M_DW, p.wino_nb = 32);
+            break;
+        }
+        // its direct weight gradient is the CPU one, tuned there;
+        out[0].mask = M_FWD; // the Winograd one (wino_dw) is tuned here
         ADD(M_FWD, p.wino_tn = 2);
         ADD(M_FWD, p.wino_nb = 16);
         ADD(M_FWD, p.tile_co = 8);
@@ -177,8 +187,10 @@ static int grid(int v, cand *out) {
 }
 
 // Which weight-gradient kernels a variant uses by default: Winograd uses the CPU ones (its
-// own, wino_dw, are candidates of the Winograd grid).
-static int dw_family(int v) { return v == CONV_VARIANT_WINOGRAD ? CONV_VARIANT_CPU : v; }
+// own, wino_dw, are candidates of the Winograd grid), except on a GPU, where it always has its own.
+static int dw_family(const ocl_target *t, int v) {
+    return v == CONV_VARIANT_WINOGRAD && !t->gpu ? CONV_VARIANT_CPU : v;
+}
 
 // --- timing one layer shape ------------------------------------------------------
 
@@ -293,7 +305,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
     int vlist[CONV_VARIANT_COUNT], nv = 0;
     for (int i = 0; i < nvariants; i++) {
         if (nv == 0) {
-            def = (cand){.p = conv3x3_variant_defaults(variants[i]), .mask = M_FWD | M_DW};
+            def = (cand){.p = conv3x3_target_variant_defaults(&c->target, variants[i]), .mask = M_FWD | M_DW};
             measure(&L, &def, 1, inf, ty);
             if (!def.ok) {
                 char d[96];
@@ -316,7 +328,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
 
     cand cands[CONV_VARIANT_COUNT][16];
     int ncand[CONV_VARIANT_COUNT] = {0};
-    for (int i = 0; i < nvariants; i++) ncand[variants[i]] = grid(variants[i], cands[variants[i]]);
+    for (int i = 0; i < nvariants; i++) ncand[variants[i]] = grid(&c->target, variants[i], cands[variants[i]]);
     // Round robin over the variants, so a short budget samples each.
     for (int j = 0; j < 16; j++)
         for (int i = 0; i < nvariants; i++) {
@@ -343,7 +355,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
     conv3x3_params choice = def.p;
     double choice_ms = def.ms[0] + def.ms[1] + def.ms[2];
     for (int i = 0; i < nvariants; i++) {
-        int v = variants[i], fam = dw_family(v);
+        int v = variants[i], fam = dw_family(&c->target, v);
         const cand *bf = NULL, *bd = NULL;
         for (int j = 0; j < ncand[v]; j++) {
             const cand *cd = &cands[v][j];
@@ -367,7 +379,7 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
                 const cand *cd = &cands[v][j];
                 if (cd->ok && (cd->mask & M_DW) && (!bd || cd->ms[OP_DW] < bd->ms[OP_DW])) bd = cd;
             }
-            if (!bd && dw_family(def.p.variant) == fam) bd = &def;
+            if (!bd && dw_family(&c->target, def.p.variant) == fam) bd = &def;
         }
         if (!bf || !bd) continue;
         double t = fwd_dx(bf) + bd->ms[OP_DW];

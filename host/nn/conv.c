@@ -101,6 +101,21 @@ static const conv3x3_params DEFAULTS_WINO = {.variant = CONV_VARIANT_WINOGRAD,
                                              .wino_tn = 4,
                                              .wino_nb = 1};
 
+// Winograd on a GPU (only when forced or tuned: gpu_tiled is the GPU default): the GEMM one
+// channel x 16 tiles per work-item in groups of 64 (16 accumulators), the Winograd weight
+// gradient with 1 x 1 channel tiles (16 accumulators, groups of 8 x 8: host/conv_winograd.c),
+// 8 images per chunk so that a launch has enough work-items. Untuned (no GPU at hand); no
+// register spills on sm_75..sm_90 and gfx906..gfx1030 (tests/gpu_compile.sh).
+static const conv3x3_params DEFAULTS_WINO_GPU = {.variant = CONV_VARIANT_WINOGRAD,
+                                                 .tile_co = 1,
+                                                 .wg = 64,
+                                                 .dw_tk = 1,
+                                                 .dw_tc = 1,
+                                                 .dw_seg = 512,
+                                                 .wino_tn = 1,
+                                                 .wino_nb = 8,
+                                                 .wino_dw = 1};
+
 // GPU tiled: work-groups of 16 x 16, each work-item 4 positions x 4 channels (a
 // 64 x 64 block); weight gradient 16 x 16 work-items of 4 x 4. Untuned guesses
 // (no GPU was at hand): `pixloc tune` measures better ones per device. This is the
@@ -122,6 +137,16 @@ conv3x3_params conv3x3_variant_defaults(int variant) {
     case CONV_VARIANT_WINOGRAD: return DEFAULTS_WINO;
     default: return DEFAULTS_GPU_TILED;
     }
+}
+
+conv3x3_params conv3x3_target_variant_defaults(const ocl_target *t, int variant) {
+    return t->gpu && variant == CONV_VARIANT_WINOGRAD ? DEFAULTS_WINO_GPU : conv3x3_variant_defaults(variant);
+}
+
+int conv3x3_gpu_safe(const conv3x3_params *p) {
+    if (p->variant != CONV_VARIANT_WINOGRAD) return 1;
+    int tn = p->wino_tn > 0 ? p->wino_tn : 4; // conv_winograd.c's WINO_TN
+    return p->wino_dw == 1 && p->tile_co * tn <= 2 && p->dw_tk * p->dw_tc <= 4;
 }
 
 // CPU layers where Winograd beats the CPU variant (the former bench/bench_conv.c, PoCL 3.1, Zen 4,
@@ -156,8 +181,10 @@ conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout) {
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
     int v = forced_variant(c);
     conv3x3_params p;
-    if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant)) return p;
-    return v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_variant_defaults(v);
+    if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant) &&
+        (!c->target.gpu || conv3x3_gpu_safe(&p))) // (a tuning file edited by hand could hold CPU tiles)
+        return p;
+    return v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_target_variant_defaults(&c->target, v);
 }
 
 // CPU style: the asked tile, halved (down to 4) while half still covers all `cout`
@@ -240,7 +267,10 @@ static int program_options(const ocl_target *t, const conv3x3_params *p, int H, 
     size_t pstride;
     segments(p, cin, cout, H, W, &nseg, &seg, &pstride);
     conv_dir d = dir_for(p, cout, act_layout_make(1, 1, H, W).plane);
-    int style = p->variant == CONV_VARIANT_GPU_TILED ? 2 : p->variant == CONV_VARIANT_GPU ? 1 : 0;
+    // Winograd uses the CPU weight-gradient kernels (unless wino_dw); on a GPU it always has
+    // wino_dw (conv3x3_gpu_safe), and its program gets the simple GPU kernels, never the CPU ones.
+    int wino_gpu = p->variant == CONV_VARIANT_WINOGRAD && t->gpu;
+    int style = p->variant == CONV_VARIANT_GPU_TILED ? 2 : p->variant == CONV_VARIANT_GPU || wino_gpu ? 1 : 0;
     int n = snprintf(opt, len,
                      "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
                      "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d -DCONV_STYLE=%d",
@@ -352,6 +382,11 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
     if (tiled && !tiled_fits(&c->target, p, Cin, Cout)) return NULL;
+    if (c->target.gpu && !conv3x3_gpu_safe(p)) { // CPU-shaped Winograd tiles spill on a GPU
+        if (try_only) return NULL;
+        px_die(PX_EXIT_FAIL, "conv3x3: Winograd parameters for a CPU (GEMM tile %d x %d, weight gradient %s) on a GPU",
+               p->tile_co, p->wino_tn, p->wino_dw ? "tile too large" : "by the CPU kernels");
+    }
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
     k->c = c;
     k->max_N = max_N;
@@ -383,7 +418,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         return NULL;
     }
     // Winograd: CPU kernels for the weight gradient (unless wino_dw: conv_winograd.c's)
-    int cpu = k->prm.variant == CONV_VARIANT_CPU || k->prm.variant == CONV_VARIANT_WINOGRAD;
+    int cpu = k->prm.variant == CONV_VARIANT_CPU || (k->prm.variant == CONV_VARIANT_WINOGRAD && !c->target.gpu);
     const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
     k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
     k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
@@ -438,6 +473,14 @@ conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 
 static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
                                    int purpose) {
+    if (c->target.gpu && !conv3x3_gpu_safe(p)) {
+        px_warn("conv3x3 %d->%d at %dx%d: Winograd parameters shaped for a CPU (GEMM tile %d x %d, weight gradient "
+                "%s) would spill registers on %s; this layer uses the GPU-shaped Winograd defaults",
+                Cin, Cout, H, W, p->tile_co, p->wino_tn, p->wino_dw ? "tile too large" : "by the CPU kernels",
+                c->device_name);
+        conv3x3_params g = DEFAULTS_WINO_GPU;
+        return create(c, max_N, Cin, Cout, H, W, &g, 0, purpose);
+    }
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0, purpose);
     if (!k) { // only GPU tiled parameters that do not fit the device
         px_warn("conv3x3 %d->%d at %dx%d: GPU tiled parameters (work-group %dx%d, tile %dx%d) do not fit %s "

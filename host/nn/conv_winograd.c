@@ -297,9 +297,17 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     KARG(k->dw_gemm, 3, k->s);
     KARG(k->db, 0, k->m);
     KARG(k->db, 2, k->s);
-    size_t one = 1;
     size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco, 16};
-    size_t lg[3] = {1, 1, 1}, gb = (size_t)d->cout;
+    // CPU: work-groups of one (the work is in the loops). GPU: groups of 8 x 8 (ci, co) work-items
+    // and of WINO_GPU_EW channels for the bias sums; the kernels skip the rounded-up ones.
+    size_t lg[3] = {1, 1, 1}, gb = (size_t)d->cout, lb = 1;
+    if (k->c->target.gpu) {
+        lg[0] = lg[1] = 8;
+        gg[0] = ocl_round_up(gg[0], 8);
+        gg[1] = ocl_round_up(gg[1], 8);
+        lb = WINO_GPU_EW;
+        gb = ocl_round_up(gb, lb);
+    }
     for (int n0 = 0; n0 < N; n0 += k->nb) {
         int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW, first = n0 == 0;
         KARG(d->input, 1, n0);
@@ -313,7 +321,7 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
         ocl_run(k->c, k->dw_gemm, 3, gg, lg);
         KARG(k->db, 1, ntiles);
         KARG(k->db, 3, first);
-        ocl_run(k->c, k->db, 1, &gb, &one);
+        ocl_run(k->c, k->db, 1, &gb, &lb);
     }
     KARG(k->dw_output, 0, k->s);
     KARG(k->dw_output, 1, dw);

@@ -478,10 +478,16 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
 }
 
 void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out) {
+    net_programs_variant(t, cfg, H, W, max_batch, -1, out);
+}
+
+void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, int variant,
+                          ocl_program_list *out) {
     int cin = 1;
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
         int cout = cfg->channels[i];
-        conv3x3_params p = conv3x3_target_params(t, cin, cout);
+        conv3x3_params p =
+            variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
         conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
         if (cfg->bn[i])
             batchnorm_programs(t, out);

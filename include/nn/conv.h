@@ -66,6 +66,14 @@ const char *conv3x3_variant_name(int variant);
 int conv3x3_variant_parse(const char *name);
 // The default table's row for one variant (device-independent tile sizes).
 conv3x3_params conv3x3_variant_defaults(int variant);
+// The row for one variant on target t: as conv3x3_variant_defaults, except Winograd on a GPU
+// profile, which gets GPU-shaped parameters (conv3x3_gpu_safe).
+conv3x3_params conv3x3_target_variant_defaults(const ocl_target *t, int variant);
+// 1 if a Winograd layer's parameters are GPU-shaped: its own weight gradient (wino_dw = 1: the
+// CPU variant's weight-gradient kernels spill on GPUs), GEMM register tiles of at most 32
+// accumulators (tile_co x wino_tn x 16) and weight-gradient tiles of at most 2 x 2 x 16. Every
+// other variant: 1. create() refuses (tune skips) Winograd parameters that are not, on a GPU.
+int conv3x3_gpu_safe(const conv3x3_params *p);
 // Parameters for a layer shape on this device, first match wins:
 //   1. c->conv_variant (ocl_options.conv_variant; PIXLOC_CONV_VARIANT=cpu|gpu|winograd|gpu_tiled
 //      for users) forces the variant (tests exercise all of them on PoCL): its table
