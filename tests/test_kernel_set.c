@@ -87,6 +87,20 @@ static void check_defaults(void) {
     CHECK(conv3x3_gpu_safe(&cp), "a variant other than Winograd judged by Winograd's rule");
 }
 
+// A narrow layer after a wide one (65->2) stays GPU tiled on a GPU: its weight-gradient block
+// once grew to 1 x 256 lanes, 68 KiB of local memory, and the layer fell back to 'gpu'.
+static void check_narrow_tiled(void) {
+    ocl_target t;
+    CHECK(ocl_target_hypothetical("gpu", &t) == 0, "hypothetical GPU target");
+    static ocl_program_list l;
+    l.n = 0;
+    conv3x3_params p = conv3x3_target_params(&t, 65, 2);
+    conv3x3_programs(&t, &p, 3, 65, 2, 7, 5, &l);
+    int tiled = 0;
+    for (int i = 0; i < l.n; i++) tiled += strstr(l.s[i].options, "-DCONV_STYLE=2") != NULL;
+    CHECK(l.n == 2 && tiled == 2, "65->2 on a GPU: %d of %d programs GPU tiled", tiled, l.n);
+}
+
 // On the GPU profile, a layer given the CPU's Winograd parameters runs the GPU-shaped ones
 // (with a warning) instead of building spilling kernels.
 static void check_gpu_substitution(void) {
@@ -109,6 +123,7 @@ static void check_gpu_substitution(void) {
 int main(void) {
     check_defaults();
     check_gpu_substitution();
+    check_narrow_tiled();
     check_profile("gpu");
     check_profile("cpu");
     return t_summary();

@@ -223,7 +223,10 @@ static dw_dims dw_for(const conv3x3_params *p, int Cin, int Cout) {
     int rows = 9 * Cin + 1;
     while (d.wgc > 1 && d.wgc / 2 * p->dw_tc >= Cout) {
         d.wgc /= 2;
-        if (d.wgk * p->dw_tk < rows) d.wgk *= 2;
+        // Rows take the freed lanes while the block's local memory (tiled_fits' sum) stays within
+        // half of a GPU's 48 KiB: 65->2 grew to 1 x 256 lanes (68 KiB) and fell back to 'gpu'.
+        size_t grown = (size_t)(p->dw_tk * 2 * d.wgk + p->dw_tc * d.wgc) * 17 * sizeof(float);
+        if (d.wgk * p->dw_tk < rows && grown <= OCL_GPU_LOCAL_MEM / 2) d.wgk *= 2;
     }
     while (d.wgk > 1 && d.wgk / 2 * p->dw_tk >= rows) d.wgk /= 2;
     return d;
