@@ -38,7 +38,7 @@ static const char *signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : si
 
 // Measured on this project's 2-core Xeon (PoCL); see README "Seed preset".
 #define SEED_EPOCH_TIME_NOTE                                                                                           \
-    "112 s per epoch (measured on a Xeon),\n                     so about 2.3 hours for 75 epochs"
+    "112-131 s per epoch (measured on a Xeon),\n                     so 2.3-2.7 hours for 75 epochs"
 
 static void usage(void) {
     printf("Usage: pixloc train [OPTIONS]\n\n"

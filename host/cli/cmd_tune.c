@@ -150,8 +150,7 @@ static int grid(const ocl_target *t, int v, cand *out) {
             ADD(M_FWD, p.wg = 256);
             ADD(M_FWD, p.tile_co = 2);
             ADD(M_FWD, p.wino_nb = 32);
-            ADD(M_DW, p.dw_tk = 2; p.dw_tc = 2);
-            ADD(M_DW, p.wino_nb = 32);
+            ADD(M_DW, p.dw_tk = 2; p.dw_tc = 2); // (wino_nb comes with the forward fields: M_FWD above)
             break;
         }
         // its direct weight gradient is the CPU one, tuned there;

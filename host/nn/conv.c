@@ -145,8 +145,7 @@ conv3x3_params conv3x3_target_variant_defaults(const ocl_target *t, int variant)
 
 int conv3x3_gpu_safe(const conv3x3_params *p) {
     if (p->variant != CONV_VARIANT_WINOGRAD) return 1;
-    int tn = p->wino_tn > 0 ? p->wino_tn : 4; // conv_winograd.c's WINO_TN
-    return p->wino_dw == 1 && p->tile_co * tn <= 2 && p->dw_tk * p->dw_tc <= 4;
+    return p->wino_dw == 1 && p->tile_co * conv_wino_tn(p) <= 2 && p->dw_tk * p->dw_tc <= 4;
 }
 
 // CPU layers where Winograd beats the CPU variant (the former bench/bench_conv.c, PoCL 3.1, Zen 4,
@@ -385,11 +384,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
     if (tiled && !tiled_fits(&c->target, p, Cin, Cout)) return NULL;
-    if (c->target.gpu && !conv3x3_gpu_safe(p)) { // CPU-shaped Winograd tiles spill on a GPU
-        if (try_only) return NULL;
-        px_die(PX_EXIT_FAIL, "conv3x3: Winograd parameters for a CPU (GEMM tile %d x %d, weight gradient %s) on a GPU",
-               p->tile_co, p->wino_tn, p->wino_dw ? "tile too large" : "by the CPU kernels");
-    }
+    // CPU-shaped Winograd tiles spill on a GPU (create_or_fallback substitutes them first).
+    if (c->target.gpu && !conv3x3_gpu_safe(p)) return NULL;
     conv3x3 *k = px_calloc(1, sizeof *k, "conv3x3");
     k->c = c;
     k->max_N = max_N;

@@ -48,6 +48,8 @@ struct conv_wino {
 };
 
 static size_t tco_for(int tile_co, int cout);
+
+int conv_wino_tn(const conv3x3_params *p) { return p->wino_tn > 0 ? p->wino_tn : WINO_TN; }
 static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient).
@@ -56,7 +58,7 @@ static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
 // programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
                             int wd, char *opt, size_t len) {
-    int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    int tn = conv_wino_tn(p);
     snprintf(opt, len,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
              "-DTSTRIDE=%zu",
@@ -110,7 +112,7 @@ static int nb_for(const conv3x3_params *p, int max_N) {
 // A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
 // output transform's last vector load may read past them.
 static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W) {
-    int tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    int tn = conv_wino_tn(p);
     size_t tiles = (size_t)nb_for(p, max_N) * ((H + 1) / 2) * ((W + 1) / 2);
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
 }
@@ -154,7 +156,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->W = W;
     k->TH = (H + 1) / 2;
     k->TW = (W + 1) / 2;
-    k->tn = p->wino_tn > 0 ? p->wino_tn : WINO_TN;
+    k->tn = conv_wino_tn(p);
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
