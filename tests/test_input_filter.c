@@ -229,8 +229,28 @@ static void net_cases(uint64_t *st) {
     ocl_release(&c);
 }
 
+// input_filter_selects: of the first n images, floor(n * f) chosen for every n (so the share is
+// exact at every prefix and the chosen ones are spread evenly); 1 chooses all. Counted here
+// directly, not through the formula.
+static void fraction_cases(void) {
+    static const float fr[] = {1.0f, 0.5f, 0.75f, 0.3f, 0.9f, 1e-3f};
+    for (size_t c = 0; c < sizeof fr / sizeof *fr; c++) {
+        size_t chosen = 0, bad = 0;
+        for (size_t k = 0; k < 5000; k++) {
+            chosen += (size_t)input_filter_selects(fr[c], k);
+            if (chosen != (size_t)floor((double)(k + 1) * (double)fr[c])) bad++;
+        }
+        CHECK(bad == 0, "input_filter_selects(%g): floor(n*f) of every first n images chosen (%zu prefixes off)",
+              (double)fr[c], bad);
+    }
+    CHECK(input_filter_selects(0.5f, 0) == 0 && input_filter_selects(0.5f, 1) == 1 &&
+              input_filter_selects(0.5f, 2) == 0 && input_filter_selects(1.0f, 0) == 1,
+          "input_filter_selects(0.5): every second image, from the second");
+}
+
 int main(void) {
     uint64_t st = 4242;
+    fraction_cases();
     CHECK(input_filter_parse("none") == NET_FILTER_NONE && input_filter_parse("impulse") == NET_FILTER_IMPULSE &&
               input_filter_parse("median") == -1,
           "input_filter_parse");

@@ -92,15 +92,17 @@ static void test_config(void) {
     free(text);
     text = train_config_json(&s, &c, 1, 0, 1, -1);
     CHECK(strstr(text, "seconds_total") == NULL, "no seconds_total before training ends");
-    CHECK(strstr(text, "\"input_filter\":\"none\"") != NULL, "the default preset has no input filter: %s", text);
+    CHECK(strstr(text, "\"input_filter\":\"impulse\"") != NULL && strstr(text, "\"filter_fraction\":0.5") != NULL,
+          "the default preset has the input filter on half the training images: %s", text);
     free(text);
     // The accurate preset: the default's settings with the impulse filter and more epochs, and
     // the filter survives the settings' JSON.
     train_settings acc, back;
     char err[256];
     CHECK(train_settings_preset(&acc, "accurate") == 0, "preset accurate");
-    CHECK(acc.net.input_filter == NET_FILTER_IMPULSE && acc.epochs > s.epochs && acc.net.nblocks == s.net.nblocks &&
-              acc.lr == s.lr && acc.fresh_data && strcmp(acc.preset, "accurate") == 0,
+    CHECK(acc.net.input_filter == NET_FILTER_IMPULSE && acc.net.filter_fraction == 1.0f && acc.epochs > s.epochs &&
+              acc.net.nblocks == s.net.nblocks && acc.lr == s.lr && acc.fresh_data &&
+              strcmp(acc.preset, "accurate") == 0,
           "accurate preset: filter %d, %d epochs", acc.net.input_filter, acc.epochs);
     text = train_config_json(&acc, &c, 1, 0, 1, -1);
     CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.input_filter == NET_FILTER_IMPULSE &&
@@ -111,6 +113,20 @@ static void test_config(void) {
     if (f) memcpy(f + 1, "impulze", 7); // the same settings with an unknown filter
     CHECK(train_settings_from_json(&back, text, err, sizeof err) != 0 && strstr(err, "input_filter"),
           "an unknown filter is refused: %s", err);
+    free(text);
+    // The filter fraction: read back; outside (0, 1] refused; absent (older checkpoints) is 1.
+    acc.net.filter_fraction = 0.25f;
+    text = train_config_json(&acc, &c, 1, 0, 1, -1);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.filter_fraction == 0.25f,
+          "the filter fraction reads back (%g): %s", (double)back.net.filter_fraction, err);
+    f = strstr(text, "\"filter_fraction\":0.25");
+    CHECK(f != NULL, "the fraction is in the JSON: %s", text);
+    if (f) memcpy(f + 18, "1.25", 4);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) != 0 && strstr(err, "filter_fraction"),
+          "a fraction above 1 is refused: %s", err);
+    if (f) memcpy(f, "\"filter_fractioX\"", 17); // an unknown key, as in a checkpoint from before the option
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.filter_fraction == 1.0f,
+          "a checkpoint without the fraction filtered all (%g): %s", (double)back.net.filter_fraction, err);
     free(text);
 }
 

@@ -127,7 +127,7 @@ int cmd_eval(int argc, char **argv) {
     eval_result r;
     double t0 = px_now();
     evaluate(nt, batch, tta, sets, &d, spp, &r, NULL);
-    if (out && eval_write_json(out, &r, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    if (out && eval_write_json(out, &r, NULL, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (json) {
         eval_json(stdout, &r);
     } else {

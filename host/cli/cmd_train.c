@@ -46,18 +46,21 @@ static void usage(void) {
            "(train_test_split 80/20 with the seed, then the last 10%% of the training part for\n"
            "validation), trains the heatmap CNN with MSE loss and Adam, validates every epoch and\n"
            "writes a run directory: config.json, history.csv, last.safetensors, best.safetensors\n"
-           "(lowest validation loss), metrics.json (eval of the final model with the baselines) and\n"
-           "report/index.html.\n\n"
+           "(lowest validation loss), metrics.json (eval of the final model with the baselines, and of\n"
+           "the best checkpoint when it is another epoch's: eval and predict on a run directory use it)\n"
+           "and report/index.html.\n\n"
            "Presets (flags after --preset override its values):\n"
            "  --preset default   channels 16,32,64,32,16, 5 epochs, lr 3e-3 cosine, head bias -4,\n"
-           "                     BN momentum 0.9, BN re-estimated from 20 batches, fresh data every epoch;\n"
-           "                     about 4 minutes on a 2-core Zen 4 with PoCL (16 on a Zen 3), better than\n"
-           "                     the seed's CNN and the matched filter on the seed's test split (README)\n"
-           "  --preset accurate  the default preset with --input-filter impulse and 20 epochs: close to\n"
-           "                     the Bayes limit on the recipe's float images: 15 minutes of training on a\n"
-           "                     2-core AVX-512 Xeon with PoCL, 57 on a 2-core Zen 3 (measured)\n"
-           "                     (docs/accuracy.md). Not for 8-bit images: the filter cannot act on\n"
-           "                     them, and there the default preset's model is the better one\n"
+           "                     BN momentum 0.9, BN re-estimated from 20 batches, fresh data every epoch,\n"
+           "                     --input-filter impulse on half the training images (--filter-fraction\n"
+           "                     0.5: the model serves float and 8-bit images); about 4 minutes on a\n"
+           "                     2-core Xeon or Zen 4 with PoCL (16 on a Zen 3), better than the seed's\n"
+           "                     CNN and the matched filter on the seed's test split (README)\n"
+           "  --preset accurate  the default preset with the filter on every training image and 20\n"
+           "                     epochs: close to the Bayes limit on the recipe's float images: 15\n"
+           "                     minutes of training on a 2-core AVX-512 Xeon with PoCL, 57 on a 2-core\n"
+           "                     Zen 3 (measured) (docs/accuracy.md). Not for 8-bit images: the filter\n"
+           "                     cannot act on them, and there the default preset's model is the better one\n"
            "  --preset seed      the seed notebook exactly: 15000 samples, seed 42, 10800/1200/3000,\n"
            "                     75 epochs, batch 64, channels 32,64,128,64,32, lr 1e-3, head bias 0,\n"
            "                     BN momentum 0.99, no re-estimation, fixed data. On this project's\n"
@@ -87,7 +90,11 @@ static void usage(void) {
            "  --input-filter F     none, or impulse: before the network sees an image, pixels holding\n"
            "                       its one exactly repeated value (the recipe's background noise) are\n"
            "                       replaced by the mean of their neighbours; part of the model (eval,\n"
-           "                       predict and the library apply it); not for 8-bit images [preset]\n"
+           "                       predict and the library apply it); alone not for 8-bit images\n"
+           "                       (see --filter-fraction) [preset]\n"
+           "  --filter-fraction F  the share of training images the input filter is applied to, in\n"
+           "                       (0, 1]; the others are seen raw, so that the model also serves\n"
+           "                       images the filter cannot act on (8-bit ones) [preset]\n"
            "Run:\n"
            "  --out DIR            run directory [runs/<timestamp>]\n"
            "  --resume DIR|CKPT    continue a run from DIR/last.safetensors (or a checkpoint file) with\n"
@@ -219,7 +226,7 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
 // What the command line says beyond the settings.
 typedef struct {
     const char *resume, *out, *preset;
-    int no_report, quiet, set_epochs, force, fresh_given;
+    int no_report, quiet, set_epochs, force, fresh_given, filter_fraction_given;
     char fixed[256]; // the flags given that a --resume cannot honour, ", "-separated
 } train_cli;
 
@@ -248,6 +255,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         O_BNRE,
         O_LOSS,
         O_FILTER,
+        O_FILTERFRAC,
         O_OUT,
         O_RESUME,
         O_NOREPORT,
@@ -272,6 +280,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
                                          {"bn-reestimate", required_argument, 0, O_BNRE},
                                          {"loss", required_argument, 0, O_LOSS},
                                          {"input-filter", required_argument, 0, O_FILTER},
+                                         {"filter-fraction", required_argument, 0, O_FILTERFRAC},
                                          {"out", required_argument, 0, O_OUT},
                                          {"resume", required_argument, 0, O_RESUME},
                                          {"no-report", no_argument, 0, O_NOREPORT},
@@ -326,6 +335,10 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
             if ((s->net.input_filter = input_filter_parse(optarg)) < 0)
                 px_die(PX_EXIT_USAGE, "--input-filter: '%s' is not none or impulse", optarg);
             break;
+        case O_FILTERFRAC:
+            s->net.filter_fraction = (float)cli_double("--filter-fraction", optarg, 1e-6, 1);
+            a->filter_fraction_given = 1;
+            break;
         case O_OUT: a->out = cli_path("--out", optarg); break;
         case O_RESUME: a->resume = cli_path("--resume", optarg); break;
         case O_FORCE: a->force = 1; break;
@@ -335,7 +348,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         case O_HELP: usage(); return 1;
         default: cli_usage_error("train", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
-        if ((ch >= O_SAMPLES && ch <= O_FILTER && ch != O_EPOCHS) || ch == O_PRESET) {
+        if ((ch >= O_SAMPLES && ch <= O_FILTERFRAC && ch != O_EPOCHS) || ch == O_PRESET) {
             char name[40];
             snprintf(name, sizeof name, "--%s", opts[li].name);
             note_fixed(a, name);
@@ -492,6 +505,40 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
     return status;
 }
 
+// A signal during the final evaluation: the training is saved, the evaluation was cut short.
+static int eval_interrupted(const char *run_dir) {
+    fprintf(stderr,
+            "pixloc: interrupted (%s) during the final evaluation; the trained model is saved in "
+            "%s/last.safetensors\npixloc: evaluate it with: pixloc eval --model %s\n",
+            signal_name(g_stop), run_dir, run_dir);
+    return PX_EXIT_INTERRUPTED;
+}
+
+// The best checkpoint's scores on the validation and test splits (no baselines: they do not
+// depend on the model) when it is not the final model, as {"epoch": E, "sets": {...}} with the
+// result in *rb; NULL when the final model is the best, or when the checkpoint cannot be read
+// (a warning: the final model's metrics stand).
+static cJSON *best_checkpoint_eval(trainer *t, ocl_ctx *c, const char *run_dir, eval_result *rb) {
+    const train_settings *s = trainer_settings(t);
+    const train_progress *tp = trainer_progress(t);
+    if (tp->best_epoch <= 0 || tp->best_epoch == s->epochs) return NULL;
+    char path[2048], err[1024];
+    snprintf(path, sizeof path, "%s/best.safetensors", run_dir);
+    const dataset *d = trainer_dataset(t);
+    int batch = trainer_local_batch(t);
+    net *nb = net_create_kind(c, &s->net, d->H, d->W, batch, NET_KIND_INFERENCE);
+    if (checkpoint_load(path, nb, NULL, err, sizeof err) != 0) {
+        px_warn("the best checkpoint was not evaluated: %s", err);
+        net_free(nb);
+        return NULL;
+    }
+    evaluate(nb, batch, 0, (1u << EVAL_VAL) | (1u << EVAL_TEST) | EVAL_NO_BASELINES, d, trainer_splits(t), rb, NULL);
+    net_free(nb);
+    cJSON *j = eval_cjson(rb);
+    cJSON_AddNumberToObject(j, "epoch", (double)tp->best_epoch);
+    return j;
+}
+
 // Final evaluation of the last model (as the seed did) with the baselines: metrics.json, the
 // report's samples, config.json with the training time, the table and the report.
 static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *a) {
@@ -505,25 +552,39 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
              &test_pred);
     if (g_stop) { // the training is saved; the evaluation is what was cut short
         free(test_pred);
-        fprintf(stderr,
-                "pixloc: interrupted (%s) during the final evaluation; the trained model is saved in "
-                "%s/last.safetensors\npixloc: evaluate it with: pixloc eval --model %s\n",
-                signal_name(g_stop), run_dir, run_dir);
-        return PX_EXIT_INTERRUPTED;
+        return eval_interrupted(run_dir);
+    }
+    // The best checkpoint, when it is not the final model: eval and predict on a run directory
+    // use it, and with an unstable recipe (the seed's) the final epoch can land on a spike.
+    eval_result rb;
+    cJSON *best = best_checkpoint_eval(t, c, run_dir, &rb);
+    if (g_stop) {
+        free(test_pred);
+        cJSON_Delete(best);
+        return eval_interrupted(run_dir);
     }
     char mpath[2048];
     snprintf(mpath, sizeof mpath, "%s/metrics.json", run_dir);
-    if (eval_write_json(mpath, &r, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    if (eval_write_json(mpath, &r, "best_checkpoint", best, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (test_pred)
         write_report_samples(run_dir, trainer_net(t), trainer_dataset(t), trainer_splits(t), trainer_local_batch(t),
                              test_pred);
     free(test_pred);
+    cJSON_Delete(best);
     write_config(run_dir, s, c, trainer_net(t), train_secs);
     if (!a->quiet) {
         printf("\nTrained %d epochs in %.1fs (best val_loss %.4e at epoch %lld). Metrics of the final model "
                "(eval %.1fs):\n",
                s->epochs, train_secs, tp->best_val_loss, (long long)tp->best_epoch, px_now() - ev_t0);
         eval_print_table(stdout, &r);
+        if (best) {
+            printf("\nThe best checkpoint (epoch %lld, best.safetensors), which 'pixloc eval' and 'pixloc predict' "
+                   "use on this run directory:\n",
+                   (long long)tp->best_epoch);
+            eval_print_table(stdout, &rb);
+        } else if (tp->best_epoch == s->epochs) {
+            printf("The final model is also the best checkpoint (best.safetensors).\n");
+        }
         printf("run directory: %s (last.safetensors, best.safetensors, history.csv, metrics.json)\n", run_dir);
     }
     if (!a->no_report) {
@@ -601,6 +662,13 @@ static void check_flags(train_cli *a, train_settings *s) {
     if (a->resume && a->force) px_die(PX_EXIT_USAGE, "--force replaces a run and --resume continues one: give one");
     // Data the user brings is what the model trains on, unless fresh synthetic data is asked for.
     if (s->data[0] && !a->fresh_given) s->fresh_data = 0;
+    if (a->resume) return;
+    if (s->net.input_filter == NET_FILTER_NONE) {
+        if (a->filter_fraction_given)
+            px_die(PX_EXIT_USAGE, "--filter-fraction is the share of training images the input filter is applied "
+                                  "to: it needs --input-filter impulse");
+        s->net.filter_fraction = 1.0f; // no filter: nothing was left raw
+    }
 }
 
 // Data-parallel training: MPI is started when an MPI launcher started this process (Open MPI's,

@@ -189,7 +189,7 @@ void evaluate(net *nt, int batch, int tta, unsigned sets, const dataset *d, cons
             r->has[k] = 1;
             score(nt, batch, tta, d, idx[k], n[k], &r->sets[k], k == EVAL_TEST ? test_pred : NULL);
         }
-        if (s->n_test) {
+        if (s->n_test && !(sets & EVAL_NO_BASELINES)) {
             baselines(d, s->test, s->n_test, r);
             r->baseline_set = "test";
         }
@@ -198,8 +198,10 @@ void evaluate(net *nt, int batch, int tta, unsigned sets, const dataset *d, cons
         for (int i = 0; i < d->N; i++) all[i] = i;
         r->has[EVAL_ALL] = 1;
         score(nt, batch, tta, d, all, d->N, &r->sets[EVAL_ALL], test_pred);
-        baselines(d, all, d->N, r);
-        r->baseline_set = "all";
+        if (!(sets & EVAL_NO_BASELINES)) {
+            baselines(d, all, d->N, r);
+            r->baseline_set = "all";
+        }
         free(all);
     }
 }
@@ -255,7 +257,8 @@ void eval_json(FILE *f, const eval_result *r) {
     cJSON_Delete(j);
 }
 
-int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen) {
+int eval_write_json(const char *path, const eval_result *r, const char *extra_key, const cJSON *extra, char *err,
+                    size_t errlen) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -263,7 +266,11 @@ int eval_write_json(const char *path, const eval_result *r, char *err, size_t er
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    eval_json(f, r);
+    cJSON *j = eval_cjson(r);
+    if (extra) cJSON_AddItemToObject(j, extra_key, cJSON_Duplicate(extra, 1));
+    json_write(f, j, 2);
+    fputc('\n', f);
+    cJSON_Delete(j);
     fclose(f);
     int rc = px_write_file_atomic(path, buf, len);
     if (rc != 0) snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -99,6 +99,12 @@ int impulse_filter(float *img, int H, int W) {
     return replaced;
 }
 
+int input_filter_selects(float fraction, size_t k) {
+    if (fraction >= 1.0f) return 1;
+    double f = fraction;
+    return floor((double)(k + 1) * f) > floor((double)k * f);
+}
+
 size_t input_filter_apply(int filter, float *images, size_t n, int H, int W, size_t *untouched) {
     size_t total = 0, none = 0;
     for (size_t i = 0; i < n && filter == NET_FILTER_IMPULSE; i++) {

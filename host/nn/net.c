@@ -90,6 +90,7 @@ void net_config_seed(net_config *cfg) {
     cfg->head_bias_init = 0.0f;
     cfg->loss = NET_LOSS_MSE;
     cfg->input_filter = NET_FILTER_NONE;
+    cfg->filter_fraction = 1.0f;
 }
 
 const char *net_loss_name(int loss) { return loss == NET_LOSS_BCE ? "bce" : "mse"; }
@@ -740,11 +741,13 @@ void net_set_batch(net *n, int N, const float *images, const float *heatmaps) {
         memcpy(n->filtered, images, bytes);
         size_t left = 0;
         input_filter_apply(n->cfg.input_filter, n->filtered, (size_t)N, n->H, n->W, &left);
-        if (left && !n->filter_warned) {
+        // A model trained with some images raw (--filter-fraction below 1) knows unfiltered ones.
+        if (left && !n->filter_warned && n->cfg.filter_fraction >= 1.0f) {
             n->filter_warned = 1;
             px_warn("input filter '%s': %zu of %d images of a batch had no single repeated value to replace (8-bit "
                     "images never do: their levels all repeat); this model was trained on filtered images and is "
-                    "less accurate on unfiltered ones, where a model trained without --input-filter serves better",
+                    "less accurate on unfiltered ones, where a model trained without --input-filter (or with "
+                    "--filter-fraction 0.5) serves better",
                     input_filter_name(n->cfg.input_filter), left, N);
         }
         images = n->filtered;

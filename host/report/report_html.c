@@ -298,8 +298,19 @@ static void metrics_section(px_sbuf *out, const report_page *p, const cJSON *set
         metrics_row(out, "train", obj_get(sets, "train"), 0);
         metrics_row(out, "validation", obj_get(sets, "val"), 0);
         metrics_row(out, "test", test, 0);
-        const cJSON *base = obj_get(p->metrics, "baselines");
         px_sbuf lab = {0};
+        const cJSON *best = obj_get(p->metrics, "best_checkpoint"); // the best epoch's, when not the last
+        if (cJSON_IsObject(best)) {
+            double epoch = num_or_nan(best, "epoch");
+            static const char *const keys[] = {"val", "test"}, *const names[] = {"validation", "test"};
+            for (int k = 0; k < 2; k++) {
+                lab.len = 0;
+                px_sbuf_printf(&lab, "%s <span class=muted>(best.safetensors, epoch %.0f)</span>", names[k], epoch);
+                metrics_row(out, lab.s, obj_get(obj_get(best, "sets"), keys[k]), 0);
+            }
+        }
+        const cJSON *base = obj_get(p->metrics, "baselines");
+        lab.len = 0;
         px_sbuf_printf(&lab, "brightest pixel <span class=muted>(");
         sb_text(&lab, bset);
         px_sbuf_printf(&lab, ")</span>");
@@ -317,14 +328,22 @@ static void metrics_section(px_sbuf *out, const report_page *p, const cJSON *set
             metrics_row(out, lab.s, obj_get(base, "bayes_map"), 1);
         }
         free(lab.s);
-        px_sbuf_printf(out, "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
-                            "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
-                            "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
-                            "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
-                            "Baselines: raw argmax of the image, and argmax after correlating with the "
-                            "blur kernel; the Bayes (MAP) detector knows how the images were made "
-                            "(blur, noise, the background-noise level), so its exact-hit rate is the "
-                            "best any method can reach on them.</p>\n");
+        px_sbuf_printf(out,
+                       "</tbody></table>\n<p class=muted style='font-size:13px'>Coordinates are "
+                       "the argmax of the heatmap. MAE, MSE and RMSE average over x and y "
+                       "together (as sklearn does on (N, 2) arrays); distances are Euclidean, in "
+                       "pixels; exact: both coordinates right; within 1 px: distance ≤ 1. "
+                       "%s"
+                       "Baselines: raw argmax of the image, and argmax after correlating with the "
+                       "blur kernel; the Bayes (MAP) detector knows how the images were made "
+                       "(blur, noise, the background-noise level), so its exact-hit rate is the "
+                       "best any method can reach on them.</p>\n",
+                       cJSON_IsObject(best)
+                           ? "Train, validation and test rows are the final model's; the rows marked "
+                             "best.safetensors are those of the epoch with the lowest validation loss, "
+                             "which <code>pixloc eval</code> and <code>predict</code> use on a run "
+                             "directory. "
+                           : "");
     }
 }
 

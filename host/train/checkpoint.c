@@ -42,6 +42,7 @@ void train_settings_json(const train_settings *s, char **out) {
     cJSON_AddNumberToObject(j, "head_bias_init", s->net.head_bias_init);
     cJSON_AddStringToObject(j, "loss", net_loss_name(s->net.loss));
     cJSON_AddStringToObject(j, "input_filter", input_filter_name(s->net.input_filter));
+    cJSON_AddNumberToObject(j, "filter_fraction", s->net.filter_fraction);
     cJSON_AddNumberToObject(j, "epochs", s->epochs);
     cJSON_AddNumberToObject(j, "batch_size", s->batch);
     cJSON_AddNumberToObject(j, "lr", s->lr);
@@ -166,6 +167,15 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
             rc = -1;
             goto done;
         }
+        // "filter_fraction" came with --filter-fraction: a checkpoint without it filtered all.
+        v = cJSON_GetObjectItemCaseSensitive(j, "filter_fraction");
+        s->net.filter_fraction = 1.0f;
+        if (v && !(cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= 1)) {
+            snprintf(err, errlen, "training settings: 'filter_fraction' must be a number in (0, 1]");
+            rc = -1;
+            goto done;
+        }
+        if (v) s->net.filter_fraction = (float)v->valuedouble;
     }
     if (recipe_from_string(&s->rec, rec, err, errlen) != 0) {
         rc = -1;

@@ -94,10 +94,15 @@ int train_settings_preset(train_settings *s, const char *name) {
         s->net.bn_momentum = 0.9f;
         s->bn_reestimate = 20;
         s->fresh_data = 1;
+        // The impulse filter on half the training images (docs/accuracy.md): on the recipe's float
+        // images the model gets the filter's gain; on 8-bit ones (where the filter finds nothing)
+        // it does as well as a model trained without the filter.
+        s->net.input_filter = NET_FILTER_IMPULSE;
+        s->net.filter_fraction = 0.5f;
         if (accurate) { // docs/accuracy.md: the search that chose it
             snprintf(s->preset, sizeof s->preset, "accurate");
             s->epochs = ACCURATE_EPOCHS;
-            s->net.input_filter = NET_FILTER_IMPULSE;
+            s->net.filter_fraction = 1.0f;
         }
     }
     return 0;
@@ -287,27 +292,54 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
 }
 
 // The dataset's images to img_all, through the model's input filter (a chunk at a time, on a
-// copy: the host images stay as they are for scoring, where net_set_batch filters them).
+// copy: the host images stay as they are for scoring, where net_set_batch filters them). With a
+// filter fraction below 1 the training split's images not chosen (input_filter_selects, by their
+// place in the split) stay raw; validation and test images are filtered, as at inference.
 static void upload_images(trainer *t, const float *images, int n) {
     size_t hw = (size_t)t->d.H * t->d.W;
-    if (t->s.net.input_filter == NET_FILTER_NONE) {
+    const net_config *cfg = &t->s.net;
+    if (cfg->input_filter == NET_FILTER_NONE) {
         ocl_write(t->c, t->img_all, 0, images, (size_t)n * hw * sizeof(float));
         return;
     }
+    unsigned char *raw = px_calloc((size_t)n, 1, "filter choice");
+    for (int k = 0; k < t->sp.n_train; k++)
+        if (!input_filter_selects(cfg->filter_fraction, (size_t)k)) raw[t->sp.train[k]] = 1;
     enum { CHUNK = 512 };
     float *buf = px_malloc(CHUNK * hw * sizeof(float), "filtered images");
-    size_t pixels = 0, left = 0;
+    size_t pixels = 0, left = 0, kept_raw = 0;
     for (int s = 0; s < n; s += CHUNK) {
         int m = n - s < CHUNK ? n - s : CHUNK;
-        size_t l;
         memcpy(buf, images + (size_t)s * hw, (size_t)m * hw * sizeof(float));
-        pixels += input_filter_apply(t->s.net.input_filter, buf, (size_t)m, t->d.H, t->d.W, &l);
-        left += l;
+        for (int i = 0; i < m; i++) {
+            if (raw[s + i]) {
+                kept_raw++;
+                continue;
+            }
+            size_t l;
+            pixels += input_filter_apply(cfg->input_filter, buf + (size_t)i * hw, 1, t->d.H, t->d.W, &l);
+            left += l;
+        }
         ocl_write(t->c, t->img_all, (size_t)s * hw * sizeof(float), buf, (size_t)m * hw * sizeof(float));
     }
     free(buf);
-    px_log("input filter %s: %zu pixels replaced in %zu of %d images (the others have no single repeated value)",
-           input_filter_name(t->s.net.input_filter), pixels, (size_t)n - left, n);
+    free(raw);
+    px_log("input filter %s: %zu pixels replaced in %zu of %d images (%zu training images kept raw by "
+           "--filter-fraction; the others have no single repeated value)",
+           input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, kept_raw);
+}
+
+// The model's input filter on an epoch's n fresh training images: those input_filter_selects
+// chooses by their place in the epoch.
+static void filter_fresh(const net_config *cfg, float *img, int n, int H, int W) {
+    size_t hw = (size_t)H * W;
+    if (cfg->filter_fraction >= 1.0f) {
+        input_filter_apply(cfg->input_filter, img, (size_t)n, H, W, NULL);
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        if (input_filter_selects(cfg->filter_fraction, (size_t)k))
+            input_filter_apply(cfg->input_filter, img + (size_t)k * hw, 1, H, W, NULL);
 }
 
 // The whole dataset lives on the device (uploaded once); if it does not fit, the remedy is fewer
@@ -454,7 +486,7 @@ static void bn_reestimate(trainer *t) {
 // One epoch of fresh data from g into p's host copies, and its heatmaps.
 static void draw_fresh(const trainer *t, rng_state *g, fresh_pair *p) {
     dataset_draw(g, &t->s.rec, t->sp.n_train, p->img, p->xy);
-    input_filter_apply(t->s.net.input_filter, p->img, (size_t)t->sp.n_train, t->d.H, t->d.W, NULL);
+    filter_fresh(&t->s.net, p->img, t->sp.n_train, t->d.H, t->d.W);
     fill_heatmaps(p->hm, p->xy, t->sp.n_train, t->d.H, t->d.W, t->s.rec.sigma);
 }
 

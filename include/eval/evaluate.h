@@ -44,7 +44,9 @@ extern const char *const EVAL_SET_NAMES[EVAL_NSETS]; // "train", "val", "test", 
 // dataset (s == NULL). tta: as predict_indices.
 // If test_pred != NULL it receives a malloc'd (n_test or N, 2) array of predictions
 // on the baseline set (for the report).
-#define EVAL_SETS_ALL 0xFu
+// EVAL_NO_BASELINES in `sets` skips the baselines (a second model on the same splits).
+#define EVAL_SETS_ALL     0xFu
+#define EVAL_NO_BASELINES 0x10u
 void evaluate(net *nt, int batch, int tta, unsigned sets, const dataset *d, const splits *s, eval_result *r,
               int32_t **test_pred);
 void eval_print_table(FILE *f, const eval_result *r);
@@ -52,7 +54,9 @@ void eval_print_table(FILE *f, const eval_result *r);
 cJSON *eval_cjson(const eval_result *r);
 // Its text (sets and baselines one per line; NaN metrics as null).
 void eval_json(FILE *f, const eval_result *r);
-// Writes eval_json's text to path atomically.
-int eval_write_json(const char *path, const eval_result *r, char *err, size_t errlen);
+// Writes eval_json's text to path atomically; extra (may be NULL) is added to the object under
+// extra_key and stays the caller's.
+int eval_write_json(const char *path, const eval_result *r, const char *extra_key, const cJSON *extra, char *err,
+                    size_t errlen);
 
 #endif

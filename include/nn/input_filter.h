@@ -33,6 +33,11 @@ int impulse_filter(float *img, int H, int W);
 // The impulse value impulse_filter would replace, into *value: 1, or 0 when there is none.
 int impulse_find(const float *img, int H, int W, float *value);
 
+// Whether the k-th training image (0-based) is filtered when a share `fraction` in (0, 1] of
+// them is: k is chosen when floor((k+1) * fraction) > floor(k * fraction), which spreads the
+// chosen ones evenly (0.5: every second image; 1: all).
+int input_filter_selects(float fraction, size_t k);
+
 // Applies filter to n images of H x W in place; returns the pixels replaced in all. With
 // untouched non-NULL, *untouched is the number of images the filter left alone.
 size_t input_filter_apply(int filter, float *images, size_t n, int H, int W, size_t *untouched);

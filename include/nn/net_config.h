@@ -21,6 +21,8 @@ typedef struct {
     float head_bias_init;         // initial bias of the 1x1 sigmoid head (seed 0)
     int loss;                     // NET_LOSS_MSE (seed) or NET_LOSS_BCE
     int input_filter;             // NET_FILTER_NONE (seed) or NET_FILTER_IMPULSE (input_filter.h)
+    float filter_fraction;        // share of the training images the filter was applied to (1: all;
+                                  // the others were seen raw: input_filter_selects)
 } net_config;
 
 void net_config_seed(net_config *cfg); // the seed's network
