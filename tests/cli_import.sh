@@ -7,7 +7,8 @@
 #  - a model predicts the same x, y and peak on the imported dataset as on the image files
 #    themselves, PNG and plain-text PGM alike (the pixels are what predict reads);
 #  - train --data on the imported file trains one tiny epoch with the 72/8/20 split that import
-#    announced, and eval scores it;
+#    announced, and eval scores it (no MAP-detector row: the file has no recipe); --fresh-data
+#    on it is refused (no recipe to draw from);
 #  - a failed import (a bad row) leaves an existing output untouched.
 # The error cases, one per row, are in tests/bad_inputs.tsv. Usage: bash tests/cli_import.sh pixloc
 source "$(dirname "$0")/lib_cli.sh"
@@ -81,6 +82,13 @@ check "train --data on the imported dataset: one epoch" test $? -eq 0 -a -s run2
 check "train uses the announced split" grep -q "data: 30 samples of 10x12 (a.safetensors), train 21 / val 3 / test 6" train.log
 "$PX" eval --model run2 >eval.log 2>&1
 check "eval scores the imported training file's splits" grep -q "a.safetensors" eval.log
+check "... without the MAP detector's row (an imported file has no recipe)" bash -c '! grep -q "^bayes" eval.log'
+"$PX" train --data a.safetensors --fresh-data --channels 2 --epochs 1 --batch-size 4 --no-report --out run3 \
+    >fresh.log 2>&1
+st=$?
+check "train --data IMPORTED --fresh-data exits 2 (got $st): the file has no recipe to draw from" test $st -eq 2
+check "... saying why and what to do" grep -q "made by 'pixloc import' (its images have no recipe).*drop --fresh-data" fresh.log
+check "... before making the run directory" test ! -e run3/config.json
 
 # A failed import leaves the old output as it was.
 cp a.safetensors keep.safetensors

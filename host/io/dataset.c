@@ -430,6 +430,9 @@ static int load(dataset *d, const char *path, int streamed, char *err, size_t er
     d->rec.W = (int)W;
     const char *sd = st_meta(f, "seed");
     d->seed = sd ? (uint32_t)strtoul(sd, NULL, 10) : 0;
+    // "import" is the one source written (pixloc import): its recipe fields describe nothing.
+    const char *src = st_meta(f, "source");
+    d->source = src && strcmp(src, "import") == 0 ? "import" : NULL;
     d->N = (int)N;
     d->H = (int)H;
     d->W = (int)W;

@@ -277,6 +277,12 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
                "--batch-size %d is larger than the training split (%d samples of %d); use "
                "--batch-size %d or more --samples",
                t->s.batch, t->sp.n_train, t->d.N, t->sp.n_train);
+    // Fresh images come from the file's recipe; an imported file's recipe fields describe nothing.
+    if (t->s.fresh_data && t->d.source && strcmp(t->d.source, "import") == 0)
+        px_die(PX_EXIT_USAGE,
+               "--fresh-data draws synthetic images from the recipe of a generated dataset, but %s was made by "
+               "'pixloc import' (its images have no recipe): train on its own images (drop --fresh-data)",
+               t->s.data);
     px_log("data: %d samples of %dx%d (%s), train %d / val %d / test %d, %.2fs", t->d.N, t->d.H, t->d.W,
            t->s.data[0] ? t->s.data : "generated", t->sp.n_train, t->sp.n_val, t->sp.n_test, px_now() - t0);
     if (t->s.fresh_data)
@@ -302,8 +308,9 @@ static void upload_images(trainer *t, const float *images, int n) {
         ocl_write(t->c, t->img_all, 0, images, (size_t)n * hw * sizeof(float));
         return;
     }
+    // (With fresh data the file's training split is not trained on: all filtered, none raw.)
     unsigned char *raw = px_calloc((size_t)n, 1, "filter choice");
-    for (int k = 0; k < t->sp.n_train; k++)
+    for (int k = 0; k < t->sp.n_train && !t->s.fresh_data; k++)
         if (!input_filter_selects(cfg->filter_fraction, (size_t)k)) raw[t->sp.train[k]] = 1;
     enum { CHUNK = 512 };
     float *buf = px_malloc(CHUNK * hw * sizeof(float), "filtered images");
@@ -324,9 +331,13 @@ static void upload_images(trainer *t, const float *images, int n) {
     }
     free(buf);
     free(raw);
-    px_log("input filter %s: %zu pixels replaced in %zu of %d images (%zu training images kept raw by "
-           "--filter-fraction; the others have no single repeated value)",
-           input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, kept_raw);
+    if (kept_raw)
+        px_log("input filter %s: %zu pixels replaced in %zu of %d images (%zu training images kept raw by "
+               "--filter-fraction; the others have no single repeated value)",
+               input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, kept_raw);
+    else
+        px_log("input filter %s: %zu pixels replaced in %zu of %d images (the others have no single repeated value)",
+               input_filter_name(cfg->input_filter), pixels, (size_t)n - left, n);
 }
 
 // The model's input filter on an epoch's n fresh training images: those input_filter_selects
