@@ -505,15 +505,6 @@ static int train_epochs(trainer *t, const char *run_dir, int resumed, const prog
     return status;
 }
 
-// A signal during the final evaluation: the training is saved, the evaluation was cut short.
-static int eval_interrupted(const char *run_dir) {
-    fprintf(stderr,
-            "pixloc: interrupted (%s) during the final evaluation; the trained model is saved in "
-            "%s/last.safetensors\npixloc: evaluate it with: pixloc eval --model %s\n",
-            signal_name(g_stop), run_dir, run_dir);
-    return PX_EXIT_INTERRUPTED;
-}
-
 // The best checkpoint's scores on the validation and test splits (no baselines: they do not
 // depend on the model) when it is not the final model, as {"epoch": E, "sets": {...}} with the
 // result in *rb; NULL when the final model is the best, or when the checkpoint cannot be read
@@ -550,18 +541,18 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
     int32_t *test_pred = NULL;
     evaluate(trainer_net(t), trainer_local_batch(t), 0, EVAL_SETS_ALL, trainer_dataset(t), trainer_splits(t), &r,
              &test_pred);
-    if (g_stop) { // the training is saved; the evaluation is what was cut short
-        free(test_pred);
-        return eval_interrupted(run_dir);
-    }
     // The best checkpoint, when it is not the final model: eval and predict on a run directory
     // use it, and with an unstable recipe (the seed's) the final epoch can land on a spike.
     eval_result rb;
-    cJSON *best = best_checkpoint_eval(t, c, run_dir, &rb);
-    if (g_stop) {
+    cJSON *best = g_stop ? NULL : best_checkpoint_eval(t, c, run_dir, &rb);
+    if (g_stop) { // the training is saved; the evaluation is what was cut short
         free(test_pred);
         cJSON_Delete(best);
-        return eval_interrupted(run_dir);
+        fprintf(stderr,
+                "pixloc: interrupted (%s) during the final evaluation; the trained model is saved in "
+                "%s/last.safetensors\npixloc: evaluate it with: pixloc eval --model %s\n",
+                signal_name(g_stop), run_dir, run_dir);
+        return PX_EXIT_INTERRUPTED;
     }
     char mpath[2048];
     snprintf(mpath, sizeof mpath, "%s/metrics.json", run_dir);

@@ -153,7 +153,7 @@ static void baselines(const dataset *d, const int64_t *idx, int n, eval_result *
     int32_t *truth = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "coordinates");
     int32_t *pred = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
     int32_t *pred_mf = px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions");
-    int bayes = !(d->source && !strcmp(d->source, "import"));
+    int bayes = !dataset_imported(d);
     int32_t *pred_b = bayes ? px_malloc((size_t)(n ? n : 1) * 2 * sizeof(int32_t), "baseline predictions") : NULL;
     for (int i = 0; i < n; i++) {
         truth[(size_t)2 * i] = d->coords[(size_t)2 * idx[i]];
@@ -250,12 +250,16 @@ cJSON *eval_cjson(const eval_result *r) {
     return j;
 }
 
-void eval_json(FILE *f, const eval_result *r) {
+// eval_cjson's text, with extra (a copy, when not NULL) under extra_key.
+static void json_text(FILE *f, const eval_result *r, const char *extra_key, const cJSON *extra) {
     cJSON *j = eval_cjson(r);
+    if (extra) cJSON_AddItemToObject(j, extra_key, cJSON_Duplicate(extra, 1));
     json_write(f, j, 2);
     fputc('\n', f);
     cJSON_Delete(j);
 }
+
+void eval_json(FILE *f, const eval_result *r) { json_text(f, r, NULL, NULL); }
 
 int eval_write_json(const char *path, const eval_result *r, const char *extra_key, const cJSON *extra, char *err,
                     size_t errlen) {
@@ -266,11 +270,7 @@ int eval_write_json(const char *path, const eval_result *r, const char *extra_ke
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    cJSON *j = eval_cjson(r);
-    if (extra) cJSON_AddItemToObject(j, extra_key, cJSON_Duplicate(extra, 1));
-    json_write(f, j, 2);
-    fputc('\n', f);
-    cJSON_Delete(j);
+    json_text(f, r, extra_key, extra);
     fclose(f);
     int rc = px_write_file_atomic(path, buf, len);
     if (rc != 0) snprintf(err, errlen, "%s: %s", path, strerror(errno));

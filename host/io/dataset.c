@@ -290,6 +290,8 @@ void heatmap_fill(float *out, int H, int W, int x, int y, double sigma) {
         }
 }
 
+int dataset_imported(const dataset *d) { return d->source && strcmp(d->source, DATASET_SOURCE_IMPORT) == 0; }
+
 void dataset_free(dataset *d) {
     st_close(d->src);
     free(d->images);
@@ -432,7 +434,7 @@ static int load(dataset *d, const char *path, int streamed, char *err, size_t er
     d->seed = sd ? (uint32_t)strtoul(sd, NULL, 10) : 0;
     // "import" is the one source written (pixloc import): its recipe fields describe nothing.
     const char *src = st_meta(f, "source");
-    d->source = src && strcmp(src, "import") == 0 ? "import" : NULL;
+    d->source = src && strcmp(src, DATASET_SOURCE_IMPORT) == 0 ? DATASET_SOURCE_IMPORT : NULL;
     d->N = (int)N;
     d->H = (int)H;
     d->W = (int)W;

@@ -194,7 +194,7 @@ int dataset_import(dataset *d, const char *images_dir, const char *labels_path, 
         d->rec.W = s.W;
         d->rec.sigma = sigma;
         d->seed = 0;
-        d->source = "import";
+        d->source = DATASET_SOURCE_IMPORT;
     } else {
         dataset_free(d);
     }

@@ -214,6 +214,11 @@ static int pad_for(const conv3x3_params *p, conv_dir d) {
     return p->variant == CONV_VARIANT_GPU_TILED ? d.tile * d.wg_co : d.tile;
 }
 
+// Local memory of a GPU tiled weight-gradient block of wgk row x wgc channel lanes (cl/conv.cl).
+static size_t dw_local_bytes(const conv3x3_params *p, int wgk, int wgc) {
+    return (size_t)(p->dw_tk * wgk + p->dw_tc * wgc) * 17 * sizeof(float);
+}
+
 // GPU tiled weight gradient: a work-group of wgc channel x wgk row work-items (DW_WGC,
 // DW_WGK in cl/conv.cl), dw_wg x dw_wg for wide layers; for narrow ones fewer channel
 // lanes, their work-items moved to rows (KDIM + 1 of them), and no more row lanes than rows need.
@@ -222,10 +227,9 @@ static dw_dims dw_for(const conv3x3_params *p, int Cin, int Cout) {
     int rows = 9 * Cin + 1;
     while (d.wgc > 1 && d.wgc / 2 * p->dw_tc >= Cout) {
         d.wgc /= 2;
-        // Rows take the freed lanes while the block's local memory (tiled_fits' sum) stays within
-        // half of a GPU's 48 KiB: 65->2 grew to 1 x 256 lanes (68 KiB) and fell back to 'gpu'.
-        size_t grown = (size_t)(p->dw_tk * 2 * d.wgk + p->dw_tc * d.wgc) * 17 * sizeof(float);
-        if (d.wgk * p->dw_tk < rows && grown <= OCL_GPU_LOCAL_MEM / 2) d.wgk *= 2;
+        // Rows take the freed lanes while the block's local memory stays within half of a GPU's
+        // 48 KiB: 65->2 grew to 1 x 256 lanes (68 KiB) and fell back to 'gpu'.
+        if (d.wgk * p->dw_tk < rows && dw_local_bytes(p, 2 * d.wgk, d.wgc) <= OCL_GPU_LOCAL_MEM / 2) d.wgk *= 2;
     }
     while (d.wgk > 1 && d.wgk / 2 * p->dw_tk >= rows) d.wgk /= 2;
     return d;
@@ -302,7 +306,7 @@ static conv3x3_params effective(const ocl_target *t, const conv3x3_params *p) {
 static int tiled_fits(const ocl_target *t, const conv3x3_params *p, int Cin, int Cout) {
     dw_dims e = dw_for(p, Cin, Cout);
     return (size_t)p->wg * p->wg_co <= t->max_wg && (size_t)e.wgc * e.wgk <= t->max_wg &&
-           (size_t)(p->dw_tk * e.wgk + p->dw_tc * e.wgc) * 17 * sizeof(float) <= t->local_mem;
+           dw_local_bytes(p, e.wgk, e.wgc) <= t->local_mem;
 }
 
 void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,

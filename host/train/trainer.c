@@ -278,7 +278,7 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
                "--batch-size %d or more --samples",
                t->s.batch, t->sp.n_train, t->d.N, t->sp.n_train);
     // Fresh images come from the file's recipe; an imported file's recipe fields describe nothing.
-    if (t->s.fresh_data && t->d.source && strcmp(t->d.source, "import") == 0)
+    if (t->s.fresh_data && dataset_imported(&t->d))
         px_die(PX_EXIT_USAGE,
                "--fresh-data draws synthetic images from the recipe of a generated dataset, but %s was made by "
                "'pixloc import' (its images have no recipe): train on its own images (drop --fresh-data)",
@@ -308,10 +308,10 @@ static void upload_images(trainer *t, const float *images, int n) {
         ocl_write(t->c, t->img_all, 0, images, (size_t)n * hw * sizeof(float));
         return;
     }
-    // (With fresh data the file's training split is not trained on: all filtered, none raw.)
     unsigned char *raw = px_calloc((size_t)n, 1, "filter choice");
-    for (int k = 0; k < t->sp.n_train && !t->s.fresh_data; k++)
-        if (!input_filter_selects(cfg->filter_fraction, (size_t)k)) raw[t->sp.train[k]] = 1;
+    if (!t->s.fresh_data) // (with fresh data the file's training split is not trained on)
+        for (int k = 0; k < t->sp.n_train; k++)
+            if (!input_filter_selects(cfg->filter_fraction, (size_t)k)) raw[t->sp.train[k]] = 1;
     enum { CHUNK = 512 };
     float *buf = px_malloc(CHUNK * hw * sizeof(float), "filtered images");
     size_t pixels = 0, left = 0, kept_raw = 0;
@@ -331,23 +331,16 @@ static void upload_images(trainer *t, const float *images, int n) {
     }
     free(buf);
     free(raw);
-    if (kept_raw)
-        px_log("input filter %s: %zu pixels replaced in %zu of %d images (%zu training images kept raw by "
-               "--filter-fraction; the others have no single repeated value)",
-               input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, kept_raw);
-    else
-        px_log("input filter %s: %zu pixels replaced in %zu of %d images (the others have no single repeated value)",
-               input_filter_name(cfg->input_filter), pixels, (size_t)n - left, n);
+    char raw_note[64] = "";
+    if (kept_raw) snprintf(raw_note, sizeof raw_note, "%zu training images kept raw by --filter-fraction; ", kept_raw);
+    px_log("input filter %s: %zu pixels replaced in %zu of %d images (%sthe others have no single repeated value)",
+           input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, raw_note);
 }
 
 // The model's input filter on an epoch's n fresh training images: those input_filter_selects
 // chooses by their place in the epoch.
 static void filter_fresh(const net_config *cfg, float *img, int n, int H, int W) {
     size_t hw = (size_t)H * W;
-    if (cfg->filter_fraction >= 1.0f) {
-        input_filter_apply(cfg->input_filter, img, (size_t)n, H, W, NULL);
-        return;
-    }
     for (int k = 0; k < n; k++)
         if (input_filter_selects(cfg->filter_fraction, (size_t)k))
             input_filter_apply(cfg->input_filter, img + (size_t)k * hw, 1, H, W, NULL);

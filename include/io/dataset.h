@@ -36,7 +36,7 @@ typedef struct {
     float *heatmaps; // (N, H, W) or NULL (then computed from coords with heatmap_fill)
     recipe rec;
     uint32_t seed;
-    const char *source;  // metadata "source" when set (not owned): "import" for `pixloc import`
+    const char *source;  // metadata "source" when set (not owned): DATASET_SOURCE_IMPORT for `pixloc import`
     struct st_file *src; // dataset_load_streamed: the open file the images are read from; else NULL
 } dataset;
 
@@ -49,6 +49,9 @@ void dataset_draw(rng_state *g, const recipe *r, int n, float *images, int32_t *
 // Label heatmap exp(-d^2 / (2 sigma^2)) (computed in double, stored float).
 void heatmap_fill(float *out, int H, int W, int x, int y, double sigma);
 void dataset_free(dataset *d);
+// 1 when d came from `pixloc import`: its recipe fields describe nothing.
+#define DATASET_SOURCE_IMPORT "import"
+int dataset_imported(const dataset *d);
 
 // Safetensors: images F32 (N,H,W), coords I32 (N,2), optional heatmaps F32 (N,H,W);
 // recipe, seed (and source, when set) in metadata. 0 / -1 with a message in err.
