@@ -13,6 +13,7 @@
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
+#include "prewarm.h"
 
 static void usage(void) {
     printf("Usage: pixloc eval --model CKPT|RUN_DIR [--data FILE] [--split S] [--batch-size N] [--tta]\n"
@@ -32,7 +33,7 @@ static void usage(void) {
            "  --tta            test-time augmentation: average the heatmaps of the image's 8 mirrors and\n"
            "                   transposes (4 mirrors if it is not square), each mapped back (8x the time)\n"
            "  --json           print JSON instead of a table\n"
-           "  --out FILE       also write the JSON to FILE\n\n%s",
+           "  --out FILE       also write the JSON to FILE\n\n" PREWARM_HELP "%s",
            OCL_OPTIONS_HELP);
 }
 
@@ -122,6 +123,7 @@ int cmd_eval(int argc, char **argv) {
     ocl_ctx c;
     oo.quiet = json;
     ocl_init(&c, &oo);
+    prewarm_inference(&c, &oo, path, &s.net, d.H, d.W, batch, tta);
     net *nt = net_create_kind(&c, &s.net, d.H, d.W, batch, NET_KIND_INFERENCE);
     if (checkpoint_load(path, nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     eval_result r;

@@ -15,6 +15,7 @@
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
+#include "prewarm.h"
 #include "predictor.h"
 #include "safetensors.h"
 
@@ -38,7 +39,7 @@ static void usage(void) {
            "                     float32 values, DIR/NAME.heatmap.safetensors with tensor 'heatmap'\n"
            "                     (H,W), or for a dataset DIR/NAME.heatmaps.safetensors with 'heatmaps'\n"
            "                     (N,H,W) [png]\n"
-           "  --batch-size N     " CLI_INFER_BATCH_HELP "\n\n%s",
+           "  --batch-size N     " CLI_INFER_BATCH_HELP "\n\n" PREWARM_HELP "%s",
            OCL_OPTIONS_HELP);
 }
 
@@ -194,7 +195,9 @@ int cmd_predict(int argc, char **argv) {
                 failures++;
                 continue;
             }
-            int b = predictor_size(&p, d.H, d.W, d.N < batch ? d.N : batch, err, sizeof err);
+            int want = d.N < batch ? d.N : batch;
+            prewarm_inference(&c, &oo, p.ckpt, &p.s.net, d.H, d.W, want, tta);
+            int b = predictor_size(&p, d.H, d.W, want, err, sizeof err);
             if (b < 0) px_die(PX_EXIT_FAIL, "%s", err); // the checkpoint itself is bad: no input can work
             if (b == 0) {
                 fprintf(stderr, "pixloc: error: %s: %s\n", in, err);
@@ -235,6 +238,7 @@ int cmd_predict(int argc, char **argv) {
             failures++;
             continue;
         }
+        prewarm_inference(&c, &oo, p.ckpt, &p.s.net, H, W, 1, tta);
         int b = predictor_size(&p, H, W, 1, err, sizeof err);
         if (b < 0) px_die(PX_EXIT_FAIL, "%s", err);
         if (b == 0) {

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "ocl_flags.h"
 #include "pixloc.h"
+#include "prewarm.h"
 
 typedef struct {
     const char *name;
@@ -56,6 +57,7 @@ static int dispatch(int argc, char **argv) {
         printf("pixloc %s\n", PIXLOC_VERSION);
         return PX_EXIT_OK;
     }
+    if (strcmp(cmd, "__prewarm") == 0) return cmd_prewarm(argc - 1, argv + 1); // internal: prewarm.h
     for (int i = 0; i < NCOMMANDS; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "pixloc: error: unknown command '%s'\n\n", cmd);

@@ -1,0 +1,191 @@
+// Kernels compiled in a child process on a cold cache; see include/cli/prewarm.h.
+#include "prewarm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "evaluate.h"
+#include "kernel_cache.h"
+#include "net.h"
+#include "pixloc.h"
+#include "tuning.h"
+
+extern char **environ;
+
+static const char *env(const char *name) {
+    const char *e = getenv(name);
+    return e ? e : "";
+}
+
+static void hash_str(kcache_key *k, const char *s) { kcache_hash(k, s, strlen(s) + 1); }
+
+static void hash_int(kcache_key *k, long v) { kcache_hash(k, &v, sizeof v); }
+
+// The file's bytes (or a mark for "absent"), so a rebuilt binary or a new tuning file is
+// another key.
+static void hash_file(kcache_key *k, const char *path) {
+    FILE *f = path[0] ? fopen(path, "rb") : NULL;
+    if (!f) {
+        hash_str(k, "(absent)");
+        return;
+    }
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) kcache_hash(k, buf, n);
+    fclose(f);
+}
+
+static void hash_config(kcache_key *k, const net_config *cfg) {
+    hash_int(k, cfg->nblocks);
+    for (int i = 0; i < cfg->nblocks; i++) {
+        hash_int(k, cfg->channels[i]);
+        hash_int(k, cfg->relu[i]);
+        hash_int(k, cfg->bn[i]);
+    }
+    hash_int(k, cfg->input_filter);
+}
+
+// "<cache dir>/prewarm-<32 hex digits>": everything that decides which programs are built and
+// which kernels PoCL compiles, and where PoCL keeps them. Not the batch: the programs' options
+// and the kernels' local sizes do not depend on it (tests/cli_prewarm.sh checks that a child
+// at batch 8 leaves PoCL nothing to compile for batches 1 and 64).
+static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, int tta, char *out, size_t len) {
+    kcache_key k = {{0, 0}};
+    hash_str(&k, "pixloc prewarm 1");
+    hash_file(&k, "/proc/self/exe");
+    hash_str(&k, c->platform_version);
+    hash_str(&k, c->device_name);
+    hash_str(&k, c->driver_version);
+    static const char *const vars[] = {"POCL_CACHE_DIR",      "XDG_CACHE_HOME",        "HOME",
+                                       "PIXLOC_CONV_VARIANT", "PIXLOC_KERNEL_PROFILE", "PIXLOC_MAX_WORK_GROUP"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) hash_str(&k, env(vars[i]));
+    char tpath[1200];
+    tuning_path(c->cache_dir, c->platform_version, c->device_name, c->driver_version, tpath, sizeof tpath);
+    hash_file(&k, tpath);
+    hash_config(&k, cfg);
+    hash_int(&k, H);
+    hash_int(&k, W);
+    hash_int(&k, tta);
+    snprintf(out, len, "%s/prewarm-%016llx%016llx", c->cache_dir, (unsigned long long)k.h[0],
+             (unsigned long long)k.h[1]);
+}
+
+static int wanted(const ocl_ctx *c, const ocl_options *o) {
+    if (strcmp(env("PIXLOC_PREWARM"), "0") == 0) return 0;
+    if (!c->is_cpu || !strstr(c->platform_name, "Portable Computing Language")) return 0; // PoCL's CPU device
+    if (o->no_cache || !c->cache_dir[0] || c->kernel_dir[0]) return 0;
+    if (strcmp(env("POCL_KERNEL_CACHE"), "0") == 0) return 0; // nothing the child compiles would be kept
+    return access("/proc/self/exe", X_OK) == 0;
+}
+
+void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt, const net_config *cfg, int H, int W,
+                       int batch, int tta) {
+    if (!wanted(c, o)) return;
+    int b = batch < PREWARM_BATCH ? batch : PREWARM_BATCH;
+    char marker[1300];
+    marker_path(c, cfg, H, W, tta, marker, sizeof marker);
+    static char tried[sizeof marker]; // once per process and key, even where no marker can be written
+    if (strcmp(marker, tried) == 0 || access(marker, F_OK) == 0) return;
+    snprintf(tried, sizeof tried, "%s", marker);
+
+    char size[64], nb[32];
+    snprintf(size, sizeof size, "%dx%d", H, W);
+    snprintf(nb, sizeof nb, "%d", b);
+    char *argv[24];
+    int n = 0;
+    argv[n++] = "pixloc";
+    argv[n++] = "__prewarm";
+    argv[n++] = "--model";
+    argv[n++] = (char *)ckpt;
+    argv[n++] = "--size";
+    argv[n++] = size;
+    argv[n++] = "--batch-size";
+    argv[n++] = nb;
+    if (tta) argv[n++] = "--tta";
+    // The same device: the flags as given (the environment is inherited).
+    if (o->platform) argv[n++] = "--platform", argv[n++] = (char *)o->platform;
+    if (o->device) argv[n++] = "--device", argv[n++] = (char *)o->device;
+    if (o->device_type) argv[n++] = "--device-type", argv[n++] = (char *)o->device_type;
+    argv[n] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    if (!c->cache_debug) posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    fflush(NULL);
+    double t0 = px_now();
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (rc == 0) {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    int ok = rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (c->cache_debug)
+        fprintf(stderr, "pixloc: prewarm: child %s in %.3fs (%dx%d, batch %d%s)\n",
+                ok ? "compiled the inference kernels" : "failed; compiling in this process", px_now() - t0, H, W, b,
+                tta ? ", tta" : "");
+    if (!ok) return;
+    FILE *f = fopen(marker, "w"); // an unwritable cache: the next run prewarms again, nothing worse
+    if (f) fclose(f);
+}
+
+int cmd_prewarm(int argc, char **argv) {
+    ocl_options oo;
+    ocl_options_from_args(&oo, &argc, argv);
+    const char *model = NULL;
+    int H = 0, W = 0, batch = 1, tta = 0;
+    enum { O_MODEL = 256, O_SIZE, O_BATCH, O_TTA };
+    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
+                                         {"size", required_argument, 0, O_SIZE},
+                                         {"batch-size", required_argument, 0, O_BATCH},
+                                         {"tta", no_argument, 0, O_TTA},
+                                         {0, 0, 0, 0}};
+    int ch;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_MODEL: model = optarg; break;
+        case O_SIZE: cli_size("--size", optarg, &H, &W); break;
+        case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, PREWARM_BATCH); break;
+        case O_TTA: tta = 1; break;
+        default: cli_usage_error("__prewarm", "unknown option or missing value: '%s'", argv[optind - 1]);
+        }
+    }
+    if (!model || !H) cli_usage_error("__prewarm", "--model and --size are required");
+    // The test hook for the parent's fallback (tests/cli_prewarm.sh).
+    if (getenv("PIXLOC_TEST_PREWARM_FAIL")) px_die(PX_EXIT_FAIL, "PIXLOC_TEST_PREWARM_FAIL is set");
+    char err[1024];
+    train_settings s;
+    if (checkpoint_read_settings(model, &s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    ocl_ctx c;
+    oo.quiet = 1;
+    ocl_init(&c, &oo);
+    net *nt = net_create_kind(&c, &s.net, H, W, batch, NET_KIND_INFERENCE);
+    if (checkpoint_load(model, nt, NULL, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    float *img = px_calloc((size_t)batch * H * W, sizeof(float), "blank images");
+    int64_t *idx = px_malloc((size_t)batch * sizeof(int64_t), "indices");
+    int32_t *xy = px_malloc((size_t)batch * 2 * sizeof(int32_t), "predictions");
+    for (int i = 0; i < batch; i++) idx[i] = i;
+    predict_indices(nt, batch, tta, img, H, W, idx, batch, xy, NULL, NULL);
+    free(img);
+    free(idx);
+    free(xy);
+    net_free(nt);
+    ocl_release(&c); // writes pixloc's cache entries
+    return PX_EXIT_OK;
+}
