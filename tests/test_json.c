@@ -128,6 +128,21 @@ static void test_config(void) {
     CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.filter_fraction == 1.0f,
           "a checkpoint without the fraction filtered all (%g): %s", (double)back.net.filter_fraction, err);
     free(text);
+    // The label sigma (train --sigma): read back; negative refused; absent (older checkpoints) is 0,
+    // the data's.
+    acc.label_sigma = 1.25;
+    text = train_config_json(&acc, &c, 1, 0, 1, -1);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.label_sigma == 1.25,
+          "the label sigma reads back (%g): %s", back.label_sigma, err);
+    f = strstr(text, "\"label_sigma\":1.25");
+    CHECK(f != NULL, "the label sigma is in the JSON: %s", text);
+    if (f) memcpy(f + 14, "-1.5", 4);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) != 0 && strstr(err, "label_sigma"),
+          "a negative label sigma is refused: %s", err);
+    if (f) memcpy(f, "\"label_sigmX\"", 13);
+    CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.label_sigma == 0,
+          "a checkpoint without the label sigma trained on its data's (%g): %s", back.label_sigma, err);
+    free(text);
 }
 
 static void fill_metrics(coord_metrics *m, double v) {

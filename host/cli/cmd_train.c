@@ -87,6 +87,9 @@ static void usage(void) {
            "  --loss L             mse (the seed's) or bce: binary cross-entropy of the sigmoid heatmap\n"
            "                       against the target heatmap; its gradient is not damped by the\n"
            "                       sigmoid, so confident wrong peaks cost more [mse]\n"
+           "  --sigma S            label heatmap sigma of the training targets, in pixels: a narrower\n"
+           "                       peak or a wider one than the data's (its recipe's, 1.8 in the seed's)\n"
+           "                       [preset; --preset seed: the data's]\n"
            "  --input-filter F     none, or impulse: before the network sees an image, pixels holding\n"
            "                       its one exactly repeated value (the recipe's background noise) are\n"
            "                       replaced by the mean of their neighbours; part of the model (eval,\n"
@@ -158,7 +161,8 @@ static void write_config(const char *dir, const train_settings *s, const ocl_ctx
 }
 
 // Picks report samples from the test set: the first 4 and the 4 worst misses.
-static void write_report_samples(const char *dir, net *nt, const dataset *d, const splits *sp, int batch,
+// The true heatmaps drawn are the training targets (sigma: the settings' rec.sigma).
+static void write_report_samples(const char *dir, net *nt, const dataset *d, const splits *sp, int batch, double sigma,
                                  const int32_t *test_pred) {
     int n = sp->n_test;
     if (n == 0) return;
@@ -197,7 +201,7 @@ static void write_report_samples(const char *dir, net *nt, const dataset *d, con
         memcpy(imgs + i * hw, d->images + gidx[i] * hw, hw * sizeof(float));
         ct[(size_t)2 * i] = d->coords[(size_t)2 * gidx[i]];
         ct[2 * i + 1] = d->coords[2 * gidx[i] + 1];
-        heatmap_fill(ht + i * hw, d->H, d->W, ct[(size_t)2 * i], ct[(size_t)2 * i + 1], d->rec.sigma);
+        heatmap_fill(ht + i * hw, d->H, d->W, ct[(size_t)2 * i], ct[(size_t)2 * i + 1], sigma);
     }
     int32_t *et = px_malloc((size_t)n * 2 * sizeof(int32_t), "report");
     for (int i = 0; i < n; i++) {
@@ -254,6 +258,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
         O_BNMOM,
         O_BNRE,
         O_LOSS,
+        O_SIGMA,
         O_FILTER,
         O_FILTERFRAC,
         O_OUT,
@@ -279,6 +284,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
                                          {"bn-momentum", required_argument, 0, O_BNMOM},
                                          {"bn-reestimate", required_argument, 0, O_BNRE},
                                          {"loss", required_argument, 0, O_LOSS},
+                                         {"sigma", required_argument, 0, O_SIGMA},
                                          {"input-filter", required_argument, 0, O_FILTER},
                                          {"filter-fraction", required_argument, 0, O_FILTERFRAC},
                                          {"out", required_argument, 0, O_OUT},
@@ -331,6 +337,7 @@ static int parse_flags(int argc, char **argv, train_settings *s, train_cli *a) {
             if ((s->net.loss = net_loss_parse(optarg)) < 0)
                 px_die(PX_EXIT_USAGE, "--loss: '%s' is not mse or bce", optarg);
             break;
+        case O_SIGMA: s->label_sigma = cli_double("--sigma", optarg, 0.1, 100); break;
         case O_FILTER:
             if ((s->net.input_filter = input_filter_parse(optarg)) < 0)
                 px_die(PX_EXIT_USAGE, "--input-filter: '%s' is not none or impulse", optarg);
@@ -559,7 +566,7 @@ static int finish(trainer *t, ocl_ctx *c, const char *run_dir, const train_cli *
     if (eval_write_json(mpath, &r, "best_checkpoint", best, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     if (test_pred)
         write_report_samples(run_dir, trainer_net(t), trainer_dataset(t), trainer_splits(t), trainer_local_batch(t),
-                             test_pred);
+                             trainer_settings(t)->rec.sigma, test_pred);
     free(test_pred);
     cJSON_Delete(best);
     write_config(run_dir, s, c, trainer_net(t), train_secs);

@@ -43,6 +43,7 @@ void train_settings_json(const train_settings *s, char **out) {
     cJSON_AddStringToObject(j, "loss", net_loss_name(s->net.loss));
     cJSON_AddStringToObject(j, "input_filter", input_filter_name(s->net.input_filter));
     cJSON_AddNumberToObject(j, "filter_fraction", s->net.filter_fraction);
+    cJSON_AddNumberToObject(j, "label_sigma", s->label_sigma);
     cJSON_AddNumberToObject(j, "epochs", s->epochs);
     cJSON_AddNumberToObject(j, "batch_size", s->batch);
     cJSON_AddNumberToObject(j, "lr", s->lr);
@@ -176,6 +177,15 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
             goto done;
         }
         if (v) s->net.filter_fraction = (float)v->valuedouble;
+        // "label_sigma" came with train --sigma: a checkpoint without it trained on its data's sigma.
+        v = cJSON_GetObjectItemCaseSensitive(j, "label_sigma");
+        s->label_sigma = 0;
+        if (v && !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e4)) {
+            snprintf(err, errlen, "training settings: 'label_sigma' must be a number in [0, 10000] (0: the data's)");
+            rc = -1;
+            goto done;
+        }
+        if (v) s->label_sigma = v->valuedouble;
     }
     if (recipe_from_string(&s->rec, rec, err, errlen) != 0) {
         rc = -1;

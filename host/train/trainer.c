@@ -259,6 +259,7 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
     } else {
         dataset_generate(&t->d, &t->s.rec, t->s.samples, t->s.seed);
     }
+    if (t->s.label_sigma > 0) t->s.rec.sigma = t->s.label_sigma; // the targets' width is a training setting
     dataset_split(t->d.N, t->s.seed, t->s.test_frac, t->s.val_frac, &t->sp);
     if (t->sp.n_train < 1) {
         int need = t->d.N + 1; // the smallest dataset whose split leaves a training sample

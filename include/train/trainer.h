@@ -17,10 +17,11 @@
 // Every setting of a training run.
 typedef struct {
     char preset[16];
-    int samples;     // dataset size when generated
-    uint32_t seed;   // data, split, init and shuffling
-    char data[1024]; // --data FILE ("" = generate)
-    recipe rec;
+    int samples;        // dataset size when generated
+    uint32_t seed;      // data, split, init and shuffling
+    char data[1024];    // --data FILE ("" = generate)
+    recipe rec;         // the data's recipe; rec.sigma is the training targets' (label_sigma, if set)
+    double label_sigma; // label heatmap sigma of the training targets; 0: the data's (rec.sigma)
     net_config net;
     int epochs, batch;
     double lr;
