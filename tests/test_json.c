@@ -94,6 +94,8 @@ static void test_config(void) {
     CHECK(strstr(text, "seconds_total") == NULL, "no seconds_total before training ends");
     CHECK(strstr(text, "\"input_filter\":\"impulse\"") != NULL && strstr(text, "\"filter_fraction\":0.5") != NULL,
           "the default preset has the input filter on half the training images: %s", text);
+    CHECK(s.label_sigma == 0.8 && strstr(text, "\"label_sigma\":0.8") != NULL,
+          "the default preset trains on targets 0.8 px wide: %s", text);
     free(text);
     // The accurate preset: the default's settings with the impulse filter and more epochs, and
     // the filter survives the settings' JSON.
@@ -101,8 +103,8 @@ static void test_config(void) {
     char err[256];
     CHECK(train_settings_preset(&acc, "accurate") == 0, "preset accurate");
     CHECK(acc.net.input_filter == NET_FILTER_IMPULSE && acc.net.filter_fraction == 1.0f && acc.epochs > s.epochs &&
-              acc.net.nblocks == s.net.nblocks && acc.lr == s.lr && acc.fresh_data &&
-              strcmp(acc.preset, "accurate") == 0,
+              acc.label_sigma == s.label_sigma && acc.net.nblocks == s.net.nblocks && acc.lr == s.lr &&
+              acc.fresh_data && strcmp(acc.preset, "accurate") == 0,
           "accurate preset: filter %d, %d epochs", acc.net.input_filter, acc.epochs);
     text = train_config_json(&acc, &c, 1, 0, 1, -1);
     CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.input_filter == NET_FILTER_IMPULSE &&
@@ -128,6 +130,9 @@ static void test_config(void) {
     CHECK(train_settings_from_json(&back, text, err, sizeof err) == 0 && back.net.filter_fraction == 1.0f,
           "a checkpoint without the fraction filtered all (%g): %s", (double)back.net.filter_fraction, err);
     free(text);
+    train_settings sd;
+    CHECK(train_settings_preset(&sd, "seed") == 0 && sd.label_sigma == 0,
+          "the seed preset trains on the data's sigma (the notebook's 1.8): %g", sd.label_sigma);
     // The label sigma (train --sigma): read back; negative refused; absent (older checkpoints) is 0,
     // the data's.
     acc.label_sigma = 1.25;
