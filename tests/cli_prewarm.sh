@@ -33,7 +33,7 @@ PIXLOC_PREWARM=0 "$PX" predict --model run "$png" >ref1.csv 2>/dev/null || exit 
 
 # The child alone at batch 8, then the parent at 64 (150 = 2 x 64 + 22) and at 1 with it off.
 fresh a
-"$PX" __prewarm --model run/best.safetensors --size 20x20 --batch-size 8 2>child.err || { cat child.err; exit 1; }
+"$PX" __prewarm run/best.safetensors 20x20 8 plain 2>child.err || { cat child.err; exit 1; }
 n0=$(pocl_files)
 check "the child filled PoCL's cache" [ "$n0" -gt 0 ]
 PIXLOC_PREWARM=0 PIXLOC_CACHE_DEBUG=1 "$PX" predict --model run --batch-size 64 d.safetensors >a.csv 2>a.err || exit 1

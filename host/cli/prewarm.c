@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,13 +105,10 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
     int n = 0;
     argv[n++] = "pixloc";
     argv[n++] = "__prewarm";
-    argv[n++] = "--model";
     argv[n++] = (char *)ckpt;
-    argv[n++] = "--size";
     argv[n++] = size;
-    argv[n++] = "--batch-size";
     argv[n++] = nb;
-    if (tta) argv[n++] = "--tta";
+    argv[n++] = tta ? "tta" : "plain";
     // The same device: the flags as given (the environment is inherited).
     if (o->platform) argv[n++] = "--platform", argv[n++] = (char *)o->platform;
     if (o->device) argv[n++] = "--device", argv[n++] = (char *)o->device;
@@ -145,28 +141,13 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
 
 int cmd_prewarm(int argc, char **argv) {
     ocl_options oo;
-    ocl_options_from_args(&oo, &argc, argv);
-    const char *model = NULL;
-    int H = 0, W = 0, batch = 1, tta = 0;
-    enum { O_MODEL = 256, O_SIZE, O_BATCH, O_TTA };
-    static const struct option opts[] = {{"model", required_argument, 0, O_MODEL},
-                                         {"size", required_argument, 0, O_SIZE},
-                                         {"batch-size", required_argument, 0, O_BATCH},
-                                         {"tta", no_argument, 0, O_TTA},
-                                         {0, 0, 0, 0}};
-    int ch;
-    opterr = 0;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case O_MODEL: model = optarg; break;
-        case O_SIZE: cli_size("--size", optarg, &H, &W); break;
-        case O_BATCH: batch = (int)cli_int("--batch-size", optarg, 1, PREWARM_BATCH); break;
-        case O_TTA: tta = 1; break;
-        default: cli_usage_error("__prewarm", "unknown option or missing value: '%s'", argv[optind - 1]);
-        }
-    }
-    if (!model || !H) cli_usage_error("__prewarm", "--model and --size are required");
+    ocl_options_from_args(&oo, &argc, argv); // the device flags; then MODEL HxW BATCH tta|plain
+    if (argc != 5 || (strcmp(argv[4], "tta") != 0 && strcmp(argv[4], "plain") != 0))
+        px_die(PX_EXIT_USAGE, "__prewarm is internal (predict and eval run it): it takes MODEL HxW BATCH tta|plain");
+    const char *model = argv[1];
+    int H, W;
+    cli_size("HxW", argv[2], &H, &W);
+    int batch = (int)cli_int("BATCH", argv[3], 1, PREWARM_BATCH), tta = strcmp(argv[4], "tta") == 0;
     // The test hook for the parent's fallback (tests/cli_prewarm.sh).
     if (getenv("PIXLOC_TEST_PREWARM_FAIL")) px_die(PX_EXIT_FAIL, "PIXLOC_TEST_PREWARM_FAIL is set");
     char err[1024];

@@ -37,7 +37,7 @@
 void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt, const net_config *cfg, int H, int W,
                        int batch, int tta);
 
-// The child: `pixloc __prewarm --model CKPT --size HxW --batch-size N [--tta] [device flags]`.
+// The child: `pixloc __prewarm [device flags] CKPT HxW N tta|plain`.
 // Not listed in `pixloc --help`: only prewarm_inference runs it.
 int cmd_prewarm(int argc, char **argv);
 
