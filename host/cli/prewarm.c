@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,12 +54,13 @@ static void hash_config(kcache_key *k, const net_config *cfg) {
     hash_int(k, cfg->input_filter);
 }
 
-// "<cache dir>/prewarm-<32 hex digits>": everything that decides which programs are built and
-// which kernels PoCL compiles, and where PoCL keeps them. Not the batch: the programs' options
-// and the kernels' local sizes do not depend on it (tests/cli_prewarm.sh checks that a child
-// at batch 8 leaves PoCL nothing to compile for batches 1 and 64).
-static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, int tta, char *out, size_t len) {
-    kcache_key k = {{0, 0}};
+// The part of the key that no call in this process changes: the binary, the device, where PoCL
+// keeps its cache, the variables that choose kernel variants, the tuning file. Hashed once:
+// predict calls prewarm_inference for every image it reads.
+static kcache_key process_key(const ocl_ctx *c) {
+    static kcache_key k;
+    static int done;
+    if (done) return k;
     hash_str(&k, "pixloc prewarm 1");
     hash_file(&k, "/proc/self/exe");
     hash_str(&k, c->platform_version);
@@ -72,6 +72,16 @@ static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, i
     char tpath[1200];
     tuning_path(c->cache_dir, c->platform_version, c->device_name, c->driver_version, tpath, sizeof tpath);
     hash_file(&k, tpath);
+    done = 1;
+    return k;
+}
+
+// "<cache dir>/prewarm-<32 hex digits>": everything that decides which programs are built and
+// which kernels PoCL compiles, and where PoCL keeps them. Not the batch: the programs' options
+// and the kernels' local sizes do not depend on it (tests/cli_prewarm.sh checks that a child
+// at batch 8 leaves PoCL nothing to compile for batches 1 and 64).
+static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, int tta, char *out, size_t len) {
+    kcache_key k = process_key(c);
     hash_config(&k, cfg);
     hash_int(&k, H);
     hash_int(&k, W);
