@@ -94,6 +94,23 @@ static int parse_int_list(const char *s, int *out, int max) {
     return px_parse_int_list(s, out, max, INT_MIN, INT_MAX, NULL, 0); // the rules of parse.h
 }
 
+// An optional number key: *out is the value, or dflt when the key is absent. 0, or -1 with
+// "training settings: 'KEY' must be a number in RANGE" when it is not a number in [lo, hi]
+// (lo itself excluded when lo_open).
+static int optional_number(const cJSON *j, const char *key, double dflt, double lo, int lo_open, double hi,
+                           const char *range, double *out, char *err, size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    *out = dflt;
+    if (!v) return 0;
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(x >= lo && x <= hi && !(lo_open && x == lo))) {
+        snprintf(err, errlen, "training settings: '%s' must be a number in %s", key, range);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 int train_settings_from_json(train_settings *s, const char *json, char *err, size_t errlen) {
     cJSON *j = cJSON_Parse(json);
     if (!j || !cJSON_IsObject(j)) {
@@ -168,24 +185,17 @@ int train_settings_from_json(train_settings *s, const char *json, char *err, siz
             rc = -1;
             goto done;
         }
-        // "filter_fraction" came with --filter-fraction: a checkpoint without it filtered all.
-        v = cJSON_GetObjectItemCaseSensitive(j, "filter_fraction");
-        s->net.filter_fraction = 1.0f;
-        if (v && !(cJSON_IsNumber(v) && v->valuedouble > 0 && v->valuedouble <= 1)) {
-            snprintf(err, errlen, "training settings: 'filter_fraction' must be a number in (0, 1]");
+        // Keys later versions added; a checkpoint without one had its default.
+        // "filter_fraction" came with --filter-fraction (absent: the filter on every image) and
+        // "label_sigma" with train --sigma (absent: 0, the data's sigma).
+        double ff, ls;
+        if (optional_number(j, "filter_fraction", 1, 0, 1, 1, "(0, 1]", &ff, err, errlen) != 0 ||
+            optional_number(j, "label_sigma", 0, 0, 0, 1e4, "[0, 10000] (0: the data's)", &ls, err, errlen) != 0) {
             rc = -1;
             goto done;
         }
-        if (v) s->net.filter_fraction = (float)v->valuedouble;
-        // "label_sigma" came with train --sigma: a checkpoint without it trained on its data's sigma.
-        v = cJSON_GetObjectItemCaseSensitive(j, "label_sigma");
-        s->label_sigma = 0;
-        if (v && !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e4)) {
-            snprintf(err, errlen, "training settings: 'label_sigma' must be a number in [0, 10000] (0: the data's)");
-            rc = -1;
-            goto done;
-        }
-        if (v) s->label_sigma = v->valuedouble;
+        s->net.filter_fraction = (float)ff;
+        s->label_sigma = ls;
     }
     if (recipe_from_string(&s->rec, rec, err, errlen) != 0) {
         rc = -1;
