@@ -39,14 +39,26 @@
 // residues (+-1e-8), so a ReLU at exactly 0 can open differently.
 
 #include "layout.h" // PW, PH, PLANE
+#include "vec16.h"  // LANES, hsum16
 #ifndef BN_FUSED
 #define BN_FUSED 0
 #endif
 #ifndef WINO_DW
 #define WINO_DW 0
 #endif
-#define TH ((IMG_H + 1) / 2)
-#define TW ((IMG_W + 1) / 2)
+#ifndef WM
+#define WM 2
+#endif
+#if WM != 2 && WM != 4
+#error "WM (output tile side) must be 2 or 4"
+#endif
+#if WINO_DW && WM != 2
+#error "the Winograd weight gradient is F(2x2,3x3): build it with WM=2"
+#endif
+#define WT (WM + 2)   // input patch side: 4 or 6
+#define NXI (WT * WT) // transformed tile entries: 16 or 36 (GEMMs per chunk)
+#define TH ((IMG_H + WM - 1) / WM)
+#define TW ((IMG_W + WM - 1) / WM)
 #define TT (TH * TW)
 // Chunks of 16 tiles along a tile row.
 #define NCX ((TW + 15) / 16)
@@ -58,6 +70,66 @@
 #define VXS (CIN * TSTRIDE + 16)
 #define MXS (COUTP * TSTRIDE + 16)
 
+// NXI (16 or 36) batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
+// a work-item owns TCO channels x TN*16 tiles in float16 accumulators.
+// global (ceil(ntiles / (16*TN)) rounded up, COUTP/TCO, NXI)
+__kernel void wino_gemm(__global const float *restrict v, __global const float *restrict u,
+                        __global float *restrict m, int nblocks) {
+    const int tb = get_global_id(0);
+    const int co0 = get_global_id(1) * TCO;
+    const int xi = get_global_id(2);
+    if (tb >= nblocks) return;
+    __global const float *vp = v + xi * VXS + tb * 16 * TN;
+    __global const float *up = u + xi * CIN * COUTP + co0;
+
+    float16 acc[TCO][TN];
+#pragma unroll
+    for (int c = 0; c < TCO; c++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[c][j] = (float16)(0.0f);
+
+    for (int ci = 0; ci < CIN; ci++) {
+        float16 vv[TN];
+#pragma unroll
+        for (int j = 0; j < TN; j++) vv[j] = vload16(j, vp);
+#pragma unroll
+        for (int c = 0; c < TCO; c++) {
+            const float16 uu = (float16)(up[c]);
+#pragma unroll
+            for (int j = 0; j < TN; j++) acc[c][j] = fma(vv[j], uu, acc[c][j]);
+        }
+        vp += TSTRIDE;
+        up += COUTP;
+    }
+    __global float *mp = m + xi * MXS + co0 * TSTRIDE + tb * 16 * TN;
+#pragma unroll
+    for (int c = 0; c < TCO; c++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) vstore16(acc[c][j], j, mp + c * TSTRIDE);
+}
+
+// Interleaves a and b: (a0 b0 a1 b1 ... a7 b7), (a8 b8 ... a15 b15).
+#define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
+#define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
+
+#if !PX_GPU
+// Stores the first nvalid lanes of r at dst (all 16 with one vector store). The CPU transforms
+// (wino_input, wino_dy) store a chunk of 16 tiles this way.
+void store_lanes(float16 r, __global float *dst, int nvalid) {
+    if (nvalid == 16) {
+        vstore16(r, 0, dst);
+    } else {
+        float tmp[16];
+        vstore16(r, 0, tmp);
+        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+    }
+}
+
+#endif
+
+#if WM == 4
+#include "winograd_f4.h" // wino_weights, wino_input, wino_output of F(4x4,3x3)
+#else
 // Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
 // global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
@@ -129,18 +201,6 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     }
 }
 #else
-// Stores the first nvalid lanes of r at dst (all 16 with one vector store). The CPU transforms
-// (wino_input, wino_dy) store a chunk of 16 tiles this way.
-void store_lanes(float16 r, __global float *dst, int nvalid) {
-    if (nvalid == 16) {
-        vstore16(r, 0, dst);
-    } else {
-        float tmp[16];
-        vstore16(r, 0, tmp);
-        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
-    }
-}
-
 __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
     const int p = get_global_id(0);
     const int nl = p / CIN, ci = p % CIN;
@@ -186,48 +246,6 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 }
 #endif
 
-// 16 batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
-// a work-item owns TCO channels x TN*16 tiles in float16 accumulators.
-// global (ceil(ntiles / (16*TN)) rounded up, COUTP/TCO, 16)
-__kernel void wino_gemm(__global const float *restrict v, __global const float *restrict u,
-                        __global float *restrict m, int nblocks) {
-    const int tb = get_global_id(0);
-    const int co0 = get_global_id(1) * TCO;
-    const int xi = get_global_id(2);
-    if (tb >= nblocks) return;
-    __global const float *vp = v + xi * VXS + tb * 16 * TN;
-    __global const float *up = u + xi * CIN * COUTP + co0;
-
-    float16 acc[TCO][TN];
-#pragma unroll
-    for (int c = 0; c < TCO; c++)
-#pragma unroll
-        for (int j = 0; j < TN; j++) acc[c][j] = (float16)(0.0f);
-
-    for (int ci = 0; ci < CIN; ci++) {
-        float16 vv[TN];
-#pragma unroll
-        for (int j = 0; j < TN; j++) vv[j] = vload16(j, vp);
-#pragma unroll
-        for (int c = 0; c < TCO; c++) {
-            const float16 uu = (float16)(up[c]);
-#pragma unroll
-            for (int j = 0; j < TN; j++) acc[c][j] = fma(vv[j], uu, acc[c][j]);
-        }
-        vp += TSTRIDE;
-        up += COUTP;
-    }
-    __global float *mp = m + xi * MXS + co0 * TSTRIDE + tb * 16 * TN;
-#pragma unroll
-    for (int c = 0; c < TCO; c++)
-#pragma unroll
-        for (int j = 0; j < TN; j++) vstore16(acc[c][j], j, mp + c * TSTRIDE);
-}
-
-// Interleaves a and b: (a0 b0 a1 b1 ... a7 b7), (a8 b8 ... a15 b15).
-#define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
-#define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
-
 #if PX_GPU
 // GPU shape: one work-item per padded output position (ring and rows past the image
 // written as zeros), the same sums in the same order as the CPU kernel below.
@@ -252,6 +270,9 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
         out += b[b_off + co];
 #endif
         if (relu) out = fmax(out, 0.0f);
+#if BN_FUSED
+        out = out * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
+#endif
     }
     y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
 }
@@ -348,6 +369,8 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 }
 #endif
 
+#endif // WM
+
 // --- Weight gradient (WINO_DW=1: built into the forward program of a training layer) -----
 // The forward is linear in U: y_t = A^T (sum_ci U[ci] (.) V_t[ci]) A, so
 //   dL/dU[ci][co] = sum_t V_t[ci] (.) Z_t[co],  Z_t = A dY_t A^T (4x4 from the tile's 2x2 dY),
@@ -364,7 +387,6 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 // tile order and are added chunk after chunk: a fixed order, bit-identical run to run.
 // Defines: WD_TCI x WD_TCO (input x output channels per GEMM work-item).
 #if WINO_DW
-#include "vec16.h" // LANES, hsum16
 // Weight-gradient sums: S[xi][ci][co] (16 x CIN x COUT), then the bias sums (COUT).
 #define SDB (16 * CIN * COUT)
 

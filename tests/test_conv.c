@@ -11,7 +11,7 @@
 // must be bit-identical.
 //
 // PIXLOC_TEST_TINY=1 runs only tiny shapes (for oclgrind); PIXLOC_TEST_VARIANT=cpu,
-// gpu, winograd or gpu_tiled runs only that variant.
+// gpu, winograd or gpu_tiled runs only that variant; PIXLOC_TEST_SHARD=k/n one part of the cases.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +27,12 @@ typedef struct {
     int N, max_N, Cin, Cout, H, W;
 } shape;
 
-static const shape FULL[] = {
-    {1, 1, 1, 1, 1, 1},     {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},     {3, 3, 1, 32, 16, 16},
-    {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},    {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
-    {1, 2, 17, 1, 5, 7},    {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},     {2, 2, 17, 17, 3, 4},
+static const shape FULL[] =
+    {
+        {1, 1, 1, 1, 1, 1},     {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},     {3, 3, 1, 32, 16, 16},
+        {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},    {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
+        {1, 2, 17, 1, 5, 7},    {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},     {2, 2, 17, 17, 3, 4},
+        {2, 2, 3, 4, 9, 70}, // rows of more than 16 Winograd tiles (F(4x4): 18, the last overhanging)
 };
 static const shape TINY[] = {
     {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4}, {2, 2, 5, 3, 1, 1},
@@ -47,6 +49,42 @@ static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 // more yet stays far below the size of one product (~0.3), so a single missing
 // or extra tap fails.
 static double tol_for(size_t K) { return 1e-5 * sqrt((double)K); }
+
+// Winograd F(m x m, 3x3) rounds in the transformed domain, where values are combinations of
+// inputs and weights with the transforms' coefficients: a first-order bound on an output's
+// error grows, per dimension, with
+//   kappa(m) = max_i sum_a |A^T[i][a]| (sum_k |G[a][k]|) (sum_l |B^T[a][l]|) / 3
+// (direct convolution: 1; the sum over a tile's 3 taps of |g||d| is 3), squared in 2D.
+// F(2x2) passes tol_for (kappa(2) = 8/3 is a loose bound: measured errors are below the
+// direct kernels'); F(4x4)'s tolerance is tol_for times (kappa(4)/kappa(2))^2 = 36, with
+// the matrices of cl/conv_winograd.cl and cl/winograd_f4.h written out here again.
+static double wino_kappa(int m) {
+    static const double A2[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    static const double G2[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+    static const double B2[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    static const double A4[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+    static const double G4[6][3] = {{1. / 4, 0, 0},
+                                    {-1. / 6, -1. / 6, -1. / 6},
+                                    {-1. / 6, 1. / 6, -1. / 6},
+                                    {1. / 24, 1. / 12, 1. / 6},
+                                    {1. / 24, -1. / 12, 1. / 6},
+                                    {0, 0, 1}};
+    static const double B4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+    const int n = m + 2;
+    double worst = 0;
+    for (int i = 0; i < m; i++) {
+        double sum = 0;
+        for (int a = 0; a < n; a++) {
+            double g = 0, b = 0;
+            for (int k = 0; k < 3; k++) g += fabs(m == 2 ? G2[a][k] : G4[a][k]);
+            for (int l = 0; l < n; l++) b += fabs(m == 2 ? B2[a][l] : B4[a][l]);
+            sum += fabs(m == 2 ? A2[i][a] : A4[i][a]) * g * b;
+        }
+        if (sum > worst) worst = sum;
+    }
+    return worst / 3;
+}
 
 // Device activation buffer for a dense (N, C, H, W) array: interior of n < N
 // from `dense`, ring and margins 0, interior of n >= N NaN.
@@ -126,21 +164,16 @@ static float *read_all(ocl_ctx *c, cl_mem m, size_t nf) {
         free(label##_b);                                                                                               \
     } while (0)
 
-// alt: the CPU variant with other tiles and short weight-gradient segments, so
-// several partials per image and segment tails are exercised; for Winograd also
-// two-wide GEMM tiles, chunks of 2 images (a partial last chunk when max_N = 3) and the
-// Winograd weight gradient.
-static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
-    const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
-    char tag[160], name[200];
-    static const char *const names[][2] = {
-        {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
-    snprintf(tag, sizeof tag, "%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], N, s->max_N, Cin, Cout, H, W);
+static const char *const VARIANT_NAMES[] = {"cpu", "gpu", "winograd", "gpu_tiled"};
+
+// The parameters of one case (see run_case).
+static conv3x3_params case_params(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
+    const int Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     conv3x3_params prm = conv3x3_default_params(c, Cin, Cout, H, W);
     if (prm.variant != variant) {
         // Take the other device type's defaults: force the variant via the table
         // (the setting PIXLOC_CONV_VARIANT gives, in the context).
-        snprintf(c->conv_variant, sizeof c->conv_variant, "%s", names[variant][0]);
+        snprintf(c->conv_variant, sizeof c->conv_variant, "%s", VARIANT_NAMES[variant]);
         prm = conv3x3_default_params(c, Cin, Cout, H, W);
         c->conv_variant[0] = '\0';
     }
@@ -174,7 +207,34 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
             prm.dw_tc = 2;
         }
     }
+    if (variant == CONV_VARIANT_WINOGRAD) prm.wino_m = wm;
+    return prm;
+}
+
+// alt: the CPU variant with other tiles and short weight-gradient segments, so
+// several partials per image and segment tails are exercised; for Winograd also
+// two-wide GEMM tiles, chunks of 2 images (a partial last chunk when max_N = 3) and the
+// Winograd weight gradient. wm: Winograd's output tile side (2 or 4; 0 for the others).
+static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
+    const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
+    char tag[160], name[200];
+    (void)VARIANT_NAMES;
+    static const char *const names[][2] = {
+        {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
+    snprintf(tag, sizeof tag, "%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], wm == 4 ? " F(4x4)" : "", N,
+             s->max_N, Cin, Cout, H, W);
+    conv3x3_params prm = case_params(c, s, variant, alt, wm);
+    // the forward's and input gradient's tolerance (the weight gradient is F(2x2) or direct)
+    const double ks = wm == 4 ? wino_kappa(4) / wino_kappa(2) : 1, wscale = ks * ks;
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
+    if (variant == CONV_VARIANT_WINOGRAD) { // the tile side reaches the programs (F(2x2) would pass too)
+        ocl_program_list *pl = calloc(1, sizeof *pl);
+        conv3x3_programs(&c->target, conv3x3_params_of(k), s->max_N, Cin, Cout, H, W, pl);
+        int with_wm4 = 0;
+        for (int i = 0; i < pl->n; i++) with_wm4 += strstr(pl->s[i].options, "-DWM=4") != NULL;
+        CHECK(with_wm4 == (wm == 4 ? 2 : 0), "%s: %d programs built with -DWM=4", tag, with_wm4);
+        free(pl);
+    }
 
     size_t nx = (size_t)N * Cin * H * W, ny = (size_t)N * Cout * H * W, nw = 9 * (size_t)Cin * Cout;
     float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
@@ -202,7 +262,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
         ref_conv3x3_forward(xd, wd, bd, yd, N, Cin, Cout, H, W, relu);
         snprintf(name, sizeof name, "%s y%s", tag, relu ? " relu" : "");
         float *got = download_act(c, &ly, N, by, name);
-        t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin), 0);
+        t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin) * wscale, 0);
         free(got);
     }
 
@@ -213,7 +273,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt) {
     TWICE(bdx, act_floats(&lx), dx, conv3x3_backward_input(k, N, bdy, bp, w_off, bdx));
     snprintf(name, sizeof name, "%s dx", tag);
     float *got = download_act(c, &lx, N, bdx, name);
-    t_compare(name, got, dxd, nx, tol_for(9 * (size_t)Cout), 0);
+    t_compare(name, got, dxd, nx, tol_for(9 * (size_t)Cout) * wscale, 0);
     free(got);
 
     // dw and db land inside a NaN-filled gradient buffer: [pad dw pad db pad].
@@ -312,21 +372,30 @@ int main(void) {
     const char *only = getenv("PIXLOC_TEST_VARIANT"); // "cpu" or "gpu": only that variant
     if (only && !*only) only = NULL;
     size_t ns = tiny ? sizeof TINY / sizeof TINY[0] : sizeof FULL / sizeof FULL[0];
-    for (size_t i = 0; i < ns; i++) {
-        if (!only || !strcmp(only, "cpu")) {
-            run_case(&c, &shapes[i], CONV_VARIANT_CPU, 0);
-            run_case(&c, &shapes[i], CONV_VARIANT_CPU, 1);
-        }
-        if (!only || !strcmp(only, "gpu")) run_case(&c, &shapes[i], CONV_VARIANT_GPU, 0);
-        if (!only || !strcmp(only, "winograd")) {
-            run_case(&c, &shapes[i], CONV_VARIANT_WINOGRAD, 0);
-            run_case(&c, &shapes[i], CONV_VARIANT_WINOGRAD, 1);
-        }
-        if (!only || !strcmp(only, "gpu_tiled")) {
-            run_case(&c, &shapes[i], CONV_VARIANT_GPU_TILED, 0);
-            run_case(&c, &shapes[i], CONV_VARIANT_GPU_TILED, 1);
-        }
+    // Every case (variant, alt, Winograd tile side) of every shape, in order.
+    typedef struct {
+        int variant, alt, wm;
+    } kase;
+    static const kase KASES[] = {
+        {CONV_VARIANT_CPU, 0, 0},      {CONV_VARIANT_CPU, 1, 0},       {CONV_VARIANT_GPU, 0, 0},
+        {CONV_VARIANT_WINOGRAD, 0, 2}, {CONV_VARIANT_WINOGRAD, 1, 2},  {CONV_VARIANT_WINOGRAD, 0, 4},
+        {CONV_VARIANT_WINOGRAD, 1, 4}, {CONV_VARIANT_GPU_TILED, 0, 0}, {CONV_VARIANT_GPU_TILED, 1, 0}};
+    const size_t nk = sizeof KASES / sizeof KASES[0];
+    // PIXLOC_TEST_SHARD=k/n: only the k-th, (k+n)-th, ... (1-based) of the (shape, case) pairs in
+    // order, so that ctest runs the parts side by side (their builds are most of this test's time).
+    int shard = 1, nshards = 1;
+    const char *sh = getenv("PIXLOC_TEST_SHARD");
+    if (sh && *sh && (sscanf(sh, "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 1 || shard > nshards)) {
+        fprintf(stderr, "PIXLOC_TEST_SHARD='%s': expected k/n with 1 <= k <= n\n", sh);
+        return 2;
     }
+    size_t idx = 0;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = 0; j < nk; j++) {
+            const kase *q = &KASES[j];
+            if (only && strcmp(only, VARIANT_NAMES[q->variant]) != 0) continue;
+            if (idx++ % (size_t)nshards == (size_t)(shard - 1)) run_case(&c, &shapes[i], q->variant, q->alt, q->wm);
+        }
     ocl_release(&c);
     return t_summary();
 }

@@ -10,7 +10,11 @@
 // other: one rounding of the BN output (at most 2^-24 relative), which the following
 // layers carry forward. TOL = 1e-5 on the sigmoid outputs (in [0, 1]) is ~100 such
 // roundings at 0.5 and far below any real mistake (a lost shift or scale moves outputs
-// by 1e-2 and more). On PoCL the two are bit-identical, which the test prints.
+// by 1e-2 and more). On PoCL the two are bit-identical, which the test prints, except
+// where their Winograd layers differ: on CPUs the inference network's are F(4x4,3x3)
+// and the training network's F(2x2) (host/nn/conv.c), two roundings of the same sums
+// (measured: 1.8e-7 at most, inside TOL). The "winograd4" runs force F(4x4) on both
+// (the context's conv_wino_m, PIXLOC_WINO_M=4): the same operations again, bit-identical on PoCL.
 // Argmax (the predicted coordinate) must be identical.
 //
 // Awkward shapes: odd sizes (13x29, 7x5, 1x1), batch 3 then a partial batch of 2 (the
@@ -116,7 +120,9 @@ static void run_case(ocl_ctx *c, const net_case *k, const char *variant, uint64_
         cfg.relu[i] = k->relu[i] == '1';
         cfg.bn[i] = k->bn[i] == '1';
     }
-    snprintf(c->conv_variant, sizeof c->conv_variant, "%s", variant);
+    int wm4 = strcmp(variant, "winograd4") == 0;
+    snprintf(c->conv_wino_m, sizeof c->conv_wino_m, "%s", wm4 ? "4" : "");
+    snprintf(c->conv_variant, sizeof c->conv_variant, "%s", wm4 ? "winograd" : variant);
     int N = 3, H = k->H, W = k->W;
     net *tr = net_create(c, &cfg, H, W, N);
     net *inf = net_create_kind(c, &cfg, H, W, N, NET_KIND_INFERENCE);
@@ -141,6 +147,7 @@ static void run_case(ocl_ctx *c, const net_case *k, const char *variant, uint64_
     net_free(tr);
     net_free(inf);
     c->conv_variant[0] = '\0';
+    c->conv_wino_m[0] = '\0';
 }
 
 // An inference net refuses training calls: exit status 1 in a child.
@@ -180,15 +187,16 @@ int main(void) {
     // forced on the small case (program builds dominate the test's time).
     static const struct {
         net_case k;
-        const char *variants[5];
+        const char *variants[6];
     } cases[] = {
         {{"32,64,128,64,32", "11111", "11111", 13, 29}, {""}}, // the seed's network (Winograd inside)
-        {{"5,7,3", "101", "110", 7, 5}, {"", "cpu", "gpu", "winograd", "gpu_tiled"}}, // BN without ReLU; neither
-        {{"33,40,17", "111", "101", 13, 29}, {"", "winograd"}}, // channels off the tiles, Winograd 33->40
-        {{"6,9", "11", "11", 1, 1}, {""}},                      // a single pixel
+        {{"5,7,3", "101", "110", 7, 5},
+         {"", "cpu", "gpu", "winograd", "winograd4", "gpu_tiled"}},          // BN, no ReLU; neither
+        {{"33,40,17", "111", "101", 13, 29}, {"", "winograd", "winograd4"}}, // channels off the tiles, Winograd 33->40
+        {{"6,9", "11", "11", 1, 1}, {""}},                                   // a single pixel
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
-        for (int v = 0; v < 5 && (v == 0 || cases[k].variants[v]); v++)
+        for (int v = 0; v < 6 && (v == 0 || cases[k].variants[v]); v++)
             run_case(&c, &cases[k].k, cases[k].variants[v], &st);
     check_refuses_training(&c);
     ocl_release(&c);

@@ -17,7 +17,7 @@
 static void usage(void) {
     printf("Usage: pixloc kernels --out DIR [--device-type gpu|cpu] [--channels LIST] [--size HxW]\n"
            "                      [--batch-size N] [--conv-variant cpu|gpu|winograd|gpu_tiled]\n"
-           "                      [--kernel-dir DIR]\n\n"
+           "                      [--wino-m 2|4] [--kernel-dir DIR]\n\n"
            "Writes every OpenCL program pixloc would build for a device of that type and this network,\n"
            "with no such device needed (no OpenCL call is made): for each program NN-NAME.cl (the\n"
            "kernel file with its #include lines expanded, as the host hands it to the driver) and\n"
@@ -33,6 +33,8 @@ static void usage(void) {
            "  --conv-variant cpu|gpu|winograd|gpu_tiled\n"
            "                       every conv layer's variant, as PIXLOC_CONV_VARIANT forces it [the\n"
            "                       device type's default per layer]\n"
+           "  --wino-m 2|4         the Winograd layers' output tiles: F(2x2,3x3) or F(4x4,3x3) [2, as a\n"
+           "                       training network's; inference networks use 4 on CPUs]\n"
            "  --kernel-dir DIR     read kernel sources from DIR instead of the built-in copies\n");
 }
 
@@ -47,8 +49,8 @@ int cmd_kernels(int argc, char **argv) {
     cli_net_shape net;
     cli_net_shape_default(&net);
     const char *out = NULL, *type = "gpu", *kernel_dir = NULL;
-    int variant = -1;
-    enum { O_OUT = 256, O_TYPE, O_BATCH, O_CHANNELS, O_SIZE, O_KDIR, O_VARIANT, O_HELP };
+    int variant = -1, wino_m = 0;
+    enum { O_OUT = 256, O_TYPE, O_BATCH, O_CHANNELS, O_SIZE, O_KDIR, O_VARIANT, O_WINO_M, O_HELP };
     static const struct option opts[] = {{"out", required_argument, 0, O_OUT},
                                          {"device-type", required_argument, 0, O_TYPE},
                                          {"batch-size", required_argument, 0, O_BATCH},
@@ -56,6 +58,7 @@ int cmd_kernels(int argc, char **argv) {
                                          {"size", required_argument, 0, O_SIZE},
                                          {"kernel-dir", required_argument, 0, O_KDIR},
                                          {"conv-variant", required_argument, 0, O_VARIANT},
+                                         {"wino-m", required_argument, 0, O_WINO_M},
                                          {"help", no_argument, 0, O_HELP},
                                          {0, 0, 0, 0}};
     int ch, idx = 0;
@@ -73,6 +76,11 @@ int cmd_kernels(int argc, char **argv) {
             if ((variant = conv3x3_variant_parse(optarg)) < 0)
                 cli_usage_error("kernels", "--conv-variant '%s' is not cpu, gpu, winograd or gpu_tiled", optarg);
             break;
+        case O_WINO_M:
+            if (strcmp(optarg, "2") != 0 && strcmp(optarg, "4") != 0)
+                cli_usage_error("kernels", "--wino-m '%s' is not 2 or 4", optarg);
+            wino_m = atoi(optarg);
+            break;
         case O_HELP: usage(); return PX_EXIT_OK;
         default: cli_usage_error("kernels", "unknown option or missing value: '%s'", argv[optind - 1]);
         }
@@ -84,7 +92,7 @@ int cmd_kernels(int argc, char **argv) {
         cli_usage_error("kernels", "--device-type '%s' is not gpu or cpu", type);
 
     ocl_program_list *list = px_calloc(1, sizeof *list, "program list");
-    net_programs_variant(&t, &net.cfg, net.H, net.W, net.batch, variant, list);
+    net_programs_variant(&t, &net.cfg, net.H, net.W, net.batch, variant, wino_m, list);
     if (px_mkdirs(out) != 0) px_die(PX_EXIT_FAIL, "kernels: cannot create %s: %s", out, strerror(errno));
     ocl_ctx sources = {0}; // only its kernel directory: ocl_source reads no device
     if (kernel_dir) snprintf(sources.kernel_dir, sizeof sources.kernel_dir, "%s", kernel_dir);

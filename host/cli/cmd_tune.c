@@ -430,8 +430,8 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
         break;
     case CONV_VARIANT_GPU: snprintf(out, len, "gpu wg%d seg%d", p->wg, p->dw_seg); break;
     case CONV_VARIANT_WINOGRAD:
-        snprintf(out, len, "winograd co%d tn%d nb%d dw%dx%d%s seg%d", p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk,
-                 p->dw_tc, p->wino_dw ? " (winograd)" : "", p->dw_seg);
+        snprintf(out, len, "winograd F(%dx%d) co%d tn%d nb%d dw%dx%d%s seg%d", conv_wino_m(p), conv_wino_m(p),
+                 p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk, p->dw_tc, p->wino_dw ? " (winograd)" : "", p->dw_seg);
         break;
     default:
         snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co, p->dw_wg,

@@ -61,6 +61,7 @@ void ocl_options_from_env(ocl_options *o) {
         if (*end == 0 && v > 0) o->max_alloc_mb = v;
     }
     o->conv_variant = env("PIXLOC_CONV_VARIANT");
+    o->conv_wino_m = env("PIXLOC_WINO_M");
     o->kernel_profile = env("PIXLOC_KERNEL_PROFILE");
     // PIXLOC_BUILD_THREADS=N: helper threads for background builds (0: none). PoCL's
     // cache off (POCL_KERNEL_CACHE=0) leaves helpers nothing to hand over: none.

@@ -44,6 +44,11 @@ struct conv3x3 {
     conv_wino *wino;         // CONV_VARIANT_WINOGRAD: forward and input gradient
     int fwd_only;            // conv3x3_create_forward: no input-gradient or weight-gradient state
     int bn_fused;            // forward program built with BN_FUSED (bias buffer: bias, scale, shift)
+    // A forward-only layer packs (or Winograd-transforms) its weights once: from (w_mem, w_at),
+    // until conv3x3_weights_changed sets w_stale.
+    int w_stale;
+    cl_mem w_mem;
+    size_t w_at;
 };
 
 // What a layer is built for: training (both directions), or inference forward, with or
@@ -75,6 +80,21 @@ static int forced_variant(const ocl_ctx *c) {
     return v;
 }
 
+// c->conv_wino_m (PIXLOC_WINO_M=2|4 for users): the Winograd layers' output tile side, training
+// and inference alike (0 when unset: the table's or the tuning file's).
+static int forced_wino_m(const ocl_ctx *c) {
+    const char *e = c->conv_wino_m;
+    if (!*e) return 0;
+    if (strcmp(e, "2") != 0 && strcmp(e, "4") != 0) px_die(PX_EXIT_USAGE, "PIXLOC_WINO_M must be 2 or 4, not '%s'", e);
+    return atoi(e);
+}
+
+conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p) {
+    conv3x3_params q = *p;
+    if (q.variant == CONV_VARIANT_WINOGRAD && q.wino_m == 0 && !t->gpu) q.wino_m = 4;
+    return q;
+}
+
 // The per-device-type default table. CPU values were measured with
 // the former bench/bench_conv.c on PoCL 3.1 (2-core Zen 4, batch 64, 50x50), in flop per
 // CPU-second (the machine was shared): forward tile 16 ~105 GFLOP/s per core
@@ -92,6 +112,17 @@ static const conv3x3_params DEFAULTS_GPU = {
 // 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second
 // (direct-convolution flops) against the CPU variant's ~107 (8x48 tiles: 178,
 // 6x64: 169, 12x32: 163; chunks of 2 images: 10-20% slower, scratch out of cache).
+// wino_m = 0: F(2x2,3x3) for training layers, F(4x4,3x3) for inference layers on CPUs
+// (conv3x3_forward_params). F(4x4) against F(2x2) (`pixloc bench`, PoCL 3.1, 2-core Xeon with
+// AVX-512, batch 64, 50x50, fwd / dx ms): 32->64 24.8/26.7 vs 19.9/22.0, 64->128 65.8/67.6 vs
+// 50.8/52.0, 128->64 66.7/62.6 vs 53.6/48.8, 64->32 27.8/26.3 vs 22.1/20.4 (1.2-1.3x; inference
+// at batch 256 345 -> 450 images/s; training would go 94 -> 106 samples/s). Its rounding errors
+// are larger (tests/test_conv.c: up to ~20x F(2x2)'s): with F(4x4) in any two of the seed
+// network's four Winograd layers, the step-1 gradients are only as accurate as TensorFlow's
+// (test_keras: rms error 1.91e-5 against TensorFlow's 1.86e-5 on conv0's kernel) and miss
+// test_keras's strict bound (1e-4 of the largest value), which F(2x2) meets; the inference
+// output meets it with F(4x4) everywhere. So training keeps F(2x2); `PIXLOC_WINO_M` or a
+// tuning entry's wino_m overrides both.
 static const conv3x3_params DEFAULTS_WINO = {.variant = CONV_VARIANT_WINOGRAD,
                                              .tile_co = 4,
                                              .wg = 8,
@@ -178,12 +209,13 @@ conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout) {
 }
 
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W) {
-    int v = forced_variant(c);
+    int v = forced_variant(c), m = forced_wino_m(c);
     conv3x3_params p;
-    if (conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant) &&
-        (!c->target.gpu || conv3x3_gpu_safe(&p))) // (a tuning file edited by hand could hold CPU tiles)
-        return p;
-    return v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_target_variant_defaults(&c->target, v);
+    if (!(conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant) &&
+          (!c->target.gpu || conv3x3_gpu_safe(&p)))) // (a tuning file edited by hand could hold CPU tiles)
+        p = v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_target_variant_defaults(&c->target, v);
+    if (m && p.variant == CONV_VARIANT_WINOGRAD) p.wino_m = m;
+    return p;
 }
 
 // CPU style: the asked tile, halved (down to 4) while half still covers all `cout`
@@ -383,7 +415,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     if (p->variant < 0 || p->variant >= CONV_VARIANT_COUNT || p->tile_co < 1 || p->wg < 1 || p->dw_tk < 1 ||
         p->dw_tc < 1 || p->dw_seg < 16 || (tiled && (p->tile_q < 1 || p->wg_co < 1 || p->dw_wg < 1)) ||
         (p->variant == CONV_VARIANT_WINOGRAD &&
-         (p->wino_tn < 0 || p->wino_tn > 4 || p->wino_nb < 0 || p->wino_dw < 0 || p->wino_dw > 1))) {
+         (p->wino_tn < 0 || p->wino_tn > 4 || p->wino_nb < 0 || p->wino_dw < 0 || p->wino_dw > 1 ||
+          (p->wino_m != 0 && p->wino_m != 2 && p->wino_m != 4)))) {
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
@@ -400,6 +433,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->prm = effective(&c->target, p);
     k->fwd_only = purpose != CONV_FOR_TRAINING;
     k->bn_fused = purpose == CONV_FOR_INFERENCE_BN;
+    k->w_stale = 1;
     k->lx = act_layout_make(max_N, Cin, H, W);
     k->ly = act_layout_make(max_N, Cout, H, W);
     // Kernels index with int: the largest activation buffer must fit.
@@ -575,13 +609,21 @@ static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_m
     }
 }
 
+void conv3x3_weights_changed(conv3x3 *k) { k->w_stale = 1; }
+
 void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off, cl_mem y, int relu) {
     check_n(k, N);
+    // A training layer's packed weights are rewritten by its input gradient (and its weights
+    // change every step): it packs on every call.
+    int packed = k->fwd_only && !k->w_stale && k->w_mem == w && k->w_at == w_off;
+    k->w_stale = 0;
+    k->w_mem = w;
+    k->w_at = w_off;
     if (k->wino) {
-        conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0);
+        conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0, !packed);
         return;
     }
-    pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->dir_f);
+    if (!packed) pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->dir_f);
     run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), y, relu != 0, k->Cout, k->dir_f);
 }
 

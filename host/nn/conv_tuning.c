@@ -28,7 +28,7 @@ typedef struct {
 static const param_key PARAM_KEYS[] = {PK(tile_co, 1, 32),    PK(tile_q, 0, 16), PK(wg, 1, 1024),
                                        PK(wg_co, 0, 1024),    PK(dw_tk, 1, 8),   PK(dw_tc, 1, 8),
                                        PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64),  PK(wino_tn, 0, 4),
-                                       PK(wino_nb, 0, 1024),  PK(wino_dw, 0, 1)};
+                                       PK(wino_nb, 0, 1024),  PK(wino_dw, 0, 1), PK(wino_m, 0, 4)};
 #define NKEYS (sizeof PARAM_KEYS / sizeof PARAM_KEYS[0])
 static const char *const TIME_KEYS[] = {"fwd_ms", "dx_ms", "dw_ms"};
 
@@ -53,9 +53,13 @@ int conv3x3_tuning_parse(const char *params, conv3x3_params *p, char *err, size_
         for (k = 0; k < NKEYS && strcmp(tok, PARAM_KEYS[k].key) != 0; k++) {}
         if (k < NKEYS) {
             long v = strtol(val, &end, 10);
-            if (!*val || *end || v < PARAM_KEYS[k].min || v > PARAM_KEYS[k].max || (!strcmp(tok, "dw_seg") && v % 16))
+            int seg = !strcmp(tok, "dw_seg"), wm = !strcmp(tok, "wino_m");
+            if (!*val || *end || v < PARAM_KEYS[k].min || v > PARAM_KEYS[k].max || (seg && v % 16) || (wm && v % 2))
                 return snprintf(err, errlen, "bad value %s=%s (expected %d..%d%s)", tok, val, PARAM_KEYS[k].min,
-                                PARAM_KEYS[k].max, strcmp(tok, "dw_seg") ? "" : ", a multiple of 16"),
+                                PARAM_KEYS[k].max,
+                                seg  ? ", a multiple of 16"
+                                : wm ? "; 0, 2 or 4"
+                                     : ""),
                        -1;
             got[k] = 1;
             vals[k] = (int)v;

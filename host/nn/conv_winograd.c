@@ -1,9 +1,11 @@
-// Launchers of the Winograd F(2x2,3x3) kernels in cl/conv_winograd.cl.
+// Launchers of the Winograd F(2x2,3x3) and F(4x4,3x3) kernels in cl/conv_winograd.cl
+// (p->wino_m, the output tile side m: 16 or 36 GEMMs per chunk, "NXI" below).
 //
 // With wino_dw, the forward program also holds the weight-gradient kernels: per chunk the
 // input transform into V (as the forward), the gradient transform of dY into the products
 // buffer, 16 GEMMs summed over the tiles into S (added chunk after chunk), and at the end
-// dw = G^T S G and db.
+// dw = G^T S G and db. The weight gradient is F(2x2,3x3) whatever m: with m = 4 its kernels
+// are a third program (WM=2), with its own tiles of the chunk (V holds either).
 //
 // As in host/conv.c, one layer shape builds two programs: forward (CIN=Cin,
 // COUT=Cout, bias) and input gradient (CIN=Cout, COUT=Cin, FLIP=1: the same
@@ -35,35 +37,42 @@ typedef struct {
 
 struct conv_wino {
     ocl_ctx *c;
-    int max_N, H, W, TH, TW, nb, tn, wg;
+    int max_N, H, W, nb, tn, wg;
+    int m, TH, TW;  // the forward's and input gradient's output tile side, tiles per column / row
     size_t tstride; // floats per (xi, channel) row of V and M
     wino_dir f, b;  // forward, input gradient (b unbuilt when fwd_only)
     int fwd_only;
-    cl_mem u, v, m; // transformed weights, inputs, products
-    // wino_dw (a training layer): the weight-gradient kernels of f's program, their GEMM
-    // tile (input x output channels) and the sums S (16 x Cin x Cout, then Cout).
-    int wd, wd_tci, wd_tco;
-    cl_kernel dy, dw_gemm, db, dw_output;
+    cl_mem u, v, m_; // transformed weights, inputs, products
+    // wino_dw (a training layer): the weight-gradient kernels (of f's program, or with m = 4 of
+    // wd_prog, F(2x2) with its own input transform wd_input and tiles wd_TH x wd_TW, row stride
+    // wd_tstride), their GEMM tile (input x output channels) and the sums S (16 x Cin x Cout,
+    // then Cout).
+    int wd, wd_tci, wd_tco, wd_TH, wd_TW;
+    size_t wd_tstride;
+    cl_program wd_prog;
+    cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
 };
 
 static size_t tco_for(int tile_co, int cout);
 
 int conv_wino_tn(const conv3x3_params *p) { return p->wino_tn > 0 ? p->wino_tn : WINO_TN; }
-static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W);
+int conv_wino_m(const conv3x3_params *p) { return p->wino_m == 4 ? 4 : 2; }
+static int nxi_of(int m) { return (m + 2) * (m + 2); }
+static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int m);
 
-// The options of one direction's program (this program's cin -> cout; flip: the input gradient).
-// bn_fused (an inference network's forward: the next batch norm in the epilogue) and wd (a
-// training forward with the Winograd weight gradient) are appended last, so the other
-// programs' options (and cache keys) do not change.
+// The options of one direction's program (this program's cin -> cout; flip: the input gradient;
+// m: the output tile side). bn_fused (an inference network's forward: the next batch norm in
+// the epilogue), wd (the Winograd weight gradient's kernels) and m = 4 are appended last, so
+// the other programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
-                            int wd, char *opt, size_t len) {
+                            int wd, int m, char *opt, size_t len) {
     int tn = conv_wino_tn(p);
     snprintf(opt, len,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
              "-DTSTRIDE=%zu",
              cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
-             tstride_for(p, max_N, H, W));
+             tstride_for(p, max_N, H, W, m));
     if (bn_fused) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_FUSED=1");
@@ -72,15 +81,27 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DWINO_DW=1 -DWD_TCI=%d -DWD_TCO=%d", p->dw_tk, p->dw_tc);
     }
+    if (m != 2) {
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DWM=%d", m);
+    }
 }
+
+// 1 if the weight-gradient kernels are a program of their own (m = 4: they are F(2x2)).
+static int wd_separate(const conv3x3_params *p) { return p->wino_dw && conv_wino_m(p) != 2; }
 
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw, opt, sizeof opt);
+    int m = conv_wino_m(p), sep = wd_separate(p);
+    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, m, opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
-    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, opt, sizeof opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, m, opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    if (sep) {
+        program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 2, opt, sizeof opt);
+        ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    }
 }
 
 static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip, int bn_fused,
@@ -91,7 +112,7 @@ static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, opt, sizeof opt);
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, k->m, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -109,24 +130,30 @@ static int nb_for(const conv3x3_params *p, int max_N) {
     int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
     return nb > max_N ? max_N : nb;
 }
-// A chunk's tiles, rounded up to whole GEMM blocks, plus the 15 tiles the
+// A chunk's tiles (of side m), rounded up to whole GEMM blocks, plus the 15 tiles the
 // output transform's last vector load may read past them.
-static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W) {
+static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int m) {
     int tn = conv_wino_tn(p);
-    size_t tiles = (size_t)nb_for(p, max_N) * ((H + 1) / 2) * ((W + 1) / 2);
+    size_t tiles = (size_t)nb_for(p, max_N) * (size_t)((H + m - 1) / m) * (size_t)((W + m - 1) / m);
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
 }
 
 // fwd_only: the forward direction's sizes alone.
 static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
                     nn_buffers *out) {
-    size_t tstride = tstride_for(p, max_N, H, W);
+    int m = conv_wino_m(p);
+    size_t nxi = (size_t)nxi_of(m), tstride = tstride_for(p, max_N, H, W, m);
     size_t coutp_f = ocl_round_up((size_t)Cout, tco_for(p->tile_co, Cout));
     size_t coutp_b = fwd_only ? 0 : ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
-    size_t nu = 16 * max_sz((size_t)Cin * coutp_f, (size_t)Cout * coutp_b);
-    // 16 blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
-    size_t nv = 16 * (max_sz((size_t)Cin, fwd_only ? 0 : (size_t)Cout) * tstride + 16);
-    size_t nm = 16 * (max_sz(coutp_f, coutp_b) * tstride + 16);
+    size_t nu = nxi * max_sz((size_t)Cin * coutp_f, (size_t)Cout * coutp_b);
+    // NXI blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
+    size_t nv = nxi * (max_sz((size_t)Cin, fwd_only ? 0 : (size_t)Cout) * tstride + 16);
+    size_t nm = nxi * (max_sz(coutp_f, coutp_b) * tstride + 16);
+    if (!fwd_only && wd_separate(p)) { // the F(2x2) weight gradient's V (Cin rows) and Z (Cout rows)
+        size_t t2 = tstride_for(p, max_N, H, W, 2);
+        nv = max_sz(nv, 16 * ((size_t)Cin * t2 + 16));
+        nm = max_sz(nm, 16 * ((size_t)coutp_f * t2 + 16));
+    }
     nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
     nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
     nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
@@ -154,26 +181,39 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->max_N = max_N;
     k->H = H;
     k->W = W;
-    k->TH = (H + 1) / 2;
-    k->TW = (W + 1) / 2;
+    k->m = conv_wino_m(p);
+    k->TH = (H + k->m - 1) / k->m;
+    k->TW = (W + k->m - 1) / k->m;
+    k->wd_TH = (H + 1) / 2;
+    k->wd_TW = (W + 1) / 2;
     k->tn = conv_wino_tn(p);
     k->nb = nb_for(p, max_N);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
-    k->tstride = tstride_for(p, max_N, H, W);
+    k->tstride = tstride_for(p, max_N, H, W, k->m);
+    k->wd_tstride = tstride_for(p, max_N, H, W, 2);
     k->fwd_only = fwd_only;
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
-    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd);
+    int sep = k->wd && wd_separate(p);
+    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd && !sep);
     if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0);
     if (k->wd) {
-        k->dy = ocl_kernel(c, k->f.prog, "wino_dy");
-        k->dw_gemm = ocl_kernel(c, k->f.prog, "wino_dw_gemm");
-        k->db = ocl_kernel(c, k->f.prog, "wino_db");
-        k->dw_output = ocl_kernel(c, k->f.prog, "wino_dw_output");
+        cl_program wp = k->f.prog;
+        k->wd_input = k->f.input;
+        if (sep) { // the F(2x2) weight gradient's own program (conv_wino_programs' third)
+            char opt[OCL_PROGRAM_OPTIONS_MAX];
+            program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 2, opt, sizeof opt);
+            wp = k->wd_prog = ocl_program(c, "conv_winograd.cl", opt);
+            k->wd_input = ocl_kernel(c, wp, "wino_input");
+        }
+        k->dy = ocl_kernel(c, wp, "wino_dy");
+        k->dw_gemm = ocl_kernel(c, wp, "wino_dw_gemm");
+        k->db = ocl_kernel(c, wp, "wino_db");
+        k->dw_output = ocl_kernel(c, wp, "wino_dw_output");
     }
     nn_buffers bl = {0};
     buffers(p, max_N, Cin, Cout, H, W, fwd_only, &bl);
@@ -181,7 +221,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
         px_die(PX_EXIT_FAIL, "conv3x3 winograd: scratch for %d images of %dx%d too large", k->nb, H, W);
     k->u = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
     k->v = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
-    k->m = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+    k->m_ = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
     if (k->wd) {
         if (bl.b[3].bytes > bl.b[3].limit)
             px_die(PX_EXIT_FAIL, "conv3x3 winograd: weight-gradient sums for %d->%d too large", Cin, Cout);
@@ -198,13 +238,14 @@ void conv_wino_free(conv_wino *k) {
         for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
             if (ks[j]) clReleaseKernel(ks[j]);
     }
-    cl_kernel wk[] = {k->dy, k->dw_gemm, k->db, k->dw_output};
+    cl_kernel wk[] = {k->wd_prog ? k->wd_input : NULL, k->dy, k->dw_gemm, k->db, k->dw_output};
     for (size_t j = 0; j < sizeof wk / sizeof wk[0]; j++)
         if (wk[j]) clReleaseKernel(wk[j]);
     for (int i = 0; i < 2; i++) ocl_program_release(k->c, &ds[i]->prog); // this layer's programs
+    if (k->wd_prog) ocl_program_release(k->c, &k->wd_prog);
     ocl_free(&k->u);
     ocl_free(&k->v);
-    ocl_free(&k->m);
+    ocl_free(&k->m_);
     ocl_free(&k->s);
     free(k);
 }
@@ -231,19 +272,22 @@ static void run_transform(conv_wino *k, cl_kernel kern, int channels, int nimg, 
     }
 }
 
+// transform: compute U from w (else U holds this direction's transform of w already).
 static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
-                int relu) {
-    KARG(d->weights, 0, w);
-    KARG(d->weights, 1, w_off);
-    KARG(d->weights, 2, k->u);
-    run_weight_shaped(k, d->weights, d->coutp, d->cin);
+                int relu, int transform) {
+    if (transform) {
+        KARG(d->weights, 0, w);
+        KARG(d->weights, 1, w_off);
+        KARG(d->weights, 2, k->u);
+        run_weight_shaped(k, d->weights, d->coutp, d->cin);
+    }
 
     KARG(d->input, 0, in);
     KARG(d->input, 3, k->v);
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
-    KARG(d->gemm, 2, k->m);
-    KARG(d->output, 0, k->m);
+    KARG(d->gemm, 2, k->m_);
+    KARG(d->output, 0, k->m_);
     KARG(d->output, 2, b);
     KARG(d->output, 3, b_off);
     KARG(d->output, 4, out);
@@ -260,7 +304,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         int nblocks = (int)(((size_t)ntiles + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
         size_t wg = (size_t)k->wg;
-        size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), 16};
+        size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), (size_t)nxi_of(k->m)};
         size_t lg[3] = {wg, 1, 1};
         ocl_run(k->c, d->gemm, 3, gg, lg);
 
@@ -276,28 +320,30 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     }
 }
 
-void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu) {
-    run(k, &k->f, N, x, w, w_off, b, b_off, y, relu);
+void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu,
+                       int transform) {
+    // U is shared with the input gradient's transform: a training layer transforms every time.
+    run(k, &k->f, N, x, w, w_off, b, b_off, y, relu, transform || !k->fwd_only);
 }
 
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx) {
     if (k->fwd_only) px_die(PX_EXIT_FAIL, "conv3x3 winograd: input gradient of a forward-only layer");
     // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
-    run(k, &k->b, N, dy, w, w_off, k->u, 0, dx, 0);
+    run(k, &k->b, N, dy, w, w_off, k->u, 0, dx, 0, 1);
 }
 
 void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem dw, int dw_off, cl_mem db,
                                 int db_off) {
     if (!k->wd) px_die(PX_EXIT_FAIL, "conv3x3 winograd: weight gradient of a layer made without wino_dw");
     wino_dir *d = &k->f;
-    KARG(d->input, 0, x);
-    KARG(d->input, 3, k->v);
+    KARG(k->wd_input, 0, x);
+    KARG(k->wd_input, 3, k->v);
     KARG(k->dy, 0, dy);
-    KARG(k->dy, 3, k->m);
+    KARG(k->dy, 3, k->m_);
     KARG(k->dw_gemm, 0, k->v);
-    KARG(k->dw_gemm, 1, k->m);
+    KARG(k->dw_gemm, 1, k->m_);
     KARG(k->dw_gemm, 3, k->s);
-    KARG(k->db, 0, k->m);
+    KARG(k->db, 0, k->m_);
     KARG(k->db, 2, k->s);
     size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco, 16};
     // CPU: work-groups of one (the work is in the loops). GPU: groups of 8 x 8 (ci, co) work-items
@@ -311,12 +357,12 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
         gb = ocl_round_up(gb, lb);
     }
     for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW, first = n0 == 0;
-        KARG(d->input, 1, n0);
-        KARG(d->input, 2, ntiles);
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->wd_TH * k->wd_TW, first = n0 == 0;
+        KARG(k->wd_input, 1, n0);
+        KARG(k->wd_input, 2, ntiles);
         KARG(k->dy, 1, n0);
         KARG(k->dy, 2, ntiles);
-        run_transform(k, d->input, d->cin, nimg, ntiles);
+        run_transform(k, k->wd_input, d->cin, nimg, ntiles);
         run_transform(k, k->dy, d->cout, nimg, ntiles);
         KARG(k->dw_gemm, 2, ntiles);
         KARG(k->dw_gemm, 4, first);

@@ -339,7 +339,10 @@ static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_b
     n->infer = kind == NET_KIND_INFERENCE;
     n->fold_dirty = 1;
     build_tensors(n);
-    for (int i = 0; i < cfg->nblocks; i++) n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
+    for (int i = 0; i < cfg->nblocks; i++) {
+        n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
+        if (n->infer) n->prm[i] = conv3x3_forward_params(&c->target, &n->prm[i]);
+    }
     return n;
 }
 
@@ -479,16 +482,17 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
 }
 
 void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out) {
-    net_programs_variant(t, cfg, H, W, max_batch, -1, out);
+    net_programs_variant(t, cfg, H, W, max_batch, -1, 0, out);
 }
 
 void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, int variant,
-                          ocl_program_list *out) {
+                          int wino_m, ocl_program_list *out) {
     int cin = 1;
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
         int cout = cfg->channels[i];
         conv3x3_params p =
             variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
+        if (wino_m && p.variant == CONV_VARIANT_WINOGRAD) p.wino_m = wino_m;
         conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
         if (cfg->bn[i])
             batchnorm_programs(t, out);
@@ -779,6 +783,8 @@ static void fold(net *n) {
         batchnorm_fold(n->c, b->cout, n->params, off(n, b->gamma), off(n, b->beta), n->stats, off(n, b->mean),
                        off(n, b->var), n->cfg.bn_eps, n->fused, n->fused_off[i] + C);
     }
+    // The same changes reach the convolutions' packed and transformed weights.
+    for (int i = 0; i < n->cfg.nblocks; i++) conv3x3_weights_changed(n->b[i].conv);
     n->fold_dirty = 0;
 }
 

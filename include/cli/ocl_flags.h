@@ -13,7 +13,8 @@
 //     by the compiled-kernel cache and the tuning file alike;
 //   PIXLOC_CACHE_DEBUG (set, any value) -> cache_debug;
 //   PIXLOC_MAX_ALLOC_MB (a positive whole number; anything else is ignored) -> max_alloc_mb;
-//   PIXLOC_CONV_VARIANT -> conv_variant (checked where it is used, by nn/conv.c);
+//   PIXLOC_CONV_VARIANT -> conv_variant, PIXLOC_WINO_M -> conv_wino_m (both checked where
+//     they are used, by nn/conv.c);
 //   PIXLOC_KERNEL_PROFILE -> kernel_profile (checked by ocl_init).
 //   PIXLOC_MAX_WORK_GROUP (a whole number, 1 to 2^20; anything else is ignored) -> max_wg_cap:
 //     pixloc treats the device's CL_DEVICE_MAX_WORK_GROUP_SIZE as at most this (for tests).

@@ -21,7 +21,13 @@ conv3x3 *conv3x3_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W);
 void conv3x3_free(conv3x3 *k);
 
 // x: (N, Cin) padded planes -> y: (N, Cout) padded planes (ring written as zeros).
+// A forward-only layer (conv3x3_create_forward) reads the weights at (w, w_off) on its first
+// call and keeps them packed (Winograd: transformed) until conv3x3_weights_changed, or a call
+// with another (w, w_off): the caller reports every change of the weights in between.
 void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem b, size_t b_off, cl_mem y, int relu);
+// The weights of a forward-only layer changed: the next conv3x3_forward packs them again.
+// (No effect on a training layer, which packs on every call.)
+void conv3x3_weights_changed(conv3x3 *k);
 // dy: (N, Cout) padded planes (ring zero) -> dx: (N, Cin) padded planes (overwritten).
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx);
 // dw (3,3,Cin,Cout) and db (Cout) are overwritten (not accumulated), reduced over
@@ -41,7 +47,7 @@ enum {
 typedef struct {
     int variant; // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
                  // CONV_VARIANT_GPU: one work-item per output value;
-                 // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) forward and input gradient
+                 // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) or F(4x4,3x3) forward and input gradient
                  // (host/conv_winograd.c), and the weight gradient with wino_dw;
                  // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
     int tile_co; // CPU, GPU tiled: output channels per work-item (forward and input gradient)
@@ -56,7 +62,14 @@ typedef struct {
     int wino_nb; // Winograd: images per chunk (0: its default)
     int wino_dw; // Winograd: 1 = the weight gradient by Winograd too (dw_tk x dw_tc input x output
                  // channels per GEMM work-item), 0 = by the CPU variant's kernels
+    int wino_m;  // Winograd: output tile side of the forward and input gradient, F(m x m, 3x3):
+                 // 2 or 4 (fewer multiplications, larger rounding errors); 0: 2, except in
+                 // conv3x3_forward_params; the Winograd weight gradient is F(2x2,3x3) either way
 } conv3x3_params;
+
+// Winograd's output tile side m of F(m x m, 3x3) for the forward and input gradient: wino_m,
+// 2 when 0.
+int conv_wino_m(const conv3x3_params *p);
 
 // The parameters a created layer runs with (after any fallback, e.g. gpu_tiled -> gpu).
 const conv3x3_params *conv3x3_params_of(const conv3x3 *k);
@@ -79,8 +92,14 @@ int conv3x3_gpu_safe(const conv3x3_params *p);
 //      for users) forces the variant (tests exercise all of them on PoCL): its table
 //      row, unless the tuning file's entry (2.) has that variant; an unknown name exits 2;
 //   2. the device's tuning file written by `pixloc tune` (conv3x3_tuned_params);
-//   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere.
+//   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere;
+// then c->conv_wino_m (PIXLOC_WINO_M=2|4 for users; an unknown value exits 2), if set, sets a
+// Winograd layer's wino_m.
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
+// The parameters of a forward-only (inference) layer from a training layer's: a Winograd
+// wino_m left at 0 becomes 4 on CPUs (F(4x4,3x3): faster, larger rounding errors, which the
+// inference checks take but training's strict gradient checks do not; host/nn/conv.c).
+conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p);
 // 3. alone: the defaults of a kernel target (a live device's or a hypothetical one).
 conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout);
 // Appends the programs conv3x3_create_with would build with these parameters on
@@ -120,7 +139,7 @@ size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int 
 // conv3x3's entries in the device's tuning store (include/runtime/tuning.h, written by
 // `pixloc tune`): one line per layer shape,
 //   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
-//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. wino_dw=.. fwd_ms=.. dx_ms=.. dw_ms=..
+//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. wino_dw=.. wino_m=.. fwd_ms=.. dx_ms=.. dw_ms=..
 // (one line; parameters left out take the variant's table value; every field is bounded).
 #define CONV3X3_TUNING_KIND "conv3x3"
 // Returns 1 and the entry's parameters for an exact (Cin, Cout, H, W) match; 0 if there

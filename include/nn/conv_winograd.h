@@ -1,4 +1,5 @@
-// Winograd F(2x2,3x3) forward and input-gradient convolution (cl/conv_winograd.cl),
+// Winograd F(2x2,3x3) and F(4x4,3x3) forward and input-gradient convolution, and the
+// F(2x2,3x3) weight gradient (cl/conv_winograd.cl),
 // used by host/conv.c for CONV_VARIANT_WINOGRAD. Internal to the conv module.
 #ifndef PIXLOC_CONV_WINOGRAD_H
 #define PIXLOC_CONV_WINOGRAD_H
@@ -17,7 +18,8 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
 void conv_wino_free(conv_wino *k);
 // GEMM tiles per work-item (wino_tn, or its default when 0).
 int conv_wino_tn(const conv3x3_params *p);
-// Appends the two programs conv_wino_create builds on target t (a training layer's).
+// Appends the programs conv_wino_create builds on target t (a training layer's: two, or
+// three with wino_dw and m = 4).
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out);
 // The scratch conv_wino_create allocates (weights, inputs, products; with wino_dw the
@@ -25,8 +27,10 @@ void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N,
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // The scratch conv_wino_create_for(..., fwd_only = 1, ...) allocates.
 void conv_wino_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
-// Same contracts as conv3x3_forward and conv3x3_backward_input.
-void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu);
+// Same contracts as conv3x3_forward and conv3x3_backward_input; transform = 0 (a forward-only
+// layer): the transformed weights of the last call are still right.
+void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu,
+                       int transform);
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx);
 // The weight and bias gradients by Winograd (p->wino_dw = 1 at create; a training layer),
 // with conv3x3_backward_weights's contract.

@@ -1,0 +1,278 @@
+// Winograd F(4x4, 3x3): the weight, input and output transforms of cl/conv_winograd.cl
+// for WM=4 (its GEMM, defines and layout are shared: NXI = 36 matrices, tiles of 4x4
+// outputs, TH x TW of them per image). Lavin and Gray's points 0, 1, -1, 2, -2:
+//   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Tile (ty, tx) reads the 6x6 input patch at padded rows 4ty..4ty+5, columns 4tx..4tx+5.
+// Unlike F(2x2), a patch entry outside the image's padded plane would reach outputs that
+// are written (its share cancels only in exact arithmetic), so the transforms read zeros
+// there: rows past the plane are skipped, columns past it masked. Each transform is one
+// macro, applied to float (GPU-shaped kernels) and float16 (CPU-shaped ones) alike: the
+// same sums in the same order. Accuracy: the coefficients (up to 8 in A^T, 5 in B^T, 1/24
+// in G) make each output's float32 error several times the F(2x2) one's (tests/test_conv.c
+// measures both against a double-precision reference); host/nn/conv.c chooses the layers.
+
+// u0..u5 = G (g0, g1, g2)
+#define WINO4_G(g0, g1, g2, u0, u1, u2, u3, u4, u5)                                                      \
+    do {                                                                                                 \
+        u0 = 0.25f * (g0);                                                                               \
+        u1 = -((g0) + (g1) + (g2)) * (1.0f / 6.0f);                                                      \
+        u2 = -((g0) - (g1) + (g2)) * (1.0f / 6.0f);                                                      \
+        u3 = (g0) * (1.0f / 24.0f) + (g1) * (1.0f / 12.0f) + (g2) * (1.0f / 6.0f);                       \
+        u4 = (g0) * (1.0f / 24.0f) - (g1) * (1.0f / 12.0f) + (g2) * (1.0f / 6.0f);                       \
+        u5 = (g2);                                                                                       \
+    } while (0)
+// e0..e5 = B^T (d0 .. d5); T is the type of the temporaries (float or float16)
+#define WINO4_B(T, d0, d1, d2, d3, d4, d5, e0, e1, e2, e3, e4, e5)                                       \
+    do {                                                                                                 \
+        const T t1_ = (d4) - 4.0f * (d2), t2_ = (d3) - 4.0f * (d1);                                      \
+        const T t3_ = (d4) - (d2), t4_ = 2.0f * ((d3) - (d1));                                           \
+        e0 = 4.0f * (d0) - 5.0f * (d2) + (d4);                                                           \
+        e1 = t1_ + t2_;                                                                                  \
+        e2 = t1_ - t2_;                                                                                  \
+        e3 = t3_ + t4_;                                                                                  \
+        e4 = t3_ - t4_;                                                                                  \
+        e5 = 4.0f * (d1) - 5.0f * (d3) + (d5);                                                           \
+    } while (0)
+// y0..y3 = A^T (m0 .. m5)
+#define WINO4_A(T, m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                               \
+    do {                                                                                                 \
+        const T s12_ = (m1) + (m2), d12_ = (m1) - (m2), s34_ = (m3) + (m4), d34_ = (m3) - (m4);          \
+        y0 = (m0) + s12_ + s34_;                                                                         \
+        y1 = d12_ + 2.0f * d34_;                                                                         \
+        y2 = s12_ + 4.0f * s34_;                                                                         \
+        y3 = d12_ + 8.0f * d34_ + (m5);                                                                  \
+    } while (0)
+
+// Transformed weights U = G g G^T (36 x CIN x COUTP), as the F(2x2) kernel otherwise.
+// global (COUTP rounded up, CIN).
+__kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
+    const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUTP) return;
+    float g[9];
+    for (int t = 0; t < 9; t++) {
+        float v = 0.0f;
+        if (co < COUT) {
+#if FLIP
+            v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
+#else
+            v = w[w_off + (t * CIN + ci) * COUT + co];
+#endif
+        }
+        g[t] = v;
+    }
+    float h[6][3]; // G g
+    for (int j = 0; j < 3; j++)
+        WINO4_G(g[j], g[3 + j], g[6 + j], h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]);
+    for (int i = 0; i < 6; i++) { // (G g) G^T
+        float r[6];
+        WINO4_G(h[i][0], h[i][1], h[i][2], r[0], r[1], r[2], r[3], r[4], r[5]);
+        __global float *ur = u + (i * 6 * CIN + ci) * COUTP + co;
+        for (int k = 0; k < 6; k++) ur[k * CIN * COUTP] = r[k];
+    }
+}
+
+#if PX_GPU
+// GPU shape: one work-item per (tile, input channel). global (>= ntiles, CIN).
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+    const int t = get_global_id(0), ci = get_global_id(1);
+    if (t >= ntiles) return;
+    const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
+    __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 4 * ty * PW + 4 * tx;
+    float e[6][6]; // d B, row by row
+#pragma unroll
+    for (int i = 0; i < 6; i++) {
+        float d[6];
+#pragma unroll
+        for (int j = 0; j < 6; j++) d[j] = 4 * ty + i < PH && 4 * tx + j < PW ? xp[i * PW + j] : 0.0f;
+        WINO4_B(float, d[0], d[1], d[2], d[3], d[4], d[5], e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5]);
+    }
+    __global float *vp = v + ci * TSTRIDE + t;
+#pragma unroll
+    for (int j = 0; j < 6; j++) {
+        float o[6];
+        WINO4_B(float, e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j], o[0], o[1], o[2], o[3], o[4], o[5]);
+#pragma unroll
+        for (int i = 0; i < 6; i++) vp[(i * 6 + j) * VXS] = o[i];
+    }
+}
+#else
+// Patch column j of 16 tiles from two rows of loads: lo[g] holds columns 16g..16g+15 of the
+// chunk, hi[g] columns 16g+4..16g+19; lane l = 4g + q takes column 4l + j.
+#define WINO4_COL(a, sw) ((float16)((a)[0].sw, (a)[1].sw, (a)[2].sw, (a)[3].sw))
+
+// CPU shape: a work-item owns one input plane (image, channel) and walks its tiles 16 at a
+// time along a tile row, as the F(2x2) kernel (the same store rule). Loads: only the
+// 4-lane groups that hold one of the row's tiles (at most 17 floats past a row's end,
+// inside the next row, plane or the buffer's margin); patch rows past the plane are zero,
+// and columns past it are masked where the last tile column overhangs the image.
+// global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+    const int p = get_global_id(0);
+    const int nl = p / CIN, ci = p % CIN;
+    __global const float *xplane = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE;
+    __global float *vplane = v + ci * TSTRIDE + nl * TT;
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx0 = 0; tx0 < TW; tx0 += 16) {
+            const int ntx = min(16, TW - tx0); // lanes holding a tile of this row
+            float16 e[6][6];                   // d B of each patch row
+#pragma unroll
+            for (int i = 0; i < 6; i++) {
+                float16 lo[4], hi[4];
+#pragma unroll
+                for (int g = 0; g < 4; g++) lo[g] = hi[g] = (float16)(0.0f);
+                if (4 * ty + i < PH) {
+                    __global const float *rp = xplane + (4 * ty + i) * PW + 4 * tx0;
+#pragma unroll
+                    for (int g = 0; g < 4; g++)
+                        if (4 * g < ntx) {
+                            lo[g] = vload16(0, rp + 16 * g);
+                            hi[g] = vload16(0, rp + 16 * g + 4);
+                        }
+                }
+                float16 d[6] = {WINO4_COL(lo, s048c), WINO4_COL(lo, s159d), WINO4_COL(lo, s26ae),
+                                WINO4_COL(lo, s37bf), WINO4_COL(hi, s048c), WINO4_COL(hi, s159d)};
+#if 4 * TW > IMG_W // the last tile column's patch overhangs the padded row
+#pragma unroll
+                for (int j = 0; j < 6; j++) d[j] = select(d[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= PW);
+#endif
+                WINO4_B(float16, d[0], d[1], d[2], d[3], d[4], d[5], e[i][0], e[i][1], e[i][2], e[i][3], e[i][4],
+                        e[i][5]);
+            }
+            __global float *vp = vplane + ty * TW + tx0;
+            const int nvalid = ty * TW + tx0 + 16 <= TT ? 16 : ntx;
+#pragma unroll
+            for (int j = 0; j < 6; j++) {
+                float16 o[6];
+                WINO4_B(float16, e[0][j], e[1][j], e[2][j], e[3][j], e[4][j], e[5][j], o[0], o[1], o[2], o[3], o[4],
+                        o[5]);
+#pragma unroll
+                for (int i = 0; i < 6; i++) store_lanes(o[i], vp + (i * 6 + j) * VXS, nvalid);
+            }
+        }
+    }
+}
+#endif
+
+#if PX_GPU
+#define WINO4_PICK(y0, y1, y2, y3, k) ((k) == 0 ? (y0) : (k) == 1 ? (y1) : (k) == 2 ? (y2) : (y3))
+// GPU shape: one work-item per padded output position (ring and rows past the image
+// written as zeros), the CPU kernel's sums in its order. global (>= PLANE, COUT, nimg).
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu) {
+    const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
+    if (q >= PLANE) return;
+    const int row = q / PW, col = q - row * PW;
+    float out = 0.0f;
+    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
+        const int ty = (row - 1) / 4, i = row - 1 - 4 * ty, tx = (col - 1) / 4, j = col - 1 - 4 * tx;
+        __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx;
+        float s[6]; // column j of M A, row by row (picked, not indexed: no private arrays on GPUs)
+#pragma unroll
+        for (int a = 0; a < 6; a++) {
+            __global const float *ma = mp + a * 6 * MXS;
+            float y0, y1, y2, y3;
+            WINO4_A(float, ma[0], ma[MXS], ma[2 * MXS], ma[3 * MXS], ma[4 * MXS], ma[5 * MXS], y0, y1, y2, y3);
+            s[a] = WINO4_PICK(y0, y1, y2, y3, j);
+        }
+        float o0, o1, o2, o3;
+        WINO4_A(float, s[0], s[1], s[2], s[3], s[4], s[5], o0, o1, o2, o3);
+        out = WINO4_PICK(o0, o1, o2, o3, i);
+#if HAS_BIAS
+        out += b[b_off + co];
+#endif
+        if (relu) out = fmax(out, 0.0f);
+#if BN_FUSED
+        out = out * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
+#endif
+    }
+    y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
+}
+#else
+// Lanes 0-3 of a and b, then 4-7 (16 floats): with ILV_LO/ILV_HI's pairs, 4-way interleaves.
+#define ILV2_0 ((uint16)(0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23))
+#define ILV2_1 ((uint16)(8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31))
+
+// Writes padded row rp's columns c0 .. c0+63 (c0 = 1 + 4*tx0), as put_row of the F(2x2) kernel:
+// all 64 while they stay inside the plane (what runs past the row is rewritten later),
+// otherwise only the image's columns.
+void put_row4(__global float *rp, int c0, int room, const float16 *o) {
+    if (room >= 64) {
+        for (int k = 0; k < 4; k++) vstore16(o[k], 0, rp + c0 + 16 * k);
+    } else {
+        float tmp[64];
+        for (int k = 0; k < 4; k++) vstore16(o[k], 0, tmp + 16 * k);
+        const int nv = min(64, IMG_W + 1 - c0); // columns c0 .. IMG_W
+        for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
+    }
+}
+
+// Output transform Y = A^T M A (+ bias, ReLU, folded batch norm). A work-item owns one
+// output plane (image, channel) and writes it as the F(2x2) kernel does (raster order,
+// chunks right to left, ring columns after a tile row's stores, the rows past the image last).
+// global (nimg*COUT).
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu) {
+    const int p = get_global_id(0);
+    const int nl = p / COUT, co = p % COUT;
+    __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
+#if HAS_BIAS
+    const float bias = b[b_off + co];
+#endif
+#if BN_FUSED
+    const float bn_scale = b[b_off + COUT + co], bn_shift = b[b_off + 2 * COUT + co];
+#endif
+    for (int q = 0; q < PW; q++) yp[q] = 0.0f;
+    for (int ty = 0; ty < TH; ty++) {
+        const int rows = min(4, IMG_H - 4 * ty); // image rows of this tile row: 1 to 4
+        for (int tx0 = (NCX - 1) * 16; tx0 >= 0; tx0 -= 16) {
+            __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx0;
+            float16 s[6][4]; // M A, row by row
+#pragma unroll
+            for (int a = 0; a < 6; a++) {
+                __global const float *ma = mp + a * 6 * MXS;
+                const float16 m0 = vload16(0, ma), m1 = vload16(0, ma + MXS), m2 = vload16(0, ma + 2 * MXS);
+                const float16 m3 = vload16(0, ma + 3 * MXS), m4 = vload16(0, ma + 4 * MXS);
+                const float16 m5 = vload16(0, ma + 5 * MXS);
+                WINO4_A(float16, m0, m1, m2, m3, m4, m5, s[a][0], s[a][1], s[a][2], s[a][3]);
+            }
+            float16 yv[4][4];
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+                WINO4_A(float16, s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j], yv[0][j], yv[1][j], yv[2][j],
+                        yv[3][j]);
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+#if HAS_BIAS
+                    yv[i][j] += bias;
+#endif
+                    if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
+#if BN_FUSED
+                    yv[i][j] = yv[i][j] * bn_scale + bn_shift;
+#endif
+                }
+            const int c0 = 1 + 4 * tx0;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                if (i < rows) {
+                    const int row = 4 * ty + 1 + i;
+                    const float16 lo01 = shuffle2(yv[i][0], yv[i][1], ILV_LO), hi01 = shuffle2(yv[i][0], yv[i][1], ILV_HI);
+                    const float16 lo23 = shuffle2(yv[i][2], yv[i][3], ILV_LO), hi23 = shuffle2(yv[i][2], yv[i][3], ILV_HI);
+                    const float16 o[4] = {shuffle2(lo01, lo23, ILV2_0), shuffle2(lo01, lo23, ILV2_1),
+                                          shuffle2(hi01, hi23, ILV2_0), shuffle2(hi01, hi23, ILV2_1)};
+                    put_row4(yp + row * PW, c0, PLANE - (row * PW + c0), o);
+                }
+            }
+        }
+        for (int i = 0; i < rows; i++) { // the ring columns, after the row's stores
+            __global float *rp = yp + (4 * ty + 1 + i) * PW;
+            rp[0] = 0.0f;
+            rp[IMG_W + 1] = 0.0f;
+        }
+    }
+    for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
+}
+#endif
