@@ -32,10 +32,12 @@ static const shape FULL[] =
         {1, 1, 1, 1, 1, 1},     {3, 3, 3, 5, 7, 5},     {1, 3, 5, 3, 5, 7},     {3, 3, 1, 32, 16, 16},
         {1, 1, 17, 17, 16, 16}, {3, 3, 32, 5, 7, 5},    {1, 1, 32, 17, 50, 50}, {3, 3, 5, 32, 50, 50},
         {1, 2, 17, 1, 5, 7},    {3, 3, 32, 32, 16, 16}, {3, 3, 5, 5, 1, 1},     {2, 2, 17, 17, 3, 4},
-        {2, 2, 3, 4, 9, 70}, // rows of more than 16 Winograd tiles (F(4x4): 18, the last overhanging)
+        {2, 2, 3, 4, 9, 69}, // rows of more than 16 Winograd tiles; F(4x4)'s last tile row and column
+                             // overhang the image by 3 (their patches run 2 past the padded plane)
 };
 static const shape TINY[] = {
-    {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4}, {2, 2, 5, 3, 1, 1},
+    {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4},
+    {2, 2, 5, 3, 1, 1}, {1, 2, 2, 3, 9, 9}, // F(4x4) tiles overhanging by 3 both ways (spike_check)
 };
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
@@ -207,8 +209,68 @@ static conv3x3_params case_params(ocl_ctx *c, const shape *s, int variant, int a
             prm.dw_tc = 2;
         }
     }
-    if (variant == CONV_VARIANT_WINOGRAD) prm.wino_m = wm;
+    // F(4x4): both directions, or (alt) the forward alone: the weight gradient then needs its own
+    // F(2x2) program, and the directions their own tiles.
+    if (variant == CONV_VARIANT_WINOGRAD) {
+        prm.wino_m = wm;
+        prm.wino_m_dx = wm == 4 && alt ? 2 : wm;
+    }
     return prm;
+}
+
+// Winograd tiles read whole patches, and F(4x4)'s last ones run past the padded plane (where
+// they must read zeros, not the next row's or plane's values). With +-1e4 spikes in each
+// image's first two rows and columns, the outputs at rows and columns >= 4 (outside every
+// spike's receptive field and outside F(4x4)'s first tiles) must stay within `tol`: a patch
+// that read a neighbour's spikes would carry rounding residues of their size. dir 0: forward
+// (x spiked), 1: input gradient (dy spiked).
+static void spike_check(ocl_ctx *c, conv3x3 *k, const shape *s, int dir, cl_mem bp, const float *params, size_t w_off,
+                        size_t b_off, double tol, const char *tag) {
+    const int N = s->N, H = s->H, W = s->W, Ci = dir ? s->Cout : s->Cin, Co = dir ? s->Cin : s->Cout;
+    if (H < 6 || W < 6) return;
+    size_t ni = (size_t)N * Ci * H * W, no = (size_t)N * Co * H * W, nw = 9 * (size_t)s->Cin * s->Cout;
+    float *in = malloc(ni * sizeof *in);
+    t_fill_uniform(in, ni, -1, 1, &g_rng);
+    for (size_t p = 0; p < ni / ((size_t)H * W); p++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                if (y < 2 || x < 2) in[(p * H + y) * W + x] = ((y + x) % 2 ? 1e4f : -1e4f);
+    act_layout li = act_layout_make(s->max_N, Ci, H, W), lo = act_layout_make(s->max_N, Co, H, W);
+    cl_mem bin = upload_act(c, &li, N, in, "spiked"), bout = ocl_buffer(c, "out", act_floats(&lo) * sizeof(float));
+    ocl_fill_float(c, bout, NAN, act_floats(&lo));
+    double *ind = to_double(in, ni), *wd = to_double(params + w_off, nw), *bd = to_double(params + b_off, s->Cout);
+    double *want = malloc(no * sizeof *want);
+    if (dir == 0) {
+        conv3x3_forward(k, N, bin, bp, w_off, bp, b_off, bout, 0);
+        ref_conv3x3_forward(ind, wd, bd, want, N, s->Cin, s->Cout, H, W, 0);
+    } else {
+        conv3x3_backward_input(k, N, bin, bp, w_off, bout);
+        double *xd = calloc((size_t)N * s->Cin * H * W, sizeof *xd), *dwd = malloc(nw * sizeof *dwd);
+        double *dbd = malloc(s->Cout * sizeof *dbd);
+        ref_conv3x3_backward(xd, wd, ind, want, dwd, dbd, N, s->Cin, s->Cout, H, W);
+        free(xd);
+        free(dwd);
+        free(dbd);
+    }
+    char name[200];
+    snprintf(name, sizeof name, "%s %s, spiked edges, rows/columns >= 4", tag, dir ? "dx" : "y");
+    float *got = download_act(c, &lo, N, bout, name);
+    size_t n = 0;
+    for (size_t p = 0; p < no / ((size_t)H * W); p++) // keep the compared region only, in place
+        for (int y = 4; y < H; y++)
+            for (int x = 4; x < W; x++) {
+                got[n] = got[(p * H + y) * W + x];
+                want[n++] = want[(p * H + y) * W + x];
+            }
+    t_compare(name, got, want, n, tol, 0);
+    free(got);
+    free(want);
+    free(in);
+    free(ind);
+    free(wd);
+    free(bd);
+    ocl_free(&bin);
+    ocl_free(&bout);
 }
 
 // alt: the CPU variant with other tiles and short weight-gradient segments, so
@@ -218,21 +280,21 @@ static conv3x3_params case_params(ocl_ctx *c, const shape *s, int variant, int a
 static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     const int N = s->N, Cin = s->Cin, Cout = s->Cout, H = s->H, W = s->W;
     char tag[160], name[200];
-    (void)VARIANT_NAMES;
     static const char *const names[][2] = {
         {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
-    snprintf(tag, sizeof tag, "%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0], wm == 4 ? " F(4x4)" : "", N,
-             s->max_N, Cin, Cout, H, W);
+    snprintf(tag, sizeof tag, "%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0],
+             wm == 4 ? (alt ? " F(4x4) forward" : " F(4x4)") : "", N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = case_params(c, s, variant, alt, wm);
     // the forward's and input gradient's tolerance (the weight gradient is F(2x2) or direct)
-    const double ks = wm == 4 ? wino_kappa(4) / wino_kappa(2) : 1, wscale = ks * ks;
+    const double ks = wino_kappa(4) / wino_kappa(2);
+    const double wscale_f = prm.wino_m == 4 ? ks * ks : 1, wscale_b = prm.wino_m_dx == 4 ? ks * ks : 1;
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
     if (variant == CONV_VARIANT_WINOGRAD) { // the tile side reaches the programs (F(2x2) would pass too)
         ocl_program_list *pl = calloc(1, sizeof *pl);
         conv3x3_programs(&c->target, conv3x3_params_of(k), s->max_N, Cin, Cout, H, W, pl);
         int with_wm4 = 0;
         for (int i = 0; i < pl->n; i++) with_wm4 += strstr(pl->s[i].options, "-DWM=4") != NULL;
-        CHECK(with_wm4 == (wm == 4 ? 2 : 0), "%s: %d programs built with -DWM=4", tag, with_wm4);
+        CHECK(with_wm4 == (wm == 4 ? 2 - (alt != 0) : 0), "%s: %d programs built with -DWM=4", tag, with_wm4);
         free(pl);
     }
 
@@ -262,8 +324,13 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
         ref_conv3x3_forward(xd, wd, bd, yd, N, Cin, Cout, H, W, relu);
         snprintf(name, sizeof name, "%s y%s", tag, relu ? " relu" : "");
         float *got = download_act(c, &ly, N, by, name);
-        t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin) * wscale, 0);
+        t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin) * wscale_f, 0);
         free(got);
+    }
+
+    if (variant == CONV_VARIANT_WINOGRAD) {
+        spike_check(c, k, s, 0, bp, params, w_off, b_off, tol_for(9 * (size_t)Cin) * wscale_f, tag);
+        spike_check(c, k, s, 1, bp, params, w_off, b_off, tol_for(9 * (size_t)Cout) * wscale_b, tag);
     }
 
     // Gradients.
@@ -273,7 +340,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     TWICE(bdx, act_floats(&lx), dx, conv3x3_backward_input(k, N, bdy, bp, w_off, bdx));
     snprintf(name, sizeof name, "%s dx", tag);
     float *got = download_act(c, &lx, N, bdx, name);
-    t_compare(name, got, dxd, nx, tol_for(9 * (size_t)Cout) * wscale, 0);
+    t_compare(name, got, dxd, nx, tol_for(9 * (size_t)Cout) * wscale_b, 0);
     free(got);
 
     // dw and db land inside a NaN-filled gradient buffer: [pad dw pad db pad].

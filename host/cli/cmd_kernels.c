@@ -33,8 +33,9 @@ static void usage(void) {
            "  --conv-variant cpu|gpu|winograd|gpu_tiled\n"
            "                       every conv layer's variant, as PIXLOC_CONV_VARIANT forces it [the\n"
            "                       device type's default per layer]\n"
-           "  --wino-m 2|4         the Winograd layers' output tiles: F(2x2,3x3) or F(4x4,3x3) [2, as a\n"
-           "                       training network's; inference networks use 4 on CPUs]\n"
+           "  --wino-m 2|4         the Winograd layers' output tiles, forward and input gradient alike:\n"
+           "                       F(2x2,3x3) or F(4x4,3x3) [2, a training network's; inference networks\n"
+           "                       use 4 on CPUs]\n"
            "  --kernel-dir DIR     read kernel sources from DIR instead of the built-in copies\n");
 }
 

@@ -430,7 +430,7 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
         break;
     case CONV_VARIANT_GPU: snprintf(out, len, "gpu wg%d seg%d", p->wg, p->dw_seg); break;
     case CONV_VARIANT_WINOGRAD:
-        snprintf(out, len, "winograd F(%dx%d) co%d tn%d nb%d dw%dx%d%s seg%d", conv_wino_m(p), conv_wino_m(p),
+        snprintf(out, len, "winograd F(%d)/F(%d) co%d tn%d nb%d dw%dx%d%s seg%d", conv_wino_m(p), conv_wino_m_dx(p),
                  p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk, p->dw_tc, p->wino_dw ? " (winograd)" : "", p->dw_seg);
         break;
     default:

@@ -25,10 +25,10 @@ typedef struct {
 // tile_q, dw_tk x dw_tc) are unrolled by the kernel compiler, which takes minutes
 // or fails on huge ones; work-group sizes beyond 1024 exist on no device;
 // conv_winograd.c takes at most 4 GEMM tiles per work-item.
-static const param_key PARAM_KEYS[] = {PK(tile_co, 1, 32),    PK(tile_q, 0, 16), PK(wg, 1, 1024),
-                                       PK(wg_co, 0, 1024),    PK(dw_tk, 1, 8),   PK(dw_tc, 1, 8),
-                                       PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64),  PK(wino_tn, 0, 4),
-                                       PK(wino_nb, 0, 1024),  PK(wino_dw, 0, 1), PK(wino_m, 0, 4)};
+static const param_key PARAM_KEYS[] = {
+    PK(tile_co, 1, 32), PK(tile_q, 0, 16),     PK(wg, 1, 1024),    PK(wg_co, 0, 1024), PK(dw_tk, 1, 8),
+    PK(dw_tc, 1, 8),    PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64),   PK(wino_tn, 0, 4),  PK(wino_nb, 0, 1024),
+    PK(wino_dw, 0, 1),  PK(wino_m, 0, 4),      PK(wino_m_dx, 0, 4)};
 #define NKEYS (sizeof PARAM_KEYS / sizeof PARAM_KEYS[0])
 static const char *const TIME_KEYS[] = {"fwd_ms", "dx_ms", "dw_ms"};
 
@@ -53,7 +53,7 @@ int conv3x3_tuning_parse(const char *params, conv3x3_params *p, char *err, size_
         for (k = 0; k < NKEYS && strcmp(tok, PARAM_KEYS[k].key) != 0; k++) {}
         if (k < NKEYS) {
             long v = strtol(val, &end, 10);
-            int seg = !strcmp(tok, "dw_seg"), wm = !strcmp(tok, "wino_m");
+            int seg = !strcmp(tok, "dw_seg"), wm = !strncmp(tok, "wino_m", 6);
             if (!*val || *end || v < PARAM_KEYS[k].min || v > PARAM_KEYS[k].max || (seg && v % 16) || (wm && v % 2))
                 return snprintf(err, errlen, "bad value %s=%s (expected %d..%d%s)", tok, val, PARAM_KEYS[k].min,
                                 PARAM_KEYS[k].max,

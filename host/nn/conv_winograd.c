@@ -1,5 +1,6 @@
 // Launchers of the Winograd F(2x2,3x3) and F(4x4,3x3) kernels in cl/conv_winograd.cl
-// (p->wino_m, the output tile side m: 16 or 36 GEMMs per chunk, "NXI" below).
+// (the output tile side m of each direction, p->wino_m for the forward and p->wino_m_dx for
+// the input gradient: 16 or 36 GEMMs per chunk, "NXI" below).
 //
 // With wino_dw, the forward program also holds the weight-gradient kernels: per chunk the
 // input transform into V (as the forward), the gradient transform of dY into the products
@@ -33,14 +34,13 @@ typedef struct {
     cl_program prog;
     cl_kernel weights, input, gemm, output;
     int cin, cout, tco, coutp;
+    int m, TH, TW; // output tile side, tiles per column / row
 } wino_dir;
 
 struct conv_wino {
     ocl_ctx *c;
     int max_N, H, W, nb, tn, wg;
-    int m, TH, TW;  // the forward's and input gradient's output tile side, tiles per column / row
-    size_t tstride; // floats per (xi, channel) row of V and M
-    wino_dir f, b;  // forward, input gradient (b unbuilt when fwd_only)
+    wino_dir f, b; // forward, input gradient (b unbuilt when fwd_only)
     int fwd_only;
     cl_mem u, v, m_; // transformed weights, inputs, products
     // wino_dw (a training layer): the weight-gradient kernels (of f's program, or with m = 4 of
@@ -58,6 +58,7 @@ static size_t tco_for(int tile_co, int cout);
 
 int conv_wino_tn(const conv3x3_params *p) { return p->wino_tn > 0 ? p->wino_tn : WINO_TN; }
 int conv_wino_m(const conv3x3_params *p) { return p->wino_m == 4 ? 4 : 2; }
+int conv_wino_m_dx(const conv3x3_params *p) { return p->wino_m_dx == 4 ? 4 : 2; }
 static int nxi_of(int m) { return (m + 2) * (m + 2); }
 static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int m);
 
@@ -93,10 +94,10 @@ static int wd_separate(const conv3x3_params *p) { return p->wino_dw && conv_wino
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    int m = conv_wino_m(p), sep = wd_separate(p);
-    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, m, opt, sizeof opt);
+    int sep = wd_separate(p);
+    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, conv_wino_m(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
-    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, m, opt, sizeof opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     if (sep) {
         program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 2, opt, sizeof opt);
@@ -105,14 +106,17 @@ void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N,
 }
 
 static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin, int cout, int flip, int bn_fused,
-                     int wd) {
+                     int wd, int m) {
     int t = (int)tco_for(p->tile_co, cout);
+    d->m = m;
+    d->TH = (k->H + m - 1) / m;
+    d->TW = (k->W + m - 1) / m;
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, k->m, opt, sizeof opt);
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, m, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
@@ -141,18 +145,26 @@ static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int 
 // fwd_only: the forward direction's sizes alone.
 static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
                     nn_buffers *out) {
-    int m = conv_wino_m(p);
-    size_t nxi = (size_t)nxi_of(m), tstride = tstride_for(p, max_N, H, W, m);
+    // Per direction (forward: Cin -> Cout at m_f; input gradient: Cout -> Cin at m_b; the F(2x2)
+    // weight gradient: Cin and Cout rows), NXI blocks of channels x tstride floats, each padded
+    // by 16 (VXS, MXS in the kernels); each buffer holds the largest.
+    int mf = conv_wino_m(p), mb = conv_wino_m_dx(p);
+    size_t xf = (size_t)nxi_of(mf), xb = (size_t)nxi_of(mb);
+    size_t tf = tstride_for(p, max_N, H, W, mf), tb = tstride_for(p, max_N, H, W, mb);
     size_t coutp_f = ocl_round_up((size_t)Cout, tco_for(p->tile_co, Cout));
-    size_t coutp_b = fwd_only ? 0 : ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
-    size_t nu = nxi * max_sz((size_t)Cin * coutp_f, (size_t)Cout * coutp_b);
-    // NXI blocks of channels x tstride floats, each padded by 16 (VXS, MXS in the kernels).
-    size_t nv = nxi * (max_sz((size_t)Cin, fwd_only ? 0 : (size_t)Cout) * tstride + 16);
-    size_t nm = nxi * (max_sz(coutp_f, coutp_b) * tstride + 16);
-    if (!fwd_only && wd_separate(p)) { // the F(2x2) weight gradient's V (Cin rows) and Z (Cout rows)
-        size_t t2 = tstride_for(p, max_N, H, W, 2);
-        nv = max_sz(nv, 16 * ((size_t)Cin * t2 + 16));
-        nm = max_sz(nm, 16 * ((size_t)coutp_f * t2 + 16));
+    size_t coutp_b = ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
+    size_t nu = xf * (size_t)Cin * coutp_f;
+    size_t nv = xf * ((size_t)Cin * tf + 16);
+    size_t nm = xf * (coutp_f * tf + 16);
+    if (!fwd_only) {
+        nu = max_sz(nu, xb * (size_t)Cout * coutp_b);
+        nv = max_sz(nv, xb * ((size_t)Cout * tb + 16));
+        nm = max_sz(nm, xb * (coutp_b * tb + 16));
+        if (wd_separate(p)) { // the F(2x2) weight gradient's V (Cin rows) and Z (Cout rows)
+            size_t t2 = tstride_for(p, max_N, H, W, 2);
+            nv = max_sz(nv, 16 * ((size_t)Cin * t2 + 16));
+            nm = max_sz(nm, 16 * (coutp_f * t2 + 16));
+        }
     }
     nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
     nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
@@ -181,9 +193,6 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->max_N = max_N;
     k->H = H;
     k->W = W;
-    k->m = conv_wino_m(p);
-    k->TH = (H + k->m - 1) / k->m;
-    k->TW = (W + k->m - 1) / k->m;
     k->wd_TH = (H + 1) / 2;
     k->wd_TW = (W + 1) / 2;
     k->tn = conv_wino_tn(p);
@@ -192,15 +201,14 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
-    k->tstride = tstride_for(p, max_N, H, W, k->m);
     k->wd_tstride = tstride_for(p, max_N, H, W, 2);
     k->fwd_only = fwd_only;
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
     int sep = k->wd && wd_separate(p);
-    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd && !sep);
-    if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0);
+    dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd && !sep, conv_wino_m(p));
+    if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p));
     if (k->wd) {
         cl_program wp = k->f.prog;
         k->wd_input = k->f.input;
@@ -296,7 +304,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->TH * k->TW;
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * d->TH * d->TW;
         KARG(d->input, 1, n0);
         KARG(d->input, 2, ntiles);
         run_transform(k, d->input, d->cin, nimg, ntiles);
@@ -304,7 +312,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         int nblocks = (int)(((size_t)ntiles + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
         KARG(d->gemm, 3, nblocks);
         size_t wg = (size_t)k->wg;
-        size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), (size_t)nxi_of(k->m)};
+        size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), (size_t)nxi_of(d->m)};
         size_t lg[3] = {wg, 1, 1};
         ocl_run(k->c, d->gemm, 3, gg, lg);
 

@@ -57,7 +57,7 @@ void net_free(net *n);
 void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, ocl_program_list *out);
 // The same with every conv layer's variant forced (conv3x3_target_variant_defaults), as
 // PIXLOC_CONV_VARIANT does; variant < 0: net_programs. wino_m (2 or 4; 0: the table's) sets
-// the output tile side of the Winograd layers.
+// the output tile side of the Winograd layers (forward and input gradient).
 void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, int variant,
                           int wino_m, ocl_program_list *out);
 // The memory plan without allocating: net_create's list of every device buffer
