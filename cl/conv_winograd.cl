@@ -112,6 +112,25 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
 #define ILV_HI ((uint16)(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31))
 
+// The epilogue of every output transform, on a float or float16 lvalue v: + the channel's bias
+// (HAS_BIAS), ReLU (the kernels' `relu` argument), then the folded batch norm (BN_FUSED).
+#if HAS_BIAS
+#define WINO_BIAS(v, bias) v += (bias)
+#else
+#define WINO_BIAS(v, bias) (void)0
+#endif
+#if BN_FUSED
+#define WINO_BN(v, scale, shift) v = v * (scale) + (shift)
+#else
+#define WINO_BN(v, scale, shift) (void)0
+#endif
+#define WINO_EPILOGUE(v, bias, scale, shift)                                                                           \
+    do {                                                                                                               \
+        WINO_BIAS(v, bias);                                                                                            \
+        if (relu) v = fmax(v, 0.0f);                                                                                   \
+        WINO_BN(v, scale, shift);                                                                                      \
+    } while (0)
+
 #if !PX_GPU
 // Stores the first nvalid lanes of r at dst (all 16 with one vector store). The CPU transforms
 // (wino_input, wino_dy) store a chunk of 16 tiles this way.
@@ -127,16 +146,10 @@ void store_lanes(float16 r, __global float *dst, int nvalid) {
 
 #endif
 
-#if WM == 4
-#include "winograd_f4.h" // wino_weights, wino_input, wino_output of F(4x4,3x3)
-#else
-// Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
-// w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
-// global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
-__kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
-    const int co = get_global_id(0), ci = get_global_id(1);
-    if (co >= COUTP) return;
-    float g[9];
+// The 3x3 filter (taps row by row) from input channel ci to output channel co of this
+// program's convolution (FLIP: the forward weights flipped, channels swapped); zero for
+// co >= COUT (the GEMM's padding channels).
+void wino_filter(__global const float *w, int w_off, int co, int ci, float *g) {
     for (int t = 0; t < 9; t++) {
         float v = 0.0f;
         if (co < COUT) {
@@ -148,6 +161,19 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
         }
         g[t] = v;
     }
+}
+
+#if WM == 4
+#include "winograd_f4.h" // F(4x4,3x3): wino_weights, wino_input, wino_out_at / wino_out_chunk
+#else
+// Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
+// global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
+__kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
+    const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUTP) return;
+    float g[9];
+    wino_filter(w, w_off, co, ci, g);
     float h[12]; // G g: 4 rows x 3 columns
     for (int j = 0; j < 3; j++) {
         h[0 * 3 + j] = g[0 * 3 + j];
@@ -247,34 +273,16 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 #endif
 
 #if PX_GPU
-// GPU shape: one work-item per padded output position (ring and rows past the image
-// written as zeros), the same sums in the same order as the CPU kernel below.
-// global (>= PLANE, COUT, nimg); images n0 .. n0+nimg-1.
-__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu) {
-    const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
-    if (q >= PLANE) return;
-    const int row = q / PW, col = q - row * PW;
-    float out = 0.0f;
-    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
-        const int ty = (row - 1) / 2, i = row - 1 - 2 * ty, tx = (col - 1) / 2, j = col - 1 - 2 * tx;
-        __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx;
-        float s[4];
-        for (int a = 0; a < 4; a++) {
-            const float m0 = mp[(a * 4 + 0) * MXS], m1 = mp[(a * 4 + 1) * MXS];
-            const float m2 = mp[(a * 4 + 2) * MXS], m3 = mp[(a * 4 + 3) * MXS];
-            s[a] = j == 0 ? m0 + m1 + m2 : m1 - m2 - m3;
-        }
-        out = i == 0 ? s[0] + s[1] + s[2] : s[1] - s[2] - s[3];
-#if HAS_BIAS
-        out += b[b_off + co];
-#endif
-        if (relu) out = fmax(out, 0.0f);
-#if BN_FUSED
-        out = out * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
-#endif
+// Output (i, j) of the tile whose first product of this output channel is at mp: the CPU
+// kernel's sums in its order (wino_output below, GPU shape).
+float wino_out_at(__global const float *mp, int i, int j) {
+    float s[4];
+    for (int a = 0; a < 4; a++) {
+        const float m0 = mp[(a * 4 + 0) * MXS], m1 = mp[(a * 4 + 1) * MXS];
+        const float m2 = mp[(a * 4 + 2) * MXS], m3 = mp[(a * 4 + 3) * MXS];
+        s[a] = j == 0 ? m0 + m1 + m2 : m1 - m2 - m3;
     }
-    y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
+    return i == 0 ? s[0] + s[1] + s[2] : s[1] - s[2] - s[3];
 }
 #else
 // Writes padded row rp's columns c0 .. c0+31 (c0 = 1 + 2*tx0). Columns past
@@ -294,73 +302,92 @@ void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
     }
 }
 
-// Output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], + bias, ReLU. A
-// work-item owns one output plane (image, channel) and writes it in raster
-// order: row 0 (zeros), then per tile row its one or two image rows and their
-// ring columns, then the rows past the image (zeros). A store that runs past a
-// row's end is overwritten by what this work-item writes after it.
+// One chunk of 16 tiles of tile row ty (tiles tx0 ..; mp: their first product in M of this
+// output channel): Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], the epilogue, and the tile row's
+// `rows` image rows stored from column c0 = 1 + 2*tx0 (wino_output below). Lanes past TW read
+// the next tiles (or, at the chunk's end, past its tiles but inside TSTRIDE): computed, never kept.
+void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx0, int rows, float bias,
+                    float bn_scale, float bn_shift, int relu) {
+    float16 s[4][2];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const float16 m0 = vload16(0, mp + (i * 4 + 0) * MXS);
+        const float16 m1 = vload16(0, mp + (i * 4 + 1) * MXS);
+        const float16 m2 = vload16(0, mp + (i * 4 + 2) * MXS);
+        const float16 m3 = vload16(0, mp + (i * 4 + 3) * MXS);
+        s[i][0] = m0 + m1 + m2;
+        s[i][1] = m1 - m2 - m3;
+    }
+    float16 yv[2][2];
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        yv[0][j] = s[0][j] + s[1][j] + s[2][j];
+        yv[1][j] = s[1][j] - s[2][j] - s[3][j];
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) WINO_EPILOGUE(yv[i][j], bias, bn_scale, bn_shift);
+    const int c0 = 1 + 2 * tx0;
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        if (i < rows) {
+            const int row = 2 * ty + 1 + i;
+            put_row(yp + row * PW, c0, PLANE - (row * PW + c0), shuffle2(yv[i][0], yv[i][1], ILV_LO),
+                    shuffle2(yv[i][0], yv[i][1], ILV_HI));
+        }
+    }
+}
+#endif
+
+#endif // WM
+
+#if PX_GPU
+// Output transform, GPU shape: one work-item per padded output position (ring and rows past
+// the image written as zeros), each output by wino_out_at. global (>= PLANE, COUT, nimg).
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu) {
+    const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
+    if (q >= PLANE) return;
+    const int row = q / PW, col = q - row * PW;
+    float out = 0.0f;
+    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
+        const int ty = (row - 1) / WM, i = row - 1 - WM * ty, tx = (col - 1) / WM, j = col - 1 - WM * tx;
+        out = wino_out_at(m + co * TSTRIDE + (nl * TH + ty) * TW + tx, i, j);
+        WINO_EPILOGUE(out, b[b_off + co], b[b_off + COUT + co], b[b_off + 2 * COUT + co]);
+    }
+    y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
+}
+#else
+// Output transform, CPU shape (+ bias, ReLU, folded batch norm: WINO_EPILOGUE). A work-item
+// owns one output plane (image, channel) and writes it in raster order: row 0 (zeros), then
+// per tile row its image rows (1 to WM) and their ring columns, then the rows past the image
+// (zeros). A store that runs past a row's end is overwritten by what this work-item writes
+// after it: chunks go right to left, so only the last one's stores run past the row's end
+// (into the next row's first columns), and the chunks to its left write those columns of the
+// next row afterwards; the ring columns come after the tile row's stores.
 // global (nimg*COUT); images n0 .. n0+nimg-1.
 __kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
                           __global float *restrict y, int relu) {
     const int p = get_global_id(0);
     const int nl = p / COUT, co = p % COUT;
     __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
+    float bias = 0.0f, bn_scale = 1.0f, bn_shift = 0.0f; // (read only where the epilogue uses them)
 #if HAS_BIAS
-    const float bias = b[b_off + co];
+    bias = b[b_off + co];
 #endif
 #if BN_FUSED
-    const float bn_scale = b[b_off + COUT + co], bn_shift = b[b_off + 2 * COUT + co];
+    bn_scale = b[b_off + COUT + co];
+    bn_shift = b[b_off + 2 * COUT + co];
 #endif
     for (int q = 0; q < PW; q++) yp[q] = 0.0f;
     for (int ty = 0; ty < TH; ty++) {
-        const int rows = min(2, IMG_H - 2 * ty); // image rows of this tile row: 1 or 2
-        // Chunks right to left: only the last one's stores run past the row's
-        // end (into the next row's first columns), and the chunks to its left
-        // write those columns of the second row afterwards.
-        for (int tx0 = (NCX - 1) * 16; tx0 >= 0; tx0 -= 16) {
-            // Lanes past TW read the next tiles (or, at the chunk's end, past
-            // its tiles but inside TSTRIDE): computed, never kept.
-            __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx0;
-            float16 s[4][2];
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                const float16 m0 = vload16(0, mp + (i * 4 + 0) * MXS);
-                const float16 m1 = vload16(0, mp + (i * 4 + 1) * MXS);
-                const float16 m2 = vload16(0, mp + (i * 4 + 2) * MXS);
-                const float16 m3 = vload16(0, mp + (i * 4 + 3) * MXS);
-                s[i][0] = m0 + m1 + m2;
-                s[i][1] = m1 - m2 - m3;
-            }
-            float16 yv[2][2];
-#pragma unroll
-            for (int j = 0; j < 2; j++) {
-                yv[0][j] = s[0][j] + s[1][j] + s[2][j];
-                yv[1][j] = s[1][j] - s[2][j] - s[3][j];
-            }
-#pragma unroll
-            for (int i = 0; i < 2; i++)
-#pragma unroll
-                for (int j = 0; j < 2; j++) {
-#if HAS_BIAS
-                    yv[i][j] += bias;
-#endif
-                    if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
-#if BN_FUSED
-                    yv[i][j] = yv[i][j] * bn_scale + bn_shift;
-#endif
-                }
-            const int c0 = 1 + 2 * tx0;
-#pragma unroll
-            for (int i = 0; i < 2; i++) {
-                if (i < rows) {
-                    const int row = 2 * ty + 1 + i;
-                    put_row(yp + row * PW, c0, PLANE - (row * PW + c0), shuffle2(yv[i][0], yv[i][1], ILV_LO),
-                            shuffle2(yv[i][0], yv[i][1], ILV_HI));
-                }
-            }
-        }
+        const int rows = min(WM, IMG_H - WM * ty); // image rows of this tile row
+        for (int tx0 = (NCX - 1) * 16; tx0 >= 0; tx0 -= 16)
+            wino_out_chunk(m + co * TSTRIDE + (nl * TH + ty) * TW + tx0, yp, ty, tx0, rows, bias, bn_scale, bn_shift,
+                           relu);
         for (int i = 0; i < rows; i++) { // the ring columns, after the row's stores
-            __global float *rp = yp + (2 * ty + 1 + i) * PW;
+            __global float *rp = yp + (WM * ty + 1 + i) * PW;
             rp[0] = 0.0f;
             rp[IMG_W + 1] = 0.0f;
         }
@@ -368,8 +395,6 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
     for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
 }
 #endif
-
-#endif // WM
 
 // --- Weight gradient (WINO_DW=1: built into the forward program of a training layer) -----
 // The forward is linear in U: y_t = A^T (sum_ci U[ci] (.) V_t[ci]) A, so

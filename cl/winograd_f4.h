@@ -51,17 +51,7 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
     const int co = get_global_id(0), ci = get_global_id(1);
     if (co >= COUTP) return;
     float g[9];
-    for (int t = 0; t < 9; t++) {
-        float v = 0.0f;
-        if (co < COUT) {
-#if FLIP
-            v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
-#else
-            v = w[w_off + (t * CIN + ci) * COUT + co];
-#endif
-        }
-        g[t] = v;
-    }
+    wino_filter(w, w_off, co, ci, g);
     float h[6][3]; // G g
     for (int j = 0; j < 3; j++)
         WINO4_G(g[j], g[3 + j], g[6 + j], h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j]);
@@ -157,37 +147,20 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 
 #if PX_GPU
 #define WINO4_PICK(y0, y1, y2, y3, k) ((k) == 0 ? (y0) : (k) == 1 ? (y1) : (k) == 2 ? (y2) : (y3))
-// GPU shape: one work-item per padded output position (ring and rows past the image
-// written as zeros), the CPU kernel's sums in its order. global (>= PLANE, COUT, nimg).
-__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu) {
-    const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
-    if (q >= PLANE) return;
-    const int row = q / PW, col = q - row * PW;
-    float out = 0.0f;
-    if (row >= 1 && row <= IMG_H && col >= 1 && col <= IMG_W) {
-        const int ty = (row - 1) / 4, i = row - 1 - 4 * ty, tx = (col - 1) / 4, j = col - 1 - 4 * tx;
-        __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx;
-        float s[6]; // column j of M A, row by row (picked, not indexed: no private arrays on GPUs)
+// Output (i, j) of the tile whose first product of this output channel is at mp: the CPU
+// kernel's sums in its order (cl/conv_winograd.cl's wino_output, GPU shape).
+float wino_out_at(__global const float *mp, int i, int j) {
+    float s[6]; // column j of M A, row by row (picked, not indexed: no private arrays on GPUs)
 #pragma unroll
-        for (int a = 0; a < 6; a++) {
-            __global const float *ma = mp + a * 6 * MXS;
-            float y0, y1, y2, y3;
-            WINO4_A(float, ma[0], ma[MXS], ma[2 * MXS], ma[3 * MXS], ma[4 * MXS], ma[5 * MXS], y0, y1, y2, y3);
-            s[a] = WINO4_PICK(y0, y1, y2, y3, j);
-        }
-        float o0, o1, o2, o3;
-        WINO4_A(float, s[0], s[1], s[2], s[3], s[4], s[5], o0, o1, o2, o3);
-        out = WINO4_PICK(o0, o1, o2, o3, i);
-#if HAS_BIAS
-        out += b[b_off + co];
-#endif
-        if (relu) out = fmax(out, 0.0f);
-#if BN_FUSED
-        out = out * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
-#endif
+    for (int a = 0; a < 6; a++) {
+        __global const float *ma = mp + a * 6 * MXS;
+        float y0, y1, y2, y3;
+        WINO4_A(float, ma[0], ma[MXS], ma[2 * MXS], ma[3 * MXS], ma[4 * MXS], ma[5 * MXS], y0, y1, y2, y3);
+        s[a] = WINO4_PICK(y0, y1, y2, y3, j);
     }
-    y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
+    float o0, o1, o2, o3;
+    WINO4_A(float, s[0], s[1], s[2], s[3], s[4], s[5], o0, o1, o2, o3);
+    return WINO4_PICK(o0, o1, o2, o3, i);
 }
 #else
 // Lanes 0-3 of a and b, then 4-7 (16 floats): with ILV_LO/ILV_HI's pairs, 4-way interleaves.
@@ -208,71 +181,39 @@ void put_row4(__global float *rp, int c0, int room, const float16 *o) {
     }
 }
 
-// Output transform Y = A^T M A (+ bias, ReLU, folded batch norm). A work-item owns one
-// output plane (image, channel) and writes it as the F(2x2) kernel does (raster order,
-// chunks right to left, ring columns after a tile row's stores, the rows past the image last).
-// global (nimg*COUT).
-__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu) {
-    const int p = get_global_id(0);
-    const int nl = p / COUT, co = p % COUT;
-    __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
-#if HAS_BIAS
-    const float bias = b[b_off + co];
-#endif
-#if BN_FUSED
-    const float bn_scale = b[b_off + COUT + co], bn_shift = b[b_off + 2 * COUT + co];
-#endif
-    for (int q = 0; q < PW; q++) yp[q] = 0.0f;
-    for (int ty = 0; ty < TH; ty++) {
-        const int rows = min(4, IMG_H - 4 * ty); // image rows of this tile row: 1 to 4
-        for (int tx0 = (NCX - 1) * 16; tx0 >= 0; tx0 -= 16) {
-            __global const float *mp = m + co * TSTRIDE + (nl * TH + ty) * TW + tx0;
-            float16 s[6][4]; // M A, row by row
+// One chunk of 16 tiles of tile row ty, as the F(2x2) wino_out_chunk: Y = A^T M A, the
+// epilogue, and the tile row's `rows` image rows stored from column c0 = 1 + 4*tx0.
+void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx0, int rows, float bias,
+                    float bn_scale, float bn_shift, int relu) {
+    float16 s[6][4]; // M A, row by row
 #pragma unroll
-            for (int a = 0; a < 6; a++) {
-                __global const float *ma = mp + a * 6 * MXS;
-                const float16 m0 = vload16(0, ma), m1 = vload16(0, ma + MXS), m2 = vload16(0, ma + 2 * MXS);
-                const float16 m3 = vload16(0, ma + 3 * MXS), m4 = vload16(0, ma + 4 * MXS);
-                const float16 m5 = vload16(0, ma + 5 * MXS);
-                WINO4_A(float16, m0, m1, m2, m3, m4, m5, s[a][0], s[a][1], s[a][2], s[a][3]);
-            }
-            float16 yv[4][4];
+    for (int a = 0; a < 6; a++) {
+        __global const float *ma = mp + a * 6 * MXS;
+        const float16 m0 = vload16(0, ma), m1 = vload16(0, ma + MXS), m2 = vload16(0, ma + 2 * MXS);
+        const float16 m3 = vload16(0, ma + 3 * MXS), m4 = vload16(0, ma + 4 * MXS);
+        const float16 m5 = vload16(0, ma + 5 * MXS);
+        WINO4_A(float16, m0, m1, m2, m3, m4, m5, s[a][0], s[a][1], s[a][2], s[a][3]);
+    }
+    float16 yv[4][4];
 #pragma unroll
-            for (int j = 0; j < 4; j++)
-                WINO4_A(float16, s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j], yv[0][j], yv[1][j], yv[2][j],
-                        yv[3][j]);
+    for (int j = 0; j < 4; j++)
+        WINO4_A(float16, s[0][j], s[1][j], s[2][j], s[3][j], s[4][j], s[5][j], yv[0][j], yv[1][j], yv[2][j],
+                yv[3][j]);
 #pragma unroll
-            for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++)
 #pragma unroll
-                for (int j = 0; j < 4; j++) {
-#if HAS_BIAS
-                    yv[i][j] += bias;
-#endif
-                    if (relu) yv[i][j] = fmax(yv[i][j], 0.0f);
-#if BN_FUSED
-                    yv[i][j] = yv[i][j] * bn_scale + bn_shift;
-#endif
-                }
-            const int c0 = 1 + 4 * tx0;
+        for (int j = 0; j < 4; j++) WINO_EPILOGUE(yv[i][j], bias, bn_scale, bn_shift);
+    const int c0 = 1 + 4 * tx0;
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                if (i < rows) {
-                    const int row = 4 * ty + 1 + i;
-                    const float16 lo01 = shuffle2(yv[i][0], yv[i][1], ILV_LO), hi01 = shuffle2(yv[i][0], yv[i][1], ILV_HI);
-                    const float16 lo23 = shuffle2(yv[i][2], yv[i][3], ILV_LO), hi23 = shuffle2(yv[i][2], yv[i][3], ILV_HI);
-                    const float16 o[4] = {shuffle2(lo01, lo23, ILV2_0), shuffle2(lo01, lo23, ILV2_1),
-                                          shuffle2(hi01, hi23, ILV2_0), shuffle2(hi01, hi23, ILV2_1)};
-                    put_row4(yp + row * PW, c0, PLANE - (row * PW + c0), o);
-                }
-            }
-        }
-        for (int i = 0; i < rows; i++) { // the ring columns, after the row's stores
-            __global float *rp = yp + (4 * ty + 1 + i) * PW;
-            rp[0] = 0.0f;
-            rp[IMG_W + 1] = 0.0f;
+    for (int i = 0; i < 4; i++) {
+        if (i < rows) {
+            const int row = 4 * ty + 1 + i;
+            const float16 lo01 = shuffle2(yv[i][0], yv[i][1], ILV_LO), hi01 = shuffle2(yv[i][0], yv[i][1], ILV_HI);
+            const float16 lo23 = shuffle2(yv[i][2], yv[i][3], ILV_LO), hi23 = shuffle2(yv[i][2], yv[i][3], ILV_HI);
+            const float16 o[4] = {shuffle2(lo01, lo23, ILV2_0), shuffle2(lo01, lo23, ILV2_1),
+                                  shuffle2(hi01, hi23, ILV2_0), shuffle2(hi01, hi23, ILV2_1)};
+            put_row4(yp + row * PW, c0, PLANE - (row * PW + c0), o);
         }
     }
-    for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
 }
 #endif
