@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "net.h"
 #include "ocl.h"
+#include "ocl_flags.h"
 #include "rng.h"
 #include "test_util.h"
 
@@ -180,6 +181,7 @@ static void check_refuses_training(ocl_ctx *c) {
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
+    ocl_options_from_env(&o); // the cache directory and settings (and the kernel profile), as the CLI reads them
     o.quiet = 1;
     ocl_init(&c, &o);
     uint64_t st = 12345;
