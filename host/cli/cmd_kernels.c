@@ -78,9 +78,8 @@ int cmd_kernels(int argc, char **argv) {
                 cli_usage_error("kernels", "--conv-variant '%s' is not cpu, gpu, winograd or gpu_tiled", optarg);
             break;
         case O_WINO_M:
-            if (strcmp(optarg, "2") != 0 && strcmp(optarg, "4") != 0)
+            if ((wino_m = conv3x3_wino_m_parse(optarg)) < 0)
                 cli_usage_error("kernels", "--wino-m '%s' is not 2 or 4", optarg);
-            wino_m = atoi(optarg);
             break;
         case O_HELP: usage(); return PX_EXIT_OK;
         default: cli_usage_error("kernels", "unknown option or missing value: '%s'", argv[optind - 1]);

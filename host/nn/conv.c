@@ -80,13 +80,20 @@ static int forced_variant(const ocl_ctx *c) {
     return v;
 }
 
+int conv3x3_wino_m_parse(const char *s) { return !strcmp(s, "2") ? 2 : !strcmp(s, "4") ? 4 : -1; }
+
+void conv3x3_force_wino_m(conv3x3_params *p, int m) {
+    if (m && p->variant == CONV_VARIANT_WINOGRAD) p->wino_m = p->wino_m_dx = m;
+}
+
 // c->conv_wino_m (PIXLOC_WINO_M=2|4 for users): the Winograd layers' output tile side, training
 // and inference alike (0 when unset: the table's or the tuning file's).
 static int forced_wino_m(const ocl_ctx *c) {
     const char *e = c->conv_wino_m;
     if (!*e) return 0;
-    if (strcmp(e, "2") != 0 && strcmp(e, "4") != 0) px_die(PX_EXIT_USAGE, "PIXLOC_WINO_M must be 2 or 4, not '%s'", e);
-    return atoi(e);
+    int m = conv3x3_wino_m_parse(e);
+    if (m < 0) px_die(PX_EXIT_USAGE, "PIXLOC_WINO_M must be 2 or 4, not '%s'", e);
+    return m;
 }
 
 conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p) {
@@ -218,7 +225,7 @@ conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H
     if (!(conv3x3_tuned_params(c, Cin, Cout, H, W, &p) && (v < 0 || v == p.variant) &&
           (!c->target.gpu || conv3x3_gpu_safe(&p)))) // (a tuning file edited by hand could hold CPU tiles)
         p = v < 0 ? conv3x3_target_params(&c->target, Cin, Cout) : conv3x3_target_variant_defaults(&c->target, v);
-    if (m && p.variant == CONV_VARIANT_WINOGRAD) p.wino_m = p.wino_m_dx = m;
+    conv3x3_force_wino_m(&p, m);
     return p;
 }
 

@@ -44,11 +44,9 @@ struct conv_wino {
     int fwd_only;
     cl_mem u, v, m_; // transformed weights, inputs, products
     // wino_dw (a training layer): the weight-gradient kernels (of f's program, or with m = 4 of
-    // wd_prog, F(2x2) with its own input transform wd_input and tiles wd_TH x wd_TW, row stride
-    // wd_tstride), their GEMM tile (input x output channels) and the sums S (16 x Cin x Cout,
-    // then Cout).
+    // wd_prog, F(2x2) with its own input transform wd_input and tiles wd_TH x wd_TW), their GEMM
+    // tile (input x output channels) and the sums S (16 x Cin x Cout, then Cout).
     int wd, wd_tci, wd_tco, wd_TH, wd_TW;
-    size_t wd_tstride;
     cl_program wd_prog;
     cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
@@ -201,7 +199,6 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
-    k->wd_tstride = tstride_for(p, max_N, H, W, 2);
     k->fwd_only = fwd_only;
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
@@ -330,8 +327,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
 
 void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu,
                        int transform) {
-    // U is shared with the input gradient's transform: a training layer transforms every time.
-    run(k, &k->f, N, x, w, w_off, b, b_off, y, relu, transform || !k->fwd_only);
+    run(k, &k->f, N, x, w, w_off, b, b_off, y, relu, transform);
 }
 
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx) {

@@ -492,7 +492,7 @@ void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int
         int cout = cfg->channels[i];
         conv3x3_params p =
             variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
-        if (wino_m && p.variant == CONV_VARIANT_WINOGRAD) p.wino_m = p.wino_m_dx = wino_m;
+        conv3x3_force_wino_m(&p, wino_m);
         conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
         if (cfg->bn[i])
             batchnorm_programs(t, out);

@@ -102,6 +102,12 @@ conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H
 // wino_m left at 0 becomes 4 on CPUs (F(4x4,3x3): faster, larger rounding errors, which the
 // inference checks take but training's strict gradient checks do not; host/nn/conv.c).
 conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p);
+// "2" or "4" -> 2 or 4 (a Winograd output tile side, as PIXLOC_WINO_M and `pixloc kernels
+// --wino-m` give it); anything else -> -1.
+int conv3x3_wino_m_parse(const char *s);
+// m (2 or 4) as both tile sides (wino_m, wino_m_dx) of a Winograd layer; m = 0 or another
+// variant: no change.
+void conv3x3_force_wino_m(conv3x3_params *p, int m);
 // 3. alone: the defaults of a kernel target (a live device's or a hypothetical one).
 conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout);
 // Appends the programs conv3x3_create_with would build with these parameters on

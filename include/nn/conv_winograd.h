@@ -27,8 +27,9 @@ void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N,
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
 // The scratch conv_wino_create_for(..., fwd_only = 1, ...) allocates.
 void conv_wino_forward_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out);
-// Same contracts as conv3x3_forward and conv3x3_backward_input; transform = 0 (a forward-only
-// layer): the transformed weights of the last call are still right.
+// Same contracts as conv3x3_forward and conv3x3_backward_input; transform = 0: the transformed
+// weights of the last call are still right (only a forward-only layer's: a training layer's
+// input gradient transforms its weights into the same scratch; conv3x3_forward decides).
 void conv_wino_forward(conv_wino *k, int N, cl_mem x, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem y, int relu,
                        int transform);
 void conv_wino_backward_input(conv_wino *k, int N, cl_mem dy, cl_mem w, int w_off, cl_mem dx);
