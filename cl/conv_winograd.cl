@@ -52,9 +52,6 @@
 #if WM != 2 && WM != 4
 #error "WM (output tile side) must be 2 or 4"
 #endif
-#if WINO_DW && WM != 2
-#error "the Winograd weight gradient is F(2x2,3x3): build it with WM=2"
-#endif
 #define WT (WM + 2)   // input patch side: 4 or 6
 #define NXI (WT * WT) // transformed tile entries: 16 or 36 (GEMMs per chunk)
 #define TH ((IMG_H + WM - 1) / WM)
@@ -69,6 +66,8 @@
 // transforms, varying run to run, without it.
 #define VXS (CIN * TSTRIDE + 16)
 #define MXS (COUTP * TSTRIDE + 16)
+// WINO_DW: the weight-gradient sums S[xi][ci][co] (NXI x CIN x COUT), then the bias sums (COUT).
+#define SDB (NXI * CIN * COUT)
 
 // NXI (16 or 36) batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
 // a work-item owns TCO channels x TN*16 tiles in float16 accumulators.
@@ -398,23 +397,22 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 
 // --- Weight gradient (WINO_DW=1: built into the forward program of a training layer) -----
 // The forward is linear in U: y_t = A^T (sum_ci U[ci] (.) V_t[ci]) A, so
-//   dL/dU[ci][co] = sum_t V_t[ci] (.) Z_t[co],  Z_t = A dY_t A^T (4x4 from the tile's 2x2 dY),
-//   dL/dg = G^T (dL/dU) G                       (3x3 from 4x4),
-// and the bias gradient is sum_t Z_t[1][1] (= the sum of the tile's four dY). Per chunk:
+//   dL/dU[ci][co] = sum_t V_t[ci] (.) Z_t[co],  Z_t = A dY_t A^T (WT x WT from the tile's WM x WM dY),
+//   dL/dg = G^T (dL/dU) G                       (3x3 from WT x WT),
+// and the bias gradient is sum_t Z_t[1][1] (= the sum of the tile's dY: A's row 1 is all ones).
+// Per chunk:
 //   wino_input:   V from x, as in the forward
 //   wino_dy:      Z[xi][co][t] into the products buffer (M's layout, COUT <= COUTP rows)
 //   wino_dw_gemm: S[xi][ci][co] (+)= sum_t V[xi][ci][t] Z[xi][co][t]   (first chunk: =)
-//   wino_db:      S[16][co]      (+)= sum_t Z[5][co][t]
-// and once: wino_dw_output, dw = G^T S G and db. Where a tile is partial (odd H or W), its
-// second row or column of dY is the ring (zero), so Z's last row or column is exactly zero,
-// and it meets the only entries of V that read past the image (the next plane's top ring
-// row, also zero, or the buffer's zeroed margin). Sums over tiles run 16 lanes wide in
+//   wino_db:      S[NXI][co]     (+)= sum_t Z[WT + 1][co][t]
+// and once: wino_dw_output, dw = G^T S G and db. This section has F(2x2)'s wino_dy and
+// wino_dw_output; cl/winograd_f4.h has F(4x4)'s (WM=4). Where an F(2x2) tile is partial (odd
+// H or W), its second row or column of dY is the ring (zero), so Z's last row or column is
+// exactly zero, and it meets the only entries of V that read past the image (the next plane's
+// top ring row, also zero, or the buffer's zeroed margin). Sums over tiles run 16 lanes wide in
 // tile order and are added chunk after chunk: a fixed order, bit-identical run to run.
 // Defines: WD_TCI x WD_TCO (input x output channels per GEMM work-item).
-#if WINO_DW
-// Weight-gradient sums: S[xi][ci][co] (16 x CIN x COUT), then the bias sums (COUT).
-#define SDB (16 * CIN * COUT)
-
+#if WINO_DW && WM == 2
 #if PX_GPU
 // GPU shape: one work-item per (tile, output channel). global (>= ntiles, COUT).
 __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
@@ -480,10 +478,13 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 }
 #endif
 
+#endif // WINO_DW && WM == 2
+
+#if WINO_DW
 // S[xi][ci][co] (+)= sum over the chunk's ntiles tiles of V[xi][ci][t] Z[xi][co][t]: a
 // work-item owns WD_TCI x WD_TCO (ci, co) pairs in float16 accumulators (16 tiles a step,
 // the tail masked), summed across lanes at the end. Channels past the end repeat the last
-// one (computed, not stored). global (ceil(CIN/WD_TCI), ceil(COUT/WD_TCO), 16).
+// one (computed, not stored). global (ceil(CIN/WD_TCI), ceil(COUT/WD_TCO), NXI).
 __kernel void wino_dw_gemm(__global const float *restrict v, __global const float *restrict z, int ntiles,
                            __global float *restrict s, int first) {
     const int ci0 = get_global_id(0) * WD_TCI, co0 = get_global_id(1) * WD_TCO, xi = get_global_id(2);
@@ -532,11 +533,11 @@ __kernel void wino_dw_gemm(__global const float *restrict v, __global const floa
             }
 }
 
-// S[SDB + co] (+)= sum over the chunk's tiles of Z[5][co][t]. global (COUT).
+// S[SDB + co] (+)= sum over the chunk's tiles of Z[WT + 1][co][t]. global (COUT).
 __kernel void wino_db(__global const float *restrict z, int ntiles, __global float *restrict s, int first) {
     const int co = get_global_id(0);
     if (co >= COUT) return;
-    __global const float *zr = z + 5 * MXS + co * TSTRIDE;
+    __global const float *zr = z + (WT + 1) * MXS + co * TSTRIDE;
     float16 acc = (float16)(0.0f);
     int t = 0;
     for (; t + 16 <= ntiles; t += 16) acc += vload16(0, zr + t);
@@ -545,6 +546,7 @@ __kernel void wino_db(__global const float *restrict z, int ntiles, __global flo
     s[SDB + co] = first ? h : s[SDB + co] + h;
 }
 
+#if WM == 2
 // dw (Keras (3,3,CIN,COUT) at dw_off) = G^T S G, and db (at db_off) = the bias sums, both
 // overwritten. G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]. global (COUT rounded up, CIN).
 __kernel void wino_dw_output(__global const float *restrict s, __global float *dw, int dw_off, __global float *db,
@@ -567,4 +569,5 @@ __kernel void wino_dw_output(__global const float *restrict s, __global float *d
     }
     if (ci == 0) db[db_off + co] = s[SDB + co];
 }
-#endif
+#endif // WM == 2
+#endif // WINO_DW

@@ -217,3 +217,127 @@ void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx
     }
 }
 #endif
+
+#if WINO_DW
+// The weight gradient (cl/conv_winograd.cl's WINO_DW section) with F(4x4) tiles:
+//   Z = A dY A^T (6x6 from the tile's 4x4 dY), A = (A^T)^T: rows [1 0 0 0], [1 1 1 1], [1 -1 1 -1],
+//       [1 2 4 8], [1 -2 4 -8], [0 0 0 1]; the bias sums are Z[1][1] (xi = 7, the sum of the 16 dY);
+//   dw = G^T S G (3x3 from 6x6).
+// Outputs of a partial tile past the image (4ty+i >= IMG_H or 4tx+j >= IMG_W) count as zero dY:
+// unlike F(2x2), the patch may reach beyond the ring into the next row's image columns.
+// z0..z5 = A (y0 .. y3)
+#define WINO4_AZ(T, y0, y1, y2, y3, z0, z1, z2, z3, z4, z5)                                              \
+    do {                                                                                                 \
+        const T s02_ = (y0) + (y2), s13_ = (y1) + (y3);                                                  \
+        const T p_ = (y0) + 4.0f * (y2), q_ = 2.0f * ((y1) + 4.0f * (y3));                               \
+        z0 = (y0);                                                                                       \
+        z1 = s02_ + s13_;                                                                                \
+        z2 = s02_ - s13_;                                                                                \
+        z3 = p_ + q_;                                                                                    \
+        z4 = p_ - q_;                                                                                    \
+        z5 = (y3);                                                                                       \
+    } while (0)
+// q0..q2 = G^T (p0 .. p5)
+#define WINO4_GT(p0, p1, p2, p3, p4, p5, q0, q1, q2)                                                     \
+    do {                                                                                                 \
+        const float s12_ = (p1) + (p2), d12_ = (p1) - (p2), s34_ = (p3) + (p4), d34_ = (p3) - (p4);      \
+        q0 = 0.25f * (p0) - s12_ * (1.0f / 6.0f) + s34_ * (1.0f / 24.0f);                                \
+        q1 = -d12_ * (1.0f / 6.0f) + d34_ * (1.0f / 12.0f);                                              \
+        q2 = (s34_ - s12_) * (1.0f / 6.0f) + (p5);                                                       \
+    } while (0)
+
+#if PX_GPU
+// GPU shape: one work-item per (tile, output channel). global (>= ntiles, COUT).
+__kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
+    const int t = get_global_id(0), co = get_global_id(1);
+    if (t >= ntiles) return;
+    const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
+    __global const float *yp = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE + (4 * ty + 1) * PW + 4 * tx + 1;
+    float h[4][6]; // dY A^T, row by row
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        float y[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++) y[j] = 4 * ty + a < IMG_H && 4 * tx + j < IMG_W ? yp[a * PW + j] : 0.0f;
+        WINO4_AZ(float, y[0], y[1], y[2], y[3], h[a][0], h[a][1], h[a][2], h[a][3], h[a][4], h[a][5]);
+    }
+    __global float *zp = z + co * TSTRIDE + t;
+#pragma unroll
+    for (int j = 0; j < 6; j++) {
+        float o[6];
+        WINO4_AZ(float, h[0][j], h[1][j], h[2][j], h[3][j], o[0], o[1], o[2], o[3], o[4], o[5]);
+#pragma unroll
+        for (int i = 0; i < 6; i++) zp[(i * 6 + j) * MXS] = o[i];
+    }
+}
+#else
+// CPU shape: a work-item owns one dY plane (image, channel) and walks its tiles 16 at a time
+// along a tile row, as wino_input (the same loads, store rule and masks, on the image's
+// columns 1 .. IMG_W instead of the padded row's). global (nimg*COUT).
+__kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
+    const int p = get_global_id(0);
+    const int nl = p / COUT, co = p % COUT;
+    __global const float *yplane = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
+    __global float *zplane = z + co * TSTRIDE + nl * TT;
+    for (int ty = 0; ty < TH; ty++) {
+        for (int tx0 = 0; tx0 < TW; tx0 += 16) {
+            const int ntx = min(16, TW - tx0);
+            float16 h[4][6]; // dY A^T of each of the tile row's dY rows
+#pragma unroll
+            for (int a = 0; a < 4; a++) {
+                float16 lo[4];
+#pragma unroll
+                for (int g = 0; g < 4; g++) lo[g] = (float16)(0.0f);
+                if (4 * ty + a < IMG_H) {
+                    __global const float *rp = yplane + (4 * ty + 1 + a) * PW + 1 + 4 * tx0;
+#pragma unroll
+                    for (int g = 0; g < 4; g++)
+                        if (4 * g < ntx) lo[g] = vload16(0, rp + 16 * g);
+                }
+                float16 y[4] = {WINO4_COL(lo, s048c), WINO4_COL(lo, s159d), WINO4_COL(lo, s26ae), WINO4_COL(lo, s37bf)};
+#if 4 * TW > IMG_W // the last tile column overhangs the image
+#pragma unroll
+                for (int j = 0; j < 4; j++) y[j] = select(y[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= IMG_W);
+#endif
+                WINO4_AZ(float16, y[0], y[1], y[2], y[3], h[a][0], h[a][1], h[a][2], h[a][3], h[a][4], h[a][5]);
+            }
+            __global float *zp = zplane + ty * TW + tx0;
+            const int nvalid = ty * TW + tx0 + 16 <= TT ? 16 : ntx;
+#pragma unroll
+            for (int j = 0; j < 6; j++) {
+                float16 o[6];
+                WINO4_AZ(float16, h[0][j], h[1][j], h[2][j], h[3][j], o[0], o[1], o[2], o[3], o[4], o[5]);
+#pragma unroll
+                for (int i = 0; i < 6; i++) store_lanes(o[i], zp + (i * 6 + j) * MXS, nvalid);
+            }
+        }
+    }
+}
+#endif
+
+// dw (Keras (3,3,CIN,COUT) at dw_off) = G^T S G, and db (at db_off) = the bias sums, both
+// overwritten. global (COUT rounded up, CIN).
+__kernel void wino_dw_output(__global const float *restrict s, __global float *dw, int dw_off, __global float *db,
+                             int db_off) {
+    const int co = get_global_id(0), ci = get_global_id(1);
+    if (co >= COUT) return;
+    float q[3][6]; // G^T S: rows ky, columns j (unrolled: registers, no stack on GPUs)
+#pragma unroll
+    for (int j = 0; j < 6; j++) {
+        float p[6];
+#pragma unroll
+        for (int i = 0; i < 6; i++) p[i] = s[((i * 6 + j) * CIN + ci) * COUT + co];
+        WINO4_GT(p[0], p[1], p[2], p[3], p[4], p[5], q[0][j], q[1][j], q[2][j]);
+    }
+#pragma unroll
+    for (int ky = 0; ky < 3; ky++) { // (G^T S) G
+        __global float *d = dw + dw_off + (ky * 3 * CIN + ci) * COUT + co;
+        float r0, r1, r2;
+        WINO4_GT(q[ky][0], q[ky][1], q[ky][2], q[ky][3], q[ky][4], q[ky][5], r0, r1, r2);
+        d[0 * CIN * COUT] = r0;
+        d[1 * CIN * COUT] = r1;
+        d[2 * CIN * COUT] = r2;
+    }
+    if (ci == 0) db[db_off + co] = s[SDB + co];
+}
+#endif // WINO_DW

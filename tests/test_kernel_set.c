@@ -56,21 +56,27 @@ static void check_profile(const char *profile) {
     ocl_release(&c);
 }
 
-// The untuned defaults by layer width (host/nn/conv.c: winograd_wins, winograd_dw_wins).
+// The untuned defaults by layer width (host/nn/conv.c: winograd_wins; Winograd layers take
+// F(4x4) gradients, the weight gradient by Winograd too, and F(2x2) training forwards).
 static void check_defaults(void) {
     ocl_target cpu = {0}, gpu = {0};
     gpu.gpu = 1;
     static const struct {
         int cin, cout, variant, wino_dw;
     } rows[] = {{1, 32, CONV_VARIANT_CPU, 0},        {16, 32, CONV_VARIANT_CPU, 0},
-                {32, 64, CONV_VARIANT_WINOGRAD, 0},  {64, 32, CONV_VARIANT_WINOGRAD, 0},
-                {63, 128, CONV_VARIANT_WINOGRAD, 0}, {64, 64, CONV_VARIANT_WINOGRAD, 1},
+                {31, 64, CONV_VARIANT_CPU, 0},       {64, 31, CONV_VARIANT_CPU, 0},
+                {32, 64, CONV_VARIANT_WINOGRAD, 1},  {64, 32, CONV_VARIANT_WINOGRAD, 1},
+                {63, 128, CONV_VARIANT_WINOGRAD, 1}, {64, 64, CONV_VARIANT_WINOGRAD, 1},
                 {64, 128, CONV_VARIANT_WINOGRAD, 1}, {128, 64, CONV_VARIANT_WINOGRAD, 1}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         conv3x3_params p = conv3x3_target_params(&cpu, rows[i].cin, rows[i].cout);
         CHECK(p.variant == rows[i].variant && p.wino_dw == rows[i].wino_dw,
               "cpu defaults %d->%d: variant %d wino_dw %d, want %d %d", rows[i].cin, rows[i].cout, p.variant, p.wino_dw,
               rows[i].variant, rows[i].wino_dw);
+        if (p.variant == CONV_VARIANT_WINOGRAD)
+            CHECK(conv_wino_m(&p) == 2 && conv_wino_m_dx(&p) == 4 && conv_wino_m_dw(&p) == 4,
+                  "cpu defaults %d->%d: tile sides %d/%d/%d, want 2/4/4", rows[i].cin, rows[i].cout, conv_wino_m(&p),
+                  conv_wino_m_dx(&p), conv_wino_m_dw(&p));
         p = conv3x3_target_params(&gpu, rows[i].cin, rows[i].cout);
         CHECK(p.variant == CONV_VARIANT_GPU_TILED && p.wino_dw == 0, "gpu defaults %d->%d: variant %d wino_dw %d",
               rows[i].cin, rows[i].cout, p.variant, p.wino_dw);

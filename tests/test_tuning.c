@@ -85,12 +85,19 @@ static void check_parser(void) {
               bad[i]);
     // The largest value of every field is accepted.
     const char *top = "conv3x3 1 1 1 1 variant=gpu_tiled tile_co=32 tile_q=16 wg=1024 wg_co=1024 dw_tk=8 dw_tc=8 "
-                      "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 wino_dw=1 fwd_ms=0 dx_ms=0 dw_ms=0";
+                      "dw_seg=65536 dw_wg=64 wino_tn=4 wino_nb=1024 wino_dw=1 wino_m=4 wino_m_dx=4 wino_m_dw=4 "
+                      "wino_nb_dw=1024 fwd_ms=0 dx_ms=0 dw_ms=0";
     CHECK(conv3x3_tuning_parse_line(top, shape, &p, err, sizeof err) == 0, "largest values rejected: %s", err);
     CHECK(p.wino_dw == 1, "wino_dw=1 parsed");
     CHECK(conv3x3_tuning_parse_line("conv3x3 1 1 1 1 variant=winograd", shape, &p, err, sizeof err) == 0 &&
-              p.wino_dw == 0,
-          "wino_dw left out: the table's 0");
+              p.wino_dw == 1 && p.wino_m_dw == 4,
+          "wino_dw, wino_m_dw left out: the table's 1, 4");
+    CHECK(conv3x3_tuning_parse_line("conv3x3 1 1 1 1 variant=winograd wino_dw=0 wino_m_dw=2 wino_nb_dw=3", shape, &p,
+                                    err, sizeof err) == 0 &&
+              p.wino_dw == 0 && p.wino_m_dw == 2 && p.wino_nb_dw == 3,
+          "wino_dw=0 wino_m_dw=2 wino_nb_dw=3 parsed");
+    CHECK(conv3x3_tuning_parse_line("conv3x3 1 1 1 1 variant=winograd wino_m_dw=3", shape, &p, err, sizeof err) != 0,
+          "wino_m_dw=3 accepted");
     printf("OK     tuning-file line parser\n");
 }
 

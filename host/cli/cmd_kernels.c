@@ -33,9 +33,10 @@ static void usage(void) {
            "  --conv-variant cpu|gpu|winograd|gpu_tiled\n"
            "                       every conv layer's variant, as PIXLOC_CONV_VARIANT forces it [the\n"
            "                       device type's default per layer]\n"
-           "  --wino-m 2|4         the Winograd layers' output tiles, forward and input gradient alike:\n"
-           "                       F(2x2,3x3) or F(4x4,3x3) [2, a training network's; inference networks\n"
-           "                       use 4 on CPUs]\n"
+           "  --wino-m 2|4         the Winograd layers' output tiles in every direction (forward, input\n"
+           "                       and weight gradient): F(2x2,3x3) or F(4x4,3x3), as PIXLOC_WINO_M forces\n"
+           "                       them [on CPUs: training forwards 2, gradients 4, inference networks 4;\n"
+           "                       Winograd on GPUs: 2]\n"
            "  --kernel-dir DIR     read kernel sources from DIR instead of the built-in copies\n");
 }
 

@@ -153,14 +153,14 @@ static int grid(const ocl_target *t, int v, cand *out) {
             ADD(M_DW, p.dw_tk = 2; p.dw_tc = 2); // (wino_nb comes with the forward fields: M_FWD above)
             break;
         }
-        // its direct weight gradient is the CPU one, tuned there;
-        out[0].mask = M_FWD; // the Winograd one (wino_dw) is tuned here
+        // its own weight gradient (wino_dw, the table row's) is tuned here; the CPU variant's
+        // kernels (wino_dw = 0) are the CPU grid's candidates
         ADD(M_FWD, p.wino_tn = 2);
         ADD(M_FWD, p.wino_nb = 16);
         ADD(M_FWD, p.tile_co = 8);
-        ADD(M_DW, p.wino_dw = 1);
-        ADD(M_DW, p.wino_dw = 1; p.dw_tk = 4; p.dw_tc = 4);
-        ADD(M_DW, p.wino_dw = 1; p.dw_tk = 2; p.dw_tc = 8);
+        ADD(M_DW, p.dw_tk = 6; p.dw_tc = 4);
+        ADD(M_DW, p.dw_tk = 2; p.dw_tc = 8);
+        ADD(M_DW, p.wino_m_dw = 2);
         break;
     case CONV_VARIANT_GPU: // wg is shared by both kernels: whole candidates
         ADD(M_FWD | M_DW, p.wg = 128);
@@ -185,8 +185,8 @@ static int grid(const ocl_target *t, int v, cand *out) {
     return n;
 }
 
-// Which weight-gradient kernels a variant uses by default: Winograd uses the CPU ones (its
-// own, wino_dw, are candidates of the Winograd grid), except on a GPU, where it always has its own.
+// Which other variant's weight-gradient candidates a variant may take: Winograd the CPU ones
+// (wino_dw = 0; its own, wino_dw = 1, are in its grid), except on a GPU, where it always has its own.
 static int dw_family(const ocl_target *t, int v) {
     return v == CONV_VARIANT_WINOGRAD && !t->gpu ? CONV_VARIANT_CPU : v;
 }
@@ -391,6 +391,8 @@ static void tune_layer(ocl_ctx *c, const tune_opts *o, int cin, int cout, double
             choice.dw_seg = bd->p.dw_seg;
             choice.dw_wg = bd->p.dw_wg;
             choice.wino_dw = bd->p.variant == CONV_VARIANT_WINOGRAD ? bd->p.wino_dw : 0;
+            choice.wino_m_dw = choice.wino_dw ? bd->p.wino_m_dw : 0;
+            choice.wino_nb_dw = choice.wino_dw ? bd->p.wino_nb_dw : 0;
         }
     }
 
@@ -430,8 +432,13 @@ static void describe(char *out, size_t len, const conv3x3_params *p) {
         break;
     case CONV_VARIANT_GPU: snprintf(out, len, "gpu wg%d seg%d", p->wg, p->dw_seg); break;
     case CONV_VARIANT_WINOGRAD:
-        snprintf(out, len, "winograd F(%d)/F(%d) co%d tn%d nb%d dw%dx%d%s seg%d", conv_wino_m(p), conv_wino_m_dx(p),
-                 p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk, p->dw_tc, p->wino_dw ? " (winograd)" : "", p->dw_seg);
+        if (p->wino_dw)
+            snprintf(out, len, "winograd F(%d)/F(%d)/F(%d) co%d tn%d nb%d/%d dw%dx%d (winograd)", conv_wino_m(p),
+                     conv_wino_m_dx(p), conv_wino_m_dw(p), p->tile_co, p->wino_tn, p->wino_nb, p->wino_nb_dw, p->dw_tk,
+                     p->dw_tc);
+        else
+            snprintf(out, len, "winograd F(%d)/F(%d) co%d tn%d nb%d dw%dx%d seg%d", conv_wino_m(p), conv_wino_m_dx(p),
+                     p->tile_co, p->wino_tn, p->wino_nb, p->dw_tk, p->dw_tc, p->dw_seg);
         break;
     default:
         snprintf(out, len, "gpu_tiled %dx%d*%dx%d dw%d*%dx%d seg%d", p->wg, p->wg_co, p->tile_q, p->tile_co, p->dw_wg,

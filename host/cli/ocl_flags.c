@@ -53,6 +53,9 @@ void ocl_options_from_env(ocl_options *o) {
     o->kernel_dir = env("PIXLOC_KERNEL_DIR");
     cache_dir_resolve(o->cache_dir, sizeof o->cache_dir);
     o->cache_debug = getenv("PIXLOC_CACHE_DEBUG") != NULL;
+    // PIXLOC_QUEUE_PROFILING=1: event times on the queue, which PoCL's tracing prints
+    // (POCL_TRACING=text; tools/kernel_times.py sums them per kernel).
+    o->queue_profiling = getenv("PIXLOC_QUEUE_PROFILING") != NULL;
     o->max_alloc_mb = 0;
     const char *mb = env("PIXLOC_MAX_ALLOC_MB");
     if (mb) {

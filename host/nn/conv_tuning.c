@@ -26,9 +26,9 @@ typedef struct {
 // or fails on huge ones; work-group sizes beyond 1024 exist on no device;
 // conv_winograd.c takes at most 4 GEMM tiles per work-item.
 static const param_key PARAM_KEYS[] = {
-    PK(tile_co, 1, 32), PK(tile_q, 0, 16),     PK(wg, 1, 1024),    PK(wg_co, 0, 1024), PK(dw_tk, 1, 8),
-    PK(dw_tc, 1, 8),    PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64),   PK(wino_tn, 0, 4),  PK(wino_nb, 0, 1024),
-    PK(wino_dw, 0, 1),  PK(wino_m, 0, 4),      PK(wino_m_dx, 0, 4)};
+    PK(tile_co, 1, 32), PK(tile_q, 0, 16),     PK(wg, 1, 1024),     PK(wg_co, 0, 1024),  PK(dw_tk, 1, 8),
+    PK(dw_tc, 1, 8),    PK(dw_seg, 16, 65536), PK(dw_wg, 0, 64),    PK(wino_tn, 0, 4),   PK(wino_nb, 0, 1024),
+    PK(wino_dw, 0, 1),  PK(wino_m, 0, 4),      PK(wino_m_dx, 0, 4), PK(wino_m_dw, 0, 4), PK(wino_nb_dw, 0, 1024)};
 #define NKEYS (sizeof PARAM_KEYS / sizeof PARAM_KEYS[0])
 static const char *const TIME_KEYS[] = {"fwd_ms", "dx_ms", "dw_ms"};
 

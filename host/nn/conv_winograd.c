@@ -1,12 +1,13 @@
 // Launchers of the Winograd F(2x2,3x3) and F(4x4,3x3) kernels in cl/conv_winograd.cl
-// (the output tile side m of each direction, p->wino_m for the forward and p->wino_m_dx for
-// the input gradient: 16 or 36 GEMMs per chunk, "NXI" below).
+// (the output tile side m of each direction, p->wino_m for the forward, p->wino_m_dx for
+// the input gradient and p->wino_m_dw for the weight gradient: 16 or 36 GEMMs per chunk,
+// "NXI" below).
 //
 // With wino_dw, the forward program also holds the weight-gradient kernels: per chunk the
 // input transform into V (as the forward), the gradient transform of dY into the products
-// buffer, 16 GEMMs summed over the tiles into S (added chunk after chunk), and at the end
-// dw = G^T S G and db. The weight gradient is F(2x2,3x3) whatever m: with m = 4 its kernels
-// are a third program (WM=2), with its own tiles of the chunk (V holds either).
+// buffer, NXI GEMMs summed over the tiles into S (added chunk after chunk), and at the end
+// dw = G^T S G and db. Where the weight gradient's tile side differs from the forward's, its
+// kernels are a third program (WM = its side), with its own tiles of the chunk (V holds either).
 //
 // As in host/conv.c, one layer shape builds two programs: forward (CIN=Cin,
 // COUT=Cout, bias) and input gradient (CIN=Cout, COUT=Cin, FLIP=1: the same
@@ -27,6 +28,7 @@
 
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
 enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
+enum { WD_TILES4 = 1300 };         // the F(4x4) weight gradient's least chunk in tiles (wd_nb_for)
 #define WINO_WEIGHTS_WG 256        // wino_weights, wino_dw_output: work-groups of all (at most this many) channels
 #define WINO_GPU_EW     256        // GPU transforms: work-items per group
 
@@ -43,10 +45,11 @@ struct conv_wino {
     wino_dir f, b; // forward, input gradient (b unbuilt when fwd_only)
     int fwd_only;
     cl_mem u, v, m_; // transformed weights, inputs, products
-    // wino_dw (a training layer): the weight-gradient kernels (of f's program, or with m = 4 of
-    // wd_prog, F(2x2) with its own input transform wd_input and tiles wd_TH x wd_TW), their GEMM
-    // tile (input x output channels) and the sums S (16 x Cin x Cout, then Cout).
-    int wd, wd_tci, wd_tco, wd_TH, wd_TW;
+    // wino_dw (a training layer): the weight-gradient kernels (of f's program, or of wd_prog
+    // where their tile side wd_m is not the forward's, with its own input transform wd_input),
+    // their tiles wd_TH x wd_TW, their GEMM tile (input x output channels) and the sums S (NXI x
+    // Cin x Cout, then Cout).
+    int wd, wd_m, wd_nb, wd_tci, wd_tco, wd_TH, wd_TW;
     cl_program wd_prog;
     cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
@@ -57,8 +60,11 @@ static size_t tco_for(int tile_co, int cout);
 int conv_wino_tn(const conv3x3_params *p) { return p->wino_tn > 0 ? p->wino_tn : WINO_TN; }
 int conv_wino_m(const conv3x3_params *p) { return p->wino_m == 4 ? 4 : 2; }
 int conv_wino_m_dx(const conv3x3_params *p) { return p->wino_m_dx == 4 ? 4 : 2; }
+int conv_wino_m_dw(const conv3x3_params *p) { return p->wino_m_dw == 4 ? 4 : 2; }
 static int nxi_of(int m) { return (m + 2) * (m + 2); }
-static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int m);
+static int nb_for(const conv3x3_params *p, int max_N);
+static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W);
+static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient;
 // m: the output tile side). bn_fused (an inference network's forward: the next batch norm in
@@ -71,7 +77,7 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
              "-DTSTRIDE=%zu",
              cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
-             tstride_for(p, max_N, H, W, m));
+             tstride_for(p, wd ? wd_nb_for(p, max_N, H, W) : nb_for(p, max_N), H, W, m));
     if (bn_fused) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_FUSED=1");
@@ -86,19 +92,22 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
     }
 }
 
-// 1 if the weight-gradient kernels are a program of their own (m = 4: they are F(2x2)).
-static int wd_separate(const conv3x3_params *p) { return p->wino_dw && conv_wino_m(p) != 2; }
+// 1 if the weight-gradient kernels are a program of their own (their tile side or chunk is not
+// the forward's).
+static int wd_separate(const conv3x3_params *p, int max_N, int H, int W) {
+    return p->wino_dw && (conv_wino_m(p) != conv_wino_m_dw(p) || wd_nb_for(p, max_N, H, W) != nb_for(p, max_N));
+}
 
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    int sep = wd_separate(p);
+    int sep = wd_separate(p, max_N, H, W);
     program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, conv_wino_m(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     if (sep) {
-        program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 2, opt, sizeof opt);
+        program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, conv_wino_m_dw(p), opt, sizeof opt);
         ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     }
 }
@@ -132,23 +141,40 @@ static int nb_for(const conv3x3_params *p, int max_N) {
     int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
     return nb > max_N ? max_N : nb;
 }
+// The weight gradient's chunk: wino_nb_dw images, by default the forward's, but with F(4x4)
+// tiles enough images for WD_TILES4 tiles: the GEMM over one 50x50 image's 169 tiles is too short
+// (per (ci, co) pair as much work in the final lane sums as in the loop: 0.97 ms per image, as
+// long as F(2x2)'s 625 tiles; 64->128 at batch 64, `pixloc bench`'s dw: 86 ms with chunks of 1
+// image, 62 of 4, 55 of 8, 72 of 16, F(2x2) 81). Counted in tiles, so that large images keep
+// one-image chunks (the scratch grows with the chunk's tiles).
+static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W) {
+    int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
+    if (p->wino_nb_dw > 0) {
+        nb = p->wino_nb_dw;
+    } else if (conv_wino_m_dw(p) == 4) {
+        long tiles = (long)((H + 3) / 4) * ((W + 3) / 4), want = (WD_TILES4 + tiles - 1) / tiles;
+        if (nb < want) nb = want > max_N ? max_N : (int)want;
+    }
+    return nb > max_N ? max_N : nb;
+}
 // A chunk's tiles (of side m), rounded up to whole GEMM blocks, plus the 15 tiles the
 // output transform's last vector load may read past them.
-static size_t tstride_for(const conv3x3_params *p, int max_N, int H, int W, int m) {
+static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m) {
     int tn = conv_wino_tn(p);
-    size_t tiles = (size_t)nb_for(p, max_N) * (size_t)((H + m - 1) / m) * (size_t)((W + m - 1) / m);
+    size_t tiles = (size_t)nb * (size_t)((H + m - 1) / m) * (size_t)((W + m - 1) / m);
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
 }
 
 // fwd_only: the forward direction's sizes alone.
 static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
                     nn_buffers *out) {
-    // Per direction (forward: Cin -> Cout at m_f; input gradient: Cout -> Cin at m_b; the F(2x2)
-    // weight gradient: Cin and Cout rows), NXI blocks of channels x tstride floats, each padded
+    // Per direction (forward: Cin -> Cout at m_f; input gradient: Cout -> Cin at m_b; the weight
+    // gradient: Cin and Cout rows at m_w), NXI blocks of channels x tstride floats, each padded
     // by 16 (VXS, MXS in the kernels); each buffer holds the largest.
-    int mf = conv_wino_m(p), mb = conv_wino_m_dx(p);
+    int mf = conv_wino_m(p), mb = conv_wino_m_dx(p), mw = conv_wino_m_dw(p);
     size_t xf = (size_t)nxi_of(mf), xb = (size_t)nxi_of(mb);
-    size_t tf = tstride_for(p, max_N, H, W, mf), tb = tstride_for(p, max_N, H, W, mb);
+    int nb = nb_for(p, max_N);
+    size_t tf = tstride_for(p, nb, H, W, mf), tb = tstride_for(p, nb, H, W, mb);
     size_t coutp_f = ocl_round_up((size_t)Cout, tco_for(p->tile_co, Cout));
     size_t coutp_b = ocl_round_up((size_t)Cin, tco_for(p->tile_co, Cin));
     size_t nu = xf * (size_t)Cin * coutp_f;
@@ -158,18 +184,18 @@ static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H
         nu = max_sz(nu, xb * (size_t)Cout * coutp_b);
         nv = max_sz(nv, xb * ((size_t)Cout * tb + 16));
         nm = max_sz(nm, xb * (coutp_b * tb + 16));
-        if (wd_separate(p)) { // the F(2x2) weight gradient's V (Cin rows) and Z (Cout rows)
-            size_t t2 = tstride_for(p, max_N, H, W, 2);
-            nv = max_sz(nv, 16 * ((size_t)Cin * t2 + 16));
-            nm = max_sz(nm, 16 * (coutp_f * t2 + 16));
+        if (wd_separate(p, max_N, H, W)) { // the weight gradient's V (Cin rows) and Z (Cout rows)
+            size_t tw = tstride_for(p, wd_nb_for(p, max_N, H, W), H, W, mw), xw = (size_t)nxi_of(mw);
+            nv = max_sz(nv, xw * ((size_t)Cin * tw + 16));
+            nm = max_sz(nm, xw * (coutp_f * tw + 16));
         }
     }
     nn_buffers_add(out, "winograd weights", nu * sizeof(float), 0);
     nn_buffers_add(out, "winograd inputs", nv * sizeof(float), NN_INT_INDEXED_LIMIT);
     nn_buffers_add(out, "winograd products", nm * sizeof(float), NN_INT_INDEXED_LIMIT);
     if (!fwd_only && p->wino_dw)
-        nn_buffers_add(out, "winograd weight-gradient sums", (16 * (size_t)Cin * Cout + (size_t)Cout) * sizeof(float),
-                       NN_INT_INDEXED_LIMIT);
+        nn_buffers_add(out, "winograd weight-gradient sums",
+                       ((size_t)nxi_of(mw) * Cin * Cout + (size_t)Cout) * sizeof(float), NN_INT_INDEXED_LIMIT);
 }
 
 void conv_wino_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, nn_buffers *out) {
@@ -191,10 +217,12 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->max_N = max_N;
     k->H = H;
     k->W = W;
-    k->wd_TH = (H + 1) / 2;
-    k->wd_TW = (W + 1) / 2;
+    k->wd_m = conv_wino_m_dw(p);
+    k->wd_TH = (H + k->wd_m - 1) / k->wd_m;
+    k->wd_TW = (W + k->wd_m - 1) / k->wd_m;
     k->tn = conv_wino_tn(p);
     k->nb = nb_for(p, max_N);
+    k->wd_nb = wd_nb_for(p, max_N, H, W);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
@@ -203,15 +231,15 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
-    int sep = k->wd && wd_separate(p);
+    int sep = k->wd && wd_separate(p, max_N, H, W);
     dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd && !sep, conv_wino_m(p));
     if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p));
     if (k->wd) {
         cl_program wp = k->f.prog;
         k->wd_input = k->f.input;
-        if (sep) { // the F(2x2) weight gradient's own program (conv_wino_programs' third)
+        if (sep) { // the weight gradient's own program (conv_wino_programs' third)
             char opt[OCL_PROGRAM_OPTIONS_MAX];
-            program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 2, opt, sizeof opt);
+            program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, k->wd_m, opt, sizeof opt);
             wp = k->wd_prog = ocl_program(c, "conv_winograd.cl", opt);
             k->wd_input = ocl_kernel(c, wp, "wino_input");
         }
@@ -349,7 +377,8 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     KARG(k->dw_gemm, 3, k->s);
     KARG(k->db, 0, k->m_);
     KARG(k->db, 2, k->s);
-    size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco, 16};
+    size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco,
+                    (size_t)nxi_of(k->wd_m)};
     // CPU: work-groups of one (the work is in the loops). GPU: groups of 8 x 8 (ci, co) work-items
     // and of WINO_GPU_EW channels for the bias sums; the kernels skip the rounded-up ones.
     size_t lg[3] = {1, 1, 1}, gb = (size_t)d->cout, lb = 1;
@@ -360,8 +389,8 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
         lb = WINO_GPU_EW;
         gb = ocl_round_up(gb, lb);
     }
-    for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * k->wd_TH * k->wd_TW, first = n0 == 0;
+    for (int n0 = 0; n0 < N; n0 += k->wd_nb) {
+        int nimg = N - n0 < k->wd_nb ? N - n0 : k->wd_nb, ntiles = nimg * k->wd_TH * k->wd_TW, first = n0 == 0;
         KARG(k->wd_input, 1, n0);
         KARG(k->wd_input, 2, ntiles);
         KARG(k->dy, 1, n0);

@@ -506,7 +506,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)c->platform, 0};
     c->ctx = clCreateContext(props, 1, &c->device, NULL, NULL, &err);
     CL_CHECK(err);
-    c->queue = clCreateCommandQueue(c->ctx, c->device, 0, &err);
+    c->queue = clCreateCommandQueue(c->ctx, c->device, o->queue_profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     CL_CHECK(err);
 
     if (o->kernel_dir && *o->kernel_dir) snprintf(c->kernel_dir, sizeof c->kernel_dir, "%s", o->kernel_dir);

@@ -45,33 +45,36 @@ enum {
     CONV_VARIANT_COUNT
 };
 typedef struct {
-    int variant;   // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
-                   // CONV_VARIANT_GPU: one work-item per output value;
-                   // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) or F(4x4,3x3) forward and input gradient
-                   // (host/conv_winograd.c), and the weight gradient with wino_dw;
-                   // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
-    int tile_co;   // CPU, GPU tiled: output channels per work-item (forward and input gradient)
-    int wg;        // work-group size along positions (forward and input gradient)
-    int dw_tk;     // CPU, GPU tiled weight gradient: rows (tap*Cin + ci) per work-item
-    int dw_tc;     // CPU, GPU tiled weight gradient: output channels per work-item
-    int dw_seg;    // weight gradient: positions per partial sum (multiple of 16)
-    int tile_q;    // GPU tiled: positions per work-item (forward and input gradient)
-    int wg_co;     // GPU tiled: work-group size along output channels
-    int dw_wg;     // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
-    int wino_tn;   // Winograd: GEMM tiles per work-item (0: its default)
-    int wino_nb;   // Winograd: images per chunk (0: its default)
-    int wino_dw;   // Winograd: 1 = the weight gradient by Winograd too (dw_tk x dw_tc input x output
-                   // channels per GEMM work-item), 0 = by the CPU variant's kernels
-    int wino_m;    // Winograd: output tile side of the forward, F(m x m, 3x3): 2 or 4 (fewer
-                   // multiplications, larger rounding errors); 0: 2, except in conv3x3_forward_params
-    int wino_m_dx; // Winograd: the same for the input gradient (0: 2); the Winograd weight
-                   // gradient is F(2x2,3x3) whatever these are
+    int variant;    // CONV_VARIANT_CPU: register tiles in float16 (PoCL, CPUs);
+                    // CONV_VARIANT_GPU: one work-item per output value;
+                    // CONV_VARIANT_WINOGRAD: Winograd F(2x2,3x3) or F(4x4,3x3) forward and input gradient
+                    // (host/conv_winograd.c), and the weight gradient with wino_dw;
+                    // CONV_VARIANT_GPU_TILED: local-memory tiles, work-groups of wg x wg_co
+    int tile_co;    // CPU, GPU tiled: output channels per work-item (forward and input gradient)
+    int wg;         // work-group size along positions (forward and input gradient)
+    int dw_tk;      // CPU, GPU tiled weight gradient: rows (tap*Cin + ci) per work-item
+    int dw_tc;      // CPU, GPU tiled weight gradient: output channels per work-item
+    int dw_seg;     // weight gradient: positions per partial sum (multiple of 16)
+    int tile_q;     // GPU tiled: positions per work-item (forward and input gradient)
+    int wg_co;      // GPU tiled: work-group size along output channels
+    int dw_wg;      // GPU tiled weight gradient: work-groups of dw_wg x dw_wg
+    int wino_tn;    // Winograd: GEMM tiles per work-item (0: its default)
+    int wino_nb;    // Winograd: images per chunk (0: its default)
+    int wino_dw;    // Winograd: 1 = the weight gradient by Winograd too (dw_tk x dw_tc input x output
+                    // channels per GEMM work-item), 0 = by the CPU variant's kernels
+    int wino_m;     // Winograd: output tile side of the forward, F(m x m, 3x3): 2 or 4 (fewer
+                    // multiplications, larger rounding errors); 0: 2, except in conv3x3_forward_params
+    int wino_m_dx;  // Winograd: the same for the input gradient (0: 2)
+    int wino_m_dw;  // Winograd with wino_dw: the same for the weight gradient (0: 2)
+    int wino_nb_dw; // Winograd with wino_dw: images per weight-gradient chunk (0: wino_nb's, at
+                    // least 8 with wino_m_dw = 4: host/nn/conv_winograd.c)
 } conv3x3_params;
 
-// Winograd's output tile side m of F(m x m, 3x3) for the forward (wino_m) and the input
-// gradient (wino_m_dx), 2 when 0.
+// Winograd's output tile side m of F(m x m, 3x3) for the forward (wino_m), the input
+// gradient (wino_m_dx) and the Winograd weight gradient (wino_m_dw), 2 when 0.
 int conv_wino_m(const conv3x3_params *p);
 int conv_wino_m_dx(const conv3x3_params *p);
+int conv_wino_m_dw(const conv3x3_params *p);
 
 // The parameters a created layer runs with (after any fallback, e.g. gpu_tiled -> gpu).
 const conv3x3_params *conv3x3_params_of(const conv3x3 *k);
@@ -96,7 +99,7 @@ int conv3x3_gpu_safe(const conv3x3_params *p);
 //   2. the device's tuning file written by `pixloc tune` (conv3x3_tuned_params);
 //   3. the per-device-type default: the CPU row on CPUs, GPU tiled elsewhere;
 // then c->conv_wino_m (PIXLOC_WINO_M=2|4 for users; an unknown value exits 2), if set, sets a
-// Winograd layer's wino_m and wino_m_dx.
+// Winograd layer's wino_m, wino_m_dx and wino_m_dw.
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
 // The parameters of a forward-only (inference) layer from a training layer's: a Winograd
 // wino_m left at 0 becomes 4 on CPUs (F(4x4,3x3): faster, larger rounding errors, which the
@@ -105,7 +108,7 @@ conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params 
 // "2" or "4" -> 2 or 4 (a Winograd output tile side, as PIXLOC_WINO_M and `pixloc kernels
 // --wino-m` give it); anything else -> -1.
 int conv3x3_wino_m_parse(const char *s);
-// m (2 or 4) as both tile sides (wino_m, wino_m_dx) of a Winograd layer; m = 0 or another
+// m (2 or 4) as every tile side (wino_m, wino_m_dx, wino_m_dw) of a Winograd layer; m = 0 or another
 // variant: no change.
 void conv3x3_force_wino_m(conv3x3_params *p, int m);
 // 3. alone: the defaults of a kernel target (a live device's or a hypothetical one).
@@ -147,8 +150,8 @@ size_t conv3x3_bytes(const conv3x3_params *p, int max_N, int Cin, int Cout, int 
 // conv3x3's entries in the device's tuning store (include/runtime/tuning.h, written by
 // `pixloc tune`): one line per layer shape,
 //   conv3x3 Cin Cout H W variant=NAME tile_co=.. tile_q=.. wg=.. wg_co=.. dw_tk=.. dw_tc=..
-//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. wino_dw=.. wino_m=.. wino_m_dx=.. fwd_ms=.. dx_ms=..
-//           dw_ms=..
+//           dw_seg=.. dw_wg=.. wino_tn=.. wino_nb=.. wino_dw=.. wino_m=.. wino_m_dx=.. wino_m_dw=.. wino_nb_dw=..
+//           fwd_ms=.. dx_ms=.. dw_ms=..
 // (one line; parameters left out take the variant's table value; every field is bounded).
 #define CONV3X3_TUNING_KIND "conv3x3"
 // Returns 1 and the entry's parameters for an exact (Cin, Cout, H, W) match; 0 if there

@@ -40,6 +40,7 @@ typedef struct {
     int quiet;                       // 1: do not print the chosen device
     char cache_dir[1024];            // compiled programs and tuning files live here; "" = off
     int cache_debug;                 // 1: print cache HIT/MISS and build times to stderr
+    int queue_profiling;             // 1: the queue records event times (for PoCL's POCL_TRACING=text)
     unsigned long long max_alloc_mb; // > 0: cap on one device allocation, in MiB (for tests)
     size_t max_wg_cap;               // > 0: cap on the device's work-group size (for tests: PIXLOC_MAX_WORK_GROUP)
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
