@@ -16,7 +16,11 @@
 //                  + b[b_off + 2*COUT + co]: the block's folded inference batch norm
 //   TCO, TN        GEMM register tile: TCO output channels x TN*16 tiles
 //   TSTRIDE        floats per (xi, channel) row of the scratch matrices V and M
-//                  (V is 16 x CIN rows, M 16 x COUTP, each xi's block padded, see VXS)
+//                  (V is NXI x CIN rows, M NXI x COUTP, each xi's block padded, see VXS)
+//   WM             (optional) output tile side: 2 (default, this file's transforms) or 4
+//                  (cl/winograd_f4.h's: NXI = 36 matrices instead of 16)
+//   WINO_DW        (optional) also the weight-gradient kernels (the section at the end),
+//                  with WD_TCI x WD_TCO (input x output channels per GEMM work-item)
 //
 // Output tiles are 2x2 pixels: TH x TW of them per image; tile (ty, tx) reads
 // the 4x4 input patch at padded rows 2ty..2ty+3, columns 2tx..2tx+3 (the ring
