@@ -147,6 +147,16 @@ void store_lanes(float16 r, __global float *dst, int nvalid) {
     }
 }
 
+// The CPU transforms (wino_input, wino_dy) of a chunk from image n0: work-item p owns the plane
+// of image n0 + p / ch, channel p % ch (ch channels): its padded plane in activations a, and
+// the scratch entry (xi = 0) of its first tile in s.
+__global const float *wino_plane(__global const float *a, int n0, int ch) {
+    return a + MARGIN + (n0 * ch + (int)get_global_id(0)) * PLANE;
+}
+__global float *wino_plane_tiles(__global float *s, int ch) {
+    const int p = get_global_id(0);
+    return s + p % ch * TSTRIDE + p / ch * TT;
+}
 #endif
 
 // The 3x3 filter (taps row by row) from input channel ci to output channel co of this
@@ -231,10 +241,8 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 }
 #else
 __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
-    const int p = get_global_id(0);
-    const int nl = p / CIN, ci = p % CIN;
-    __global const float *xplane = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE;
-    __global float *vplane = v + ci * TSTRIDE + nl * TT;
+    __global const float *xplane = wino_plane(x, n0, CIN);
+    __global float *vplane = wino_plane_tiles(v, CIN);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             // Lanes past TW, and the 4th row of the last tile row when IMG_H is
@@ -447,10 +455,8 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 // last interior row: the next plane or the margin); those lanes are never kept.
 // global (nimg*COUT).
 __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
-    const int p = get_global_id(0);
-    const int nl = p / COUT, co = p % COUT;
-    __global const float *yplane = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
-    __global float *zplane = z + co * TSTRIDE + nl * TT;
+    __global const float *yplane = wino_plane(dy, n0, COUT);
+    __global float *zplane = wino_plane_tiles(z, COUT);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             float16 h[2][4];

@@ -99,10 +99,8 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 // and columns past it are masked where the last tile column overhangs the image.
 // global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
 __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
-    const int p = get_global_id(0);
-    const int nl = p / CIN, ci = p % CIN;
-    __global const float *xplane = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE;
-    __global float *vplane = v + ci * TSTRIDE + nl * TT;
+    __global const float *xplane = wino_plane(x, n0, CIN);
+    __global float *vplane = wino_plane_tiles(v, CIN);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0); // lanes holding a tile of this row
@@ -275,10 +273,8 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 // along a tile row, as wino_input (the same loads, store rule and masks, on the image's
 // columns 1 .. IMG_W instead of the padded row's). global (nimg*COUT).
 __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
-    const int p = get_global_id(0);
-    const int nl = p / COUT, co = p % COUT;
-    __global const float *yplane = dy + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
-    __global float *zplane = z + co * TSTRIDE + nl * TT;
+    __global const float *yplane = wino_plane(dy, n0, COUT);
+    __global float *zplane = wino_plane_tiles(z, COUT);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0);

@@ -36,7 +36,7 @@ typedef struct {
     cl_program prog;
     cl_kernel weights, input, gemm, output;
     int cin, cout, tco, coutp;
-    int m, TH, TW; // output tile side, tiles per column / row
+    int m, tiles; // output tile side, tiles per image
 } wino_dir;
 
 struct conv_wino {
@@ -47,9 +47,9 @@ struct conv_wino {
     cl_mem u, v, m_; // transformed weights, inputs, products
     // wino_dw (a training layer): the weight-gradient kernels (of f's program, or of wd_prog
     // where their tile side wd_m is not the forward's, with its own input transform wd_input),
-    // their tiles wd_TH x wd_TW, their GEMM tile (input x output channels) and the sums S (NXI x
+    // their tiles per image, their GEMM tile (input x output channels) and the sums S (NXI x
     // Cin x Cout, then Cout).
-    int wd, wd_m, wd_nb, wd_tci, wd_tco, wd_TH, wd_TW;
+    int wd, wd_m, wd_nb, wd_tci, wd_tco, wd_tiles;
     cl_program wd_prog;
     cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
@@ -62,6 +62,8 @@ int conv_wino_m(const conv3x3_params *p) { return p->wino_m == 4 ? 4 : 2; }
 int conv_wino_m_dx(const conv3x3_params *p) { return p->wino_m_dx == 4 ? 4 : 2; }
 int conv_wino_m_dw(const conv3x3_params *p) { return p->wino_m_dw == 4 ? 4 : 2; }
 static int nxi_of(int m) { return (m + 2) * (m + 2); }
+// Output tiles of side m per H x W image (partial ones at the right and bottom edges included).
+static int tiles_per_image(int H, int W, int m) { return ((H + m - 1) / m) * ((W + m - 1) / m); }
 static int nb_for(const conv3x3_params *p, int max_N);
 static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W);
 static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
@@ -116,8 +118,7 @@ static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin
                      int wd, int m) {
     int t = (int)tco_for(p->tile_co, cout);
     d->m = m;
-    d->TH = (k->H + m - 1) / m;
-    d->TW = (k->W + m - 1) / m;
+    d->tiles = tiles_per_image(k->H, k->W, m);
     d->cin = cin;
     d->cout = cout;
     d->tco = t;
@@ -148,12 +149,10 @@ static int nb_for(const conv3x3_params *p, int max_N) {
 // image, 62 of 4, 55 of 8, 72 of 16, F(2x2) 81). Counted in tiles, so that large images keep
 // one-image chunks (the scratch grows with the chunk's tiles).
 static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W) {
-    int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
-    if (p->wino_nb_dw > 0) {
-        nb = p->wino_nb_dw;
-    } else if (conv_wino_m_dw(p) == 4) {
-        long tiles = (long)((H + 3) / 4) * ((W + 3) / 4), want = (WD_TILES4 + tiles - 1) / tiles;
-        if (nb < want) nb = want > max_N ? max_N : (int)want;
+    int nb = p->wino_nb_dw > 0 ? p->wino_nb_dw : nb_for(p, max_N);
+    if (p->wino_nb_dw <= 0 && conv_wino_m_dw(p) == 4) {
+        int tiles = tiles_per_image(H, W, 4), want = (WD_TILES4 + tiles - 1) / tiles;
+        if (nb < want) nb = want;
     }
     return nb > max_N ? max_N : nb;
 }
@@ -161,7 +160,7 @@ static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W) {
 // output transform's last vector load may read past them.
 static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m) {
     int tn = conv_wino_tn(p);
-    size_t tiles = (size_t)nb * (size_t)((H + m - 1) / m) * (size_t)((W + m - 1) / m);
+    size_t tiles = (size_t)nb * (size_t)tiles_per_image(H, W, m);
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
 }
 
@@ -218,8 +217,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->H = H;
     k->W = W;
     k->wd_m = conv_wino_m_dw(p);
-    k->wd_TH = (H + k->wd_m - 1) / k->wd_m;
-    k->wd_TW = (W + k->wd_m - 1) / k->wd_m;
+    k->wd_tiles = tiles_per_image(H, W, k->wd_m);
     k->tn = conv_wino_tn(p);
     k->nb = nb_for(p, max_N);
     k->wd_nb = wd_nb_for(p, max_N, H, W);
@@ -329,7 +327,7 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;
     for (int n0 = 0; n0 < N; n0 += k->nb) {
-        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * d->TH * d->TW;
+        int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * d->tiles;
         KARG(d->input, 1, n0);
         KARG(d->input, 2, ntiles);
         run_transform(k, d->input, d->cin, nimg, ntiles);
@@ -390,7 +388,7 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
         gb = ocl_round_up(gb, lb);
     }
     for (int n0 = 0; n0 < N; n0 += k->wd_nb) {
-        int nimg = N - n0 < k->wd_nb ? N - n0 : k->wd_nb, ntiles = nimg * k->wd_TH * k->wd_TW, first = n0 == 0;
+        int nimg = N - n0 < k->wd_nb ? N - n0 : k->wd_nb, ntiles = nimg * k->wd_tiles, first = n0 == 0;
         KARG(k->wd_input, 1, n0);
         KARG(k->wd_input, 2, ntiles);
         KARG(k->dy, 1, n0);
