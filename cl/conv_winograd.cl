@@ -21,6 +21,11 @@
 //                  (cl/winograd_f4.h's: NXI = 36 matrices instead of 16)
 //   WINO_DW        (optional) also the weight-gradient kernels (the section at the end),
 //                  with WD_TCI x WD_TCO (input x output channels per GEMM work-item)
+//   BN_IN          (optional, training) the input planes are a batch norm's input: the input
+//                  transform (wino_input, forward and weight gradient) reads the batch norm's
+//                  output instead, x * scale + shift on the image and 0 on the ring, with
+//                  scale = bn[2*CIN + ci] and shift = bn[3*CIN + ci] (cl/batchnorm.cl's state)
+//                  and bn_apply's arithmetic, so that its output need not be written
 //
 // Output tiles are 2x2 pixels: TH x TW of them per image; tile (ty, tx) reads
 // the 4x4 input patch at padded rows 2ty..2ty+3, columns 2tx..2tx+3 (the ring
@@ -49,6 +54,9 @@
 #endif
 #ifndef WINO_DW
 #define WINO_DW 0
+#endif
+#ifndef BN_IN
+#define BN_IN 0
 #endif
 #ifndef WM
 #define WM 2
@@ -176,6 +184,22 @@ void wino_filter(__global const float *w, int w_off, int co, int ci, float *g) {
     }
 }
 
+// BN_IN: the batch norm's output at an input value v, `inside` the image (a scalar or an int16
+// mask), as bn_apply computes it: v * scale + shift there, 0 elsewhere (whatever v is there).
+#if BN_IN
+#define BN_IN_LOAD(v, inside, scale, shift) ((inside) ? (v) * (scale) + (shift) : 0.0f)
+#define BN_IN_LOAD16(v, inside, scale, shift) select((float16)(0.0f), (v) * (scale) + (shift), inside)
+#else
+#define BN_IN_LOAD(v, inside, scale, shift) (v)
+#define BN_IN_LOAD16(v, inside, scale, shift) (v)
+#endif
+// 1 where padded row r / column c (an int or int16) is inside the image (not the ring or beyond).
+#define PAD_IN(r, lim) ((r) >= 1 && (r) <= (lim))
+#define PAD_IN16(c, lim) (((c) >= 1) & ((c) <= (lim)))
+// BN_IN's scale and shift of input channel ci (any values without BN_IN: unused).
+#define BN_IN_SCALE(bn, ci) (BN_IN ? (bn)[2 * CIN + (ci)] : 1.0f)
+#define BN_IN_SHIFT(bn, ci) (BN_IN ? (bn)[3 * CIN + (ci)] : 0.0f)
+
 #if WM == 4
 #include "winograd_f4.h" // F(4x4,3x3): wino_weights, wino_input, wino_out_at / wino_out_chunk
 #else
@@ -217,15 +241,21 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
 // as the CPU kernel below (bit-identical V). Tile t of the chunk is (nl, ty, tx) with
 // t = (nl*TH + ty)*TW + tx; its patch may read past the image as the CPU kernel's does.
 // global (>= nimg*TT, CIN); images n0 .. n0+nimg-1.
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
+                         __global const float *restrict bn) {
     const int t = get_global_id(0), ci = get_global_id(1);
     if (t >= ntiles) return;
     const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
     __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 2 * ty * PW + 2 * tx;
+    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
     float h[4][4];
     for (int i = 0; i < 4; i++) {
         __global const float *rp = xp + i * PW;
-        const float d0 = rp[0], d1 = rp[1], d2 = rp[2], d3 = rp[3];
+        const int ri = PAD_IN(2 * ty + i, IMG_H), c = 2 * tx;
+        const float d0 = BN_IN_LOAD(rp[0], ri && PAD_IN(c, IMG_W), sc, sh);
+        const float d1 = BN_IN_LOAD(rp[1], ri && PAD_IN(c + 1, IMG_W), sc, sh);
+        const float d2 = BN_IN_LOAD(rp[2], ri && PAD_IN(c + 2, IMG_W), sc, sh);
+        const float d3 = BN_IN_LOAD(rp[3], ri && PAD_IN(c + 3, IMG_W), sc, sh);
         h[i][0] = d0 - d2;
         h[i][1] = d1 + d2;
         h[i][2] = d2 - d1;
@@ -240,9 +270,12 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     }
 }
 #else
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
+                         __global const float *restrict bn) {
     __global const float *xplane = wino_plane(x, n0, CIN);
     __global float *vplane = wino_plane_tiles(v, CIN);
+    const int ci = get_global_id(0) % CIN;
+    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             // Lanes past TW, and the 4th row of the last tile row when IMG_H is
@@ -251,15 +284,30 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
             // the plane's last row).
             __global const float *xp = xplane + 2 * ty * PW + 2 * tx0;
             float16 h[4][4];
+#if BN_IN
+            const int16 cx = 2 * (tx0 + LANES); // lane l's column of e0 below
+            const int16 cin[4] = {PAD_IN16(cx, IMG_W), PAD_IN16(cx + 1, IMG_W), PAD_IN16(cx + 2, IMG_W),
+                                  PAD_IN16(cx + 3, IMG_W)};
+#endif
 #pragma unroll
             for (int r = 0; r < 4; r++) {
                 __global const float *rp = xp + r * PW;
                 const float16 a = vload16(0, rp), b = vload16(0, rp + 16);
                 const float16 c = vload16(0, rp + 2), d = vload16(0, rp + 18);
-                const float16 e0 = (float16)(a.even, b.even); // column 2tx
-                const float16 o0 = (float16)(a.odd, b.odd);   // 2tx + 1
-                const float16 e1 = (float16)(c.even, d.even); // 2tx + 2
-                const float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
+                float16 e0 = (float16)(a.even, b.even); // column 2tx
+                float16 o0 = (float16)(a.odd, b.odd);   // 2tx + 1
+                float16 e1 = (float16)(c.even, d.even); // 2tx + 2
+                float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
+#if BN_IN // the batch norm's output: 0 outside the image
+                if (PAD_IN(2 * ty + r, IMG_H)) {
+                    e0 = BN_IN_LOAD16(e0, cin[0], sc, sh);
+                    o0 = BN_IN_LOAD16(o0, cin[1], sc, sh);
+                    e1 = BN_IN_LOAD16(e1, cin[2], sc, sh);
+                    o1 = BN_IN_LOAD16(o1, cin[3], sc, sh);
+                } else {
+                    e0 = o0 = e1 = o1 = (float16)(0.0f);
+                }
+#endif
                 h[r][0] = e0 - e1;
                 h[r][1] = o0 + e1;
                 h[r][2] = e1 - o0;

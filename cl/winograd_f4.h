@@ -65,17 +65,22 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
 
 #if PX_GPU
 // GPU shape: one work-item per (tile, input channel). global (>= ntiles, CIN).
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
+                         __global const float *restrict bn) {
     const int t = get_global_id(0), ci = get_global_id(1);
     if (t >= ntiles) return;
     const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
     __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 4 * ty * PW + 4 * tx;
+    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
     float e[6][6]; // d B, row by row
 #pragma unroll
     for (int i = 0; i < 6; i++) {
         float d[6];
 #pragma unroll
-        for (int j = 0; j < 6; j++) d[j] = 4 * ty + i < PH && 4 * tx + j < PW ? xp[i * PW + j] : 0.0f;
+        for (int j = 0; j < 6; j++) {
+            d[j] = 4 * ty + i < PH && 4 * tx + j < PW ? xp[i * PW + j] : 0.0f;
+            d[j] = BN_IN_LOAD(d[j], PAD_IN(4 * ty + i, IMG_H) && PAD_IN(4 * tx + j, IMG_W), sc, sh);
+        }
         WINO4_B(float, d[0], d[1], d[2], d[3], d[4], d[5], e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5]);
     }
     __global float *vp = v + ci * TSTRIDE + t;
@@ -98,19 +103,29 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 // inside the next row, plane or the buffer's margin); patch rows past the plane are zero,
 // and columns past it are masked where the last tile column overhangs the image.
 // global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v) {
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
+                         __global const float *restrict bn) {
     __global const float *xplane = wino_plane(x, n0, CIN);
     __global float *vplane = wino_plane_tiles(v, CIN);
+    const int ci = get_global_id(0) % CIN;
+    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0); // lanes holding a tile of this row
             float16 e[6][6];                   // d B of each patch row
+#if BN_IN
+            int16 cin[6]; // lanes whose patch column j is inside the image
+#pragma unroll
+            for (int j = 0; j < 6; j++) cin[j] = PAD_IN16(4 * (tx0 + LANES) + j, IMG_W);
+#endif
 #pragma unroll
             for (int i = 0; i < 6; i++) {
                 float16 lo[4], hi[4];
 #pragma unroll
                 for (int g = 0; g < 4; g++) lo[g] = hi[g] = (float16)(0.0f);
-                if (4 * ty + i < PH) {
+                // BN_IN: the ring's rows read as zeros (the batch norm's output is 0 there)
+                const int load = BN_IN ? PAD_IN(4 * ty + i, IMG_H) : 4 * ty + i < PH;
+                if (load) {
                     __global const float *rp = xplane + (4 * ty + i) * PW + 4 * tx0;
 #pragma unroll
                     for (int g = 0; g < 4; g++)
@@ -121,7 +136,11 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
                 }
                 float16 d[6] = {WINO4_COL(lo, s048c), WINO4_COL(lo, s159d), WINO4_COL(lo, s26ae),
                                 WINO4_COL(lo, s37bf), WINO4_COL(hi, s048c), WINO4_COL(hi, s159d)};
-#if 4 * TW > IMG_W // the last tile column's patch overhangs the padded row
+#if BN_IN // columns outside the image (the ring, or past the padded row) read as zeros too
+                if (load)
+#pragma unroll
+                    for (int j = 0; j < 6; j++) d[j] = BN_IN_LOAD16(d[j], cin[j], sc, sh);
+#elif 4 * TW > IMG_W // the last tile column's patch overhangs the padded row
 #pragma unroll
                 for (int j = 0; j < 6; j++) d[j] = select(d[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= PW);
 #endif

@@ -97,10 +97,13 @@ static double wino_kappa(int m, int dw) {
 }
 
 // Device activation buffer for a dense (N, C, H, W) array: interior of n < N
-// from `dense`, ring and margins 0, interior of n >= N NaN.
-static cl_mem upload_act(ocl_ctx *c, const act_layout *l, int N, const float *dense, const char *name) {
+// from `dense`, ring and margins `outside` (0, or NaN for a layer that must not read them),
+// interior of n >= N NaN.
+static cl_mem upload_act_ring(ocl_ctx *c, const act_layout *l, int N, const float *dense, float outside,
+                              const char *name) {
     size_t nf = act_floats(l);
-    float *h = calloc(nf, sizeof *h);
+    float *h = malloc(nf * sizeof *h);
+    for (size_t i = 0; i < nf; i++) h[i] = outside;
     for (int n = 0; n < l->N; n++)
         for (int ch = 0; ch < l->C; ch++)
             for (int y = 0; y < l->H; y++)
@@ -110,6 +113,9 @@ static cl_mem upload_act(ocl_ctx *c, const act_layout *l, int N, const float *de
     ocl_write(c, m, 0, h, nf * sizeof(float));
     free(h);
     return m;
+}
+static cl_mem upload_act(ocl_ctx *c, const act_layout *l, int N, const float *dense, const char *name) {
+    return upload_act_ring(c, l, N, dense, 0.0f, name);
 }
 
 // Reads an output activation buffer, checks the ring (exact zeros for n < N)
@@ -226,6 +232,9 @@ static conv3x3_params case_params(ocl_ctx *c, const shape *s, int variant, int a
         prm.wino_m = wm == 4 && alt ? 2 : wm;
         prm.wino_m_dx = prm.wino_m_dw = wm;
         prm.wino_dw = wm == 4 || alt || c->target.gpu;
+        // Wherever it can (its own weight gradient), the layer applies an input batch norm, as
+        // a network's does after a batch norm (F(2x2) without alt, on CPUs: the plain loads).
+        prm.bn_in = conv3x3_bn_in_ok(&prm);
     }
     return prm;
 }
@@ -294,9 +303,10 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     char tag[160], name[200];
     static const char *const names[][2] = {
         {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
-    snprintf(tag, sizeof tag, "%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0],
-             wm == 4 ? (alt ? " F(4x4) gradients" : " F(4x4)") : "", N, s->max_N, Cin, Cout, H, W);
     conv3x3_params prm = case_params(c, s, variant, alt, wm);
+    snprintf(tag, sizeof tag, "%s%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0],
+             wm == 4 ? (alt ? " F(4x4) gradients" : " F(4x4)") : "", prm.bn_in ? " bn_in" : "", N, s->max_N, Cin, Cout,
+             H, W);
     // each direction's tolerance: F(4x4)'s is F(2x2)'s (and the direct kernels') times ks^2
     const double ks = wino_kappa(4, 0) / wino_kappa(2, 0), kw = wino_kappa(4, 1) / wino_kappa(2, 1);
     const double wscale_f = prm.wino_m == 4 ? ks * ks : 1, wscale_b = prm.wino_m_dx == 4 ? ks * ks : 1;
@@ -325,15 +335,43 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
     t_fill_uniform(x, nx, -1, 1, &g_rng);
     t_fill_uniform(dy, ny, -1, 1, &g_rng);
+    // bn_in: the layer reads x * scale + shift (per input channel; |scale|, |shift| <= 1/2, so the
+    // values stay in [-1, 1] as the tolerances assume) and 0 outside the image, where x is NaN
+    // here. The state's other entries (mean, 1/std, backward sums) are NaN: never read.
+    double *xbn = NULL;
+    cl_mem bst = NULL, bst_id = NULL;
+    if (prm.bn_in) {
+        float *st = malloc(6 * (size_t)Cin * sizeof *st), *id = malloc(6 * (size_t)Cin * sizeof *id);
+        for (int i = 0; i < 6 * Cin; i++) st[i] = id[i] = NAN;
+        t_fill_uniform(st + 2 * Cin, 2 * (size_t)Cin, -0.5f, 0.5f, &g_rng);
+        for (int ci = 0; ci < Cin; ci++) {
+            st[2 * Cin + ci] = st[2 * Cin + ci] < 0 ? st[2 * Cin + ci] - 0.25f : st[2 * Cin + ci] + 0.25f;
+            st[2 * Cin + ci] *= 2.0f / 3.0f; // |scale| in [1/6, 1/2]
+            id[2 * Cin + ci] = 1.0f;
+            id[3 * Cin + ci] = 0.0f;
+        }
+        xbn = malloc(nx * sizeof *xbn);
+        for (size_t i = 0; i < nx; i++) {
+            int ci = (int)(i / ((size_t)H * W) % (size_t)Cin);
+            xbn[i] = (double)x[i] * st[2 * Cin + ci] + st[3 * Cin + ci];
+        }
+        bst = ocl_buffer(c, "bn state", 6 * (size_t)Cin * sizeof(float));
+        ocl_write(c, bst, 0, st, 6 * (size_t)Cin * sizeof(float));
+        bst_id = ocl_buffer(c, "identity bn state", 6 * (size_t)Cin * sizeof(float));
+        ocl_write(c, bst_id, 0, id, 6 * (size_t)Cin * sizeof(float));
+        conv3x3_set_input_bn(k, bst);
+        free(st);
+        free(id);
+    }
     // Parameters at odd offsets inside one buffer, as in the network: [pad w pad b pad].
     const size_t w_off = 3, b_off = w_off + nw + 5, np = b_off + Cout + 7;
     float *params = malloc(np * sizeof *params);
     t_fill_uniform(params, np, -1, 1, &g_rng);
-    double *xd = to_double(x, nx), *dyd = to_double(dy, ny);
+    double *xd = xbn ? xbn : to_double(x, nx), *dyd = to_double(dy, ny);
     double *wd = to_double(params + w_off, nw), *bd = to_double(params + b_off, Cout);
 
     act_layout lx = act_layout_make(s->max_N, Cin, H, W), ly = act_layout_make(s->max_N, Cout, H, W);
-    cl_mem bx = upload_act(c, &lx, N, x, "x"), bdy = upload_act(c, &ly, N, dy, "dy");
+    cl_mem bx = upload_act_ring(c, &lx, N, x, prm.bn_in ? NAN : 0.0f, "x"), bdy = upload_act(c, &ly, N, dy, "dy");
     cl_mem bp = ocl_buffer(c, "params", np * sizeof(float));
     ocl_write(c, bp, 0, params, np * sizeof(float));
     cl_mem by = ocl_buffer(c, "y", act_floats(&ly) * sizeof(float));
@@ -352,7 +390,9 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     }
 
     if (variant == CONV_VARIANT_WINOGRAD) {
+        if (bst_id) conv3x3_set_input_bn(k, bst_id); // the spikes as they are
         spike_check(c, k, s, 0, bp, params, w_off, b_off, tol_for(9 * (size_t)Cin) * wscale_f, tag);
+        if (bst) conv3x3_set_input_bn(k, bst);
         spike_check(c, k, s, 1, bp, params, w_off, b_off, tol_for(9 * (size_t)Cout) * wscale_b, tag);
     }
 
@@ -382,6 +422,8 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
 
     ocl_free(&bx);
     ocl_free(&bdy);
+    ocl_free(&bst);
+    ocl_free(&bst_id);
     ocl_free(&bp);
     ocl_free(&by);
     ocl_free(&bdx);

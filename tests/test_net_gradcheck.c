@@ -164,6 +164,69 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
     net_free(n);
 }
 
+// Random parameters, a batch, a training forward, the loss and a backward on a fresh net; returns
+// the trainable gradients (np floats) and the heatmaps of an inference-mode forward after them.
+static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *heat) {
+    net *n = net_create(c, cfg, H, W, N);
+    uint64_t rs = seed;
+    size_t np = net_trainable_count(n);
+    for (int i = 0; i < net_tensor_count(n); i++) {
+        const net_tensor *t = net_tensor_at(n, i);
+        float *buf = malloc(t->count * sizeof(float));
+        t_fill_uniform(buf, t->count, strstr(t->name, "variance") ? 0.5f : -0.5f, 1.5f, &rs);
+        net_set_tensor(n, i, buf);
+        free(buf);
+    }
+    float xf[N * H * W], tf[N * H * W], loss, mae;
+    t_fill_uniform(xf, N * H * W, 0.0f, 1.0f, &rs);
+    t_fill_uniform(tf, N * H * W, 0.0f, 1.0f, &rs);
+    net_set_batch(n, N, xf, tf);
+    net_forward(n, N, BN_TRAINING);
+    net_loss(n, N, &loss, &mae);
+    net_backward(n, N);
+    float *g = malloc(np * sizeof(float));
+    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
+        if (net_tensor_at(n, i)->trainable) {
+            net_get_grad(n, i, g + o);
+            o += (int)net_tensor_at(n, i)->count;
+        }
+    net_forward(n, N, BN_INFERENCE);
+    net_read_heatmaps(n, N, heat);
+    net_free(n);
+    return g;
+}
+
+// A batch norm applied by the next convolution as it loads its input (Winograd layers:
+// nn/net.c's plan_bn_in) gives the same bits as the batch norm writing its output
+// (ocl_ctx.bn_separate, PIXLOC_BN_SEPARATE=1), and the net has no buffer for that output.
+static void check_bn_applied_by_next(ocl_ctx *c, const net_config *cfg) {
+    const char *name;
+    size_t fused = 0, separate = 0, np = 0;
+    c->bn_separate = 1;
+    CHECK(net_plan_check(c, cfg, H, W, N, &name, &separate), "plan refused (%s)", name);
+    float hs[N * H * W], hf[N * H * W];
+    float *gs = grads_of(c, cfg, 99, hs);
+    c->bn_separate = 0;
+    CHECK(net_plan_check(c, cfg, H, W, N, &name, &fused), "plan refused (%s)", name);
+    float *gf = grads_of(c, cfg, 99, hf);
+    // Each of the first nblocks-1 batch norms' outputs (N planes of its channels) is gone.
+    for (int i = 0; i + 1 < cfg->nblocks; i++) np += (size_t)cfg->channels[i];
+    CHECK(fused < separate && separate - fused >= np * N * (H + 2) * (W + 2) * sizeof(float),
+          "batch norms applied by the next convolution: the plan has %zu bytes, %zu with their outputs", fused,
+          separate);
+    net *n = net_create(c, cfg, H, W, N);
+    size_t ng = net_trainable_count(n);
+    net_free(n);
+    CHECK(memcmp(gs, gf, ng * sizeof(float)) == 0,
+          "gradients with batch norms applied by the next convolution differ from separate ones");
+    CHECK(memcmp(hs, hf, sizeof hs) == 0, "inference heatmaps differ after fused and separate batch norms");
+    printf("OK     batch norms applied by the next convolution: %zu gradients and %d heatmap values bit-identical "
+           "to separate batch norms; plan %zu bytes (separate %zu)\n",
+           ng, N * H * W, fused, separate);
+    free(gs);
+    free(gf);
+}
+
 int main(void) {
     ocl_ctx c;
     ocl_options o = {0};
@@ -184,6 +247,15 @@ int main(void) {
     cfg.relu[1] = 0; // BN without the ReLU mask
     cfg.bn[2] = 0;   // ReLU without BN
     run_config(&c, &cfg, "mixed blocks", &rs);
+
+    // Winograd layers: each batch norm but the last applied by the next convolution as it loads.
+    snprintf(c.conv_variant, sizeof c.conv_variant, "winograd");
+    net_config_seed(&cfg);
+    CHECK(net_config_channels(&cfg, "3,4,2", err, sizeof err) == 0, "%s", err);
+    run_config(&c, &cfg, "winograd, batch norms applied by the next convolution", &rs);
+    check_bn_applied_by_next(&c, &cfg);
+    c.conv_variant[0] = '\0';
+    net_config_seed(&cfg);
     CHECK(net_config_channels(&cfg, "3,x", err, sizeof err) == -1, "bad channel list accepted");
     ocl_release(&c);
     return t_summary();

@@ -66,6 +66,10 @@ void ocl_options_from_env(ocl_options *o) {
     o->conv_variant = env("PIXLOC_CONV_VARIANT");
     o->conv_wino_m = env("PIXLOC_WINO_M");
     o->kernel_profile = env("PIXLOC_KERNEL_PROFILE");
+    // PIXLOC_BN_SEPARATE=1: batch norms write their outputs rather than the next convolution
+    // applying them as it loads its input (the same numbers; for comparison and benchmarks).
+    const char *bs = env("PIXLOC_BN_SEPARATE");
+    o->bn_separate = bs && strcmp(bs, "0") != 0;
     // PIXLOC_BUILD_THREADS=N: helper threads for background builds (0: none). PoCL's
     // cache off (POCL_KERNEL_CACHE=0) leaves helpers nothing to hand over: none.
     o->build_threads = 0;

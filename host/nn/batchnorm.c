@@ -229,6 +229,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 16, inv_k);
     KARG(k, 17, eps);
     run_channels(b, k);
+    if (!y) return; // the next convolution applies scale and shift as it loads x (batchnorm_state)
     k = b->k_apply;
     KARG(k, 0, x);
     KARG(k, 1, y);
@@ -240,6 +241,8 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 7, margin);
     run_chunks(b, k, (size_t)C, (size_t)N);
 }
+
+cl_mem batchnorm_state(const batchnorm *b) { return b->st; }
 
 void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
                         size_t dgamma_off, size_t dbeta_off, int relu) {

@@ -53,6 +53,10 @@ struct conv_wino {
     cl_program wd_prog;
     cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
+    // p->bn_in (a training layer after a batch norm): that batch norm's state, whose scale and
+    // shift the input transforms of the forward and the weight gradient apply (conv3x3_set_input_bn).
+    int bn_in;
+    cl_mem bn;
 };
 
 static size_t tco_for(int tile_co, int cout);
@@ -70,8 +74,9 @@ static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient;
 // m: the output tile side). bn_fused (an inference network's forward: the next batch norm in
-// the epilogue), wd (the Winograd weight gradient's kernels) and m = 4 are appended last, so
-// the other programs' options (and cache keys) do not change.
+// the epilogue), wd (the Winograd weight gradient's kernels), m = 4 and BN_IN (p->bn_in, the
+// forward's and the weight gradient's input transforms) are appended last, so the other
+// programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
                             int wd, int m, char *opt, size_t len) {
     int tn = conv_wino_tn(p);
@@ -91,6 +96,10 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
     if (m != 2) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DWM=%d", m);
+    }
+    if (p->bn_in && !flip) {
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DBN_IN=1");
     }
 }
 
@@ -226,6 +235,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->fwd_only = fwd_only;
+    k->bn_in = p->bn_in;
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
@@ -303,6 +313,16 @@ static void run_transform(conv_wino *k, cl_kernel kern, int channels, int nimg, 
     }
 }
 
+void conv_wino_set_input_bn(conv_wino *k, cl_mem bn) { k->bn = bn; }
+
+// wino_input's batch-norm state argument: with BN_IN (bn_in, and of the forward's input) the
+// batch norm's, which must have been given; otherwise unused, and any buffer will do.
+static cl_mem input_bn(const conv_wino *k, int forward_input) {
+    if (!k->bn_in || !forward_input) return k->u;
+    if (!k->bn) px_die(PX_EXIT_FAIL, "conv3x3 winograd: a layer made with bn_in has no batch norm state to apply");
+    return k->bn;
+}
+
 // transform: compute U from w (else U holds this direction's transform of w already).
 static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off, cl_mem b, int b_off, cl_mem out,
                 int relu, int transform) {
@@ -315,6 +335,8 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
 
     KARG(d->input, 0, in);
     KARG(d->input, 3, k->v);
+    cl_mem bn = input_bn(k, d == &k->f); // the input gradient's: unused
+    KARG(d->input, 4, bn);
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
     KARG(d->gemm, 2, k->m_);
@@ -368,6 +390,8 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     wino_dir *d = &k->f;
     KARG(k->wd_input, 0, x);
     KARG(k->wd_input, 3, k->v);
+    cl_mem bn = input_bn(k, 1);
+    KARG(k->wd_input, 4, bn);
     KARG(k->dy, 0, dy);
     KARG(k->dy, 3, k->m_);
     KARG(k->dw_gemm, 0, k->v);

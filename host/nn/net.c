@@ -28,7 +28,8 @@ typedef struct {
     batchnorm *bn; // NULL when the block has no BN
     relu *relu;    // blocks with ReLU and no BN (BN's backward fuses the ReLU mask)
     cl_mem act;    // (N, cout) padded: conv (+ReLU) output = BN input
-    cl_mem out;    // (N, cout) padded: BN output; == act when the block has no BN
+    cl_mem out;    // (N, cout) padded: BN output; == act when the block has no BN, or when the next
+                   // convolution applies the BN as it loads act (its bn_in: plan_bn_in)
 } net_block;
 
 struct net {
@@ -174,6 +175,17 @@ static size_t off(const net *n, int i) { return n->t[i].offset; }
 
 // ---- allocation ----
 
+// Where a training net's batch norm output is never written: block i's, when the next block's
+// convolution can apply the batch norm as it loads block i's conv output (conv3x3_bn_in_ok),
+// which saves the apply pass (a read and a write of the activations) and the output's buffer.
+// The last block's output feeds the head, which cannot. separate != 0: nowhere (every batch
+// norm writes its output; the same numbers, for comparison: PIXLOC_BN_SEPARATE=1).
+static void plan_bn_in(const net_config *cfg, conv3x3_params *prm, int separate) {
+    for (int i = 1; i < cfg->nblocks; i++) prm[i].bn_in = !separate && cfg->bn[i - 1] && conv3x3_bn_in_ok(&prm[i]);
+}
+// 1 if block i's batch norm output is applied by the next convolution (plan_bn_in).
+static int bn_applied_next(const net *n, int i) { return i + 1 < n->cfg.nblocks && n->prm[i + 1].bn_in; }
+
 static const char *const ACT_NAMES[NET_MAX_BLOCKS] = {
     "conv0 output",  "conv1 output",  "conv2 output",  "conv3 output", "conv4 output",  "conv5 output",
     "conv6 output",  "conv7 output",  "conv8 output",  "conv9 output", "conv10 output", "conv11 output",
@@ -203,7 +215,7 @@ static void net_buffers(const net *n, int N, nn_buffers *l) {
         const net_block *b = &n->b[i];
         act_layout a = act_layout_make(N, b->cout, H, W);
         nn_buffers_add(l, ACT_NAMES[i], act_floats(&a) * sizeof(float), 0);
-        if (n->cfg.bn[i]) nn_buffers_add(l, BN_NAMES[i], act_floats(&a) * sizeof(float), 0);
+        if (n->cfg.bn[i] && !bn_applied_next(n, i)) nn_buffers_add(l, BN_NAMES[i], act_floats(&a) * sizeof(float), 0);
         conv3x3_buffers(&n->prm[i], N, b->cin, b->cout, H, W, l);
         if (n->cfg.bn[i])
             batchnorm_buffers(N, b->cout, H, W, l);
@@ -343,6 +355,7 @@ static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_b
         n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
         if (n->infer) n->prm[i] = conv3x3_forward_params(&c->target, &n->prm[i]);
     }
+    if (!n->infer) plan_bn_in(cfg, n->prm, c->bn_separate);
     return n;
 }
 
@@ -461,8 +474,12 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
     for (int i = 0; i < cfg->nblocks; i++) {
         net_block *b = &n->b[i];
         b->act = plan_alloc(n, &l, ACT_NAMES[i]);
-        b->out = cfg->bn[i] ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
+        b->out = cfg->bn[i] && !bn_applied_next(n, i) ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
         b->conv = conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
+        if (conv3x3_params_of(b->conv)->bn_in != n->prm[i].bn_in)
+            px_die(PX_EXIT_FAIL, "net: conv%d was planned %s an input batch norm but created %s", i,
+                   n->prm[i].bn_in ? "with" : "without", n->prm[i].bn_in ? "without" : "with");
+        if (n->prm[i].bn_in) conv3x3_set_input_bn(b->conv, batchnorm_state(n->b[i - 1].bn));
         if (cfg->bn[i])
             b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
         else if (cfg->relu[i])
@@ -487,13 +504,21 @@ void net_programs(const ocl_target *t, const net_config *cfg, int H, int W, int 
 
 void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int W, int max_batch, int variant,
                           int wino_m, ocl_program_list *out) {
+    if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
+        px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
     int cin = 1;
+    conv3x3_params prm[NET_MAX_BLOCKS];
+    for (int i = 0; i < cfg->nblocks; i++) {
+        int cout = cfg->channels[i];
+        prm[i] = variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
+        conv3x3_force_wino_m(&prm[i], wino_m);
+        cin = cout;
+    }
+    plan_bn_in(cfg, prm, 0);
+    cin = 1;
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
         int cout = cfg->channels[i];
-        conv3x3_params p =
-            variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
-        conv3x3_force_wino_m(&p, wino_m);
-        conv3x3_programs(t, &p, max_batch, cin, cout, H, W, out);
+        conv3x3_programs(t, &prm[i], max_batch, cin, cout, H, W, out);
         if (cfg->bn[i])
             batchnorm_programs(t, out);
         else if (cfg->relu[i])
@@ -823,8 +848,9 @@ void net_forward(net *n, int N, bn_mode mode) {
         conv3x3_forward(b->conv, N, in, n->params, off(n, b->kw), n->params, off(n, b->kb), b->act, n->cfg.relu[i]);
         prof(n, opname(nm, sizeof nm, "conv", i, "fwd"));
         if (n->cfg.bn[i]) {
-            batchnorm_forward(b->bn, N, b->act, b->out, n->params, off(n, b->gamma), off(n, b->beta), n->stats,
-                              off(n, b->mean), off(n, b->var), mode, n->cfg.bn_momentum, n->cfg.bn_eps, inv_k);
+            batchnorm_forward(b->bn, N, b->act, b->out != b->act ? b->out : NULL, n->params, off(n, b->gamma),
+                              off(n, b->beta), n->stats, off(n, b->mean), off(n, b->var), mode, n->cfg.bn_momentum,
+                              n->cfg.bn_eps, inv_k);
             prof(n, opname(nm, sizeof nm, "bn", i, "fwd"));
         }
         in = b->out;

@@ -516,6 +516,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     c->max_alloc_mb = o->max_alloc_mb;
     if (o->conv_variant) snprintf(c->conv_variant, sizeof c->conv_variant, "%s", o->conv_variant);
     if (o->conv_wino_m) snprintf(c->conv_wino_m, sizeof c->conv_wino_m, "%s", o->conv_wino_m);
+    c->bn_separate = o->bn_separate;
     target_of(c, o->kernel_profile);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     c->quiet = o->quiet;

@@ -34,7 +34,9 @@ void batchnorm_programs(const ocl_target *t, ocl_program_list *out);
 // samples); s must outlive b.
 void batchnorm_set_split(batchnorm *b, const batch_split *s);
 
-// x -> y, both (N, C) padded planes (y's ring written as zeros).
+// x -> y, both (N, C) padded planes (y's ring written as zeros). y = NULL: the statistics and
+// the per-channel scale and shift alone (batchnorm_state), for a consumer that applies them as
+// it reads x (conv3x3_set_input_bn); y is then never written.
 // gamma, beta at float offsets in `params`; moving mean / variance at offsets in `stats`.
 // BN_INFERENCE: moving statistics. BN_TRAINING: batch statistics (biased variance) and
 //   moving = moving*momentum + batch*(1-momentum). BN_REESTIMATE: batch statistics and
@@ -43,6 +45,10 @@ void batchnorm_set_split(batchnorm *b, const batch_split *s);
 void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, size_t gamma_off, size_t beta_off,
                        cl_mem stats, size_t mean_off, size_t var_off, bn_mode mode, float momentum, float eps,
                        float inv_k);
+
+// The per-channel state the last batchnorm_forward left (cl/batchnorm.cl's st: 6*C floats, the
+// scale at float 2*C and the shift at 3*C), valid until the next batchnorm_forward.
+cl_mem batchnorm_state(const batchnorm *b);
 
 // After a BN_TRAINING / BN_REESTIMATE forward on the same x: g holds dY (grad w.r.t. the BN output,
 // (N, C) padded planes) and is overwritten in place with dX, multiplied by

@@ -68,7 +68,18 @@ typedef struct {
     int wino_m_dw;  // Winograd with wino_dw: the same for the weight gradient (0: 2)
     int wino_nb_dw; // Winograd with wino_dw: images per weight-gradient chunk (0: wino_nb's, at
                     // least 8 with wino_m_dw = 4: host/nn/conv_winograd.c)
+    int bn_in;      // not a tuning choice: set by a network (conv3x3_bn_in_ok) on a training layer
+                    // whose input is a batch norm's input. The forward and the weight gradient then
+                    // read x * scale + shift (0 on the ring) for x, with the batch norm's per-channel
+                    // scale and shift (conv3x3_set_input_bn), so that its output is never written.
 } conv3x3_params;
+
+// 1 if a training layer with these parameters can take bn_in (Winograd with its own weight
+// gradient: the input transforms apply the batch norm; no other kernel does).
+int conv3x3_bn_in_ok(const conv3x3_params *p);
+// A bn_in layer's batch norm: its state buffer (cl/batchnorm.cl's st, batchnorm_state) of Cin
+// channels, read at every conv3x3_forward and conv3x3_backward_weights. Required before either.
+void conv3x3_set_input_bn(conv3x3 *k, cl_mem bn_state);
 
 // Winograd's output tile side m of F(m x m, 3x3) for the forward (wino_m), the input
 // gradient (wino_m_dx) and the Winograd weight gradient (wino_m_dw), 2 when 0.
@@ -103,7 +114,8 @@ int conv3x3_gpu_safe(const conv3x3_params *p);
 conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H, int W);
 // The parameters of a forward-only (inference) layer from a training layer's: a Winograd
 // wino_m left at 0 becomes 4 on CPUs (F(4x4,3x3): faster, larger rounding errors, which the
-// inference checks take but training's strict gradient checks do not; host/nn/conv.c).
+// inference checks take but training's strict gradient checks do not; host/nn/conv.c), and
+// bn_in is cleared (an inference network folds its batch norms into the convolutions).
 conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p);
 // "2" or "4" -> 2 or 4 (a Winograd output tile side, as PIXLOC_WINO_M and `pixloc kernels
 // --wino-m` give it); anything else -> -1.

@@ -16,6 +16,8 @@ conv_wino *conv_wino_create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int
 conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
                                 int fwd_only, int bn_fused);
 void conv_wino_free(conv_wino *k);
+// p->bn_in: the batch norm state (cl/batchnorm.cl's st) the input transforms apply.
+void conv_wino_set_input_bn(conv_wino *k, cl_mem bn);
 // GEMM tiles per work-item (wino_tn, or its default when 0).
 int conv_wino_tn(const conv3x3_params *p);
 // Appends the programs conv_wino_create builds on target t (a training layer's: two, or

@@ -46,6 +46,7 @@ typedef struct {
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
     const char *conv_wino_m;         // a forced Winograd tile side, "2" or "4" (nn/conv.c reads it); NULL = none
     const char *kernel_profile;      // "gpu" or "cpu": that device type's kernels on any device; NULL = the device's
+    int bn_separate;                 // 1: every batch norm writes its output (nn/net.c's plan_bn_in), for comparison
     // Helper threads for background program builds and cache stores (build_pool.h):
     // 0 = automatic (on PoCL with its compile cache on: one per compute unit, at most 8;
     // elsewhere none), -1 = none, N > 0 = N (PoCL only).
@@ -83,6 +84,7 @@ typedef struct {
     unsigned long long max_alloc_mb; // 0 = no cap below the device's
     char conv_variant[64];           // "" = none forced
     char conv_wino_m[8];             // "" = none forced
+    int bn_separate;                 // ocl_options.bn_separate
     // Counters, for tests and the cache HIT/MISS debug output.
     int cache_hits, cache_misses, builds;
     // Host waits: queue_drains counts the calls that wait for the whole queue (blocking
