@@ -29,16 +29,7 @@
 //   st[4C+c] = dbeta/M, st[5C+c] = dgamma/M (backward; gamma itself is read from params).
 
 #if !PX_GPU
-// Horizontal sum in a fixed order (a pairwise tree). Through a private array
-// rather than .lo/.hi swizzles: oclgrind's --uninitialized checker crashes on the
-// shufflevectors those produce; PoCL compiles both to the same register code.
-float bn_hsum16(float16 v) {
-    float a[16];
-    vstore16(v, 0, a);
-    for (int w = 8; w >= 1; w >>= 1)
-        for (int i = 0; i < w; i++) a[i] += a[i + w];
-    return a[0];
-}
+#include "bn_plane.h" // bn_hsum16, bn_plane_sums (shared with the Winograd output transform)
 
 // psum[nc] = sum of plane nc's interior, pm2[nc] = sum of (x - plane mean)^2 there.
 // global (>= NC), any local size.
@@ -46,20 +37,10 @@ __kernel void bn_stats(__global const float *x, __global const int *mask, __glob
                        __global float *pm2, int NC, int plane, int nv, int margin, float inv_hw) {
     int nc = get_global_id(0);
     if (nc >= NC) return;
-    __global const float *p = x + (size_t)margin + (size_t)nc * (size_t)plane;
-    float16 s = (float16)(0.0f);
-    // The last chunk may read up to 15 floats past the plane (inside the buffer
-    // thanks to the margin); the mask zeroes them.
-    for (int k = 0; k < nv; k++) s += select((float16)(0.0f), vload16(k, p), vload16(k, mask));
-    float sum = bn_hsum16(s);
-    float mu = sum * inv_hw;
-    float16 q = (float16)(0.0f);
-    for (int k = 0; k < nv; k++) {
-        float16 d = select((float16)(0.0f), vload16(k, p) - mu, vload16(k, mask));
-        q += d * d;
-    }
+    float sum, m2;
+    bn_plane_sums(x + (size_t)margin + (size_t)nc * (size_t)plane, mask, plane, nv, inv_hw, &sum, &m2);
     psum[nc] = sum;
-    pm2[nc] = bn_hsum16(q);
+    pm2[nc] = m2;
 }
 
 // y = x*scale + shift on the interior, 0 on the ring.  global (>= nv, C, N)

@@ -26,6 +26,9 @@
 //                  output instead, x * scale + shift on the image and 0 on the ring, with
 //                  scale = bn[2*CIN + ci] and shift = bn[3*CIN + ci] (cl/batchnorm.cl's state)
 //                  and bn_apply's arithmetic, so that its output need not be written
+//   BN_STATS       (optional, training, CPU shape) the output transform also writes each output
+//                  plane's batch-norm sums (cl/bn_plane.h, bn_stats's code) as it finishes the
+//                  plane, which is then in cache: bn_psum and bn_pm2 at (image, channel)
 //
 // Output tiles are 2x2 pixels: TH x TW of them per image; tile (ty, tx) reads
 // the 4x4 input patch at padded rows 2ty..2ty+3, columns 2tx..2tx+3 (the ring
@@ -57,6 +60,15 @@
 #endif
 #ifndef BN_IN
 #define BN_IN 0
+#endif
+#ifndef BN_STATS
+#define BN_STATS 0
+#endif
+#if BN_STATS && PX_GPU
+#error "BN_STATS: CPU-shaped output transform only"
+#endif
+#if BN_STATS
+#include "bn_plane.h" // bn_plane_sums
 #endif
 #ifndef WM
 #define WM 2
@@ -405,7 +417,8 @@ void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx
 // Output transform, GPU shape: one work-item per padded output position (ring and rows past
 // the image written as zeros), each output by wino_out_at. global (>= PLANE, COUT, nimg).
 __kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu) {
+                          __global float *restrict y, int relu, __global const int *restrict bn_mask,
+                          __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
     const int q = get_global_id(0), co = get_global_id(1), nl = get_global_id(2);
     if (q >= PLANE) return;
     const int row = q / PW, col = q - row * PW;
@@ -425,9 +438,12 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 // after it: chunks go right to left, so only the last one's stores run past the row's end
 // (into the next row's first columns), and the chunks to its left write those columns of the
 // next row afterwards; the ring columns come after the tile row's stores.
-// global (nimg*COUT); images n0 .. n0+nimg-1.
+// BN_STATS: then the plane's batch-norm sums (bn_mask: the batch norm's interior mask; inv_hw =
+// 1 / (IMG_H*IMG_W) as the host computes it), read back from cache. Without it those arguments
+// are unused. global (nimg*COUT); images n0 .. n0+nimg-1.
 __kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu) {
+                          __global float *restrict y, int relu, __global const int *restrict bn_mask,
+                          __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
     const int p = get_global_id(0);
     const int nl = p / COUT, co = p % COUT;
     __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
@@ -452,6 +468,12 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
         }
     }
     for (int q = (IMG_H + 1) * PW; q < PLANE; q++) yp[q] = 0.0f;
+#if BN_STATS
+    float sum, m2;
+    bn_plane_sums(yp, bn_mask, PLANE, (PLANE + 15) / 16, inv_hw, &sum, &m2);
+    bn_psum[(n0 + nl) * COUT + co] = sum;
+    bn_pm2[(n0 + nl) * COUT + co] = m2;
+#endif
 }
 #endif
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "conv.h"
 #include "layout.h"
 #include "ocl.h"
@@ -235,6 +236,8 @@ static conv3x3_params case_params(ocl_ctx *c, const shape *s, int variant, int a
         // Wherever it can (its own weight gradient), the layer applies an input batch norm, as
         // a network's does after a batch norm (F(2x2) without alt, on CPUs: the plain loads).
         prm.bn_in = conv3x3_bn_in_ok(&prm);
+        // and, where it can (CPU-shaped), writes its output's batch-norm sums
+        prm.bn_stats = conv3x3_bn_stats_ok(&c->target, &prm);
     }
     return prm;
 }
@@ -294,6 +297,45 @@ static void spike_check(ocl_ctx *c, conv3x3 *k, const shape *s, int dir, cl_mem 
     ocl_free(&bout);
 }
 
+// bn_stats: the batch norm's per-plane sums the forward wrote (psum, pm2: (N, Cout)) against the
+// output y (dense, as downloaded) summed in double: the interior's sum, and the squares about
+// the plane mean the kernel used (its sum / (H*W)). The kernel adds HW/16 terms in each of 16
+// lanes, then the lanes by a 4-level tree: about sqrt(HW/16) roundings of 2^-24 of partial sums
+// up to HW/16 * max|term| each, far below the tolerance 1e-6 * HW * max|term|, which is in turn
+// far below a plane's sum: a plane summed twice, or another plane's, fails.
+static void check_bn_sums(ocl_ctx *c, batchnorm *bn, const float *y, int N, int Cout, int H, int W, const char *tag) {
+    cl_mem mask, psum, pm2;
+    float inv_hw;
+    batchnorm_output_sums(bn, &mask, &psum, &pm2, &inv_hw);
+    size_t NC = (size_t)N * Cout, HW = (size_t)H * W;
+    float *s = read_all(c, psum, NC), *q = read_all(c, pm2, NC);
+    double *ws = malloc(NC * sizeof *ws), *wq = malloc(NC * sizeof *wq);
+    double tol_s = 0, tol_q = 0;
+    for (size_t p = 0; p < NC; p++) {
+        double sum = 0, m2 = 0, mu = (double)(s[p] * inv_hw), big = 0, bigq = 0;
+        for (size_t i = 0; i < HW; i++) {
+            double v = y[p * HW + i];
+            sum += v;
+            m2 += (v - mu) * (v - mu);
+            big = fmax(big, fabs(v));
+            bigq = fmax(bigq, (v - mu) * (v - mu));
+        }
+        ws[p] = sum;
+        wq[p] = m2;
+        tol_s = fmax(tol_s, 1e-6 * (double)HW * big);
+        tol_q = fmax(tol_q, 1e-6 * (double)HW * bigq);
+    }
+    char name[220];
+    snprintf(name, sizeof name, "%s batch-norm plane sums", tag);
+    t_compare(name, s, ws, NC, tol_s, 0);
+    snprintf(name, sizeof name, "%s batch-norm plane squares", tag);
+    t_compare(name, q, wq, NC, tol_q, 0);
+    free(s);
+    free(q);
+    free(ws);
+    free(wq);
+}
+
 // alt: the CPU variant with other tiles and short weight-gradient segments, so
 // several partials per image and segment tails are exercised; for Winograd also
 // two-wide GEMM tiles, chunks of 2 images (a partial last chunk when max_N = 3) and the
@@ -304,9 +346,9 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     static const char *const names[][2] = {
         {"cpu", "cpu-alt"}, {"gpu", "gpu-alt"}, {"winograd", "winograd-alt"}, {"gpu_tiled", "gpu_tiled-alt"}};
     conv3x3_params prm = case_params(c, s, variant, alt, wm);
-    snprintf(tag, sizeof tag, "%s%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0],
-             wm == 4 ? (alt ? " F(4x4) gradients" : " F(4x4)") : "", prm.bn_in ? " bn_in" : "", N, s->max_N, Cin, Cout,
-             H, W);
+    snprintf(tag, sizeof tag, "%s%s%s%s N=%d/%d %d->%d %dx%d", names[variant][alt != 0],
+             wm == 4 ? (alt ? " F(4x4) gradients" : " F(4x4)") : "", prm.bn_in ? " bn_in" : "",
+             prm.bn_stats ? " bn_stats" : "", N, s->max_N, Cin, Cout, H, W);
     // each direction's tolerance: F(4x4)'s is F(2x2)'s (and the direct kernels') times ks^2
     const double ks = wino_kappa(4, 0) / wino_kappa(2, 0), kw = wino_kappa(4, 1) / wino_kappa(2, 1);
     const double wscale_f = prm.wino_m == 4 ? ks * ks : 1, wscale_b = prm.wino_m_dx == 4 ? ks * ks : 1;
@@ -363,6 +405,14 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
         free(st);
         free(id);
     }
+    batchnorm *obn = NULL; // bn_stats: the batch norm whose sums the forward writes
+    if (prm.bn_stats) {
+        obn = batchnorm_create(c, s->max_N, Cout, H, W);
+        cl_mem mask, psum, pm2;
+        float inv_hw;
+        batchnorm_output_sums(obn, &mask, &psum, &pm2, &inv_hw);
+        conv3x3_set_output_bn(k, mask, psum, pm2, inv_hw);
+    }
     // Parameters at odd offsets inside one buffer, as in the network: [pad w pad b pad].
     const size_t w_off = 3, b_off = w_off + nw + 5, np = b_off + Cout + 7;
     float *params = malloc(np * sizeof *params);
@@ -386,6 +436,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
         snprintf(name, sizeof name, "%s y%s", tag, relu ? " relu" : "");
         float *got = download_act(c, &ly, N, by, name);
         t_compare(name, got, yd, ny, tol_for(9 * (size_t)Cin) * wscale_f, 0);
+        if (obn) check_bn_sums(c, obn, got, N, Cout, H, W, name);
         free(got);
     }
 
@@ -424,6 +475,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     ocl_free(&bdy);
     ocl_free(&bst);
     ocl_free(&bst_id);
+    batchnorm_free(obn);
     ocl_free(&bp);
     ocl_free(&by);
     ocl_free(&bdx);

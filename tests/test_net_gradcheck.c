@@ -196,9 +196,10 @@ static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *
     return g;
 }
 
-// A batch norm applied by the next convolution as it loads its input (Winograd layers:
-// nn/net.c's plan_bn_in) gives the same bits as the batch norm writing its output
-// (ocl_ctx.bn_separate, PIXLOC_BN_SEPARATE=1), and the net has no buffer for that output.
+// A batch norm applied by the next convolution as it loads its input, with its statistics' sums
+// written by the convolution before it (Winograd layers; the sums on CPU-shaped kernels only:
+// nn/net.c's plan_bn_in), gives the same bits as the batch norm reading its input and writing
+// its output (ocl_ctx.bn_separate, PIXLOC_BN_SEPARATE=1), and the net has no buffer for that output.
 static void check_bn_applied_by_next(ocl_ctx *c, const net_config *cfg) {
     const char *name;
     size_t fused = 0, separate = 0, np = 0;

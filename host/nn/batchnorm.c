@@ -28,6 +28,7 @@ struct batchnorm {
     cl_mem pbwd;      // (2, N, C) backward per-plane sums: dy, dy*(x - mean)
     cl_mem st;        // (6, C): mean, invstd, scale, shift, dbeta/M, dgamma/M
     cl_kernel k_stats, k_final, k_apply, k_bwd_stats, k_bwd_final, k_bwd_apply;
+    int sums_given; // batchnorm_set_sums_given: x's producer writes psum and pm2
     // A batch split across processes (batchnorm_set_split): the whole batch's per-plane sums,
     // (2, max_rows, C) in g1 (forward: the sums; backward: both halves) and (max_rows, C) in g2
     // (forward: the centred squares); host staging for this process's rows and everyone's.
@@ -35,6 +36,9 @@ struct batchnorm {
     cl_mem g1, g2;
     float *h_local, *h_all;
 };
+
+// 1/(H*W), the statistics' scale (bn_stats's inv_hw argument).
+static float inv_hw_of(const batchnorm *b) { return 1.0f / (float)(b->H * b->W); }
 
 static int as_int(size_t v, const char *what) {
     if (v > (size_t)INT_MAX) px_die(PX_EXIT_FAIL, "batchnorm: %s offset %zu exceeds INT_MAX", what, v);
@@ -183,9 +187,9 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     int mo = as_int(mean_off, "moving mean"), vo = as_int(var_off, "moving variance");
     float omm = (float)(1.0 - (double)momentum);
     cl_kernel k;
-    if (mode != BN_INFERENCE) {
+    if (mode != BN_INFERENCE && !b->sums_given) {
         int NC = N * C;
-        float inv_hw = 1.0f / (float)(H * W);
+        float inv_hw = inv_hw_of(b);
         k = b->k_stats;
         KARG(k, 0, x);
         KARG(k, 1, b->mask);
@@ -243,6 +247,16 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
 }
 
 cl_mem batchnorm_state(const batchnorm *b) { return b->st; }
+
+void batchnorm_output_sums(const batchnorm *b, cl_mem *mask, cl_mem *psum, cl_mem *pm2, float *inv_hw) {
+    if (b->gpu) px_die(PX_EXIT_FAIL, "batchnorm: per-plane sums from the producer need the CPU-shaped kernels");
+    *mask = b->mask;
+    *psum = b->psum;
+    *pm2 = b->pm2;
+    *inv_hw = inv_hw_of(b);
+}
+
+void batchnorm_set_sums_given(batchnorm *b, int given) { b->sums_given = given != 0; }
 
 void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, size_t gamma_off, cl_mem grads,
                         size_t dgamma_off, size_t dbeta_off, int relu) {

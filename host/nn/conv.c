@@ -99,11 +99,14 @@ static int forced_wino_m(const ocl_ctx *c) {
 conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p) {
     conv3x3_params q = *p;
     if (q.variant == CONV_VARIANT_WINOGRAD && q.wino_m == 0 && !t->gpu) q.wino_m = 4;
-    q.bn_in = 0;
+    q.bn_in = q.bn_stats = 0;
     return q;
 }
 
 int conv3x3_bn_in_ok(const conv3x3_params *p) { return p->variant == CONV_VARIANT_WINOGRAD && p->wino_dw == 1; }
+int conv3x3_bn_stats_ok(const ocl_target *t, const conv3x3_params *p) {
+    return p->variant == CONV_VARIANT_WINOGRAD && !t->gpu;
+}
 
 // The per-device-type default table. CPU values were measured with
 // the former bench/bench_conv.c on PoCL 3.1 (2-core Zen 4, batch 64, 50x50), in flop per
@@ -420,7 +423,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
           (p->wino_m != 0 && p->wino_m != 2 && p->wino_m != 4) ||
           (p->wino_m_dx != 0 && p->wino_m_dx != 2 && p->wino_m_dx != 4) ||
           (p->wino_m_dw != 0 && p->wino_m_dw != 2 && p->wino_m_dw != 4))) ||
-        (p->bn_in && (!conv3x3_bn_in_ok(p) || purpose != CONV_FOR_TRAINING))) {
+        (p->bn_in && (!conv3x3_bn_in_ok(p) || purpose != CONV_FOR_TRAINING)) ||
+        (p->bn_stats && (!conv3x3_bn_stats_ok(&c->target, p) || purpose != CONV_FOR_TRAINING))) {
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
@@ -520,7 +524,7 @@ static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int
                 Cin, Cout, H, W, p->tile_co, p->wino_tn, p->wino_dw ? "tile too large" : "by the CPU kernels",
                 c->device_name);
         conv3x3_params g = DEFAULTS_WINO_GPU; // with its own weight gradient: bn_in stays possible
-        g.bn_in = p->bn_in;
+        g.bn_in = p->bn_in;                   // (bn_stats: not on a GPU)
         return create(c, max_N, Cin, Cout, H, W, &g, 0, purpose);
     }
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0, purpose);
@@ -695,6 +699,11 @@ void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw,
 }
 
 const conv3x3_params *conv3x3_params_of(const conv3x3 *k) { return &k->prm; }
+
+void conv3x3_set_output_bn(conv3x3 *k, cl_mem mask, cl_mem psum, cl_mem pm2, float inv_hw) {
+    if (!k->prm.bn_stats) px_die(PX_EXIT_FAIL, "conv3x3: batch-norm sums for a layer made without bn_stats");
+    conv_wino_set_output_bn(k->wino, mask, psum, pm2, inv_hw);
+}
 
 void conv3x3_set_input_bn(conv3x3 *k, cl_mem bn_state) {
     if (!k->prm.bn_in) px_die(PX_EXIT_FAIL, "conv3x3: an input batch norm for a layer made without bn_in");

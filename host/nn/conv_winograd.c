@@ -57,6 +57,11 @@ struct conv_wino {
     // shift the input transforms of the forward and the weight gradient apply (conv3x3_set_input_bn).
     int bn_in;
     cl_mem bn;
+    // p->bn_stats (a training layer before a batch norm): that batch norm's interior mask and
+    // per-plane sums, which the forward's output transform writes (conv3x3_set_output_bn).
+    int bn_stats;
+    cl_mem bn_mask, bn_psum, bn_pm2;
+    float inv_hw;
 };
 
 static size_t tco_for(int tile_co, int cout);
@@ -100,6 +105,10 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
     if (p->bn_in && !flip) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_IN=1");
+    }
+    if (p->bn_stats && !flip) { // (also in a separate weight-gradient program, whose output kernel never runs)
+        size_t used = strlen(opt);
+        snprintf(opt + used, len - used, " -DBN_STATS=1");
     }
 }
 
@@ -236,6 +245,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     // (host/conv.c's create has already rejected these for conv3x3_create_try.)
     k->fwd_only = fwd_only;
     k->bn_in = p->bn_in;
+    k->bn_stats = p->bn_stats;
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
@@ -315,6 +325,13 @@ static void run_transform(conv_wino *k, cl_kernel kern, int channels, int nimg, 
 
 void conv_wino_set_input_bn(conv_wino *k, cl_mem bn) { k->bn = bn; }
 
+void conv_wino_set_output_bn(conv_wino *k, cl_mem mask, cl_mem psum, cl_mem pm2, float inv_hw) {
+    k->bn_mask = mask;
+    k->bn_psum = psum;
+    k->bn_pm2 = pm2;
+    k->inv_hw = inv_hw;
+}
+
 // wino_input's batch-norm state argument: with BN_IN (bn_in, and of the forward's input) the
 // batch norm's, which must have been given; otherwise unused, and any buffer will do.
 static cl_mem input_bn(const conv_wino *k, int forward_input) {
@@ -345,6 +362,15 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->output, 3, b_off);
     KARG(d->output, 4, out);
     KARG(d->output, 5, relu);
+    // BN_STATS (the forward's): the batch norm's buffers, which must have been given; else unused.
+    int stats = k->bn_stats && d == &k->f;
+    if (stats && !k->bn_psum)
+        px_die(PX_EXIT_FAIL, "conv3x3 winograd: a layer made with bn_stats has no batch-norm sums to write");
+    cl_mem smask = stats ? k->bn_mask : k->u, spsum = stats ? k->bn_psum : k->u, spm2 = stats ? k->bn_pm2 : k->u;
+    KARG(d->output, 6, smask);
+    KARG(d->output, 7, spsum);
+    KARG(d->output, 8, spm2);
+    KARG(d->output, 9, k->inv_hw);
     // The output transform: a work-item per plane on CPUs, per output position on GPUs.
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;

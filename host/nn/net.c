@@ -180,8 +180,14 @@ static size_t off(const net *n, int i) { return n->t[i].offset; }
 // which saves the apply pass (a read and a write of the activations) and the output's buffer.
 // The last block's output feeds the head, which cannot. separate != 0: nowhere (every batch
 // norm writes its output; the same numbers, for comparison: PIXLOC_BN_SEPARATE=1).
-static void plan_bn_in(const net_config *cfg, conv3x3_params *prm, int separate) {
-    for (int i = 1; i < cfg->nblocks; i++) prm[i].bn_in = !separate && cfg->bn[i - 1] && conv3x3_bn_in_ok(&prm[i]);
+// Likewise a batch norm's per-plane sums are written by the convolution before it where that
+// can (conv3x3_bn_stats_ok: it writes each plane whole, and sums it from cache), which saves
+// the statistics' read of the activations.
+static void plan_bn_in(const ocl_target *t, const net_config *cfg, conv3x3_params *prm, int separate) {
+    for (int i = 0; i < cfg->nblocks; i++) {
+        prm[i].bn_in = !separate && i > 0 && cfg->bn[i - 1] && conv3x3_bn_in_ok(&prm[i]);
+        prm[i].bn_stats = !separate && cfg->bn[i] && conv3x3_bn_stats_ok(t, &prm[i]);
+    }
 }
 // 1 if block i's batch norm output is applied by the next convolution (plan_bn_in).
 static int bn_applied_next(const net *n, int i) { return i + 1 < n->cfg.nblocks && n->prm[i + 1].bn_in; }
@@ -355,7 +361,7 @@ static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_b
         n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
         if (n->infer) n->prm[i] = conv3x3_forward_params(&c->target, &n->prm[i]);
     }
-    if (!n->infer) plan_bn_in(cfg, n->prm, c->bn_separate);
+    if (!n->infer) plan_bn_in(&c->target, cfg, n->prm, c->bn_separate);
     return n;
 }
 
@@ -476,14 +482,24 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
         b->act = plan_alloc(n, &l, ACT_NAMES[i]);
         b->out = cfg->bn[i] && !bn_applied_next(n, i) ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
         b->conv = conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
-        if (conv3x3_params_of(b->conv)->bn_in != n->prm[i].bn_in)
-            px_die(PX_EXIT_FAIL, "net: conv%d was planned %s an input batch norm but created %s", i,
-                   n->prm[i].bn_in ? "with" : "without", n->prm[i].bn_in ? "without" : "with");
+        const conv3x3_params *made = conv3x3_params_of(b->conv);
+        if (made->bn_in != n->prm[i].bn_in || made->bn_stats != n->prm[i].bn_stats)
+            px_die(PX_EXIT_FAIL,
+                   "net: conv%d was planned with batch-norm fusion (in %d, sums %d) but created with "
+                   "(in %d, sums %d)",
+                   i, n->prm[i].bn_in, n->prm[i].bn_stats, made->bn_in, made->bn_stats);
         if (n->prm[i].bn_in) conv3x3_set_input_bn(b->conv, batchnorm_state(n->b[i - 1].bn));
         if (cfg->bn[i])
             b->bn = batchnorm_create(c, max_batch, b->cout, H, W);
         else if (cfg->relu[i])
             b->relu = relu_create(c, max_batch, b->cout, H, W);
+        if (n->prm[i].bn_stats) {
+            cl_mem mask, psum, pm2;
+            float inv_hw;
+            batchnorm_output_sums(b->bn, &mask, &psum, &pm2, &inv_hw);
+            conv3x3_set_output_bn(b->conv, mask, psum, pm2, inv_hw);
+            batchnorm_set_sums_given(b->bn, 1);
+        }
     }
     n->heat = plan_alloc(n, &l, "heatmaps");
     n->target = plan_alloc(n, &l, "targets");
@@ -514,7 +530,7 @@ void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int
         conv3x3_force_wino_m(&prm[i], wino_m);
         cin = cout;
     }
-    plan_bn_in(cfg, prm, 0);
+    plan_bn_in(t, cfg, prm, 0);
     cin = 1;
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
         int cout = cfg->channels[i];

@@ -50,6 +50,14 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
 // scale at float 2*C and the shift at 3*C), valid until the next batchnorm_forward.
 cl_mem batchnorm_state(const batchnorm *b);
 
+// The buffers bn_stats writes (CPU-shaped kernels only) and its 1/(H*W), for a producer of x that
+// writes the per-plane sums itself as it finishes each plane (conv3x3_set_output_bn, with
+// cl/bn_plane.h's code: the same bits): the interior mask, the (N, C) sums and centred squares.
+void batchnorm_output_sums(const batchnorm *b, cl_mem *mask, cl_mem *psum, cl_mem *pm2, float *inv_hw);
+// given != 0: batchnorm_forward takes those sums as x's producer wrote them (it does not compute
+// them); for a producer that writes them at every call before batchnorm_forward.
+void batchnorm_set_sums_given(batchnorm *b, int given);
+
 // After a BN_TRAINING / BN_REESTIMATE forward on the same x: g holds dY (grad w.r.t. the BN output,
 // (N, C) padded planes) and is overwritten in place with dX, multiplied by
 // (x > 0) when relu != 0 (x being the ReLU output, so that is the gradient w.r.t.

@@ -72,11 +72,20 @@ typedef struct {
                     // whose input is a batch norm's input. The forward and the weight gradient then
                     // read x * scale + shift (0 on the ring) for x, with the batch norm's per-channel
                     // scale and shift (conv3x3_set_input_bn), so that its output is never written.
+    int bn_stats;   // not a tuning choice: set by a network (conv3x3_bn_stats_ok) on a training layer
+                    // whose output goes to a batch norm: the forward also writes that batch norm's
+                    // per-plane sums (conv3x3_set_output_bn), from cache, so it need not read them.
 } conv3x3_params;
 
 // 1 if a training layer with these parameters can take bn_in (Winograd with its own weight
 // gradient: the input transforms apply the batch norm; no other kernel does).
 int conv3x3_bn_in_ok(const conv3x3_params *p);
+// 1 if a training layer with these parameters can take bn_stats on target t (Winograd, CPU-shaped:
+// its output transform owns whole planes).
+int conv3x3_bn_stats_ok(const ocl_target *t, const conv3x3_params *p);
+// A bn_stats layer's batch norm: its interior mask, per-plane sum and sum-of-squares buffers and
+// 1/(H*W) (batchnorm_output_sums), written at every conv3x3_forward. Required before one.
+void conv3x3_set_output_bn(conv3x3 *k, cl_mem mask, cl_mem psum, cl_mem pm2, float inv_hw);
 // A bn_in layer's batch norm: its state buffer (cl/batchnorm.cl's st, batchnorm_state) of Cin
 // channels, read at every conv3x3_forward and conv3x3_backward_weights. Required before either.
 void conv3x3_set_input_bn(conv3x3 *k, cl_mem bn_state);
@@ -115,7 +124,7 @@ conv3x3_params conv3x3_default_params(const ocl_ctx *c, int Cin, int Cout, int H
 // The parameters of a forward-only (inference) layer from a training layer's: a Winograd
 // wino_m left at 0 becomes 4 on CPUs (F(4x4,3x3): faster, larger rounding errors, which the
 // inference checks take but training's strict gradient checks do not; host/nn/conv.c), and
-// bn_in is cleared (an inference network folds its batch norms into the convolutions).
+// bn_in and bn_stats are cleared (an inference network folds its batch norms into the convolutions).
 conv3x3_params conv3x3_forward_params(const ocl_target *t, const conv3x3_params *p);
 // "2" or "4" -> 2 or 4 (a Winograd output tile side, as PIXLOC_WINO_M and `pixloc kernels
 // --wino-m` give it); anything else -> -1.

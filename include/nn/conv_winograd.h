@@ -18,6 +18,8 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
 void conv_wino_free(conv_wino *k);
 // p->bn_in: the batch norm state (cl/batchnorm.cl's st) the input transforms apply.
 void conv_wino_set_input_bn(conv_wino *k, cl_mem bn);
+// p->bn_stats: where the forward's output transform writes the batch norm's per-plane sums.
+void conv_wino_set_output_bn(conv_wino *k, cl_mem mask, cl_mem psum, cl_mem pm2, float inv_hw);
 // GEMM tiles per work-item (wino_tn, or its default when 0).
 int conv_wino_tn(const conv3x3_params *p);
 // Appends the programs conv_wino_create builds on target t (a training layer's: two, or
