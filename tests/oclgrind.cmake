@@ -77,27 +77,26 @@ foreach(t test_batchnorm test_head test_adam test_relu)
   set_tests_properties(oclgrind_${t}_gpu PROPERTIES LABELS oclgrind TIMEOUT 900
                        ENVIRONMENT "PIXLOC_TEST_TINY=1;PIXLOC_KERNEL_PROFILE=gpu;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
 endforeach()
+# One Oclgrind test: exe under flags, on Oclgrind's simulated device alone (no device selector
+# inherited), with no kernel cache, and the environment `env` (a list) added.
+function(oclgrind_test name exe flags env)
+  add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=${flags}" -DEXE=${exe}
+                                -P ${CMAKE_CURRENT_LIST_FILE})
+  set_tests_properties(${name} PROPERTIES LABELS oclgrind TIMEOUT 900
+                       ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data;${env}")
+endfunction()
 # The whole tiny networks of test_net_gradcheck (the batch norms fused into the Winograd
 # convolutions among them) on both kernel profiles, and the GPU-shaped Winograd kernels
 # (bn_in included), under --data-races --check-api (the conv kernels' --uninitialized: above).
 foreach(p cpu gpu)
-  add_test(NAME oclgrind_test_net_gradcheck_${p}
-           COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=--data-races --check-api"
-                   -DEXE=$<TARGET_FILE:test_net_gradcheck> -P ${CMAKE_CURRENT_LIST_FILE})
-  set_tests_properties(oclgrind_test_net_gradcheck_${p} PROPERTIES LABELS oclgrind TIMEOUT 900
-                       ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_KERNEL_PROFILE=${p};PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+  oclgrind_test(oclgrind_test_net_gradcheck_${p} $<TARGET_FILE:test_net_gradcheck> "--data-races --check-api"
+                "PIXLOC_KERNEL_PROFILE=${p}")
 endforeach()
-add_test(NAME oclgrind_test_conv_winograd_gpu
-         COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=--data-races --check-api"
-                 -DEXE=$<TARGET_FILE:test_conv> -P ${CMAKE_CURRENT_LIST_FILE})
-set_tests_properties(oclgrind_test_conv_winograd_gpu PROPERTIES LABELS oclgrind TIMEOUT 900
-                     ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=winograd;PIXLOC_KERNEL_PROFILE=gpu;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+oclgrind_test(oclgrind_test_conv_winograd_gpu $<TARGET_FILE:test_conv> "--data-races --check-api"
+              "PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=winograd;PIXLOC_KERNEL_PROFILE=gpu")
 # test_conv under --uninitialized, at -O0 (see above), one variant per test so each
 # stays within its timeout on a 2-core machine.
 foreach(v cpu gpu gpu_tiled)
-  add_test(NAME oclgrind_test_conv_uninit_${v}
-           COMMAND ${CMAKE_COMMAND} -DOCLGRIND=${OCLGRIND} "-DFLAGS=--uninitialized --check-api"
-                   -DEXE=$<TARGET_FILE:test_conv> -P ${CMAKE_CURRENT_LIST_FILE})
-  set_tests_properties(oclgrind_test_conv_uninit_${v} PROPERTIES LABELS oclgrind TIMEOUT 900
-                       ENVIRONMENT "PIXLOC_PLATFORM=;PIXLOC_DEVICE=;PIXLOC_DEVICE_TYPE=;PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=${v};OCLGRIND_BUILD_OPTIONS=-cl-opt-disable;PIXLOC_CACHE_DIR=off;PIXLOC_KERNEL_DIR=;PIXLOC_TEST_DATA=${CMAKE_CURRENT_SOURCE_DIR}/data")
+  oclgrind_test(oclgrind_test_conv_uninit_${v} $<TARGET_FILE:test_conv> "--uninitialized --check-api"
+                "PIXLOC_TEST_TINY=1;PIXLOC_TEST_VARIANT=${v};OCLGRIND_BUILD_OPTIONS=-cl-opt-disable")
 endforeach()
