@@ -108,7 +108,8 @@ static void check_narrow_tiled(void) {
 }
 
 // On the GPU profile, a layer given the CPU's Winograd parameters runs the GPU-shaped ones
-// (with a warning) instead of building spilling kernels.
+// (with a warning) instead of building spilling kernels, and conv3x3_programs (what a network
+// prefetches and `pixloc kernels` writes) lists the programs it builds, not the CPU-shaped ones.
 static void check_gpu_substitution(void) {
     ocl_options o = {0};
     ocl_options_from_env(&o);
@@ -122,6 +123,15 @@ static void check_gpu_substitution(void) {
     const conv3x3_params *q = conv3x3_params_of(k);
     CHECK(q->variant == CONV_VARIANT_WINOGRAD && conv3x3_gpu_safe(q), "CPU Winograd tiles kept on a GPU: %dx%d dw %d",
           q->tile_co, q->wino_tn, q->wino_dw);
+    static ocl_program_list given, built;
+    given.n = built.n = 0;
+    conv3x3_programs(&c.target, &p, 2, 32, 32, 6, 5, &given);
+    conv3x3_programs(&c.target, q, 2, 32, 32, 6, 5, &built);
+    int same = given.n == built.n && given.n > 0;
+    for (int i = 0; same && i < given.n; i++)
+        same = !strcmp(given.s[i].file, built.s[i].file) && !strcmp(given.s[i].options, built.s[i].options);
+    CHECK(same, "conv3x3_programs lists %d programs for CPU Winograd tiles on a GPU, not the %d the layer builds",
+          given.n, built.n);
     conv3x3_free(k);
     ocl_release(&c);
 }

@@ -345,8 +345,21 @@ static int tiled_fits(const ocl_target *t, const conv3x3_params *p, int Cin, int
            dw_local_bytes(p, e.wgk, e.wgc) <= t->local_mem;
 }
 
+// What a layer given CPU-shaped Winograd parameters on a GPU runs instead (create_or_fallback):
+// the GPU-shaped defaults, which have their own weight gradient, so bn_in stays.
+static conv3x3_params gpu_substitute(const conv3x3_params *p) {
+    conv3x3_params g = DEFAULTS_WINO_GPU;
+    g.bn_in = p->bn_in;
+    return g;
+}
+
 void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                       ocl_program_list *out) {
+    if (t->gpu && !conv3x3_gpu_safe(p)) { // as conv3x3_create_with substitutes
+        conv3x3_params g = gpu_substitute(p);
+        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
+        return;
+    }
     conv3x3_params e = effective(t, p);
     char f[OCL_PROGRAM_OPTIONS_MAX], b[OCL_PROGRAM_OPTIONS_MAX];
     if ((e.variant == CONV_VARIANT_GPU_TILED && !tiled_fits(t, &e, Cin, Cout)) ||
@@ -523,8 +536,7 @@ static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int
                 "%s) would spill registers on %s; this layer uses the GPU-shaped Winograd defaults",
                 Cin, Cout, H, W, p->tile_co, p->wino_tn, p->wino_dw ? "tile too large" : "by the CPU kernels",
                 c->device_name);
-        conv3x3_params g = DEFAULTS_WINO_GPU; // with its own weight gradient: bn_in stays possible
-        g.bn_in = p->bn_in;                   // (bn_stats: not on a GPU)
+        conv3x3_params g = gpu_substitute(p);
         return create(c, max_N, Cin, Cout, H, W, &g, 0, purpose);
     }
     conv3x3 *k = create(c, max_N, Cin, Cout, H, W, p, 0, purpose);
