@@ -177,6 +177,8 @@ __global float *wino_plane_tiles(__global float *s, int ch) {
     const int p = get_global_id(0);
     return s + p % ch * TSTRIDE + p / ch * TT;
 }
+// The channel of the work-item's plane (of ch channels).
+int wino_plane_channel(int ch) { return get_global_id(0) % ch; }
 #endif
 
 // The 3x3 filter (taps row by row) from input channel ci to output channel co of this
@@ -197,20 +199,22 @@ void wino_filter(__global const float *w, int w_off, int co, int ci, float *g) {
 }
 
 // BN_IN: the batch norm's output at an input value v, `inside` the image (a scalar or an int16
-// mask), as bn_apply computes it: v * scale + shift there, 0 elsewhere (whatever v is there).
+// mask), as bn_apply computes it: v * scale + shift there (a = (scale, shift): bn_in_affine), 0
+// elsewhere (whatever v is there).
 #if BN_IN
-#define BN_IN_LOAD(v, inside, scale, shift) ((inside) ? (v) * (scale) + (shift) : 0.0f)
-#define BN_IN_LOAD16(v, inside, scale, shift) select((float16)(0.0f), (v) * (scale) + (shift), inside)
+#define BN_IN_LOAD(v, inside, a) ((inside) ? (v) * (a).x + (a).y : 0.0f)
+#define BN_IN_LOAD16(v, inside, a) select((float16)(0.0f), (v) * (a).x + (a).y, inside)
 #else
-#define BN_IN_LOAD(v, inside, scale, shift) (v)
-#define BN_IN_LOAD16(v, inside, scale, shift) (v)
+#define BN_IN_LOAD(v, inside, a) (v)
+#define BN_IN_LOAD16(v, inside, a) (v)
 #endif
 // 1 where padded row r / column c (an int or int16) is inside the image (not the ring or beyond).
 #define PAD_IN(r, lim) ((r) >= 1 && (r) <= (lim))
 #define PAD_IN16(c, lim) (((c) >= 1) & ((c) <= (lim)))
-// BN_IN's scale and shift of input channel ci (any values without BN_IN: unused).
-#define BN_IN_SCALE(bn, ci) (BN_IN ? (bn)[2 * CIN + (ci)] : 1.0f)
-#define BN_IN_SHIFT(bn, ci) (BN_IN ? (bn)[3 * CIN + (ci)] : 0.0f)
+// BN_IN's (scale, shift) of input channel ci ((1, 0), unused, without BN_IN).
+float2 bn_in_affine(__global const float *bn, int ci) {
+    return BN_IN ? (float2)(bn[2 * CIN + ci], bn[3 * CIN + ci]) : (float2)(1.0f, 0.0f);
+}
 
 #if WM == 4
 #include "winograd_f4.h" // F(4x4,3x3): wino_weights, wino_input, wino_out_at / wino_out_chunk
@@ -259,15 +263,15 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     if (t >= ntiles) return;
     const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
     __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 2 * ty * PW + 2 * tx;
-    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
+    const float2 bna = bn_in_affine(bn, ci); // BN_IN's (scale, shift)
     float h[4][4];
     for (int i = 0; i < 4; i++) {
         __global const float *rp = xp + i * PW;
         const int ri = PAD_IN(2 * ty + i, IMG_H), c = 2 * tx;
-        const float d0 = BN_IN_LOAD(rp[0], ri && PAD_IN(c, IMG_W), sc, sh);
-        const float d1 = BN_IN_LOAD(rp[1], ri && PAD_IN(c + 1, IMG_W), sc, sh);
-        const float d2 = BN_IN_LOAD(rp[2], ri && PAD_IN(c + 2, IMG_W), sc, sh);
-        const float d3 = BN_IN_LOAD(rp[3], ri && PAD_IN(c + 3, IMG_W), sc, sh);
+        const float d0 = BN_IN_LOAD(rp[0], ri && PAD_IN(c, IMG_W), bna);
+        const float d1 = BN_IN_LOAD(rp[1], ri && PAD_IN(c + 1, IMG_W), bna);
+        const float d2 = BN_IN_LOAD(rp[2], ri && PAD_IN(c + 2, IMG_W), bna);
+        const float d3 = BN_IN_LOAD(rp[3], ri && PAD_IN(c + 3, IMG_W), bna);
         h[i][0] = d0 - d2;
         h[i][1] = d1 + d2;
         h[i][2] = d2 - d1;
@@ -286,8 +290,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
                          __global const float *restrict bn) {
     __global const float *xplane = wino_plane(x, n0, CIN);
     __global float *vplane = wino_plane_tiles(v, CIN);
-    const int ci = get_global_id(0) % CIN;
-    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
+    const float2 bna = bn_in_affine(bn, wino_plane_channel(CIN)); // BN_IN's (scale, shift)
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             // Lanes past TW, and the 4th row of the last tile row when IMG_H is
@@ -312,10 +315,10 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
                 float16 o1 = (float16)(c.odd, d.odd);   // 2tx + 3
 #if BN_IN // the batch norm's output: 0 outside the image
                 if (PAD_IN(2 * ty + r, IMG_H)) {
-                    e0 = BN_IN_LOAD16(e0, cin[0], sc, sh);
-                    o0 = BN_IN_LOAD16(o0, cin[1], sc, sh);
-                    e1 = BN_IN_LOAD16(e1, cin[2], sc, sh);
-                    o1 = BN_IN_LOAD16(o1, cin[3], sc, sh);
+                    e0 = BN_IN_LOAD16(e0, cin[0], bna);
+                    o0 = BN_IN_LOAD16(o0, cin[1], bna);
+                    e1 = BN_IN_LOAD16(e1, cin[2], bna);
+                    o1 = BN_IN_LOAD16(o1, cin[3], bna);
                 } else {
                     e0 = o0 = e1 = o1 = (float16)(0.0f);
                 }

@@ -71,7 +71,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     if (t >= ntiles) return;
     const int nl = t / TT, r = t - nl * TT, ty = r / TW, tx = r - ty * TW;
     __global const float *xp = x + MARGIN + ((n0 + nl) * CIN + ci) * PLANE + 4 * ty * PW + 4 * tx;
-    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
+    const float2 bna = bn_in_affine(bn, ci); // BN_IN's (scale, shift)
     float e[6][6]; // d B, row by row
 #pragma unroll
     for (int i = 0; i < 6; i++) {
@@ -79,7 +79,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 #pragma unroll
         for (int j = 0; j < 6; j++) {
             d[j] = 4 * ty + i < PH && 4 * tx + j < PW ? xp[i * PW + j] : 0.0f;
-            d[j] = BN_IN_LOAD(d[j], PAD_IN(4 * ty + i, IMG_H) && PAD_IN(4 * tx + j, IMG_W), sc, sh);
+            d[j] = BN_IN_LOAD(d[j], PAD_IN(4 * ty + i, IMG_H) && PAD_IN(4 * tx + j, IMG_W), bna);
         }
         WINO4_B(float, d[0], d[1], d[2], d[3], d[4], d[5], e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5]);
     }
@@ -107,8 +107,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
                          __global const float *restrict bn) {
     __global const float *xplane = wino_plane(x, n0, CIN);
     __global float *vplane = wino_plane_tiles(v, CIN);
-    const int ci = get_global_id(0) % CIN;
-    const float sc = BN_IN_SCALE(bn, ci), sh = BN_IN_SHIFT(bn, ci);
+    const float2 bna = bn_in_affine(bn, wino_plane_channel(CIN)); // BN_IN's (scale, shift)
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0); // lanes holding a tile of this row
@@ -139,7 +138,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 #if BN_IN // columns outside the image (the ring, or past the padded row) read as zeros too
                 if (load)
 #pragma unroll
-                    for (int j = 0; j < 6; j++) d[j] = BN_IN_LOAD16(d[j], cin[j], sc, sh);
+                    for (int j = 0; j < 6; j++) d[j] = BN_IN_LOAD16(d[j], cin[j], bna);
 #elif 4 * TW > IMG_W // the last tile column's patch overhangs the padded row
 #pragma unroll
                 for (int j = 0; j < 6; j++) d[j] = select(d[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= PW);

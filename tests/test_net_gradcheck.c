@@ -29,6 +29,15 @@ static double fd(const net_config *cfg, double *p, double *x, const double *t, d
     return (lp - lm) / (2 * h);
 }
 
+// Every trainable gradient of n, in tensor order, into g (net_trainable_count floats).
+static void read_grads(net *n, float *g) {
+    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
+        if (net_tensor_at(n, i)->trainable) {
+            net_get_grad(n, i, g + o);
+            o += (int)net_tensor_at(n, i)->count;
+        }
+}
+
 static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uint64_t *rs) {
     char name[160];
     size_t np = ref_net_param_count(cfg), HW = (size_t)H * W;
@@ -144,17 +153,9 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
     t_compare(name, dxf, dx, N * HW, 1e-4 * dxmax, 1e-3);
     // Second backward gives bit-identical gradients.
     float *g1 = malloc(np * sizeof(float)), *g2 = malloc(np * sizeof(float));
-    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
-        if (net_tensor_at(n, i)->trainable) {
-            net_get_grad(n, i, g1 + o);
-            o += (int)net_tensor_at(n, i)->count;
-        }
+    read_grads(n, g1);
     net_backward(n, N);
-    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
-        if (net_tensor_at(n, i)->trainable) {
-            net_get_grad(n, i, g2 + o);
-            o += (int)net_tensor_at(n, i)->count;
-        }
+    read_grads(n, g2);
     CHECK(memcmp(g1, g2, np * sizeof(float)) == 0, "%s: gradients differ between two backward passes", label);
     free(g1);
     free(g2);
@@ -165,8 +166,8 @@ static void run_config(ocl_ctx *c, const net_config *cfg, const char *label, uin
 }
 
 // Random parameters, a batch, a training forward, the loss and a backward on a fresh net; returns
-// the trainable gradients (np floats) and the heatmaps of an inference-mode forward after them.
-static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *heat) {
+// the trainable gradients (*np floats) and the heatmaps of an inference-mode forward after them.
+static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *heat, size_t *np_out) {
     net *n = net_create(c, cfg, H, W, N);
     uint64_t rs = seed;
     size_t np = net_trainable_count(n);
@@ -185,11 +186,8 @@ static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *
     net_loss(n, N, &loss, &mae);
     net_backward(n, N);
     float *g = malloc(np * sizeof(float));
-    for (int i = 0, o = 0; i < net_tensor_count(n); i++)
-        if (net_tensor_at(n, i)->trainable) {
-            net_get_grad(n, i, g + o);
-            o += (int)net_tensor_at(n, i)->count;
-        }
+    read_grads(n, g);
+    *np_out = np;
     net_forward(n, N, BN_INFERENCE);
     net_read_heatmaps(n, N, heat);
     net_free(n);
@@ -198,27 +196,24 @@ static float *grads_of(ocl_ctx *c, const net_config *cfg, uint64_t seed, float *
 
 // A batch norm applied by the next convolution as it loads its input, with its statistics' sums
 // written by the convolution before it (Winograd layers; the sums on CPU-shaped kernels only:
-// nn/net.c's plan_bn_in), gives the same bits as the batch norm reading its input and writing
+// nn/net.c's plan_bn_fusion), gives the same bits as the batch norm reading its input and writing
 // its output (ocl_ctx.bn_separate, PIXLOC_BN_SEPARATE=1), and the net has no buffer for that output.
 static void check_bn_applied_by_next(ocl_ctx *c, const net_config *cfg) {
     const char *name;
-    size_t fused = 0, separate = 0, np = 0;
+    size_t fused = 0, separate = 0, np = 0, ng = 0, ngf = 0;
     c->bn_separate = 1;
     CHECK(net_plan_check(c, cfg, H, W, N, &name, &separate), "plan refused (%s)", name);
     float hs[N * H * W], hf[N * H * W];
-    float *gs = grads_of(c, cfg, 99, hs);
+    float *gs = grads_of(c, cfg, 99, hs, &ng);
     c->bn_separate = 0;
     CHECK(net_plan_check(c, cfg, H, W, N, &name, &fused), "plan refused (%s)", name);
-    float *gf = grads_of(c, cfg, 99, hf);
+    float *gf = grads_of(c, cfg, 99, hf, &ngf);
     // Each of the first nblocks-1 batch norms' outputs (N planes of its channels) is gone.
     for (int i = 0; i + 1 < cfg->nblocks; i++) np += (size_t)cfg->channels[i];
     CHECK(fused < separate && separate - fused >= np * N * (H + 2) * (W + 2) * sizeof(float),
           "batch norms applied by the next convolution: the plan has %zu bytes, %zu with their outputs", fused,
           separate);
-    net *n = net_create(c, cfg, H, W, N);
-    size_t ng = net_trainable_count(n);
-    net_free(n);
-    CHECK(memcmp(gs, gf, ng * sizeof(float)) == 0,
+    CHECK(ng == ngf && memcmp(gs, gf, ng * sizeof(float)) == 0,
           "gradients with batch norms applied by the next convolution differ from separate ones");
     CHECK(memcmp(hs, hf, sizeof hs) == 0, "inference heatmaps differ after fused and separate batch norms");
     printf("OK     batch norms applied by the next convolution: %zu gradients and %d heatmap values bit-identical "

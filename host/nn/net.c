@@ -29,7 +29,7 @@ typedef struct {
     relu *relu;    // blocks with ReLU and no BN (BN's backward fuses the ReLU mask)
     cl_mem act;    // (N, cout) padded: conv (+ReLU) output = BN input
     cl_mem out;    // (N, cout) padded: BN output; == act when the block has no BN, or when the next
-                   // convolution applies the BN as it loads act (its bn_in: plan_bn_in)
+                   // convolution applies the BN as it loads act (its bn_in: plan_bn_fusion)
 } net_block;
 
 struct net {
@@ -183,13 +183,13 @@ static size_t off(const net *n, int i) { return n->t[i].offset; }
 // Likewise a batch norm's per-plane sums are written by the convolution before it where that
 // can (conv3x3_bn_stats_ok: it writes each plane whole, and sums it from cache), which saves
 // the statistics' read of the activations.
-static void plan_bn_in(const ocl_target *t, const net_config *cfg, conv3x3_params *prm, int separate) {
+static void plan_bn_fusion(const ocl_target *t, const net_config *cfg, conv3x3_params *prm, int separate) {
     for (int i = 0; i < cfg->nblocks; i++) {
         prm[i].bn_in = !separate && i > 0 && cfg->bn[i - 1] && conv3x3_bn_in_ok(&prm[i]);
         prm[i].bn_stats = !separate && cfg->bn[i] && conv3x3_bn_stats_ok(t, &prm[i]);
     }
 }
-// 1 if block i's batch norm output is applied by the next convolution (plan_bn_in).
+// 1 if block i's batch norm output is applied by the next convolution (plan_bn_fusion).
 static int bn_applied_next(const net *n, int i) { return i + 1 < n->cfg.nblocks && n->prm[i + 1].bn_in; }
 
 static const char *const ACT_NAMES[NET_MAX_BLOCKS] = {
@@ -361,7 +361,7 @@ static net *net_shell(ocl_ctx *c, const net_config *cfg, int H, int W, int max_b
         n->prm[i] = conv3x3_default_params(c, n->b[i].cin, n->b[i].cout, H, W);
         if (n->infer) n->prm[i] = conv3x3_forward_params(&c->target, &n->prm[i]);
     }
-    if (!n->infer) plan_bn_in(&c->target, cfg, n->prm, c->bn_separate);
+    if (!n->infer) plan_bn_fusion(&c->target, cfg, n->prm, c->bn_separate);
     return n;
 }
 
@@ -522,24 +522,20 @@ void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int
                           int wino_m, ocl_program_list *out) {
     if (cfg->nblocks < 1 || cfg->nblocks > NET_MAX_BLOCKS)
         px_die(PX_EXIT_USAGE, "net: %d blocks (want 1..%d)", cfg->nblocks, NET_MAX_BLOCKS);
-    int cin = 1;
     conv3x3_params prm[NET_MAX_BLOCKS];
     for (int i = 0; i < cfg->nblocks; i++) {
-        int cout = cfg->channels[i];
+        int cin = i ? cfg->channels[i - 1] : 1, cout = cfg->channels[i];
         prm[i] = variant < 0 ? conv3x3_target_params(t, cin, cout) : conv3x3_target_variant_defaults(t, variant);
         conv3x3_force_wino_m(&prm[i], wino_m);
-        cin = cout;
     }
-    plan_bn_in(t, cfg, prm, 0);
-    cin = 1;
+    plan_bn_fusion(t, cfg, prm, 0);
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
-        int cout = cfg->channels[i];
+        int cin = i ? cfg->channels[i - 1] : 1, cout = cfg->channels[i];
         conv3x3_programs(t, &prm[i], max_batch, cin, cout, H, W, out);
         if (cfg->bn[i])
             batchnorm_programs(t, out);
         else if (cfg->relu[i])
             relu_programs(t, out);
-        cin = cout;
     }
     head_programs(t, out);
     adam_programs(t, out);

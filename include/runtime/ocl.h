@@ -46,7 +46,7 @@ typedef struct {
     const char *conv_variant;        // a forced convolution variant by name (nn/conv.c reads it); NULL = none
     const char *conv_wino_m;         // a forced Winograd tile side, "2" or "4" (nn/conv.c reads it); NULL = none
     const char *kernel_profile;      // "gpu" or "cpu": that device type's kernels on any device; NULL = the device's
-    int bn_separate;                 // 1: every batch norm writes its output (nn/net.c's plan_bn_in), for comparison
+    int bn_separate; // 1: every batch norm writes its output (nn/net.c's plan_bn_fusion), for comparison
     // Helper threads for background program builds and cache stores (build_pool.h):
     // 0 = automatic (on PoCL with its compile cache on: one per compute unit, at most 8;
     // elsewhere none), -1 = none, N > 0 = N (PoCL only).
