@@ -37,8 +37,9 @@ static const shape FULL[] =
                              // overhang the image by 3 (their patches run 2 past the padded plane)
 };
 static const shape TINY[] = {
-    {1, 1, 1, 1, 1, 1}, {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4},
-    {2, 2, 5, 3, 1, 1}, {1, 2, 2, 3, 9, 9}, // F(4x4) tiles overhanging by 3 both ways (spike_check)
+    {1, 1, 1, 1, 1, 1},  {2, 2, 3, 5, 7, 5}, {1, 3, 5, 3, 5, 7}, {1, 1, 17, 17, 3, 4},
+    {2, 2, 5, 3, 1, 1},  {1, 2, 2, 3, 9, 9}, // F(4x4) tiles overhanging by 3 both ways (spike_check)
+    {1, 1, 2, 3, 6, 90}, // wino_gemm's partial last block: F(4x4) 46 tiles = 3 vectors of 16 (TN = 4)
 };
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;

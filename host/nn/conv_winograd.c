@@ -380,8 +380,8 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         KARG(d->input, 2, ntiles);
         run_transform(k, d->input, d->cin, nimg, ntiles);
 
-        int nblocks = (int)(((size_t)ntiles + 16 * (size_t)k->tn - 1) / (16 * (size_t)k->tn));
-        KARG(d->gemm, 3, nblocks);
+        int nvec = (ntiles + 15) / 16, nblocks = (nvec + k->tn - 1) / k->tn;
+        KARG(d->gemm, 3, nvec);
         size_t wg = (size_t)k->wg;
         size_t gg[3] = {ocl_round_up((size_t)nblocks, wg), (size_t)(d->coutp / d->tco), (size_t)nxi_of(d->m)};
         size_t lg[3] = {wg, 1, 1};
