@@ -122,6 +122,11 @@ static const conv3x3_params DEFAULTS_GPU = {
 // 64 tiles, one image per chunk: 64->128 forward ~185 GFLOP per CPU-second (direct-convolution
 // flops) against the CPU variant's ~107 (8x48 tiles: 178, 6x64: 169, 12x32: 163; chunks of 2
 // images: 10-20% slower, scratch out of cache; the former bench/bench_conv.c, Zen 4).
+// Rechecked on a 2-core AVX-512 Xeon with `pixloc bench` (seed network, 2 interleaved rounds;
+// the inner loop is 4 loads, 4 broadcasts and 16 FMAs): 8 x 32 tiles 1% slower, 8 x 16 and
+// 2 x 64 7-8% slower; chunks of 2 images on the default network's 32/64-channel layers: training
+// 3% and inference 10% slower. Yet smaller images cost no less per tile (12 x 50 and 24 x 50
+// against 50 x 50, forward), so chunks of part of an image would not be faster.
 // Tile sides: wino_m = 0 is F(2x2,3x3) in training layers and F(4x4,3x3) in inference layers on
 // CPUs (conv3x3_forward_params); the input gradient (wino_m_dx) and the weight gradient (wino_dw,
 // wino_m_dw, 4 x 4 channel tiles, chunks of 8 images: conv_winograd.c) are F(4x4). Measured with
