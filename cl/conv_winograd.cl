@@ -37,7 +37,10 @@
 //   wino_input:  V[xi][ci][t] = (B^T d B)[xi]                  (16 x CIN x tiles)
 //   wino_gemm:   M[xi][co][t] = sum_ci U[xi][ci][co] V[xi][ci][t]
 //   wino_output: y = A^T M A (+ bias, ReLU) into the padded output, ring = 0
-// with U[xi][ci][co] = (G g G^T)[xi] from wino_weights (once per call).
+// with U[xi][ci][co] = (G g G^T)[xi] from wino_weights (once per call). On CPUs a chunk's
+// wino_output and the next chunk's wino_input are one launch (wino_output_input): measured
+// (interleaved `pixloc bench`) 2-3% on the seed network, 2-4% training and 6-8% inference on
+// the default one, as launches on PoCL cost 10-20 us each.
 // The transforms are exact in the sense that the 4th row/column of a patch only
 // reaches the 2nd row/column of the tile's outputs (no products by zero): the
 // patch of a partial tile (odd H or W) may run one row/column past the image's
@@ -186,18 +189,14 @@ void store_lanes(float16 r, __global float *dst, int nvalid) {
     }
 }
 
-// The CPU transforms (wino_input, wino_dy) of a chunk from image n0: work-item p owns the plane
-// of image n0 + p / ch, channel p % ch (ch channels): its padded plane in activations a, and
-// the scratch entry (xi = 0) of its first tile in s.
-__global const float *wino_plane(__global const float *a, int n0, int ch) {
-    return a + MARGIN + (n0 * ch + (int)get_global_id(0)) * PLANE;
+// The CPU transforms (wino_input, wino_dy) of a chunk from image n0: plane p (a work-item's
+// global id, or that less the output planes in wino_output_input) is image n0 + p / ch,
+// channel p % ch (ch channels): its padded plane in activations a, and the scratch entry
+// (xi = 0) of its first tile in s.
+__global const float *wino_plane(__global const float *a, int n0, int ch, int p) {
+    return a + MARGIN + (n0 * ch + p) * PLANE;
 }
-__global float *wino_plane_tiles(__global float *s, int ch) {
-    const int p = get_global_id(0);
-    return s + p % ch * TSTRIDE + p / ch * TT;
-}
-// The channel of the work-item's plane (of ch channels).
-int wino_plane_channel(int ch) { return get_global_id(0) % ch; }
+__global float *wino_plane_tiles(__global float *s, int ch, int p) { return s + p % ch * TSTRIDE + p / ch * TT; }
 #endif
 
 // The 3x3 filter (taps row by row) from input channel ci to output channel co of this
@@ -305,11 +304,13 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     }
 }
 #else
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
-                         __global const float *restrict bn) {
-    __global const float *xplane = wino_plane(x, n0, CIN);
-    __global float *vplane = wino_plane_tiles(v, CIN);
-    const float2 bna = bn_in_affine(bn, wino_plane_channel(CIN)); // BN_IN's (scale, shift)
+// CPU shape: input plane p (wino_plane) of the chunk from image n0, into V (wino_input's kernel
+// and wino_output_input call it).
+void wino_input_plane(__global const float *restrict x, int n0, __global float *restrict v,
+                      __global const float *restrict bn, int p) {
+    __global const float *xplane = wino_plane(x, n0, CIN, p);
+    __global float *vplane = wino_plane_tiles(v, CIN, p);
+    const float2 bna = bn_in_affine(bn, p % CIN); // BN_IN's (scale, shift)
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             // Lanes past TW, and the 4th row of the last tile row when IMG_H is
@@ -462,11 +463,11 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
 // next row afterwards; the ring columns come after the tile row's stores.
 // BN_STATS: then the plane's batch-norm sums (bn_mask: the batch norm's interior mask; inv_hw =
 // 1 / (IMG_H*IMG_W) as the host computes it), read back from cache. Without it those arguments
-// are unused. global (nimg*COUT); images n0 .. n0+nimg-1.
-__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu, __global const int *restrict bn_mask,
-                          __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
-    const int p = get_global_id(0);
+// are unused. Output plane p = nl * COUT + co of the chunk from image n0 (wino_output's
+// kernel, global (nimg*COUT), and wino_output_input call it).
+void wino_output_plane(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                       __global float *restrict y, int relu, __global const int *restrict bn_mask,
+                       __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw, int p) {
     const int nl = p / COUT, co = p % COUT;
     __global float *yp = y + MARGIN + ((n0 + nl) * COUT + co) * PLANE;
     float bias = 0.0f, bn_scale = 1.0f, bn_shift = 0.0f; // (read only where the epilogue uses them)
@@ -496,6 +497,36 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
     bn_psum[(n0 + nl) * COUT + co] = sum;
     bn_pm2[(n0 + nl) * COUT + co] = m2;
 #endif
+}
+
+// global (nimg*COUT); images n0 .. n0+nimg-1.
+__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                          __global float *restrict y, int relu, __global const int *restrict bn_mask,
+                          __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
+    wino_output_plane(m, n0, b, b_off, y, relu, bn_mask, bn_psum, bn_pm2, inv_hw, get_global_id(0));
+}
+
+// global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
+__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
+                         __global const float *restrict bn) {
+    wino_input_plane(x, n0, v, bn, get_global_id(0));
+}
+
+// One chunk's output transform and the next chunk's input transform in one launch (a launch
+// fewer per chunk; they touch different buffers: M and y, x and V, and the GEMM between them
+// has finished reading V): work-items below nout (the chunk's output planes) as wino_output
+// from image n0, the others as wino_input from image n0_in. global (nout + the next chunk's
+// nimg*CIN).
+__kernel void wino_output_input(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
+                                __global float *restrict y, int relu, __global const int *restrict bn_mask,
+                                __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw,
+                                int nout, __global const float *restrict x, int n0_in, __global float *restrict v,
+                                __global const float *restrict bn) {
+    const int p = get_global_id(0);
+    if (p < nout)
+        wino_output_plane(m, n0, b, b_off, y, relu, bn_mask, bn_psum, bn_pm2, inv_hw, p);
+    else
+        wino_input_plane(x, n0_in, v, bn, p - nout);
 }
 #endif
 
@@ -547,8 +578,8 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 // last interior row: the next plane or the margin); those lanes are never kept.
 // global (nimg*COUT).
 __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
-    __global const float *yplane = wino_plane(dy, n0, COUT);
-    __global float *zplane = wino_plane_tiles(z, COUT);
+    __global const float *yplane = wino_plane(dy, n0, COUT, get_global_id(0));
+    __global float *zplane = wino_plane_tiles(z, COUT, get_global_id(0));
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             float16 h[2][4];

@@ -102,12 +102,12 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 // 4-lane groups that hold one of the row's tiles (at most 17 floats past a row's end,
 // inside the next row, plane or the buffer's margin); patch rows past the plane are zero,
 // and columns past it are masked where the last tile column overhangs the image.
-// global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
-__kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
-                         __global const float *restrict bn) {
-    __global const float *xplane = wino_plane(x, n0, CIN);
-    __global float *vplane = wino_plane_tiles(v, CIN);
-    const float2 bna = bn_in_affine(bn, wino_plane_channel(CIN)); // BN_IN's (scale, shift)
+// Input plane p (wino_plane) of the chunk from image n0 (wino_input and wino_output_input).
+void wino_input_plane(__global const float *restrict x, int n0, __global float *restrict v,
+                      __global const float *restrict bn, int p) {
+    __global const float *xplane = wino_plane(x, n0, CIN, p);
+    __global float *vplane = wino_plane_tiles(v, CIN, p);
+    const float2 bna = bn_in_affine(bn, p % CIN); // BN_IN's (scale, shift)
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0); // lanes holding a tile of this row
@@ -291,8 +291,8 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 // along a tile row, as wino_input (the same loads, store rule and masks, on the image's
 // columns 1 .. IMG_W instead of the padded row's). global (nimg*COUT).
 __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __global float *restrict z) {
-    __global const float *yplane = wino_plane(dy, n0, COUT);
-    __global float *zplane = wino_plane_tiles(z, COUT);
+    __global const float *yplane = wino_plane(dy, n0, COUT, get_global_id(0));
+    __global float *zplane = wino_plane_tiles(z, COUT, get_global_id(0));
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
             const int ntx = min(16, TW - tx0);

@@ -35,6 +35,7 @@ enum { WD_TILES4 = 1300 };         // the F(4x4) weight gradient's least chunk i
 typedef struct {
     cl_program prog;
     cl_kernel weights, input, gemm, output;
+    cl_kernel outin; // CPUs: a chunk's output transform with the next chunk's input transform
     int cin, cout, tco, coutp;
     int m, tiles; // output tile side, tiles per image
 } wino_dir;
@@ -148,6 +149,7 @@ static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin
     d->input = ocl_kernel(k->c, d->prog, "wino_input");
     d->gemm = ocl_kernel(k->c, d->prog, "wino_gemm");
     d->output = ocl_kernel(k->c, d->prog, "wino_output");
+    if (!k->c->target.gpu) d->outin = ocl_kernel(k->c, d->prog, "wino_output_input");
 }
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
@@ -285,7 +287,7 @@ void conv_wino_free(conv_wino *k) {
     if (!k) return;
     wino_dir *ds[2] = {&k->f, &k->b};
     for (int i = 0; i < 2; i++) {
-        cl_kernel ks[] = {ds[i]->weights, ds[i]->input, ds[i]->gemm, ds[i]->output};
+        cl_kernel ks[] = {ds[i]->weights, ds[i]->input, ds[i]->gemm, ds[i]->output, ds[i]->outin};
         for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
             if (ks[j]) clReleaseKernel(ks[j]);
     }
@@ -371,14 +373,32 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->output, 7, spsum);
     KARG(d->output, 8, spm2);
     KARG(d->output, 9, k->inv_hw);
-    // The output transform: a work-item per plane on CPUs, per output position on GPUs.
+    // The output transform: a work-item per plane on CPUs, per output position on GPUs. On CPUs
+    // a chunk's output transform and the next chunk's input transform are one launch (outin).
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;
+    if (!gpu) {
+        cl_kernel o = d->outin;
+        KARG(o, 0, k->m_);
+        KARG(o, 2, b);
+        KARG(o, 3, b_off);
+        KARG(o, 4, out);
+        KARG(o, 5, relu);
+        KARG(o, 6, smask);
+        KARG(o, 7, spsum);
+        KARG(o, 8, spm2);
+        KARG(o, 9, k->inv_hw);
+        KARG(o, 11, in);
+        KARG(o, 13, k->v);
+        KARG(o, 14, bn);
+    }
     for (int n0 = 0; n0 < N; n0 += k->nb) {
         int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * d->tiles;
-        KARG(d->input, 1, n0);
-        KARG(d->input, 2, ntiles);
-        run_transform(k, d->input, d->cin, nimg, ntiles);
+        if (gpu || n0 == 0) { // (CPUs: later chunks' input transforms ran with the output before)
+            KARG(d->input, 1, n0);
+            KARG(d->input, 2, ntiles);
+            run_transform(k, d->input, d->cin, nimg, ntiles);
+        }
 
         int nvec = (ntiles + 15) / 16, nblocks = (nvec + k->tn - 1) / k->tn;
         KARG(d->gemm, 3, nvec);
@@ -387,12 +407,21 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         size_t lg[3] = {wg, 1, 1};
         ocl_run(k->c, d->gemm, 3, gg, lg);
 
-        KARG(d->output, 1, n0);
+        int n1 = n0 + nimg, nimg1 = N - n1 < k->nb ? N - n1 : k->nb; // the next chunk
         if (gpu) {
+            KARG(d->output, 1, n0);
             size_t plane = act_layout_make(1, 1, k->H, k->W).plane;
             size_t go[3] = {ocl_round_up(plane, ew), (size_t)d->cout, (size_t)nimg}, lo[3] = {ew, 1, 1};
             ocl_run(k->c, d->output, 3, go, lo);
+        } else if (n1 < N) {
+            int nout = nimg * d->cout;
+            KARG(d->outin, 1, n0);
+            KARG(d->outin, 10, nout);
+            KARG(d->outin, 12, n1);
+            size_t go = (size_t)nout + (size_t)nimg1 * d->cin;
+            ocl_run(k->c, d->outin, 1, &go, &one);
         } else {
+            KARG(d->output, 1, n0);
             size_t go = (size_t)nimg * d->cout;
             ocl_run(k->c, d->output, 1, &go, &one);
         }
