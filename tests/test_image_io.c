@@ -340,8 +340,27 @@ static void test_errors(void) {
     free(png);
 }
 
+// fuzz_image found it: a 4x4 palette PNG whose third chunk header claims 0x79797979 bytes of
+// sPLT, in a 57-byte file. libpng allocated the claimed 2 GB before finding the file truncated;
+// png_chunks_fit (host/io/image_io.c) refuses the header before libpng sees it.
+static void test_png_chunk_length_bomb(void) {
+    static const unsigned char bomb[] = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
+                                         0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04,
+                                         0x01, 0x03, 0x00, 0x00, 0x00, 0x93, 0x3f, 0x0c, 0x3d, 0x00, 0x00, 0x00,
+                                         0x03, 0x74, 0x52, 0x4e, 0x53, 0x50, 0x53, 0x50, 0x50, 0x79, 0x79, 0x79,
+                                         0x79, 0x79, 0x79, 0x79, 0x73, 0x50, 0x4c, 0x54, 0x45};
+    char err[512] = "";
+    int h, w;
+    float *img = image_read_gray_mem(bomb, sizeof bomb, "bomb.png", &h, &w, err, sizeof err);
+    CHECK(img == NULL, "a PNG claiming a 2 GB chunk in 57 bytes was accepted");
+    free(img);
+    CHECK(strstr(err, "bomb.png: invalid PNG: chunk 'sPLT' at byte 48 claims 2038004089 bytes") != NULL,
+          "the chunk claiming more than the file holds is named before libpng allocates it: '%s'", err);
+}
+
 int main(void) {
     g_dir = t_tmpdir();
+    test_png_chunk_length_bomb();
     test_png_gray8_and_rgb8_writers();
     test_png_formats();
     test_pgm();

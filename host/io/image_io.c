@@ -131,8 +131,38 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
     return 0;
 }
 
+// Checks, before libpng sees the file, that every chunk up to IEND fits in the len bytes after
+// the 8-byte signature. libpng (1.6.39) allocates an ancillary chunk's buffer at the length its
+// header claims before reading the data: a 57-byte file claiming a 2 GB sPLT chunk made it
+// allocate 2 GB (found by fuzz_image; tests/test_image_io.c). A chunk cut off without a
+// claimed length past the end is left to libpng ("file is truncated"). 0 or -1 with err set.
+static int png_chunks_fit(const unsigned char *b, size_t len, const char *name, char *err, size_t errlen) {
+    size_t pos = 8;
+    while (len - pos >= 8) {
+        uint32_t n = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 | (uint32_t)b[pos + 2] << 8 | b[pos + 3];
+        char type[5];
+        for (int i = 0; i < 4; i++) {
+            unsigned char c = b[pos + 4 + i];
+            type[i] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ? (char)c : '?';
+        }
+        type[4] = 0;
+        size_t left = len - pos - 8; // bytes after this chunk's header
+        if ((size_t)n > left || left - n < 4) {
+            px_errf_file(err, errlen, name,
+                         "invalid PNG: chunk '%s' at byte %zu claims %lu bytes of data and a CRC, but only %zu "
+                         "byte%s follow%s: the file is truncated or corrupt",
+                         type, pos, (unsigned long)n, left, left == 1 ? "" : "s", left == 1 ? "s" : "");
+            return -1;
+        }
+        pos += 12 + (size_t)n;
+        if (strcmp(type, "IEND") == 0) break;
+    }
+    return 0;
+}
+
 static float *png_read_gray_mem(const void *bytes, size_t len, const char *name, int *H, int *W, char *err,
                                 size_t errlen) {
+    if (png_chunks_fit(bytes, len, name, err, errlen) != 0) return NULL;
     png_src src = {.bytes = bytes, .len = len, .pos = 0};
     png_state st = {0};
     int h = 0, w = 0, ch = 0, bd = 0;
