@@ -359,26 +359,19 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
     KARG(d->gemm, 2, k->m_);
-    KARG(d->output, 0, k->m_);
-    KARG(d->output, 2, b);
-    KARG(d->output, 3, b_off);
-    KARG(d->output, 4, out);
-    KARG(d->output, 5, relu);
     // BN_STATS (the forward's): the batch norm's buffers, which must have been given; else unused.
     int stats = k->bn_stats && d == &k->f;
     if (stats && !k->bn_psum)
         px_die(PX_EXIT_FAIL, "conv3x3 winograd: a layer made with bn_stats has no batch-norm sums to write");
     cl_mem smask = stats ? k->bn_mask : k->u, spsum = stats ? k->bn_psum : k->u, spm2 = stats ? k->bn_pm2 : k->u;
-    KARG(d->output, 6, smask);
-    KARG(d->output, 7, spsum);
-    KARG(d->output, 8, spm2);
-    KARG(d->output, 9, k->inv_hw);
     // The output transform: a work-item per plane on CPUs, per output position on GPUs. On CPUs
-    // a chunk's output transform and the next chunk's input transform are one launch (outin).
+    // a chunk's output transform and the next chunk's input transform are one launch (outin),
+    // whose first 10 arguments are wino_output's and the last 3 wino_input's x, v and bn.
     size_t one = 1, ew = WINO_GPU_EW;
     int gpu = k->c->target.gpu;
-    if (!gpu) {
-        cl_kernel o = d->outin;
+    cl_kernel outs[2] = {d->output, gpu ? NULL : d->outin};
+    for (int i = 0; i < 2 && outs[i]; i++) {
+        cl_kernel o = outs[i];
         KARG(o, 0, k->m_);
         KARG(o, 2, b);
         KARG(o, 3, b_off);
@@ -388,9 +381,11 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
         KARG(o, 7, spsum);
         KARG(o, 8, spm2);
         KARG(o, 9, k->inv_hw);
-        KARG(o, 11, in);
-        KARG(o, 13, k->v);
-        KARG(o, 14, bn);
+    }
+    if (!gpu) {
+        KARG(d->outin, 11, in);
+        KARG(d->outin, 13, k->v);
+        KARG(d->outin, 14, bn);
     }
     for (int n0 = 0; n0 < N; n0 += k->nb) {
         int nimg = N - n0 < k->nb ? N - n0 : k->nb, ntiles = nimg * d->tiles;
