@@ -139,7 +139,7 @@ static int png_decode(png_src *src, png_state *st, const char *name, int *H, int
 static int png_chunks_fit(const unsigned char *b, size_t len, const char *name, char *err, size_t errlen) {
     size_t pos = 8;
     while (len - pos >= 8) {
-        uint32_t n = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 | (uint32_t)b[pos + 2] << 8 | b[pos + 3];
+        png_uint_32 n = png_get_uint_32(b + pos); // the chunk's data length (big-endian)
         char type[5];
         for (int i = 0; i < 4; i++) {
             unsigned char c = b[pos + 4 + i];
@@ -447,8 +447,7 @@ int png_size(const char *path, int *H, int *W) {
     size_t got = fread(b, 1, sizeof b, f);
     fclose(f);
     if (got != sizeof b || png_sig_cmp(b, 0, 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0) return -1;
-    uint32_t w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
-    uint32_t h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+    png_uint_32 w = png_get_uint_32(b + 16), h = png_get_uint_32(b + 20);
     if (w == 0 || h == 0 || w > INT_MAX || h > INT_MAX) return -1;
     *W = (int)w;
     *H = (int)h;
