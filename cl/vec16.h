@@ -11,3 +11,31 @@ float hsum16(float16 v) {
     const float b0 = a0 + a4, b1 = a1 + a5, b2 = a2 + a6, b3 = a3 + a7;
     return (b0 + b2) + (b1 + b3);
 }
+
+// The 16 lane sums of a[0..15] (float16 each) as one float16, lane k = hsum16(a[k]) to the
+// bit: the same additions in hsum16's tree order, done 16 sums at a time by a transpose
+// network (15 shuffle pairs and 15 vector adds instead of 16 x 15 lane extracts and adds).
+// Level 1 pairs vectors (lanes 0-7 of one and of the next: a_i = v_i + v_(i+8)), level 2 makes
+// b_i = a_i + a_(i+4) four sums at a time, level 3 b0 + b2 and b1 + b3, level 4 their sum. A
+// macro over the caller's array (out: a float16 lvalue), so the vectors stay in registers.
+#define HSUM16X16_L1 ((uint16)(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23))
+#define HSUM16X16_H1 ((uint16)(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+#define HSUM16X16_L2 ((uint16)(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27))
+#define HSUM16X16_H2 ((uint16)(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31))
+#define HSUM16X16_L3 ((uint16)(0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29))
+#define HSUM16X16_H3 ((uint16)(2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31))
+#define HSUM16X16_L4 ((uint16)(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30))
+#define HSUM16X16_H4 ((uint16)(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31))
+#define HSUM16X16_STEP(dst, src, k, L, H) dst[k] = shuffle2(src[2 * (k)], src[2 * (k) + 1], L) + \
+                                                    shuffle2(src[2 * (k)], src[2 * (k) + 1], H)
+#define HSUM16X16(a, out)                                                                          \
+    do {                                                                                           \
+        float16 l1_[8], l2_[4], l3_[2];                                                            \
+        _Pragma("unroll") for (int k_ = 0; k_ < 8; k_++)                                           \
+            HSUM16X16_STEP(l1_, a, k_, HSUM16X16_L1, HSUM16X16_H1);                                \
+        _Pragma("unroll") for (int k_ = 0; k_ < 4; k_++)                                           \
+            HSUM16X16_STEP(l2_, l1_, k_, HSUM16X16_L2, HSUM16X16_H2);                              \
+        _Pragma("unroll") for (int k_ = 0; k_ < 2; k_++)                                           \
+            HSUM16X16_STEP(l3_, l2_, k_, HSUM16X16_L3, HSUM16X16_H3);                              \
+        (out) = shuffle2(l3_[0], l3_[1], HSUM16X16_L4) + shuffle2(l3_[0], l3_[1], HSUM16X16_H4);   \
+    } while (0)
