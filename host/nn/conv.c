@@ -129,7 +129,7 @@ static const conv3x3_params DEFAULTS_GPU = {
 // against 50 x 50, forward), so chunks of part of an image would not be faster.
 // Tile sides: wino_m = 0 is F(2x2,3x3) in training layers and F(4x4,3x3) in inference layers on
 // CPUs (conv3x3_forward_params); the input gradient (wino_m_dx) and the weight gradient (wino_dw,
-// wino_m_dw, 4 x 4 channel tiles, chunks of 8 images: conv_winograd.c) are F(4x4). Measured with
+// wino_m_dw, 4 x 4 channel tiles, chunks of about 10 MiB of V and Z: conv_winograd.c) are F(4x4). Measured with
 // `pixloc bench` (PoCL 3.1, 2-core Xeon with AVX-512, batch 64, 50x50, ms, F(4x4) vs F(2x2)):
 // forward / input gradient 32->64 19.9/22.0 vs 24.8/26.7, 64->128 50.8/52.0 vs 65.8/67.6,
 // 128->64 53.6/48.8 vs 66.7/62.6, 64->32 22.1/20.4 vs 27.8/26.3; weight gradient 64->128 55.4

@@ -27,10 +27,10 @@
 #include "pixloc.h"
 
 // Defaults for fields left 0 (measured with the former bench/bench_conv.c on PoCL 3.1, Zen 4).
-enum { WINO_TN = 4, WINO_NB = 1 }; // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
-enum { WD_TILES4 = 1300 };         // the F(4x4) weight gradient's least chunk in tiles (wd_nb_for)
-#define WINO_WEIGHTS_WG 256        // wino_weights, wino_dw_output: work-groups of all (at most this many) channels
-#define WINO_GPU_EW     256        // GPU transforms: work-items per group
+enum { WINO_TN = 4, WINO_NB = 1 };           // host/conv.c's DEFAULTS_WINO has the measured tile_co (4)
+#define WD_CHUNK_BYTES  (10.0 * 1024 * 1024) // the F(4x4) weight gradient's chunk: V and Z at most this (wd_nb_for)
+#define WINO_WEIGHTS_WG 256 // wino_weights, wino_dw_output: work-groups of all (at most this many) channels
+#define WINO_GPU_EW     256 // GPU transforms: work-items per group
 
 typedef struct {
     cl_program prog;
@@ -75,7 +75,7 @@ static int nxi_of(int m) { return (m + 2) * (m + 2); }
 // Output tiles of side m per H x W image (partial ones at the right and bottom edges included).
 static int tiles_per_image(int H, int W, int m) { return ((H + m - 1) / m) * ((W + m - 1) / m); }
 static int nb_for(const conv3x3_params *p, int max_N);
-static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W);
+static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W, int Cin, int Cout);
 static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient;
@@ -90,7 +90,7 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
              "-DTSTRIDE=%zu",
              cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
-             tstride_for(p, wd ? wd_nb_for(p, max_N, H, W) : nb_for(p, max_N), H, W, m));
+             tstride_for(p, wd ? wd_nb_for(p, max_N, H, W, cin, cout) : nb_for(p, max_N), H, W, m));
     if (bn_fused) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_FUSED=1");
@@ -115,14 +115,15 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
 
 // 1 if the weight-gradient kernels are a program of their own (their tile side or chunk is not
 // the forward's).
-static int wd_separate(const conv3x3_params *p, int max_N, int H, int W) {
-    return p->wino_dw && (conv_wino_m(p) != conv_wino_m_dw(p) || wd_nb_for(p, max_N, H, W) != nb_for(p, max_N));
+static int wd_separate(const conv3x3_params *p, int max_N, int H, int W, int Cin, int Cout) {
+    return p->wino_dw &&
+           (conv_wino_m(p) != conv_wino_m_dw(p) || wd_nb_for(p, max_N, H, W, Cin, Cout) != nb_for(p, max_N));
 }
 
 void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    int sep = wd_separate(p, max_N, H, W);
+    int sep = wd_separate(p, max_N, H, W, Cin, Cout);
     program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, conv_wino_m(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
@@ -162,17 +163,26 @@ static int nb_for(const conv3x3_params *p, int max_N) {
     int nb = p->wino_nb > 0 ? p->wino_nb : WINO_NB;
     return nb > max_N ? max_N : nb;
 }
-// The weight gradient's chunk: wino_nb_dw images, by default the forward's, but with F(4x4)
-// tiles enough images for WD_TILES4 tiles: the GEMM over one 50x50 image's 169 tiles is too short
-// (per (ci, co) pair as much work in the final lane sums as in the loop: 0.97 ms per image, as
-// long as F(2x2)'s 625 tiles; 64->128 at batch 64, `pixloc bench`'s dw: 86 ms with chunks of 1
-// image, 62 of 4, 55 of 8, 72 of 16, F(2x2) 81). Counted in tiles, so that large images keep
-// one-image chunks (the scratch grows with the chunk's tiles).
-static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W) {
+// The weight gradient's chunk: wino_nb_dw images, by default the forward's, but with F(4x4) as
+// many images as keep the chunk's V and Z (36 x (Cin + Cout) x tiles floats) within
+// WD_CHUNK_BYTES, at least one. One 50x50 image's 169 tiles make a short GEMM (its lane sums and
+// the S update cost as much as its loop while they were one hsum16 per (ci, co) pair), long
+// chunks spill V and Z out of the caches. Measured with `pixloc bench` (PoCL 3.1, 2-core Zen 4,
+// L2 1 MiB per core, L3 32 MiB; seed network at batch 64, 50x50; weight-gradient ms, best of 4
+// interleaved rounds) for budgets of 6/10/15/20 MiB, which give chunks of 1/2/3/4 images at
+// 64->128 and 128->64 and of 2/4/6/8 at 32->64 and 64->32: 64->128 63.6/58.1/59.4/59.1,
+// 128->64 65.1/60.1/62.1/64.3, 32->64 21.9/20.6/20.1/21.3, 64->32 22.5/20.4/20.5/24.9; training
+// 113/117/114/114 samples/s (medians). Chunks of 8 images (the former rule, below): 64->128 71.6,
+// 128->64 78.0 in another such run. (The former rule, chunks of at least 1300 tiles, was measured
+// on a 2-core Xeon with 2 MiB of L2 per core, 1/4/8/16 images 86/62/55/72 ms at 64->128, when each
+// (ci, co) pair's lane sum was a separate hsum16.) Counted in bytes, so that large images and
+// wide layers keep one-image chunks (the scratch grows with the chunk's tiles).
+static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W, int Cin, int Cout) {
     int nb = p->wino_nb_dw > 0 ? p->wino_nb_dw : nb_for(p, max_N);
     if (p->wino_nb_dw <= 0 && conv_wino_m_dw(p) == 4) {
-        int tiles = tiles_per_image(H, W, 4), want = (WD_TILES4 + tiles - 1) / tiles;
-        if (nb < want) nb = want;
+        double per_image = (double)nxi_of(4) * (Cin + Cout) * tiles_per_image(H, W, 4) * sizeof(float);
+        nb = (int)(WD_CHUNK_BYTES / per_image);
+        if (nb < 1) nb = 1;
     }
     return nb > max_N ? max_N : nb;
 }
@@ -203,8 +213,8 @@ static void buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H
         nu = max_sz(nu, xb * (size_t)Cout * coutp_b);
         nv = max_sz(nv, xb * ((size_t)Cout * tb + 16));
         nm = max_sz(nm, xb * (coutp_b * tb + 16));
-        if (wd_separate(p, max_N, H, W)) { // the weight gradient's V (Cin rows) and Z (Cout rows)
-            size_t tw = tstride_for(p, wd_nb_for(p, max_N, H, W), H, W, mw), xw = (size_t)nxi_of(mw);
+        if (wd_separate(p, max_N, H, W, Cin, Cout)) { // the weight gradient's V (Cin rows) and Z (Cout rows)
+            size_t tw = tstride_for(p, wd_nb_for(p, max_N, H, W, Cin, Cout), H, W, mw), xw = (size_t)nxi_of(mw);
             nv = max_sz(nv, xw * ((size_t)Cin * tw + 16));
             nm = max_sz(nm, xw * (coutp_f * tw + 16));
         }
@@ -240,7 +250,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->wd_tiles = tiles_per_image(H, W, k->wd_m);
     k->tn = conv_wino_tn(p);
     k->nb = nb_for(p, max_N);
-    k->wd_nb = wd_nb_for(p, max_N, H, W);
+    k->wd_nb = wd_nb_for(p, max_N, H, W, Cin, Cout);
     k->wg = p->wg > 0 ? p->wg : 1;
     if ((size_t)k->wg > c->target.max_wg) k->wg = (int)c->target.max_wg;
     if (p->tile_co < 1 || k->tn > 4) px_die(PX_EXIT_FAIL, "conv3x3 winograd: bad tuning parameters");
@@ -251,7 +261,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
     k->wd = !fwd_only && p->wino_dw;
     k->wd_tci = p->dw_tk;
     k->wd_tco = p->dw_tc;
-    int sep = k->wd && wd_separate(p, max_N, H, W);
+    int sep = k->wd && wd_separate(p, max_N, H, W, Cin, Cout);
     dir_init(k, &k->f, p, Cin, Cout, 0, bn_fused, k->wd && !sep, conv_wino_m(p));
     if (!fwd_only) dir_init(k, &k->b, p, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p));
     if (k->wd) {

@@ -66,8 +66,8 @@ typedef struct {
                     // multiplications, larger rounding errors); 0: 2, except in conv3x3_forward_params
     int wino_m_dx;  // Winograd: the same for the input gradient (0: 2)
     int wino_m_dw;  // Winograd with wino_dw: the same for the weight gradient (0: 2)
-    int wino_nb_dw; // Winograd with wino_dw: images per weight-gradient chunk (0: wino_nb's, at
-                    // least 8 with wino_m_dw = 4: host/nn/conv_winograd.c)
+    int wino_nb_dw; // Winograd with wino_dw: images per weight-gradient chunk (0: wino_nb's; with
+                    // wino_m_dw = 4 as many as fit 10 MiB of scratch: host/nn/conv_winograd.c)
     int bn_in;      // not a tuning choice: set by a network (conv3x3_bn_in_ok) on a training layer
                     // whose input is a batch norm's input. The forward and the weight gradient then
                     // read x * scale + shift (0 on the ring) for x, with the batch norm's per-channel
