@@ -655,11 +655,14 @@ __kernel void wino_dw_gemm(__global const float *restrict v, __global const floa
             for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
         }
     }
-#if WD_TCI * WD_TCO == 16 // the 16 lane sums at once (HSUM16X16: hsum16's order, the same bits)
+    float h[WD_TCI * WD_TCO]; // each accumulator's lane sum, in hsum16's order
+#if WD_TCI * WD_TCO == 16     // the 16 at once (HSUM16X16: the same bits)
     float16 hs;
     HSUM16X16(acc, hs);
-    float h[16];
     vstore16(hs, 0, h);
+#else
+#pragma unroll
+    for (int i = 0; i < WD_TCI * WD_TCO; i++) h[i] = hsum16(acc[i]);
 #endif
 #pragma unroll
     for (int r = 0; r < WD_TCI; r++)
@@ -667,12 +670,7 @@ __kernel void wino_dw_gemm(__global const float *restrict v, __global const floa
         for (int c = 0; c < WD_TCO; c++)
             if (ci0 + r < CIN && co0 + c < COUT) {
                 const int idx = (xi * CIN + ci0 + r) * COUT + co0 + c;
-#if WD_TCI * WD_TCO == 16
-                const float hv = h[r * WD_TCO + c];
-#else
-                const float hv = hsum16(acc[r * WD_TCO + c]);
-#endif
-                s[idx] = first ? hv : s[idx] + hv;
+                s[idx] = first ? h[r * WD_TCO + c] : s[idx] + h[r * WD_TCO + c];
             }
 }
 
