@@ -229,6 +229,86 @@ static void net_cases(uint64_t *st) {
     ocl_release(&c);
 }
 
+// The header's rule by sorting (the filter's own first implementation, kept here as the
+// reference): the candidate values sorted, the longest run of one value and the next longest.
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static int sorted_find(const float *img, size_t hw, float *value) {
+    float *v = malloc((hw ? hw : 1) * sizeof(float));
+    size_t m = 0, best = 0, second = 0;
+    for (size_t i = 0; i < hw; i++)
+        if (isfinite(img[i]) && img[i] != 0.0f && img[i] != 1.0f) v[m++] = img[i];
+    qsort(v, m, sizeof *v, cmp_float);
+    float bv = 0;
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        while (j < m && v[j] == v[i]) j++;
+        if (j - i > best) {
+            second = best;
+            best = j - i;
+            bv = v[i];
+        } else if (j - i > second) {
+            second = j - i;
+        }
+        i = j;
+    }
+    free(v);
+    if (best < IMPULSE_MIN_COUNT || second > 2) return 0;
+    *value = bv;
+    return 1;
+}
+
+// impulse_find (a hash count) against sorted_find on images meant to stress it: few levels
+// (long probe chains, every value repeated), two values tied for the most, a runner-up at 2
+// and at 3, -0.0 pixels (not candidates, like +0), an image of one value, and sizes from 1x1
+// to 200x200 (a power-of-two pixel count gives a table of exactly twice the image).
+static void find_matches_sort(uint64_t *st) {
+    static const int shapes[][2] = {{1, 1}, {1, 5}, {3, 3}, {7, 13}, {32, 32}, {50, 50}, {64, 64}, {200, 200}};
+    int bad = 0, found = 0, cases = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int H = shapes[s][0], W = shapes[s][1];
+        size_t hw = (size_t)H * W;
+        float *img = malloc(hw * sizeof(float));
+        unsigned char *mask = malloc(hw);
+        for (int c = 0; c < 40; c++) {
+            int kind = c % 8;
+            int k = (int)(hw / 50) + c % 5;
+            make_image(img, mask, H, W, k < (int)hw ? k : (int)hw, (float)(5 + c) / 255.0f, st);
+            if (kind == 1) // few levels: everything repeats
+                for (size_t i = 0; i < hw; i++) img[i] = (float)(int)(img[i] * (float)(2 + c)) / (float)(2 + c);
+            if (kind == 2 && hw >= 12) // a second value tied with the impulse value's count
+                for (size_t i = 0; i < hw; i++)
+                    if (!mask[i] && i % 7 == 0) img[i] = 0.625f;
+            if (kind == 3 && hw >= 8) { // a runner-up at 2 (kept) or 3 (rejects)
+                int runner = 2 + (c / 8) % 2;
+                for (int r = 0, i = 0; r < runner && (size_t)i < hw; i++)
+                    if (!mask[i]) img[i] = 0.375f, r++;
+            }
+            if (kind == 4)
+                for (size_t i = 0; i < hw; i += 3) img[i] = -0.0f;
+            if (kind == 5)
+                for (size_t i = 0; i < hw; i++) img[i] = 0.5f;
+            float a = -1, b = -1;
+            int ra = impulse_find(img, H, W, &a), rb = sorted_find(img, hw, &b);
+            cases++;
+            found += rb;
+            if (ra != rb || (ra && memcmp(&a, &b, sizeof a) != 0)) {
+                if (bad++ < 5)
+                    printf("  %dx%d case %d: impulse_find %d (%g), by sorting %d (%g)\n", H, W, c, ra, a, rb, b);
+            }
+        }
+        free(img);
+        free(mask);
+    }
+    printf("  impulse_find against sorting: %d images, %d with an impulse value\n", cases, found);
+    CHECK(bad == 0, "impulse_find differs from the sorted count on %d of %d images", bad, cases);
+    CHECK(found > cases / 4 && found < cases, "the cases must include images with and without an impulse (%d of %d)",
+          found, cases);
+}
+
 // input_filter_selects: of the first n images, floor(n * f) chosen for every n (so the share is
 // exact at every prefix and the chosen ones are spread evenly); 1 chooses all. Counted here
 // directly, not through the formula.
@@ -258,6 +338,7 @@ int main(void) {
               strcmp(input_filter_name(NET_FILTER_NONE), "none") == 0,
           "input_filter_name");
     filtered_cases(&st);
+    find_matches_sort(&st);
     untouched_cases(&st);
     recipe_cases();
     net_cases(&st);
