@@ -281,12 +281,16 @@ void dataset_generate(dataset *d, const recipe *r, int N, uint32_t seed) {
 }
 
 void heatmap_fill(float *out, int H, int W, int x, int y, double sigma) {
-    // The notebook: exp(-((xx - x)**2 + (yy - y)**2) / (2 * sigma**2)) in float64.
+    // The notebook: exp(-((xx - x)**2 + (yy - y)**2) / (2 * sigma**2)) in float64. Where the
+    // exponent is below -110, exp is under 1.7e-48, which rounds to +0.0f (floats below 2^-150,
+    // 7.0e-46, do): 0 is written without calling exp, the same bits at a fraction of the cost
+    // (most of a 50x50 heatmap at sigma 0.8; the trainer fills some 26000 of them on start-up).
     double den = 2.0 * (sigma * sigma);
     for (int v = 0; v < H; v++)
         for (int u = 0; u < W; u++) {
             double d2 = (double)(u - x) * (u - x) + (double)(v - y) * (v - y);
-            out[(size_t)v * W + u] = (float)exp(-d2 / den);
+            double q = d2 / den;
+            out[(size_t)v * W + u] = q > 110.0 ? 0.0f : (float)exp(-q);
         }
 }
 
