@@ -27,6 +27,7 @@
 #include "net.h"
 #include "ocl.h"
 #include "pixloc.h"
+#include "prewarm.h"
 #include "report.h"
 #include "safetensors.h"
 #include "trainer.h"
@@ -112,7 +113,11 @@ static void usage(void) {
            "A run directory that already holds a run is refused without --resume or --force, and one\n"
            "that another 'pixloc train' is using (a lock on DIR/.lock) is refused.\n"
            "Ctrl-C (or SIGTERM, SIGHUP) finishes the current step, saves a resumable checkpoint and\n"
-           "exits 130.\n\n%s",
+           "exits 130.\n\n"
+           "On PoCL with an empty kernel cache and 2 or more cores, a second process compiles the\n"
+           "training step's kernels from the other end while this one compiles from the first, so the\n"
+           "first step comes sooner (PoCL compiles on one thread per process); PIXLOC_PREWARM=0 turns\n"
+           "it off. The trained model is the same either way.\n\n%s",
            OCL_OPTIONS_HELP);
 }
 
@@ -121,16 +126,17 @@ static void usage(void) {
 typedef struct {
     int tty, quiet;
     double last_plain;
-    double t_entry;   // px_now() on entering the command
-    int first_logged; // the first step's start-up line was printed
+    double t_entry; // px_now() on entering the command
+    int reports;    // steps reported, counted up to 2 (the start-up line)
 } progress_out;
 
 static void progress(void *user, const trainer_step_info *i) {
     progress_out *p = user;
-    if (!p->first_logged) { // how long a first run waits for its first step (kernel builds included)
-        p->first_logged = 1;
-        px_log("first step done %.2fs after start", px_now() - p->t_entry);
-    }
+    // How long a first run waits for its first whole step, kernel builds included. A step is
+    // reported when its loss is back, which comes before its backward pass and update have
+    // run (or, on PoCL, even been compiled); the second report means the first step is done.
+    if (p->reports < 2 && ++p->reports == 2)
+        px_log("first step done %.2fs after start (its update included)", px_now() - p->t_entry);
     if (p->quiet) return;
     if (!p->tty) {
         double now = px_now();
@@ -779,6 +785,9 @@ int cmd_train(int argc, char **argv) {
     ocl_ctx c;
     oo.quiet = a.quiet;
     ocl_init(&c, &oo);
+    if (g_processes == 1)
+        prewarm_training(&c, &oo, trainer_settings(t), trainer_dataset(t)->H, trainer_dataset(t)->W,
+                         trainer_local_batch(t));
     trainer_attach(t, &c);
     if (a.resume && trainer_resume(t, ckpt_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     const train_settings *ts = trainer_settings(t);
@@ -810,6 +819,7 @@ int cmd_train(int argc, char **argv) {
     if (status == PX_EXIT_OK && writer) status = finish(t, &c, run_dir, &a);
     trainer_free(t);
     ocl_release(&c);
+    prewarm_training_reap();
     dist_end(dp); // after process 0's evaluation: the others wait for it here
     return status;
 }

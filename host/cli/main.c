@@ -58,6 +58,7 @@ static int dispatch(int argc, char **argv) {
         return PX_EXIT_OK;
     }
     if (strcmp(cmd, "__prewarm") == 0) return cmd_prewarm(argc - 1, argv + 1); // internal: prewarm.h
+    if (strcmp(cmd, "__prewarm-train") == 0) return cmd_prewarm_train(argc - 1, argv + 1);
     for (int i = 0; i < NCOMMANDS; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "pixloc: error: unknown command '%s'\n\n", cmd);

@@ -17,6 +17,8 @@
 #include "kernel_cache.h"
 #include "net.h"
 #include "pixloc.h"
+#include "rng.h"
+#include "trainer.h"
 #include "tuning.h"
 
 extern char **environ;
@@ -77,15 +79,22 @@ static kcache_key process_key(const ocl_ctx *c) {
 }
 
 // "<cache dir>/prewarm-<32 hex digits>": everything that decides which programs are built and
-// which kernels PoCL compiles, and where PoCL keeps them. Not the batch: the programs' options
-// and the kernels' local sizes do not depend on it (tests/cli_prewarm.sh checks that a child
-// at batch 8 leaves PoCL nothing to compile for batches 1 and 64).
-static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, int tta, char *out, size_t len) {
+// which kernels PoCL compiles, and where PoCL keeps them. For inference (train 0) not the batch:
+// the programs' options and the kernels' local sizes do not depend on it (tests/cli_prewarm.sh
+// checks that a child at batch 8 leaves PoCL nothing to compile for batches 1 and 64), and
+// `extra` is tta; for training (train 1) `extra` is the batch, on which the weight gradient's
+// chunks depend, and the loss is part of the key.
+static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, int train, int extra, char *out,
+                        size_t len) {
     kcache_key k = process_key(c);
     hash_config(&k, cfg);
     hash_int(&k, H);
     hash_int(&k, W);
-    hash_int(&k, tta);
+    hash_int(&k, extra);
+    if (train) {
+        hash_str(&k, "training");
+        hash_int(&k, cfg->loss);
+    }
     snprintf(out, len, "%s/prewarm-%016llx%016llx", c->cache_dir, (unsigned long long)k.h[0],
              (unsigned long long)k.h[1]);
 }
@@ -98,12 +107,38 @@ static int wanted(const ocl_ctx *c, const ocl_options *o) {
     return access("/proc/self/exe", X_OK) == 0;
 }
 
+// Runs this binary as `argv` (NULL-terminated; "pixloc" and a command first) followed by the
+// parent's device flags (the environment is inherited), stdin and stdout on /dev/null, stderr
+// too unless PIXLOC_CACHE_DEBUG is set. Returns the child's pid, or -1.
+static pid_t spawn(const ocl_ctx *c, const ocl_options *o, char *const *args) {
+    char *argv[24];
+    int n = 0;
+    while (args[n] && n < 16) {
+        argv[n] = args[n];
+        n++;
+    }
+    if (o->platform) argv[n++] = "--platform", argv[n++] = (char *)o->platform;
+    if (o->device) argv[n++] = "--device", argv[n++] = (char *)o->device;
+    if (o->device_type) argv[n++] = "--device-type", argv[n++] = (char *)o->device_type;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    if (!c->cache_debug) posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    fflush(NULL);
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
 void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt, const net_config *cfg, int H, int W,
                        int batch, int tta) {
     if (!wanted(c, o)) return;
     int b = batch < PREWARM_BATCH ? batch : PREWARM_BATCH;
     char marker[1300];
-    marker_path(c, cfg, H, W, tta, marker, sizeof marker);
+    marker_path(c, cfg, H, W, 0, tta, marker, sizeof marker);
     static char tried[sizeof marker]; // once per process and key, even where no marker can be written
     if (strcmp(marker, tried) == 0 || access(marker, F_OK) == 0) return;
     snprintf(tried, sizeof tried, "%s", marker);
@@ -111,35 +146,14 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
     char size[64], nb[32];
     snprintf(size, sizeof size, "%dx%d", H, W);
     snprintf(nb, sizeof nb, "%d", b);
-    char *argv[24];
-    int n = 0;
-    argv[n++] = "pixloc";
-    argv[n++] = "__prewarm";
-    argv[n++] = (char *)ckpt;
-    argv[n++] = size;
-    argv[n++] = nb;
-    argv[n++] = tta ? "tta" : "plain";
-    // The same device: the flags as given (the environment is inherited).
-    if (o->platform) argv[n++] = "--platform", argv[n++] = (char *)o->platform;
-    if (o->device) argv[n++] = "--device", argv[n++] = (char *)o->device;
-    if (o->device_type) argv[n++] = "--device-type", argv[n++] = (char *)o->device_type;
-    argv[n] = NULL;
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    if (!c->cache_debug) posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    fflush(NULL);
+    char *argv[] = {"pixloc", "__prewarm", (char *)ckpt, size, nb, tta ? "tta" : "plain", NULL};
     double t0 = px_now();
-    pid_t pid;
-    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t pid = spawn(c, o, argv);
     int status = 0;
-    if (rc == 0) {
+    if (pid > 0) {
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     }
-    int ok = rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (c->cache_debug)
         fprintf(stderr, "pixloc: prewarm: child %s in %.3fs (%dx%d, batch %d%s)\n",
                 ok ? "compiled the inference kernels" : "failed; compiling in this process", px_now() - t0, H, W, b,
@@ -150,7 +164,7 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
 }
 
 int cmd_prewarm(int argc, char **argv) {
-    ocl_options oo;
+    ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv); // the device flags; then MODEL HxW BATCH tta|plain
     if (argc != 5 || (strcmp(argv[4], "tta") != 0 && strcmp(argv[4], "plain") != 0))
         px_die(PX_EXIT_USAGE, "__prewarm is internal (predict and eval run it): it takes MODEL HxW BATCH tta|plain");
@@ -178,5 +192,83 @@ int cmd_prewarm(int argc, char **argv) {
     free(xy);
     net_free(nt);
     ocl_release(&c); // writes pixloc's cache entries
+    return PX_EXIT_OK;
+}
+
+// ---- training ----
+
+static pid_t train_child = -1;
+
+void prewarm_training(const ocl_ctx *c, const ocl_options *o, const train_settings *s, int H, int W, int batch) {
+    if (!wanted(c, o) || c->compute_units < 2) return; // one core: the child would only take turns with us
+    char marker[1300];
+    marker_path(c, &s->net, H, W, 1, batch, marker, sizeof marker);
+    if (access(marker, F_OK) == 0) return;
+    char *json;
+    train_settings_json(s, &json);
+    char size[64], nb[32];
+    snprintf(size, sizeof size, "%dx%d", H, W);
+    snprintf(nb, sizeof nb, "%d", batch);
+    char *argv[] = {"pixloc", "__prewarm-train", json, size, nb, marker, NULL};
+    train_child = spawn(c, o, argv);
+    free(json);
+    if (c->cache_debug)
+        fprintf(stderr, "pixloc: prewarm: %s (%dx%d, batch %d)\n",
+                train_child > 0 ? "a child compiles the training step's kernels, last first"
+                                : "no child could start; compiling in this process",
+                H, W, batch);
+}
+
+void prewarm_training_reap(void) {
+    if (train_child > 0 && waitpid(train_child, NULL, WNOHANG) == train_child) train_child = -1;
+}
+
+int cmd_prewarm_train(int argc, char **argv) {
+    ocl_options oo = {0};
+    ocl_options_from_args(&oo, &argc, argv); // the device flags; then SETTINGS HxW BATCH MARKER
+    if (argc != 5)
+        px_die(PX_EXIT_USAGE, "__prewarm-train is internal (train runs it): it takes SETTINGS-JSON HxW BATCH MARKER");
+    int H, W;
+    cli_size("HxW", argv[2], &H, &W);
+    int batch = (int)cli_int("BATCH", argv[3], 1, 1 << 20);
+    if (getenv("PIXLOC_TEST_PREWARM_FAIL")) px_die(PX_EXIT_FAIL, "PIXLOC_TEST_PREWARM_FAIL is set");
+    char err[1024];
+    train_settings s;
+    if (train_settings_from_json(&s, argv[1], err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
+    ocl_ctx c;
+    oo.quiet = 1;
+    oo.compile_helper = 1;
+    ocl_init(&c, &oo);
+    double t0 = px_now();
+    net *nt = net_create(&c, &s.net, H, W, batch); // its programs last first (ocl_program_prefetch_list)
+    rng_state g;
+    rng_seed(&g, 1);
+    net_init(nt, &g);
+    size_t n = (size_t)batch * H * W;
+    cl_mem img = ocl_buffer(&c, "blank images", n * sizeof(float));
+    cl_mem hm = ocl_buffer(&c, "blank heatmaps", n * sizeof(float));
+    cl_mem rows = ocl_buffer(&c, "rows", (size_t)batch * sizeof(int64_t));
+    int64_t *idx = px_malloc((size_t)batch * sizeof(int64_t), "rows");
+    for (int i = 0; i < batch; i++) idx[i] = i;
+    ocl_write(&c, rows, 0, idx, (size_t)batch * sizeof(int64_t));
+    ocl_fill_float(&c, img, 0.0f, n);
+    ocl_fill_float(&c, hm, 0.0f, n);
+    // The step's launches, then each kernel's last one, the step's last kernel first: the parent
+    // compiles from the first, so the two meet in the middle.
+    ocl_record_runs(&c);
+    float out[2];
+    cl_event done = NULL;
+    train_step_enqueue(nt, batch, img, hm, rows, 0, 1e-3f, out, &done);
+    ocl_run_recorded(&c);
+    ocl_wait(&c, &done);
+    if (c.cache_debug) fprintf(stderr, "pixloc: prewarm child: training step compiled in %.3fs\n", px_now() - t0);
+    free(idx);
+    ocl_free(&img);
+    ocl_free(&hm);
+    ocl_free(&rows);
+    net_free(nt);
+    ocl_release(&c);
+    FILE *f = fopen(argv[4], "w");
+    if (f) fclose(f);
     return PX_EXIT_OK;
 }

@@ -432,7 +432,7 @@ static void create_inference(net *n, const nn_buffers *l) {
 // so helper threads (where they run) compile them in parallel with the main thread.
 // The list is made as net_programs makes it, with this net's own parameters (tuned or forced).
 static void prefetch_programs(net *n, int max_batch) {
-    if (!ocl_build_threads(n->c)) return;
+    if (!ocl_prefetches(n->c)) return;
     const ocl_target *t = &n->c->target;
     ocl_program_list *l = px_calloc(1, sizeof *l, "program list");
     for (int i = 0; i < n->cfg.nblocks; i++) {

@@ -419,7 +419,7 @@ static void target_of(ocl_ctx *c, const char *profile) {
 static void plan_pool(ocl_ctx *c, const ocl_options *o) {
     c->pool = NULL;
     c->pool_threads = 0;
-    if (o->build_threads < 0 || !strstr(c->platform_name, "Portable Computing Language")) return;
+    if (o->build_threads < 0 || o->compile_helper || !strstr(c->platform_name, "Portable Computing Language")) return;
     int n = o->build_threads > 0 ? o->build_threads : (int)c->compute_units;
     c->pool_threads = n > BUILD_POOL_MAX ? BUILD_POOL_MAX : n;
 }
@@ -520,6 +520,7 @@ void ocl_init(ocl_ctx *c, const ocl_options *o) {
     target_of(c, o->kernel_profile);
     c->tuning = px_calloc(1, sizeof *c->tuning, "tuning store");
     c->quiet = o->quiet;
+    c->compile_helper = o->compile_helper;
     plan_pool(c, o);
     if (!o->quiet)
         px_log("device: %s | %s | driver %s | platform %s (%s)", c->device_name, type_name(c->type), c->driver_version,
@@ -544,7 +545,19 @@ static void entry_free(struct ocl_program_entry *m) {
     free(m);
 }
 
+// A kernel's last launch while recording (ocl_record_runs).
+struct ocl_recorded {
+    cl_kernel k;
+    cl_uint dims;
+    int has_local;
+    size_t global[3], local[3];
+};
+
 void ocl_release(ocl_ctx *c) {
+    for (int i = 0; i < c->nrecorded; i++) clReleaseKernel(c->recorded[i].k); // recorded, never run
+    free(c->recorded);
+    c->recorded = NULL;
+    c->nrecorded = c->cap_recorded = c->recording = 0;
     if (c->pool) {
         int n = build_pool_pending_stores(c->pool);
         double t0 = px_now();
@@ -693,10 +706,9 @@ static cl_program build_from_source(ocl_ctx *c, const char *file, const char *sr
     return p;
 }
 
-cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_options, char **log) {
+// ocl_program_try's work, for options as ocl_build_options made them.
+static cl_program program_exact(ocl_ctx *c, const char *file, const char *options, char **log) {
     if (log) *log = NULL;
-    char options[OCL_PROGRAM_OPTIONS_MAX]; // the layer's, and the kernel profile's
-    ocl_build_options(&c->target, layer_options, options, sizeof options);
     // Orders the registry's entries by last use; per thread, as libpixloc handles may run on
     // several (an order across threads would only change which unused program is freed first).
     static _Thread_local unsigned long use_clock;
@@ -737,7 +749,7 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_optio
     if (!p) {
         if (c->pool) waited = build_pool_claim(c->pool, file, options); // a helper's build warms PoCL's cache
         p = build_from_source(c, file, src, options, log);
-        if (p && use_cache) {
+        if (p && use_cache && !c->compile_helper) {
             if (pool(c))
                 build_pool_store_later(c->pool, src, options, &key);
             else
@@ -759,6 +771,12 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_optio
     c->programs = m;
     c->programs_owned++;
     return p;
+}
+
+cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_options, char **log) {
+    char options[OCL_PROGRAM_OPTIONS_MAX]; // the layer's, and the kernel profile's
+    ocl_build_options(&c->target, layer_options, options, sizeof options);
+    return program_exact(c, file, options, log);
 }
 
 // options: the exact (full) build options, as ocl_program_try makes them.
@@ -787,9 +805,21 @@ void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *layer_option
 }
 
 void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l) {
+    if (c->compile_helper) {
+        // Built now, the last first (the parent builds them first to last); kept for reuse.
+        for (int i = l->n - 1; i >= 0; i--) {
+            char *log = NULL;
+            cl_program p = program_exact(c, l->s[i].file, l->s[i].options, &log);
+            if (!p) px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
+            ocl_program_release(c, &p);
+        }
+        return;
+    }
     if (c->pool_threads <= 0) return;
     for (int i = 0; i < l->n; i++) prefetch(c, l->s[i].file, l->s[i].options);
 }
+
+int ocl_prefetches(const ocl_ctx *c) { return c->pool_threads > 0 || c->compile_helper; }
 
 void ocl_program_release(ocl_ctx *c, cl_program *p) {
     if (!*p) return;
@@ -1030,9 +1060,50 @@ int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, in
     return 0;
 }
 
+static void record_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
+    int i = 0;
+    while (i < c->nrecorded && c->recorded[i].k != k) i++;
+    if (i == c->nrecorded) {
+        if (c->nrecorded == c->cap_recorded) {
+            c->cap_recorded = c->cap_recorded ? 2 * c->cap_recorded : 64;
+            struct ocl_recorded *more = realloc(c->recorded, (size_t)c->cap_recorded * sizeof *more);
+            if (!more) px_die(PX_EXIT_FAIL, "out of memory recording kernel launches");
+            c->recorded = more;
+        }
+        CL_CHECK(clRetainKernel(k));
+        c->recorded[c->nrecorded++].k = k;
+    }
+    struct ocl_recorded *r = &c->recorded[i];
+    r->dims = dims;
+    r->has_local = local != NULL;
+    for (cl_uint d = 0; d < dims && d < 3; d++) {
+        r->global[d] = global[d];
+        r->local[d] = local ? local[d] : 0;
+    }
+}
+
+void ocl_record_runs(ocl_ctx *c) { c->recording = 1; }
+
+void ocl_run_recorded(ocl_ctx *c) {
+    c->recording = 0;
+    for (int i = c->nrecorded - 1; i >= 0; i--) {
+        struct ocl_recorded *r = &c->recorded[i];
+        ocl_run(c, r->k, r->dims, r->global, r->has_local ? r->local : NULL);
+        CL_CHECK(clFinish(c->queue)); // one compile at a time, in this order
+    }
+    for (int i = 0; i < c->nrecorded; i++) clReleaseKernel(c->recorded[i].k);
+    free(c->recorded);
+    c->recorded = NULL;
+    c->nrecorded = c->cap_recorded = 0;
+}
+
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
     for (cl_uint i = 0; i < dims; i++)
         if (global[i] == 0) return; // nothing to do (e.g. an empty tail)
+    if (c->recording) {
+        record_run(c, k, dims, global, local);
+        return;
+    }
     cl_int err = clEnqueueNDRangeKernel(c->queue, k, dims, NULL, global, local, 0, NULL, NULL);
     if (err != CL_SUCCESS) {
         char name[128] = "?";

@@ -23,6 +23,7 @@
 
 #include "net_config.h"
 #include "ocl.h"
+#include "trainer.h"
 
 #define PREWARM_BATCH 8
 
@@ -40,5 +41,23 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
 // The child: `pixloc __prewarm [device flags] CKPT HxW N tta|plain`.
 // Not listed in `pixloc --help`: only prewarm_inference runs it.
 int cmd_prewarm(int argc, char **argv);
+
+// Training. PoCL compiles in one thread per process (its LLVM context is global and locked),
+// so on a cold cache most of the first step's wait is one core compiling while the others
+// idle: some 20 programs, then some 25 kernels at their first launches. prewarm_training
+// starts a second process (`pixloc __prewarm-train`, same device flags) that builds the same
+// training network and compiles the same programs and kernels in the opposite order (its
+// programs last first, then the step's kernels last first: ocl_record_runs), while this one
+// goes on without waiting; each process finds what the other compiled in PoCL's cache, so the
+// two meet in the middle. The child never writes pixloc's program cache (this process does,
+// as before). When: as for inference, and only with 2 or more compute units and one training
+// process (not under mpirun); once per (binary, device, PoCL cache location, tuning file,
+// network and loss, image size, batch): the child leaves a marker when it finishes. The results
+// are the same either way (the same programs from the same sources and options).
+void prewarm_training(const ocl_ctx *c, const ocl_options *o, const train_settings *s, int H, int W, int batch);
+// Collects the child if it has finished (a running one is left to finish on its own).
+void prewarm_training_reap(void);
+// The child: `pixloc __prewarm-train [device flags] SETTINGS-JSON HxW BATCH MARKER`.
+int cmd_prewarm_train(int argc, char **argv);
 
 #endif

@@ -51,6 +51,10 @@ typedef struct {
     // 0 = automatic (on PoCL with its compile cache on: one per compute unit, at most 8;
     // elsewhere none), -1 = none, N > 0 = N (PoCL only).
     int build_threads;
+    // 1: this process only compiles, for another one (the training prewarm child, cli/prewarm.h):
+    // no helper threads, ocl_program_prefetch_list builds its programs at once in reverse order,
+    // and pixloc's program cache is read but never written.
+    int compile_helper;
     // Where platform, device and device_type came from, for messages ("--device" or
     // "PIXLOC_DEVICE"); NULL reads as the flag.
     const char *platform_from, *device_from, *device_type_from;
@@ -99,6 +103,10 @@ typedef struct {
     struct build_pool *pool;            // background builds (NULL: none yet; see build_pool.h)
     int pool_threads;                   // helpers the pool starts with on first need (0: no pool)
     int quiet;
+    int compile_helper; // ocl_options.compile_helper
+    // ocl_record_runs: each kernel's last launch, in the order of their first (ocl.c).
+    int recording, nrecorded, cap_recorded;
+    struct ocl_recorded *recorded;
 } ocl_ctx;
 
 // Selects a device as asked: the best-ranked usable device among those the
@@ -136,6 +144,9 @@ void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l);
 // The number of helper threads for background builds (0: none), started on the first
 // program that must be built from source.
 int ocl_build_threads(const ocl_ctx *c);
+// Whether ocl_program_prefetch_list does anything here (helper threads, or a compile helper):
+// callers may skip making their lists when it does not.
+int ocl_prefetches(const ocl_ctx *c);
 // Gives back a program from ocl_program / ocl_program_try; NULL-safe, sets *p to NULL.
 void ocl_program_release(ocl_ctx *c, cl_program *p);
 // Gives back the program (from ocl_program) that kernel k was created from: for a
@@ -210,6 +221,13 @@ int ocl_fit_local(const ocl_ctx *c, cl_kernel k, cl_uint dims, size_t *local, in
 // Enqueues an ND-range; local may be NULL. Errors name the kernel; a local size the
 // kernel or device cannot take is explained with ocl_fit_local's reason.
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local);
+// For a compile helper (PoCL compiles a kernel at its first launch for each local size): after
+// ocl_record_runs, ocl_run only notes each kernel's last launch (sizes; its arguments stay
+// set on the kernel); ocl_run_recorded then runs those launches, the last-noted kernel first,
+// one at a time, and stops recording. A re-run of a kernel's last launch reads what it read
+// then, so the buffers it names must still exist; their contents may be anything.
+void ocl_record_runs(ocl_ctx *c);
+void ocl_run_recorded(ocl_ctx *c);
 void ocl_finish(ocl_ctx *c);
 
 // Round x up to a multiple of m.
