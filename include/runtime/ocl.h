@@ -135,8 +135,9 @@ struct tuning_store *ocl_tuning(const ocl_ctx *c);
 // OCL_PROGRAM_MEMO_MAX given back are kept for reuse; ocl_release frees the rest.
 cl_program ocl_program(ocl_ctx *c, const char *file, const char *options);
 // Announces that ocl_program(c, file, options) will follow soon: where helper
-// threads run (PoCL), one starts building it now, so several programs compile in
-// parallel; elsewhere, or when the program is built or cached already, nothing happens.
+// threads run (PoCL), one starts building it now (in parallel where the driver compiles
+// in parallel: not PoCL 3.1, see build_pool.h); elsewhere, or when the program is built
+// or cached already, nothing happens.
 // Results are the same either way (the later ocl_program builds the same source).
 void ocl_program_prefetch(ocl_ctx *c, const char *file, const char *options);
 // The same for programs listed with their exact options (conv3x3_programs, net_programs).
