@@ -99,6 +99,13 @@ static void marker_path(const ocl_ctx *c, const net_config *cfg, int H, int W, i
              (unsigned long long)k.h[1]);
 }
 
+// An empty file at path: a child finished. An unwritable cache only means that the next run
+// prewarms again, nothing worse.
+static void write_marker(const char *path) {
+    FILE *f = fopen(path, "w");
+    if (f) fclose(f);
+}
+
 static int wanted(const ocl_ctx *c, const ocl_options *o) {
     if (strcmp(env("PIXLOC_PREWARM"), "0") == 0) return 0;
     if (!c->is_cpu || !strstr(c->platform_name, "Portable Computing Language")) return 0; // PoCL's CPU device
@@ -159,8 +166,7 @@ void prewarm_inference(const ocl_ctx *c, const ocl_options *o, const char *ckpt,
                 ok ? "compiled the inference kernels" : "failed; compiling in this process", px_now() - t0, H, W, b,
                 tta ? ", tta" : "");
     if (!ok) return;
-    FILE *f = fopen(marker, "w"); // an unwritable cache: the next run prewarms again, nothing worse
-    if (f) fclose(f);
+    write_marker(marker);
 }
 
 int cmd_prewarm(int argc, char **argv) {
@@ -268,7 +274,6 @@ int cmd_prewarm_train(int argc, char **argv) {
     ocl_free(&rows);
     net_free(nt);
     ocl_release(&c);
-    FILE *f = fopen(argv[4], "w");
-    if (f) fclose(f);
+    write_marker(argv[4]);
     return PX_EXIT_OK;
 }

@@ -553,11 +553,16 @@ struct ocl_recorded {
     size_t global[3], local[3];
 };
 
-void ocl_release(ocl_ctx *c) {
-    for (int i = 0; i < c->nrecorded; i++) clReleaseKernel(c->recorded[i].k); // recorded, never run
+// Drops the recorded launches (run or not) and stops recording.
+static void forget_recorded(ocl_ctx *c) {
+    for (int i = 0; i < c->nrecorded; i++) clReleaseKernel(c->recorded[i].k);
     free(c->recorded);
     c->recorded = NULL;
     c->nrecorded = c->cap_recorded = c->recording = 0;
+}
+
+void ocl_release(ocl_ctx *c) {
+    forget_recorded(c);
     if (c->pool) {
         int n = build_pool_pending_stores(c->pool);
         double t0 = px_now();
@@ -779,6 +784,17 @@ cl_program ocl_program_try(ocl_ctx *c, const char *file, const char *layer_optio
     return program_exact(c, file, options, log);
 }
 
+// program_exact, or the build log and exit 1.
+static cl_program program_or_die(ocl_ctx *c, const char *file, const char *options) {
+    char *log = NULL;
+    cl_program p = program_exact(c, file, options, &log);
+    if (!p) {
+        // log is not freed: px_die ends the process, or (libpixloc) loses it with the rest of the call.
+        px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
+    }
+    return p;
+}
+
 // options: the exact (full) build options, as ocl_program_try makes them.
 static void prefetch(ocl_ctx *c, const char *file, const char *options) {
     for (struct ocl_program_entry *m = c->programs; m; m = m->next)
@@ -808,9 +824,7 @@ void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l) {
     if (c->compile_helper) {
         // Built now, the last first (the parent builds them first to last); kept for reuse.
         for (int i = l->n - 1; i >= 0; i--) {
-            char *log = NULL;
-            cl_program p = program_exact(c, l->s[i].file, l->s[i].options, &log);
-            if (!p) px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
+            cl_program p = program_or_die(c, l->s[i].file, l->s[i].options);
             ocl_program_release(c, &p);
         }
         return;
@@ -844,13 +858,9 @@ void ocl_program_release(ocl_ctx *c, cl_program *p) {
 }
 
 cl_program ocl_program(ocl_ctx *c, const char *file, const char *options) {
-    char *log = NULL;
-    cl_program p = ocl_program_try(c, file, options, &log);
-    if (!p) {
-        // log is not freed: px_die ends the process, or (libpixloc) loses it with the rest of the call.
-        px_die(PX_EXIT_FAIL, "%s", log ? log : "program build failed");
-    }
-    return p;
+    char full[OCL_PROGRAM_OPTIONS_MAX]; // the layer's, and the kernel profile's
+    ocl_build_options(&c->target, options, full, sizeof full);
+    return program_or_die(c, file, full);
 }
 
 void ocl_program_registry(const ocl_ctx *c, ocl_program_list *out) {
@@ -1091,10 +1101,7 @@ void ocl_run_recorded(ocl_ctx *c) {
         ocl_run(c, r->k, r->dims, r->global, r->has_local ? r->local : NULL);
         CL_CHECK(clFinish(c->queue)); // one compile at a time, in this order
     }
-    for (int i = 0; i < c->nrecorded; i++) clReleaseKernel(c->recorded[i].k);
-    free(c->recorded);
-    c->recorded = NULL;
-    c->nrecorded = c->cap_recorded = 0;
+    forget_recorded(c);
 }
 
 void ocl_run(ocl_ctx *c, cl_kernel k, cl_uint dims, const size_t *global, const size_t *local) {
