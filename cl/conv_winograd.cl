@@ -40,7 +40,10 @@
 // with U[xi][ci][co] = (G g G^T)[xi] from wino_weights (once per call). On CPUs a chunk's
 // wino_output and the next chunk's wino_input are one launch (wino_output_input): measured
 // (interleaved `pixloc bench`) 2-3% on the seed network, 2-4% training and 6-8% inference on
-// the default one, as launches on PoCL cost 10-20 us each.
+// the default one, as launches on PoCL cost 10-20 us each. The first chunk's input transform
+// and the last chunk's output transform are wino_output_input launches too (with no output
+// planes, or no input planes), so that CPUs compile one transform kernel per program, not
+// three (PoCL compiles each kernel at its first launch: 0.25-0.6 s of CPU apiece).
 // The transforms are exact in the sense that the 4th row/column of a patch only
 // reaches the 2nd row/column of the tile's outputs (no products by zero): the
 // patch of a partial tile (odd H or W) may run one row/column past the image's
@@ -516,7 +519,8 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 // fewer per chunk; they touch different buffers: M and y, x and V, and the GEMM between them
 // has finished reading V): work-items below nout (the chunk's output planes) as wino_output
 // from image n0, the others as wino_input from image n0_in. global (nout + the next chunk's
-// nimg*CIN).
+// nimg*CIN); either part may be empty (the first chunk's input transform: nout = 0; the last
+// chunk's output transform: global = nout).
 __kernel void wino_output_input(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
                                 __global float *restrict y, int relu, __global const int *restrict bn_mask,
                                 __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw,
