@@ -302,30 +302,44 @@ trainer *trainer_create(const train_settings *s, const trainer_options *o) {
     return t;
 }
 
-// The dataset's images to img_all, through the model's input filter (a chunk at a time, on a
-// copy: the host images stay as they are for scoring, where net_set_batch filters them). With a
-// filter fraction below 1 the training split's images not chosen (input_filter_selects, by their
-// place in the split) stay raw; validation and test images are filtered, as at inference.
-static void upload_images(trainer *t, const float *images, int n) {
+// What upload_dataset does with each row of the dataset (row_uses).
+enum { ROW_FILTERED = 0, ROW_RAW = 1, ROW_UNUSED = 2 };
+
+// Each row's use: with fresh data the file's training split is never read on the device (the
+// epochs' images are drawn), so its rows get neither the filter nor heatmaps (their heatmaps stay
+// zero, their images raw); without it, a filter fraction below 1 keeps the training images that
+// input_filter_selects does not choose (by their place in the split) raw. Validation and test
+// images are filtered, as at inference (upload_images: where there is a filter).
+static unsigned char *row_uses(const trainer *t) {
+    unsigned char *use = px_calloc((size_t)t->d.N, 1, "row uses");
+    for (int k = 0; k < t->sp.n_train; k++)
+        if (t->s.fresh_data)
+            use[t->sp.train[k]] = ROW_UNUSED;
+        else if (!input_filter_selects(t->s.net.filter_fraction, (size_t)k))
+            use[t->sp.train[k]] = ROW_RAW;
+    return use;
+}
+
+// The dataset's images to img_all, through the model's input filter where `use` says so (a chunk
+// at a time, on a copy: the host images stay as they are for scoring, where net_set_batch
+// filters them).
+static void upload_images(trainer *t, const float *images, int n, const unsigned char *use) {
     size_t hw = (size_t)t->d.H * t->d.W;
     const net_config *cfg = &t->s.net;
     if (cfg->input_filter == NET_FILTER_NONE) {
         ocl_write(t->c, t->img_all, 0, images, (size_t)n * hw * sizeof(float));
         return;
     }
-    unsigned char *raw = px_calloc((size_t)n, 1, "filter choice");
-    if (!t->s.fresh_data) // (with fresh data the file's training split is not trained on)
-        for (int k = 0; k < t->sp.n_train; k++)
-            if (!input_filter_selects(cfg->filter_fraction, (size_t)k)) raw[t->sp.train[k]] = 1;
     enum { CHUNK = 512 };
     float *buf = px_malloc(CHUNK * hw * sizeof(float), "filtered images");
-    size_t pixels = 0, left = 0, kept_raw = 0;
+    size_t pixels = 0, left = 0, kept_raw = 0, unused = 0;
     for (int s = 0; s < n; s += CHUNK) {
         int m = n - s < CHUNK ? n - s : CHUNK;
         memcpy(buf, images + (size_t)s * hw, (size_t)m * hw * sizeof(float));
         for (int i = 0; i < m; i++) {
-            if (raw[s + i]) {
-                kept_raw++;
+            if (use[s + i] != ROW_FILTERED) {
+                kept_raw += use[s + i] == ROW_RAW;
+                unused += use[s + i] == ROW_UNUSED;
                 continue;
             }
             size_t l;
@@ -335,11 +349,12 @@ static void upload_images(trainer *t, const float *images, int n) {
         ocl_write(t->c, t->img_all, (size_t)s * hw * sizeof(float), buf, (size_t)m * hw * sizeof(float));
     }
     free(buf);
-    free(raw);
     char raw_note[64] = "";
     if (kept_raw) snprintf(raw_note, sizeof raw_note, "%zu training images kept raw by --filter-fraction; ", kept_raw);
-    px_log("input filter %s: %zu pixels replaced in %zu of %d images (%sthe others have no single repeated value)",
-           input_filter_name(cfg->input_filter), pixels, (size_t)n - kept_raw - left, n, raw_note);
+    size_t nf = (size_t)n - kept_raw - unused;
+    px_log("input filter %s: %zu pixels replaced in %zu of %zu %simages (%sthe others have no single repeated value)",
+           input_filter_name(cfg->input_filter), pixels, nf - left, (size_t)n - unused,
+           unused ? "validation and test " : "", raw_note);
 }
 
 // The model's input filter on an epoch's n fresh training images: those input_filter_selects
@@ -366,11 +381,15 @@ static void upload_dataset(trainer *t) {
                "about %zu)",
                d->N, d->H, d->W, (double)dbytes / (1 << 20), c->device_name, (double)ocl_alloc_cap(c) / (1 << 20),
                (double)c->global_mem / (1 << 20), ocl_alloc_cap(c) / (hw * sizeof(float)));
-    float *hm = px_malloc(dbytes, "heatmaps");
-    fill_heatmaps(hm, d->coords, d->N, d->H, d->W, t->s.rec.sigma);
-    upload_images(t, d->images, d->N);
+    unsigned char *use = row_uses(t);
+    float *hm = px_calloc(dbytes, 1, "heatmaps");
+    for (int i = 0; i < d->N; i++)
+        if (use[i] != ROW_UNUSED)
+            fill_heatmaps(hm + (size_t)i * hw, d->coords + (size_t)2 * i, 1, d->H, d->W, t->s.rec.sigma);
+    upload_images(t, d->images, d->N, use);
     ocl_write(c, t->hm_all, 0, hm, dbytes);
     free(hm);
+    free(use);
     if (t->s.fresh_data) {
         size_t nb = (size_t)t->sp.n_train * hw * sizeof(float);
         // A second pair lets the next epoch's data be drawn and uploaded while this one trains;
