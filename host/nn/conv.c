@@ -358,6 +358,21 @@ static conv3x3_params gpu_substitute(const conv3x3_params *p) {
     return g;
 }
 
+// 1 if the layer's weight gradient is Winograd's (host/conv_winograd.c), not this file's kernels.
+static int wino_dw(const conv3x3_params *p) { return p->variant == CONV_VARIANT_WINOGRAD && p->wino_dw; }
+
+// Which of this file's two programs a layer runs kernels from: a Winograd layer's forward and
+// input gradient are host/conv_winograd.c's, so it needs the forward program only for this file's
+// weight gradient (without wino_dw) and never the input-gradient one; the others need the forward
+// program, and the input-gradient one when they train. (A program built and never run costs a
+// compile at start-up: 0.1-0.5 s of CPU each on PoCL.)
+static int needs_prog_f(const conv3x3_params *p, int fwd_only) {
+    return p->variant != CONV_VARIANT_WINOGRAD || (!fwd_only && !p->wino_dw);
+}
+static int needs_prog_b(const conv3x3_params *p, int fwd_only) {
+    return p->variant != CONV_VARIANT_WINOGRAD && !fwd_only;
+}
+
 void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
                       ocl_program_list *out) {
     if (t->gpu && !conv3x3_gpu_safe(p)) { // as conv3x3_create_with substitutes
@@ -374,8 +389,8 @@ void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, i
         conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
         return;
     }
-    ocl_program_list_add(out, t, "conv.cl", f);
-    ocl_program_list_add(out, t, "conv.cl", b);
+    if (needs_prog_f(&e, 0)) ocl_program_list_add(out, t, "conv.cl", f);
+    if (needs_prog_b(&e, 0)) ocl_program_list_add(out, t, "conv.cl", b);
     if (e.variant == CONV_VARIANT_WINOGRAD) conv_wino_programs(t, &e, max_N, Cin, Cout, H, W, out);
 }
 
@@ -390,9 +405,6 @@ static cl_program build(conv3x3 *k, int cin, int cout, int flip, int try_only) {
     return p;
 }
 
-// 1 if the layer's weight gradient is Winograd's (host/conv_winograd.c), not this file's kernels.
-static int wino_dw(const conv3x3_params *p) { return p->variant == CONV_VARIANT_WINOGRAD && p->wino_dw; }
-
 // The buffers create() allocates itself, in order: packed weights, then (training
 // only) flipped weights and weight-gradient partials (indexed with int).
 static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int fwd_only,
@@ -402,9 +414,10 @@ static void own_buffers(const conv3x3_params *p, int max_N, int Cin, int Cout, i
     segments(p, Cin, Cout, H, W, &nseg, &seg, &pstride);
     size_t coutp = ocl_round_up((size_t)Cout, (size_t)pad_for(p, dir_for(p, Cout, plane)));
     size_t cinp = ocl_round_up((size_t)Cin, (size_t)pad_for(p, dir_for(p, Cin, plane)));
-    nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
+    int direct = p->variant != CONV_VARIANT_WINOGRAD; // (Winograd packs its own weights)
+    if (direct) nn_buffers_add(out, "conv packed weights", 9 * (size_t)Cin * coutp * sizeof(float), 0);
     if (fwd_only) return;
-    nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
+    if (direct) nn_buffers_add(out, "conv flipped weights", 9 * (size_t)Cout * cinp * sizeof(float), 0);
     if (wino_dw(p)) return; // its weight gradient keeps its own sums (host/conv_winograd.c)
     nn_buffers_add(out, "conv weight-gradient partials", (size_t)max_N * nseg * pstride * sizeof(float),
                    NN_INT_INDEXED_LIMIT);
@@ -473,19 +486,23 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->dir_f = dir_for(&k->prm, Cout, k->lx.plane);
     k->dir_b = dir_for(&k->prm, Cin, k->lx.plane);
     k->dwd = dw_for(&k->prm, Cin, Cout);
-    k->prog_f = build(k, Cin, Cout, 0, try_only || tiled);
-    k->prog_b = k->prog_f && !k->fwd_only ? build(k, Cout, Cin, 1, try_only || tiled) : NULL;
-    if (!k->prog_f || (!k->fwd_only && !k->prog_b)) {
+    int need_f = needs_prog_f(&k->prm, k->fwd_only), need_b = needs_prog_b(&k->prm, k->fwd_only);
+    k->prog_f = need_f ? build(k, Cin, Cout, 0, try_only || tiled) : NULL;
+    k->prog_b = need_b && k->prog_f ? build(k, Cout, Cin, 1, try_only || tiled) : NULL;
+    if ((need_f && !k->prog_f) || (need_b && !k->prog_b)) {
         ocl_program_release(c, &k->prog_f);
         free(k);
         return NULL;
     }
     // Winograd: CPU kernels for the weight gradient (unless wino_dw: conv_winograd.c's)
-    int cpu = k->prm.variant == CONV_VARIANT_CPU || (k->prm.variant == CONV_VARIANT_WINOGRAD && !c->target.gpu);
+    int wino = k->prm.variant == CONV_VARIANT_WINOGRAD;
+    int cpu = k->prm.variant == CONV_VARIANT_CPU || (wino && !c->target.gpu);
     const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
-    k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
-    k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
-    if (!k->fwd_only) {
+    if (!wino) {
+        k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
+        k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
+    }
+    if (need_b) {
         k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
         k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
     }
@@ -503,11 +520,18 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
 
     nn_buffers bl = {0};
     own_buffers(p, max_N, Cin, Cout, H, W, k->fwd_only, &bl);
-    k->wp_f = ocl_buffer(c, bl.b[0].name, bl.b[0].bytes);
-    if (!k->fwd_only) k->wp_b = ocl_buffer(c, bl.b[1].name, bl.b[1].bytes);
+    int nb = 0; // own_buffers' list, in its order
+    if (!wino) {
+        k->wp_f = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
+        nb++;
+    }
+    if (need_b) {
+        k->wp_b = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
+        nb++;
+    }
     if (!k->fwd_only && !wino_dw(&k->prm)) {
-        if (bl.b[2].bytes > bl.b[2].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
-        k->part = ocl_buffer(c, bl.b[2].name, bl.b[2].bytes);
+        if (bl.b[nb].bytes > bl.b[nb].limit) px_die(PX_EXIT_FAIL, "conv3x3: weight-gradient partials too large");
+        k->part = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
     }
     if (k->prm.variant == CONV_VARIANT_WINOGRAD)
         k->wino = conv_wino_create_for(c, max_N, Cin, Cout, H, W, &k->prm, k->fwd_only, k->bn_fused);
