@@ -3,10 +3,6 @@
 // shape and direction with these defines:
 //   CIN, COUT      input and output channels of THIS program's convolution
 //   IMG_H, IMG_W   image size; MARGIN = ACT_MARGIN(IMG_W) floats
-//   FLIP           0: forward weights; 1: the input-gradient convolution, whose
-//                  weights are the forward ones flipped in space with Cin and
-//                  Cout swapped (CIN here is the forward Cout)
-//   HAS_BIAS       add b[b_off + co] in conv_tile / conv_simple
 //   BN_FUSED       (optional, forward programs of an inference network) after the bias
 //                  and ReLU, y = y * b[b_off + COUT + co] + b[b_off + 2*COUT + co]: the
 //                  block's inference batch norm folded into this epilogue (the bias
@@ -20,6 +16,12 @@
 //                  style spills on GPUs): 0 conv_tile, conv_dw_tile, conv_db_tile;
 //                  1 conv_simple, conv_dw_simple; 2 conv_gpu_tiled, conv_dw_gpu_tiled.
 //                  conv_pack_weights and conv_dw_reduce are in every program.
+// Which direction a launch computes is in its arguments, not the defines: conv_pack_weights'
+// flip (the input-gradient convolution's weights are the forward ones flipped in space with
+// Cin and Cout swapped: CIN here is the forward Cout) and the convolutions' has_bias. So a
+// layer's input-gradient program is the same program as the forward one of a layer with the
+// opposite shape (32->16 and 16->32 in a 16,32,16 network), and PoCL compiles its kernels
+// once for both (each kernel is compiled at its first launch: 0.1-0.5 s of CPU apiece).
 //
 // Three styles, chosen by the host per device type:
 //   conv_tile / conv_dw_tile: CPU style. A work-item owns a register tile
@@ -61,20 +63,18 @@
 #define TAP_OFF(t) (((t) / 3 - 1) * PW + ((t) % 3 - 1))
 
 
-// Reorders (and for FLIP, flips) the Keras weights into the packed layout above.
-// w: (3,3,CIN,COUT) at w_off (FLIP=0), or the forward (3,3,COUT,CIN) (FLIP=1).
+// Reorders (and with flip, flips) the Keras weights into the packed layout above.
+// w: (3,3,CIN,COUT) at w_off (flip 0), or the forward (3,3,COUT,CIN) (flip 1).
 // global (COUTP rounded up, CIN, 9)
-__kernel void conv_pack_weights(__global const float *w, int w_off, __global float *wp) {
+__kernel void conv_pack_weights(__global const float *w, int w_off, __global float *wp, int flip) {
     const int co = get_global_id(0), ci = get_global_id(1), t = get_global_id(2);
     if (co >= COUTP) return;
     float v = 0.0f;
     if (co < COUT) {
-#if FLIP
-        // dx[ci'] = sum w[2-ky, 2-kx, ci', co'] dy[co'] shifted: tap t reads forward tap 8-t.
-        v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
-#else
-        v = w[w_off + (t * CIN + ci) * COUT + co];
-#endif
+        if (flip) // dx[ci'] = sum w[2-ky, 2-kx, ci', co'] dy[co'] shifted: tap t reads forward tap 8-t.
+            v = w[w_off + ((8 - t) * COUT + co) * CIN + ci];
+        else
+            v = w[w_off + (t * CIN + ci) * COUT + co];
     }
     wp[(t * CIN + ci) * COUTP + co] = v;
 }
@@ -93,7 +93,7 @@ void zero_span(__global float *yp, int co0, int from, int to) {
 // global (NCHUNK rounded up, COUTP/TILE_CO, N)
 __kernel void conv_tile(__global const float *restrict x, __global const float *restrict wp,
                         __global const float *restrict b, int b_off, __global float *restrict y,
-                        int relu) {
+                        int relu, int has_bias) {
     const int chunk = get_global_id(0);
     const int co0 = get_global_id(1) * TILE_CO;
     const int n = get_global_id(2);
@@ -126,9 +126,7 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
     for (int j = 0; j < TILE_CO; j++) {
         if (co0 + j < COUT) {
             float16 v = acc[j];
-#if HAS_BIAS
-            v += b[b_off + co0 + j];
-#endif
+            if (has_bias) v += b[b_off + co0 + j];
             if (relu) v = fmax(v, 0.0f);
 #if BN_FUSED
             v = v * b[b_off + COUT + co0 + j] + b[b_off + 2 * COUT + co0 + j];
@@ -154,7 +152,7 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
 // global (PLANE rounded up, COUT, N)
 __kernel void conv_simple(__global const float *restrict x, __global const float *restrict wp,
                           __global const float *restrict b, int b_off, __global float *restrict y,
-                          int relu) {
+                          int relu, int has_bias) {
     const int q = get_global_id(0), co = get_global_id(1), n = get_global_id(2);
     if (q >= PLANE || co >= COUT) return;
     const int row = q / PW, col = q % PW;
@@ -164,9 +162,7 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
         float s = 0.0f;
         for (int ci = 0; ci < CIN; ci++)
             for (int t = 0; t < 9; t++) s = fma(xp[ci * PLANE + TAP_OFF(t)], wp[(t * CIN + ci) * COUTP + co], s);
-#if HAS_BIAS
-        s += b[b_off + co];
-#endif
+        if (has_bias) s += b[b_off + co];
         v = relu ? fmax(s, 0.0f) : s;
 #if BN_FUSED
         v = v * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];
@@ -176,7 +172,7 @@ __kernel void conv_simple(__global const float *restrict x, __global const float
 }
 #endif
 
-#if !FLIP && !FWD_ONLY
+#if !FWD_ONLY
 // Weight gradient, first pass: partial sums over one segment of one image.
 //   part[p*PSTRIDE + k*COUT + co] = sum_q x[n, ci, q + TAP_OFF(t)] * dy[n, co, q]
 //   part[p*PSTRIDE + KDIM*COUT + co] = sum_q dy[n, co, q]
@@ -369,10 +365,10 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
         }
 }
 #endif
-#endif // !FLIP && !FWD_ONLY
+#endif // !FWD_ONLY
 
 #if CONV_STYLE == 2
-// GPU style with local memory (forward, and the input gradient with FLIP=1).
+// GPU style with local memory (forward, and the input gradient: flipped weights, no bias).
 // Extra defines: GT_WP x GT_WC work-items per group (along positions x output
 // channels), TILE_Q positions and TILE_CO channels per work-item, GT_KC input
 // channels staged per step. A work-group owns GT_BQ consecutive padded
@@ -389,7 +385,7 @@ conv_dw_gpu_tiled(__global const float *restrict x, __global const float *restri
 #define GT_SPAN (GT_BQ + 2 * PW + 2)
 __kernel __attribute__((reqd_work_group_size(GT_WP, GT_WC, 1))) void
 conv_gpu_tiled(__global const float *restrict x, __global const float *restrict wp,
-               __global const float *restrict b, int b_off, __global float *restrict y, int relu) {
+               __global const float *restrict b, int b_off, __global float *restrict y, int relu, int has_bias) {
     __local float xs[GT_KC * GT_SPAN];
     __local float ws[GT_KC * 9 * GT_BC];
     const int lq = get_local_id(0), lc = get_local_id(1), lid = lc * GT_WP + lq;
@@ -437,9 +433,7 @@ conv_gpu_tiled(__global const float *restrict x, __global const float *restrict 
             const int co = c0 + lc * TILE_CO + j;
             if (co >= COUT) break;
             float v = acc[i][j];
-#if HAS_BIAS
-            v += b[b_off + co];
-#endif
+            if (has_bias) v += b[b_off + co];
             if (relu) v = fmax(v, 0.0f);
 #if BN_FUSED
             v = v * b[b_off + COUT + co] + b[b_off + 2 * COUT + co];

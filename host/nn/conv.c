@@ -2,8 +2,11 @@
 //
 // One layer shape builds two programs from cl/conv.cl: the forward convolution
 // (CIN=Cin, COUT=Cout), which also holds the weight-gradient kernels, and the
-// input-gradient convolution (CIN=Cout, COUT=Cin, FLIP=1), the same kernel run
-// on dy with the weights flipped in space and transposed in channels. Each call
+// input-gradient convolution (CIN=Cout, COUT=Cin), the same kernel run on dy with
+// the weights flipped in space and transposed in channels (conv_pack_weights' flip
+// argument) and no bias. The direction is in the launches' arguments, not the
+// build options, so the second is the forward program of a Cout -> Cin layer (one
+// program, its kernels compiled once, where a network has both shapes). Each call
 // first repacks its weights into a scratch buffer (small: 9*Cin*Cout floats)
 // padded to the channel tile, so the main kernels need no channel guards on loads.
 #include "conv.h"
@@ -299,8 +302,8 @@ static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, i
     *pstride = 9 * (size_t)Cin * Cout + (size_t)Cout;
 }
 
-// The options of one direction's program (this program's cin -> cout; flip: the
-// input gradient) for H x W images. CONV_STYLE selects the kernels compiled in:
+// The options of a program of cin -> cout convolutions (a forward one, or the input gradient
+// of a cout -> cin layer) for H x W images. CONV_STYLE selects the kernels compiled in:
 // 0 the CPU ones (conv_tile, conv_dw_tile, conv_db_tile; also Winograd's weight
 // gradient), 1 the simple GPU ones, 2 GPU tiled: a program holds only the kernels
 // its variant runs (the CPU ones spill on GPUs). Returns -1 when GPU tiled
@@ -308,8 +311,8 @@ static void segments(const conv3x3_params *p, int Cin, int Cout, int H, int W, i
 // fwd_only/bn_fused (inference networks: FWD_ONLY drops the training kernels, BN_FUSED
 // applies the next batch norm in the epilogue) are appended last, so the training programs'
 // options (and cache keys) do not change.
-static int program_options(const ocl_target *t, const conv3x3_params *p, int H, int W, int cin, int cout, int flip,
-                           int fwd_only, int bn_fused, char *opt, size_t len) {
+static int program_options(const ocl_target *t, const conv3x3_params *p, int H, int W, int cin, int cout, int fwd_only,
+                           int bn_fused, char *opt, size_t len) {
     int nseg, seg;
     size_t pstride;
     segments(p, cin, cout, H, W, &nseg, &seg, &pstride);
@@ -319,9 +322,9 @@ static int program_options(const ocl_target *t, const conv3x3_params *p, int H, 
     int wino_gpu = p->variant == CONV_VARIANT_WINOGRAD && t->gpu;
     int style = p->variant == CONV_VARIANT_GPU_TILED ? 2 : p->variant == CONV_VARIANT_GPU || wino_gpu ? 1 : 0;
     int n = snprintf(opt, len,
-                     "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTILE_CO=%d "
+                     "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DTILE_CO=%d "
                      "-DDW_TK=%d -DDW_TC=%d -DSEG=%d -DNSEG=%d -DCONV_STYLE=%d",
-                     cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, d.tile, p->dw_tk, p->dw_tc, seg, nseg, style);
+                     cin, cout, H, W, (size_t)ACT_MARGIN(W), d.tile, p->dw_tk, p->dw_tc, seg, nseg, style);
     if (style == 2) {
         int kc = gt_kc(t, p, d, cin, W);
         if (kc < 1) return -1;
@@ -383,8 +386,8 @@ void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, i
     conv3x3_params e = effective(t, p);
     char f[OCL_PROGRAM_OPTIONS_MAX], b[OCL_PROGRAM_OPTIONS_MAX];
     if ((e.variant == CONV_VARIANT_GPU_TILED && !tiled_fits(t, &e, Cin, Cout)) ||
-        program_options(t, &e, H, W, Cin, Cout, 0, 0, 0, f, sizeof f) ||
-        program_options(t, &e, H, W, Cout, Cin, 1, 0, 0, b, sizeof b)) {
+        program_options(t, &e, H, W, Cin, Cout, 0, 0, f, sizeof f) ||
+        program_options(t, &e, H, W, Cout, Cin, 0, 0, b, sizeof b)) {
         conv3x3_params g = DEFAULTS_GPU; // as conv3x3_create_with falls back
         conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
         return;
@@ -394,9 +397,9 @@ void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, i
     if (e.variant == CONV_VARIANT_WINOGRAD) conv_wino_programs(t, &e, max_N, Cin, Cout, H, W, out);
 }
 
-static cl_program build(conv3x3 *k, int cin, int cout, int flip, int try_only) {
+static cl_program build(conv3x3 *k, int cin, int cout, int try_only) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    if (program_options(&k->c->target, &k->prm, k->H, k->W, cin, cout, flip, k->fwd_only, k->bn_fused, opt, sizeof opt))
+    if (program_options(&k->c->target, &k->prm, k->H, k->W, cin, cout, k->fwd_only, k->bn_fused, opt, sizeof opt))
         return NULL;
     if (!try_only) return ocl_program(k->c, "conv.cl", opt);
     char *log = NULL;
@@ -487,8 +490,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->dir_b = dir_for(&k->prm, Cin, k->lx.plane);
     k->dwd = dw_for(&k->prm, Cin, Cout);
     int need_f = needs_prog_f(&k->prm, k->fwd_only), need_b = needs_prog_b(&k->prm, k->fwd_only);
-    k->prog_f = need_f ? build(k, Cin, Cout, 0, try_only || tiled) : NULL;
-    k->prog_b = need_b && k->prog_f ? build(k, Cout, Cin, 1, try_only || tiled) : NULL;
+    k->prog_f = need_f ? build(k, Cin, Cout, try_only || tiled) : NULL;
+    k->prog_b = need_b && k->prog_f ? build(k, Cout, Cin, try_only || tiled) : NULL;
     if ((need_f && !k->prog_f) || (need_b && !k->prog_b)) {
         ocl_program_release(c, &k->prog_f);
         free(k);
@@ -624,24 +627,27 @@ static void check_backward(const conv3x3 *k) {
                              "create it with conv3x3_create_with for training");
 }
 
-static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, conv_dir d) {
+// flip: the input gradient's packing (conv_pack_weights).
+static void pack(conv3x3 *k, cl_kernel pk, cl_mem w, size_t w_off, cl_mem wp, int cout, int cin, conv_dir d, int flip) {
     int off = as_int(w_off, "weight"), coutp = (int)ocl_round_up((size_t)cout, (size_t)pad_for(&k->prm, d));
     KARG(pk, 0, w);
     KARG(pk, 1, off);
     KARG(pk, 2, wp);
+    KARG(pk, 3, flip);
     size_t g[3] = {ocl_round_up((size_t)coutp, CONV_PACK_WG), (size_t)cin, 9}, l[3] = {CONV_PACK_WG, 1, 1};
     ocl_run(k->c, pk, 3, g, l);
 }
 
 // Runs the program's convolution from `in` (cin channels) to `out` (cout channels).
-static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_mem b, int b_off, cl_mem out, int relu,
-                     int cout, conv_dir d) {
+static void run_conv(conv3x3 *k, cl_kernel ck, int N, cl_mem in, cl_mem wp, cl_mem b, int b_off, int has_bias,
+                     cl_mem out, int relu, int cout, conv_dir d) {
     KARG(ck, 0, in);
     KARG(ck, 1, wp);
     KARG(ck, 2, b);
     KARG(ck, 3, b_off);
     KARG(ck, 4, out);
     KARG(ck, 5, relu);
+    KARG(ck, 6, has_bias);
     size_t wg = (size_t)d.wg, tile = (size_t)d.tile;
     size_t local[3] = {wg, 1, 1};
     if (k->prm.variant == CONV_VARIANT_GPU_TILED) {
@@ -673,8 +679,8 @@ void conv3x3_forward(conv3x3 *k, int N, cl_mem x, cl_mem w, size_t w_off, cl_mem
         conv_wino_forward(k->wino, N, x, w, as_int(w_off, "weight"), b, as_int(b_off, "bias"), y, relu != 0, !packed);
         return;
     }
-    if (!packed) pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->dir_f);
-    run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), y, relu != 0, k->Cout, k->dir_f);
+    if (!packed) pack(k, k->pack_f, w, w_off, k->wp_f, k->Cout, k->Cin, k->dir_f, 0);
+    run_conv(k, k->conv_f, N, x, k->wp_f, b, as_int(b_off, "bias"), 1, y, relu != 0, k->Cout, k->dir_f);
 }
 
 void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off, cl_mem dx) {
@@ -684,9 +690,9 @@ void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off
         conv_wino_backward_input(k->wino, N, dy, w, as_int(w_off, "weight"), dx);
         return;
     }
-    pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->dir_b);
-    // No bias (HAS_BIAS=0): the bias argument is unused, any buffer will do.
-    run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, dx, 0, k->Cin, k->dir_b);
+    pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->dir_b, 1);
+    // No bias (has_bias 0): the bias argument is unused, any buffer will do.
+    run_conv(k, k->conv_b, N, dy, k->wp_b, k->wp_b, 0, 0, dx, 0, k->Cin, k->dir_b);
 }
 
 void conv3x3_backward_weights(conv3x3 *k, int N, cl_mem x, cl_mem dy, cl_mem dw, size_t dw_off, cl_mem db,
