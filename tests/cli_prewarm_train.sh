@@ -4,8 +4,8 @@
 # alone compiles exactly the kernels, with the same work-group specialisations, that a training
 # run compiles up to its first whole step, so that after the child that run compiles nothing; a
 # run with the child trains the model of a run without it, to the bit; the child leaves a marker,
-# which stops a second child; a failed child changes nothing but the marker; PIXLOC_PREWARM=0
-# turns it off.
+# which stops a second child; a run with nothing to train stops its child; a failed child
+# changes nothing but the marker; PIXLOC_PREWARM=0 turns it off.
 # Usage: bash tests/cli_prewarm_train.sh path/to/pixloc
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib_cli.sh"
@@ -80,6 +80,17 @@ PIXLOC_CACHE_DEBUG=1 "$PX" "${TRAIN[@]}" --out c2 2>c2.err || exit 1
 check "warm: no second child" bash -c '! grep -q "prewarm:" c2.err'
 PIXLOC_CACHE_DEBUG=1 "$PX" "${TRAIN[@]}" --batch-size 8 --out c3 2>c3.err || exit 1
 check "another batch is another key: a child" grep -q "prewarm: a child compiles" c3.err
+
+# A finished run resumed on a cold cache has no step to train: the child (made to wait 30 s
+# before it starts, PIXLOC_TEST_PREWARM_DELAY) is stopped, not left compiling after the run has
+# exited, and leaves no marker.
+fresh f
+cp -r ref fin
+PIXLOC_TEST_PREWARM_DELAY=30 PIXLOC_CACHE_DEBUG=1 "$PX" train --resume fin --quiet >fin.out 2>fin.err
+check "a finished run resumed: exit 0, nothing to do" grep -q "nothing to do" fin.out
+check "... its cold cache started the child" grep -q "prewarm: a child compiles" fin.err
+check "... which is not running after the run's exit" bash -c '! pgrep -af "__prewarm-train.*$PIXLOC_CACHE_DIR/"'
+check "... and left no marker" bash -c '! ls "$PIXLOC_CACHE_DIR" | grep -q "^prewarm-"'
 
 # The child fails: the run is unchanged, and no marker says the kernels are compiled.
 fresh e

@@ -798,6 +798,7 @@ int cmd_train(int argc, char **argv) {
         if (writer)
             printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
                    ckpt_path, ts->epochs, ts->epochs);
+        prewarm_training_cancel(); // (no step will run: its compiles are of no use)
         trainer_free(t);
         ocl_release(&c);
         dist_end(dp);
