@@ -21,6 +21,11 @@
 //                  (cl/winograd_f4.h's: NXI = 36 matrices instead of 16)
 //   WINO_DW        (optional) also the weight-gradient kernels (the section at the end),
 //                  with WD_TCI x WD_TCO (input x output channels per GEMM work-item)
+//   WD_ONLY        (optional, with WINO_DW) only the weight-gradient kernels: the program of
+//                  a weight gradient whose tile side or chunk is not the forward's
+// A program holds only the kernels its launches use (PoCL compiles every kernel of a program
+// when pixloc's cache asks for its binary: 0.1-0.6 s of CPU each): on CPUs the convolutions'
+// transforms are all wino_output_input launches, and wino_input is the weight gradient's.
 //   BN_IN          (optional, training) the input planes are a batch norm's input: the input
 //                  transform (wino_input, forward and weight gradient) reads the batch norm's
 //                  output instead, x * scale + shift on the image and 0 on the ring, with
@@ -63,6 +68,9 @@
 #endif
 #ifndef WINO_DW
 #define WINO_DW 0
+#endif
+#ifndef WD_ONLY
+#define WD_ONLY 0
 #endif
 #ifndef BN_IN
 #define BN_IN 0
@@ -128,6 +136,7 @@
 
 // nvec: the chunk's tiles in vectors of 16, ceil(ntiles / 16).
 // global (ceil(nvec / TN) rounded up, COUTP/TCO, NXI)
+#if !WD_ONLY
 __kernel void wino_gemm(__global const float *restrict v, __global const float *restrict u,
                         __global float *restrict m, int nvec) {
     const int tb = get_global_id(0);
@@ -155,6 +164,8 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #error "wino_gemm: TN above 4 needs more remainder cases"
 #endif
 }
+#endif
+
 
 // Interleaves a and b: (a0 b0 a1 b1 ... a7 b7), (a8 b8 ... a15 b15).
 #define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
@@ -243,6 +254,7 @@ float2 bn_in_affine(__global const float *bn, int ci) {
 // Transformed weights. U = G g G^T with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 // w: Keras (3,3,CIN,COUT) at w_off (FLIP=0) or the forward (3,3,COUT,CIN) (FLIP=1).
 // global (COUTP rounded up, CIN); U is (16, CIN, COUTP), zero for co >= COUT.
+#if !WD_ONLY
 __kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
     const int co = get_global_id(0), ci = get_global_id(1);
     if (co >= COUTP) return;
@@ -264,6 +276,8 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
         ur[3 * CIN * COUTP] = c;
     }
 }
+#endif
+
 
 // Input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 // A work-item owns one input plane (image, channel) and walks its tiles in
@@ -442,6 +456,7 @@ void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx
 #if PX_GPU
 // Output transform, GPU shape: one work-item per padded output position (ring and rows past
 // the image written as zeros), each output by wino_out_at. global (>= PLANE, COUT, nimg).
+#if !WD_ONLY
 __kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
                           __global float *restrict y, int relu, __global const int *restrict bn_mask,
                           __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
@@ -456,6 +471,8 @@ __kernel void wino_output(__global const float *restrict m, int n0, __global con
     }
     y[MARGIN + ((n0 + nl) * COUT + co) * PLANE + q] = out;
 }
+#endif
+
 #else
 // Output transform, CPU shape (+ bias, ReLU, folded batch norm: WINO_EPILOGUE). A work-item
 // owns one output plane (image, channel) and writes it in raster order: row 0 (zeros), then
@@ -502,18 +519,15 @@ void wino_output_plane(__global const float *restrict m, int n0, __global const 
 #endif
 }
 
-// global (nimg*COUT); images n0 .. n0+nimg-1.
-__kernel void wino_output(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
-                          __global float *restrict y, int relu, __global const int *restrict bn_mask,
-                          __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw) {
-    wino_output_plane(m, n0, b, b_off, y, relu, bn_mask, bn_psum, bn_pm2, inv_hw, get_global_id(0));
-}
-
-// global (nimg*CIN); images n0 .. n0+nimg-1 (ntiles unused).
+// The weight gradient's input transform (the convolutions' run as wino_output_input, whose
+// output part is the only output transform on CPUs). global (nimg*CIN); images n0 ..
+// n0+nimg-1 (ntiles unused).
+#if WINO_DW
 __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, __global float *restrict v,
                          __global const float *restrict bn) {
     wino_input_plane(x, n0, v, bn, get_global_id(0));
 }
+#endif
 
 // One chunk's output transform and the next chunk's input transform in one launch (a launch
 // fewer per chunk; they touch different buffers: M and y, x and V, and the GEMM between them
@@ -521,6 +535,7 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
 // from image n0, the others as wino_input from image n0_in. global (nout + the next chunk's
 // nimg*CIN); either part may be empty (the first chunk's input transform: nout = 0; the last
 // chunk's output transform: global = nout).
+#if !WD_ONLY
 __kernel void wino_output_input(__global const float *restrict m, int n0, __global const float *restrict b, int b_off,
                                 __global float *restrict y, int relu, __global const int *restrict bn_mask,
                                 __global float *restrict bn_psum, __global float *restrict bn_pm2, float inv_hw,
@@ -532,6 +547,8 @@ __kernel void wino_output_input(__global const float *restrict m, int n0, __glob
     else
         wino_input_plane(x, n0_in, v, bn, p - nout);
 }
+#endif
+
 #endif
 
 // --- Weight gradient (WINO_DW=1: built into the forward program of a training layer) -----

@@ -47,6 +47,7 @@
 
 // Transformed weights U = G g G^T (36 x CIN x COUTP), as the F(2x2) kernel otherwise.
 // global (COUTP rounded up, CIN).
+#if !WD_ONLY
 __kernel void wino_weights(__global const float *w, int w_off, __global float *u) {
     const int co = get_global_id(0), ci = get_global_id(1);
     if (co >= COUTP) return;
@@ -62,6 +63,8 @@ __kernel void wino_weights(__global const float *w, int w_off, __global float *u
         for (int k = 0; k < 6; k++) ur[k * CIN * COUTP] = r[k];
     }
 }
+#endif
+
 
 #if PX_GPU
 // GPU shape: one work-item per (tile, input channel). global (>= ntiles, CIN).

@@ -80,11 +80,11 @@ static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient;
 // m: the output tile side). bn_fused (an inference network's forward: the next batch norm in
-// the epilogue), wd (the Winograd weight gradient's kernels), m = 4 and BN_IN (p->bn_in, the
+// the epilogue), wd (the Winograd weight gradient's kernels; wd_only: those alone), m = 4 and BN_IN (p->bn_in, the
 // forward's and the weight gradient's input transforms) are appended last, so the other
 // programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
-                            int wd, int m, char *opt, size_t len) {
+                            int wd, int wd_only, int m, char *opt, size_t len) {
     int tn = conv_wino_tn(p);
     snprintf(opt, len,
              "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
@@ -97,7 +97,8 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
     }
     if (wd) {
         size_t used = strlen(opt);
-        snprintf(opt + used, len - used, " -DWINO_DW=1 -DWD_TCI=%d -DWD_TCO=%d", p->dw_tk, p->dw_tc);
+        snprintf(opt + used, len - used, " -DWINO_DW=1 -DWD_TCI=%d -DWD_TCO=%d%s", p->dw_tk, p->dw_tc,
+                 wd_only ? " -DWD_ONLY=1" : "");
     }
     if (m != 2) {
         size_t used = strlen(opt);
@@ -124,12 +125,12 @@ void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N,
                         ocl_program_list *out) {
     char opt[OCL_PROGRAM_OPTIONS_MAX];
     int sep = wd_separate(p, max_N, H, W, Cin, Cout);
-    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, conv_wino_m(p), opt, sizeof opt);
+    program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, 0, conv_wino_m(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
-    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
+    program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     if (sep) {
-        program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, conv_wino_m_dw(p), opt, sizeof opt);
+        program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 1, conv_wino_m_dw(p), opt, sizeof opt);
         ocl_program_list_add(out, t, "conv_winograd.cl", opt);
     }
 }
@@ -144,7 +145,7 @@ static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
     char opt[OCL_PROGRAM_OPTIONS_MAX];
-    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, m, opt, sizeof opt);
+    program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, 0, m, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
     d->gemm = ocl_kernel(k->c, d->prog, "wino_gemm");
@@ -271,7 +272,7 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
         cl_program wp = k->f.prog;
         if (sep) { // the weight gradient's own program (conv_wino_programs' third)
             char opt[OCL_PROGRAM_OPTIONS_MAX];
-            program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, k->wd_m, opt, sizeof opt);
+            program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 1, k->wd_m, opt, sizeof opt);
             wp = k->wd_prog = ocl_program(c, "conv_winograd.cl", opt);
         }
         // Its own kernel object either way (on CPUs the forward has no wino_input object: run_outin).
