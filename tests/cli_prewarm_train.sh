@@ -5,8 +5,7 @@
 # run compiles up to its first whole step, so that after the child that run compiles nothing; a
 # run with the child trains the model of a run without it, to the bit; the child leaves a marker,
 # which stops a second child; a run with nothing to train stops its child; a failed child
-# changes nothing but the marker; PIXLOC_PREWARM=0 turns it off. Also: pixloc's cache entries
-# are written during training, after the first step (ocl_cache_stores_begin).
+# changes nothing but the marker; PIXLOC_PREWARM=0 turns it off.
 # Usage: bash tests/cli_prewarm_train.sh path/to/pixloc
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib_cli.sh"
@@ -17,9 +16,8 @@ plat=$("$PX" devices 2>/dev/null | grep -c "Portable Computing Language")
 
 # Fresh caches for one experiment: pixloc's in $1, PoCL's in $1/pocl.
 fresh() { rm -rf "$1"; mkdir -p "$1/pocl"; export PIXLOC_CACHE_DIR=$T/$1 POCL_CACHE_DIR=$T/$1/pocl; }
-# PoCL's compiled kernels: program hash / kernel / work-group specialisation; not the generic
-# ones (0-0-0) that pixloc's cache stores make PoCL compile, which begin after the first step.
-pocl_set() { (cd "$POCL_CACHE_DIR" && find . -name '*.so' | grep -v '/0-0-0/' | sort); }
+# PoCL's compiled kernels: program hash / kernel / work-group specialisation.
+pocl_set() { (cd "$POCL_CACHE_DIR" && find . -name '*.so' | sort); }
 # A run long enough (1000 steps of a tiny network) to be killed right after its first whole step,
 # well before the end of its epoch: what PoCL compiled for the training step alone.
 STEP=(train --samples 20000 --size 20x20 --channels 4,8 --batch-size 16 --epochs 1 --no-report)
@@ -66,25 +64,6 @@ check "after the child, the run reaches its first step" [ $? -eq 0 ]
 unset PIXLOC_PREWARM
 pocl_set >b2.set
 check "... and PoCL compiled nothing more on the way" cmp -s b.set b2.set
-
-# Once the first step is done, helpers write pixloc's cache entries while training goes on
-# (ocl_cache_stores_begin), not when the run ends: one lands while the run still trains.
-fresh g
-PIXLOC_PREWARM=0 "$PX" "${STEP[@]}" --out sg >sg.out 2>sg.err &
-pid=$!
-while ! grep -q "first step done" sg.err 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.02; done
-stored_while_training=0
-while kill -0 $pid 2>/dev/null; do
-    if ls "$PIXLOC_CACHE_DIR" | grep -q '\.clbin$' && grep -q "first step done" sg.err &&
-        ! grep -q "^Epoch 1/1 - " sg.out; then
-        stored_while_training=1
-        break
-    fi
-    sleep 0.05
-done
-kill -9 $pid 2>/dev/null
-wait $pid 2>/dev/null
-check "a cache entry is written while the run still trains, after its first step" [ $stored_while_training -eq 1 ]
 
 # Training as users run it: the child starts, the model is the one trained without it.
 TRAIN=(train --samples 300 --size 20x20 --channels 4,8 --batch-size 16 --epochs 2 --no-report --quiet)

@@ -128,7 +128,6 @@ typedef struct {
     double last_plain;
     double t_entry; // px_now() on entering the command
     int reports;    // steps reported, counted up to 2 (the start-up line)
-    ocl_ctx *c;     // its compiled-program cache stores begin after the first step
 } progress_out;
 
 static void progress(void *user, const trainer_step_info *i) {
@@ -136,12 +135,8 @@ static void progress(void *user, const trainer_step_info *i) {
     // How long a first run waits for its first whole step, kernel builds included. A step is
     // reported when its loss is back, which comes before its backward pass and update have
     // run (or, on PoCL, even been compiled); the second report means the first step is done.
-    if (p->reports < 2 && ++p->reports == 2) {
+    if (p->reports < 2 && ++p->reports == 2)
         px_log("first step done %.2fs after start (its update included)", px_now() - p->t_entry);
-        // A first run's cache stores (~10 s of CPU for the default network on PoCL) overlap
-        // training instead of holding up its end.
-        if (p->c) ocl_cache_stores_begin(p->c);
-    }
     if (p->quiet) return;
     if (!p->tty) {
         double now = px_now();
@@ -770,7 +765,7 @@ int cmd_train(int argc, char **argv) {
     // PIXLOC_TRAIN_SYNC=1: the synchronous schedule (each loss checked before the next step, fresh
     // data drawn between epochs), which gives the same run bit for bit: for tests comparing them.
     const char *sync_env = getenv("PIXLOC_TRAIN_SYNC");
-    progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0, t_entry, 0, NULL};
+    progress_out po = {isatty(STDOUT_FILENO), a.quiet, 0, t_entry, 0};
     trainer_options to = {&g_stop,
                           progress,
                           &po,
@@ -790,7 +785,6 @@ int cmd_train(int argc, char **argv) {
     ocl_ctx c;
     oo.quiet = a.quiet;
     ocl_init(&c, &oo);
-    po.c = &c;
     if (g_processes == 1)
         prewarm_training(&c, &oo, trainer_settings(t), trainer_dataset(t)->H, trainer_dataset(t)->W,
                          trainer_local_batch(t));

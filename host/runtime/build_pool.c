@@ -28,7 +28,7 @@ struct build_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv; // broadcast whenever a job is queued or changes state, or on finish
     bp_job *head, *tail;
-    int storing; // 1 once finish (or build_pool_begin_stores) began: helpers may take store jobs
+    int storing; // 1 once finish began: helpers may take store jobs
     int quit;    // 1: helpers leave when no job is left for them
     cl_device_id device;
     char cache_dir[1024];
@@ -187,14 +187,6 @@ int build_pool_pending_stores(struct build_pool *bp) {
     for (bp_job *j = bp->head; j; j = j->next) n += j->kind == JOB_STORE && j->state != JOB_DONE;
     pthread_mutex_unlock(&bp->mu);
     return n;
-}
-
-void build_pool_begin_stores(struct build_pool *bp) {
-    if (!bp) return;
-    pthread_mutex_lock(&bp->mu);
-    bp->storing = 1;
-    pthread_cond_broadcast(&bp->cv);
-    pthread_mutex_unlock(&bp->mu);
 }
 
 void build_pool_finish(struct build_pool *bp) {

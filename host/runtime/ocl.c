@@ -561,8 +561,6 @@ static void forget_recorded(ocl_ctx *c) {
     c->nrecorded = c->cap_recorded = c->recording = 0;
 }
 
-void ocl_cache_stores_begin(ocl_ctx *c) { build_pool_begin_stores(c->pool); }
-
 void ocl_release(ocl_ctx *c) {
     forget_recorded(c);
     if (c->pool) {

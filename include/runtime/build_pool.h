@@ -15,8 +15,7 @@
 // Why the store waits: clGetProgramInfo(CL_PROGRAM_BINARIES) makes PoCL compile every
 // kernel of the program for a generic work-group size, 2-4 times the cost of the build
 // itself. Done at build time, it sat on the path to the first training step; now the
-// helpers do it once the caller says its start-up is over (ocl_cache_stores_begin: training,
-// after its first step), or else in ocl_release (when no helper runs, ocl.c stores at once).
+// helpers do it in ocl_release (or when no helper runs, ocl.c stores at once as before).
 //
 // Used only by ocl.c; the main thread owns the ocl_ctx, helpers only read the
 // copies made at start.
@@ -48,12 +47,8 @@ void build_pool_prefetch(struct build_pool *bp, const char *file, const char *op
 // the caller's build finds the driver's cache warm. Returns 1 if it waited.
 int build_pool_claim(struct build_pool *bp, const char *file, const char *options);
 // Queues a compiled-program cache store of this program (built from source in this
-// run), done by a helper after build_pool_begin_stores or in build_pool_finish. Once per key.
+// run), done by a helper in build_pool_finish. Once per key.
 void build_pool_store_later(struct build_pool *bp, const char *src, const char *options, const kcache_key *key);
-// From now on the helpers do the queued stores (and later ones) as soon as no prefetch is
-// waiting, instead of in build_pool_finish: for a caller past its start-up (training after its
-// first step), whose run would otherwise end with them. NULL-safe.
-void build_pool_begin_stores(struct build_pool *bp);
 // Number of stores queued and not yet done.
 int build_pool_pending_stores(struct build_pool *bp);
 // Drops prefetches not started, waits for the running ones, does every queued store

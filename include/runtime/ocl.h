@@ -145,10 +145,6 @@ void ocl_program_prefetch_list(ocl_ctx *c, const ocl_program_list *l);
 // The number of helper threads for background builds (0: none), started on the first
 // program that must be built from source.
 int ocl_build_threads(const ocl_ctx *c);
-// The helpers may write the compiled-program cache entries of the programs built so far (and
-// later ones) from now on, in the background, instead of in ocl_release (build_pool.h): for
-// a command past its start-up (train after its first step). No-op without helpers.
-void ocl_cache_stores_begin(ocl_ctx *c);
 // Whether ocl_program_prefetch_list does anything here (helper threads, or a compile helper):
 // callers may skip making their lists when it does not.
 int ocl_prefetches(const ocl_ctx *c);
