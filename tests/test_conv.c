@@ -357,7 +357,7 @@ static void run_case(ocl_ctx *c, const shape *s, int variant, int alt, int wm) {
     conv3x3 *k = conv3x3_create_with(c, s->max_N, Cin, Cout, H, W, &prm);
     if (variant == CONV_VARIANT_WINOGRAD) { // the tile side reaches the programs (F(2x2) would pass too)
         ocl_program_list *pl = calloc(1, sizeof *pl);
-        conv3x3_programs(&c->target, conv3x3_params_of(k), s->max_N, Cin, Cout, H, W, pl);
+        conv3x3_programs(&c->target, conv3x3_params_of(k), s->max_N, Cin, Cout, H, W, 1, pl);
         int with_wm4 = 0;
         for (int i = 0; i < pl->n; i++) with_wm4 += strstr(pl->s[i].options, "-DWM=4") != NULL;
         // F(4x4): forward (or alt's separate weight gradient) and input gradient, plus without alt the

@@ -101,7 +101,7 @@ static void check_narrow_tiled(void) {
     static ocl_program_list l;
     l.n = 0;
     conv3x3_params p = conv3x3_target_params(&t, 65, 2);
-    conv3x3_programs(&t, &p, 3, 65, 2, 7, 5, &l);
+    conv3x3_programs(&t, &p, 3, 65, 2, 7, 5, 1, &l);
     int tiled = 0;
     for (int i = 0; i < l.n; i++) tiled += strstr(l.s[i].options, "-DCONV_STYLE=2") != NULL;
     CHECK(l.n == 2 && tiled == 2, "65->2 on a GPU: %d of %d programs GPU tiled", tiled, l.n);
@@ -125,8 +125,8 @@ static void check_gpu_substitution(void) {
           q->tile_co, q->wino_tn, q->wino_dw);
     static ocl_program_list given, built;
     given.n = built.n = 0;
-    conv3x3_programs(&c.target, &p, 2, 32, 32, 6, 5, &given);
-    conv3x3_programs(&c.target, q, 2, 32, 32, 6, 5, &built);
+    conv3x3_programs(&c.target, &p, 2, 32, 32, 6, 5, 1, &given);
+    conv3x3_programs(&c.target, q, 2, 32, 32, 6, 5, 1, &built);
     int same = given.n == built.n && given.n > 0;
     for (int i = 0; same && i < given.n; i++)
         same = !strcmp(given.s[i].file, built.s[i].file) && !strcmp(given.s[i].options, built.s[i].options);

@@ -46,6 +46,7 @@ struct conv3x3 {
     cl_mem wp_f, wp_b, part; // packed weights (forward, flipped) and partial sums
     conv_wino *wino;         // CONV_VARIANT_WINOGRAD: forward and input gradient
     int fwd_only;            // conv3x3_create_forward: no input-gradient or weight-gradient state
+    int late_dx;             // conv3x3_create_input_layer: prog_b is built at the first backward_input
     int bn_fused;            // forward program built with BN_FUSED (bias buffer: bias, scale, shift)
     // A forward-only layer packs (or Winograd-transforms) its weights once: from (w_mem, w_at),
     // until conv3x3_weights_changed sets w_stale.
@@ -56,7 +57,10 @@ struct conv3x3 {
 
 // What a layer is built for: training (both directions), or inference forward, with or
 // without the folded batch norm in the epilogue.
-enum { CONV_FOR_TRAINING = 0, CONV_FOR_INFERENCE = 1, CONV_FOR_INFERENCE_BN = 2 };
+// CONV_FOR_TRAINING_LATE_DX: training, with the input-gradient program built at the first
+// conv3x3_backward_input (conv3x3_create_input_layer).
+enum { CONV_FOR_TRAINING = 0, CONV_FOR_INFERENCE = 1, CONV_FOR_INFERENCE_BN = 2, CONV_FOR_TRAINING_LATE_DX = 3 };
+static int for_training(int purpose) { return purpose == CONV_FOR_TRAINING || purpose == CONV_FOR_TRAINING_LATE_DX; }
 
 static const char *const VARIANT_NAMES[CONV_VARIANT_COUNT] = {[CONV_VARIANT_CPU] = "cpu",
                                                               [CONV_VARIANT_GPU] = "gpu",
@@ -375,12 +379,15 @@ static int needs_prog_f(const conv3x3_params *p, int fwd_only) {
 static int needs_prog_b(const conv3x3_params *p, int fwd_only) {
     return p->variant != CONV_VARIANT_WINOGRAD && !fwd_only;
 }
+// Whether the input-gradient program may wait for its first use (conv3x3_create_input_layer):
+// not with GPU tiled parameters, whose create() checks the program builds and fits.
+static int late_dx_ok(const conv3x3_params *p) { return p->variant != CONV_VARIANT_GPU_TILED; }
 
-void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int dx,
                       ocl_program_list *out) {
     if (t->gpu && !conv3x3_gpu_safe(p)) { // as conv3x3_create_with substitutes
         conv3x3_params g = gpu_substitute(p);
-        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
+        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, dx, out);
         return;
     }
     conv3x3_params e = effective(t, p);
@@ -389,11 +396,11 @@ void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, i
         program_options(t, &e, H, W, Cin, Cout, 0, 0, f, sizeof f) ||
         program_options(t, &e, H, W, Cout, Cin, 0, 0, b, sizeof b)) {
         conv3x3_params g = DEFAULTS_GPU; // as conv3x3_create_with falls back
-        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, out);
+        conv3x3_programs(t, &g, max_N, Cin, Cout, H, W, dx, out);
         return;
     }
     if (needs_prog_f(&e, 0)) ocl_program_list_add(out, t, "conv.cl", f);
-    if (needs_prog_b(&e, 0)) ocl_program_list_add(out, t, "conv.cl", b);
+    if (needs_prog_b(&e, 0) && (dx || !late_dx_ok(&e))) ocl_program_list_add(out, t, "conv.cl", b);
     if (e.variant == CONV_VARIANT_WINOGRAD) conv_wino_programs(t, &e, max_N, Cin, Cout, H, W, out);
 }
 
@@ -406,6 +413,22 @@ static cl_program build(conv3x3 *k, int cin, int cout, int try_only) {
     cl_program p = ocl_program_try(k->c, "conv.cl", opt, &log);
     free(log);
     return p;
+}
+
+// 1 if the layer runs this file's CPU kernels (Winograd's CPU weight gradient included).
+static int cpu_kernels(const conv3x3 *k) {
+    return k->prm.variant == CONV_VARIANT_CPU || (k->prm.variant == CONV_VARIANT_WINOGRAD && !k->c->target.gpu);
+}
+
+// The convolution kernel's name in the layer's programs.
+static const char *conv_kernel_name(const conv3x3 *k) {
+    return cpu_kernels(k) ? "conv_tile" : k->prm.variant == CONV_VARIANT_GPU_TILED ? "conv_gpu_tiled" : "conv_simple";
+}
+
+// The input-gradient kernels from prog_b.
+static void dx_kernels(conv3x3 *k) {
+    k->pack_b = ocl_kernel(k->c, k->prog_b, "conv_pack_weights");
+    k->conv_b = ocl_kernel(k->c, k->prog_b, conv_kernel_name(k));
 }
 
 // The buffers create() allocates itself, in order: packed weights, then (training
@@ -433,12 +456,12 @@ static int wg_fits(const conv3x3 *k, cl_kernel kern, size_t size) {
     return size <= max;
 }
 
-void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int dx) {
     if (!ocl_build_threads(c) || max_N < 1 || Cin < 1 || Cout < 1 || H < 1 || W < 1 || p->variant < 0 ||
         p->variant >= CONV_VARIANT_COUNT)
         return;
     ocl_program_list *l = px_calloc(1, sizeof *l, "program list");
-    conv3x3_programs(&c->target, p, max_N, Cin, Cout, H, W, l); // what create() builds, as `pixloc kernels` lists
+    conv3x3_programs(&c->target, p, max_N, Cin, Cout, H, W, dx, l); // what create() builds, as `pixloc kernels` lists
     ocl_program_prefetch_list(c, l);
     free(l);
 }
@@ -457,8 +480,8 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
           (p->wino_m != 0 && p->wino_m != 2 && p->wino_m != 4) ||
           (p->wino_m_dx != 0 && p->wino_m_dx != 2 && p->wino_m_dx != 4) ||
           (p->wino_m_dw != 0 && p->wino_m_dw != 2 && p->wino_m_dw != 4))) ||
-        (p->bn_in && (!conv3x3_bn_in_ok(p) || purpose != CONV_FOR_TRAINING)) ||
-        (p->bn_stats && (!conv3x3_bn_stats_ok(&c->target, p) || purpose != CONV_FOR_TRAINING))) {
+        (p->bn_in && (!conv3x3_bn_in_ok(p) || !for_training(purpose))) ||
+        (p->bn_stats && (!conv3x3_bn_stats_ok(&c->target, p) || !for_training(purpose)))) {
         if (try_only) return NULL;
         px_die(PX_EXIT_FAIL, "conv3x3: bad tuning parameters");
     }
@@ -473,7 +496,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->H = H;
     k->W = W;
     k->prm = effective(&c->target, p);
-    k->fwd_only = purpose != CONV_FOR_TRAINING;
+    k->fwd_only = !for_training(purpose);
     k->bn_fused = purpose == CONV_FOR_INFERENCE_BN;
     k->w_stale = 1;
     k->lx = act_layout_make(max_N, Cin, H, W);
@@ -483,13 +506,15 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         px_die(PX_EXIT_FAIL, "conv3x3: activations of %d x %d x %dx%d are too large", max_N, Cin, H, W);
     // This layer's programs, in parallel where helpers run (training layers only: the list
     // is the training programs').
-    if (!k->fwd_only) conv3x3_prefetch(c, max_N, Cin, Cout, H, W, p);
+    int late_dx = purpose == CONV_FOR_TRAINING_LATE_DX && late_dx_ok(p);
+    if (!k->fwd_only) conv3x3_prefetch(c, max_N, Cin, Cout, H, W, p, !late_dx);
 
     segments(p, Cin, Cout, H, W, &k->nseg, &k->seg, &k->pstride);
     k->dir_f = dir_for(&k->prm, Cout, k->lx.plane);
     k->dir_b = dir_for(&k->prm, Cin, k->lx.plane);
     k->dwd = dw_for(&k->prm, Cin, Cout);
-    int need_f = needs_prog_f(&k->prm, k->fwd_only), need_b = needs_prog_b(&k->prm, k->fwd_only);
+    int need_f = needs_prog_f(&k->prm, k->fwd_only), need_b = needs_prog_b(&k->prm, k->fwd_only) && !late_dx;
+    k->late_dx = needs_prog_b(&k->prm, k->fwd_only) && late_dx;
     k->prog_f = need_f ? build(k, Cin, Cout, try_only || tiled) : NULL;
     k->prog_b = need_b && k->prog_f ? build(k, Cout, Cin, try_only || tiled) : NULL;
     if ((need_f && !k->prog_f) || (need_b && !k->prog_b)) {
@@ -499,16 +524,12 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     }
     // Winograd: CPU kernels for the weight gradient (unless wino_dw: conv_winograd.c's)
     int wino = k->prm.variant == CONV_VARIANT_WINOGRAD;
-    int cpu = k->prm.variant == CONV_VARIANT_CPU || (wino && !c->target.gpu);
-    const char *conv_name = cpu ? "conv_tile" : tiled ? "conv_gpu_tiled" : "conv_simple";
+    int cpu = cpu_kernels(k);
     if (!wino) {
         k->pack_f = ocl_kernel(c, k->prog_f, "conv_pack_weights");
-        k->conv_f = ocl_kernel(c, k->prog_f, conv_name);
+        k->conv_f = ocl_kernel(c, k->prog_f, conv_kernel_name(k));
     }
-    if (need_b) {
-        k->pack_b = ocl_kernel(c, k->prog_b, "conv_pack_weights");
-        k->conv_b = ocl_kernel(c, k->prog_b, conv_name);
-    }
+    if (need_b) dx_kernels(k);
     if (!k->fwd_only && !wino_dw(&k->prm)) {
         k->dw = ocl_kernel(c, k->prog_f, cpu ? "conv_dw_tile" : tiled ? "conv_dw_gpu_tiled" : "conv_dw_simple");
         k->db = cpu ? ocl_kernel(c, k->prog_f, "conv_db_tile") : NULL;
@@ -528,7 +549,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         k->wp_f = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
         nb++;
     }
-    if (need_b) {
+    if (need_b || k->late_dx) {
         k->wp_b = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
         nb++;
     }
@@ -586,6 +607,10 @@ static conv3x3 *create_or_fallback(ocl_ctx *c, int max_N, int Cin, int Cout, int
 
 conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
     return create_or_fallback(c, max_N, Cin, Cout, H, W, p, CONV_FOR_TRAINING);
+}
+
+conv3x3 *conv3x3_create_input_layer(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p) {
+    return create_or_fallback(c, max_N, Cin, Cout, H, W, p, CONV_FOR_TRAINING_LATE_DX);
 }
 
 conv3x3 *conv3x3_create_forward(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p,
@@ -689,6 +714,10 @@ void conv3x3_backward_input(conv3x3 *k, int N, cl_mem dy, cl_mem w, size_t w_off
     if (k->wino) {
         conv_wino_backward_input(k->wino, N, dy, w, as_int(w_off, "weight"), dx);
         return;
+    }
+    if (k->late_dx && !k->prog_b) {
+        k->prog_b = build(k, k->Cout, k->Cin, 0);
+        dx_kernels(k);
     }
     pack(k, k->pack_b, w, w_off, k->wp_b, k->Cin, k->Cout, k->dir_b, 1);
     // No bias (has_bias 0): the bias argument is unused, any buffer will do.

@@ -437,7 +437,7 @@ static void prefetch_programs(net *n, int max_batch) {
     ocl_program_list *l = px_calloc(1, sizeof *l, "program list");
     for (int i = 0; i < n->cfg.nblocks; i++) {
         const net_block *b = &n->b[i];
-        conv3x3_programs(t, &n->prm[i], max_batch, b->cin, b->cout, n->H, n->W, l);
+        conv3x3_programs(t, &n->prm[i], max_batch, b->cin, b->cout, n->H, n->W, i > 0, l);
         if (n->cfg.bn[i])
             batchnorm_programs(t, l);
         else if (n->cfg.relu[i])
@@ -481,7 +481,8 @@ net *net_create_kind(ocl_ctx *c, const net_config *cfg, int H, int W, int max_ba
         net_block *b = &n->b[i];
         b->act = plan_alloc(n, &l, ACT_NAMES[i]);
         b->out = cfg->bn[i] && !bn_applied_next(n, i) ? plan_alloc(n, &l, BN_NAMES[i]) : b->act;
-        b->conv = conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
+        b->conv = i ? conv3x3_create_with(c, max_batch, b->cin, b->cout, H, W, &n->prm[i])
+                    : conv3x3_create_input_layer(c, max_batch, b->cin, b->cout, H, W, &n->prm[i]);
         const conv3x3_params *made = conv3x3_params_of(b->conv);
         if (made->bn_in != n->prm[i].bn_in || made->bn_stats != n->prm[i].bn_stats)
             px_die(PX_EXIT_FAIL,
@@ -531,7 +532,7 @@ void net_programs_variant(const ocl_target *t, const net_config *cfg, int H, int
     plan_bn_fusion(t, cfg, prm, 0);
     for (int i = 0; i < cfg->nblocks; i++) { // in net_create's order
         int cin = i ? cfg->channels[i - 1] : 1, cout = cfg->channels[i];
-        conv3x3_programs(t, &prm[i], max_batch, cin, cout, H, W, out);
+        conv3x3_programs(t, &prm[i], max_batch, cin, cout, H, W, i > 0, out); // (the first: create_input_layer)
         if (cfg->bn[i])
             batchnorm_programs(t, out);
         else if (cfg->relu[i])

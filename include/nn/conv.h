@@ -135,8 +135,9 @@ void conv3x3_force_wino_m(conv3x3_params *p, int m);
 // 3. alone: the defaults of a kernel target (a live device's or a hypothetical one).
 conv3x3_params conv3x3_target_params(const ocl_target *t, int Cin, int Cout);
 // Appends the programs conv3x3_create_with would build with these parameters on
-// target t (assuming its kernels accept the work-groups the target allows).
-void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W,
+// target t (assuming its kernels accept the work-groups the target allows); dx = 0: those
+// conv3x3_create_input_layer builds, without the input-gradient program it builds late.
+void conv3x3_programs(const ocl_target *t, const conv3x3_params *p, int max_N, int Cin, int Cout, int H, int W, int dx,
                       ocl_program_list *out);
 // Builds the layer with these parameters. If GPU tiled parameters do not fit the
 // device (work-group size, local memory), warns once and uses the GPU row.
@@ -144,10 +145,16 @@ conv3x3 *conv3x3_create_with(ocl_ctx *c, int max_N, int Cin, int Cout, int H, in
 // Same, but returns NULL (printing nothing) when the parameters are invalid, do
 // not fit the device or the program does not build: for the tuner.
 conv3x3 *conv3x3_create_try(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
+// A network's first layer: as conv3x3_create_with, but its input-gradient program (a
+// network rarely needs the gradient of its input) is built at the first
+// conv3x3_backward_input, not here (GPU tiled parameters: here, as they are checked).
+// Saves a program build at start-up and its cache store at the end (~1.5 s on PoCL).
+conv3x3 *conv3x3_create_input_layer(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
 // Announces the programs conv3x3_create_with(c, max_N, Cin, Cout, H, W, p) will build
-// (ocl_program_prefetch): a network calls it for every layer before creating the first,
-// so the programs compile in parallel where helper threads run. Otherwise no effect.
-void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p);
+// (ocl_program_prefetch; dx = 0: without the input-gradient program, as
+// conv3x3_create_input_layer): a layer's create() calls it, so the programs compile ahead
+// of the main thread where helper threads run. Otherwise no effect.
+void conv3x3_prefetch(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, const conv3x3_params *p, int dx);
 
 // Forward only, for an inference network: no input-gradient program, no flipped
 // weights, no weight-gradient partials (conv3x3_backward_* exit 1), and the forward
