@@ -782,6 +782,24 @@ int cmd_train(int argc, char **argv) {
         lock_run_dir(run_dir);
         claim_run_dir(run_dir, &a);
     }
+    // A finished run resumed: nothing to do, said before any device work (kernel builds, and on
+    // a cold cache the prewarm child). A row lost between the last checkpoint and its history
+    // row comes back. A file without a readable position goes on to trainer_resume's errors.
+    int64_t done_epochs, done_steps;
+    char row[sizeof(train_progress){0}.history_row];
+    if (a.resume &&
+        checkpoint_read_position(ckpt_path, &done_epochs, &done_steps, row, sizeof row, err, sizeof err) == 0 &&
+        done_epochs >= s.epochs && done_steps == 0) {
+        history h = {0};
+        if (writer) history_open(&h, run_dir, 1, done_epochs, row);
+        free(h.text);
+        if (writer)
+            printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
+                   ckpt_path, s.epochs, s.epochs);
+        trainer_free(t);
+        dist_end(dp);
+        return PX_EXIT_OK;
+    }
     ocl_ctx c;
     oo.quiet = a.quiet;
     ocl_init(&c, &oo);
@@ -791,19 +809,6 @@ int cmd_train(int argc, char **argv) {
     trainer_attach(t, &c);
     if (a.resume && trainer_resume(t, ckpt_path, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
     const train_settings *ts = trainer_settings(t);
-    if (a.resume && trainer_progress(t)->epoch >= ts->epochs && trainer_progress(t)->step_in_epoch == 0) {
-        history h = {0}; // a row lost between the last checkpoint and its history row comes back
-        if (writer) history_open(&h, run_dir, 1, trainer_progress(t)->epoch, trainer_progress(t)->history_row);
-        free(h.text);
-        if (writer)
-            printf("%s is already trained to %d epochs: nothing to do (give --epochs N with N > %d to train further)\n",
-                   ckpt_path, ts->epochs, ts->epochs);
-        prewarm_training_cancel(); // (no step will run: its compiles are of no use)
-        trainer_free(t);
-        ocl_release(&c);
-        dist_end(dp);
-        return PX_EXIT_OK;
-    }
     net *nt = trainer_net(t);
     px_log("model: %d blocks (%s...), %zu parameters (%zu non-trainable), batch %d, %d epochs -> %s", ts->net.nblocks,
            "conv-relu-bn", net_trainable_count(nt) + net_nontrainable_count(nt), net_nontrainable_count(nt), ts->batch,

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,8 +180,6 @@ int cmd_prewarm(int argc, char **argv) {
     int batch = (int)cli_int("BATCH", argv[3], 1, PREWARM_BATCH), tta = strcmp(argv[4], "tta") == 0;
     // The test hook for the parent's fallback (tests/cli_prewarm.sh).
     if (getenv("PIXLOC_TEST_PREWARM_FAIL")) px_die(PX_EXIT_FAIL, "PIXLOC_TEST_PREWARM_FAIL is set");
-    const char *delay = getenv("PIXLOC_TEST_PREWARM_DELAY"); // (tests: a child still at work)
-    if (delay) sleep((unsigned)atoi(delay));
     char err[1024];
     train_settings s;
     if (checkpoint_read_settings(model, &s, err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);
@@ -232,13 +229,6 @@ void prewarm_training_reap(void) {
     if (train_child > 0 && waitpid(train_child, NULL, WNOHANG) == train_child) train_child = -1;
 }
 
-void prewarm_training_cancel(void) {
-    if (train_child <= 0) return;
-    kill(train_child, SIGTERM); // (PoCL writes its cache entries by rename: none is left half-written)
-    waitpid(train_child, NULL, 0);
-    train_child = -1;
-}
-
 int cmd_prewarm_train(int argc, char **argv) {
     ocl_options oo = {0};
     ocl_options_from_args(&oo, &argc, argv); // the device flags; then SETTINGS HxW BATCH MARKER
@@ -248,8 +238,6 @@ int cmd_prewarm_train(int argc, char **argv) {
     cli_size("HxW", argv[2], &H, &W);
     int batch = (int)cli_int("BATCH", argv[3], 1, 1 << 20);
     if (getenv("PIXLOC_TEST_PREWARM_FAIL")) px_die(PX_EXIT_FAIL, "PIXLOC_TEST_PREWARM_FAIL is set");
-    const char *delay = getenv("PIXLOC_TEST_PREWARM_DELAY"); // (tests: a child still at work)
-    if (delay) sleep((unsigned)atoi(delay));
     char err[1024];
     train_settings s;
     if (train_settings_from_json(&s, argv[1], err, sizeof err) != 0) px_die(PX_EXIT_FAIL, "%s", err);

@@ -387,6 +387,24 @@ int checkpoint_read_settings(const char *path, train_settings *s, char *err, siz
     return 0;
 }
 
+int checkpoint_read_position(const char *path, int64_t *epoch, int64_t *step_in_epoch, char *history_row,
+                             size_t row_len, char *err, size_t errlen) {
+    train_settings s;
+    st_file *f = open_checkpoint(path, &s, err, errlen);
+    if (!f) return -1;
+    int64_t two[1] = {2}, pos[2];
+    const st_tensor *x = st_expect(f, "train/position", ST_I64, 1, two, err, errlen);
+    if (x) {
+        memcpy(pos, x->data, sizeof pos);
+        *epoch = pos[0];
+        *step_in_epoch = pos[1];
+        const char *row = st_meta(f, "history_row");
+        snprintf(history_row, row_len, "%s", row && strlen(row) < row_len ? row : "");
+    }
+    st_close(f);
+    return x ? 0 : -1;
+}
+
 int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size_t errlen) {
     train_settings s;
     st_file *f = open_checkpoint(path, &s, err, errlen);

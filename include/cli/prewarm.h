@@ -57,9 +57,6 @@ int cmd_prewarm(int argc, char **argv);
 void prewarm_training(const ocl_ctx *c, const ocl_options *o, const train_settings *s, int H, int W, int batch);
 // Collects the child if it has finished (a running one is left to finish on its own).
 void prewarm_training_reap(void);
-// Stops a running child and collects it (a run that turns out to have no step to train: it
-// leaves no marker, so a later run on the still cold cache starts another).
-void prewarm_training_cancel(void);
 // The child: `pixloc __prewarm-train [device flags] SETTINGS-JSON HxW BATCH MARKER`.
 int cmd_prewarm_train(int argc, char **argv);
 
