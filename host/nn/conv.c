@@ -513,8 +513,10 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
     k->dir_f = dir_for(&k->prm, Cout, k->lx.plane);
     k->dir_b = dir_for(&k->prm, Cin, k->lx.plane);
     k->dwd = dw_for(&k->prm, Cin, Cout);
-    int need_f = needs_prog_f(&k->prm, k->fwd_only), need_b = needs_prog_b(&k->prm, k->fwd_only) && !late_dx;
-    k->late_dx = needs_prog_b(&k->prm, k->fwd_only) && late_dx;
+    // dx_prog: the layer has an input-gradient program, built here (need_b) or at its first use.
+    int need_f = needs_prog_f(&k->prm, k->fwd_only), dx_prog = needs_prog_b(&k->prm, k->fwd_only);
+    int need_b = dx_prog && !late_dx;
+    k->late_dx = dx_prog && late_dx;
     k->prog_f = need_f ? build(k, Cin, Cout, try_only || tiled) : NULL;
     k->prog_b = need_b && k->prog_f ? build(k, Cout, Cin, try_only || tiled) : NULL;
     if ((need_f && !k->prog_f) || (need_b && !k->prog_b)) {
@@ -549,7 +551,7 @@ static conv3x3 *create(ocl_ctx *c, int max_N, int Cin, int Cout, int H, int W, c
         k->wp_f = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
         nb++;
     }
-    if (need_b || k->late_dx) {
+    if (dx_prog) {
         k->wp_b = ocl_buffer(c, bl.b[nb].name, bl.b[nb].bytes);
         nb++;
     }
