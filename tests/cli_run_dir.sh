@@ -71,6 +71,7 @@ head -n 1 hist.full >lost/history.csv
 "$PX" train --resume lost --epochs 1 >out7.txt 2>&1
 check "--resume restores a history row the checkpoint holds" cmp -s hist.full lost/history.csv
 check "... and says so" grep -q "lacked epoch 1's row" out7.txt
+check "... after the resume line any resume logs" grep -q "resuming lost/last.safetensors at epoch 2 step 0" out7.txt
 rm lost/history.csv # killed before the first row was ever written
 "$PX" train --resume lost --epochs 1 >/dev/null 2>&1
 check "--resume writes the first row when history.csv was never written" cmp -s hist.full lost/history.csv

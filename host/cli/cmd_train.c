@@ -790,6 +790,7 @@ int cmd_train(int argc, char **argv) {
     if (a.resume &&
         checkpoint_read_position(ckpt_path, &done_epochs, &done_steps, row, sizeof row, err, sizeof err) == 0 &&
         done_epochs >= s.epochs && done_steps == 0) {
+        trainer_log_resume(ckpt_path, done_epochs, done_steps); // (as trainer_resume would have)
         history h = {0};
         if (writer) history_open(&h, run_dir, 1, done_epochs, row);
         free(h.text);

@@ -458,9 +458,12 @@ int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen) 
     t->in_epoch = 0;
     char note[4096];
     if (checkpoint_device_note(ckpt_path, t->nt, note, sizeof note)) px_warn("%s", note);
-    px_log("resuming %s at epoch %lld step %lld", ckpt_path, (long long)t->tp.epoch + 1,
-           (long long)t->tp.step_in_epoch);
+    trainer_log_resume(ckpt_path, t->tp.epoch, t->tp.step_in_epoch);
     return 0;
+}
+
+void trainer_log_resume(const char *ckpt_path, int64_t epochs_done, int64_t step_in_epoch) {
+    px_log("resuming %s at epoch %lld step %lld", ckpt_path, (long long)epochs_done + 1, (long long)step_in_epoch);
 }
 
 // Validation loss/MAE over the validation rows (BN inference mode), sample-weighted like Keras.

@@ -128,6 +128,9 @@ void trainer_attach(trainer *t, ocl_ctx *c);
 // Continues the run of a checkpoint (after trainer_attach): weights, Adam state, position and
 // random streams. Returns -1 with a message in err.
 int trainer_resume(trainer *t, const char *ckpt_path, char *err, size_t errlen);
+// The line a resume logs ("resuming CKPT at epoch E step S", 1-based epoch): trainer_resume's,
+// and train's for a finished run it resumes without a device.
+void trainer_log_resume(const char *ckpt_path, int64_t epochs_done, int64_t step_in_epoch);
 // Runs the next step of the run (starting the epoch when at its beginning). For EPOCH_DONE,
 // DIVERGED and STOPPED, *r (may be NULL) says how it went. In the default schedule a
 // STEP_DONE leaves that step in flight: its loss is checked (and the progress and the
