@@ -14,18 +14,18 @@
 //   HAS_BIAS       add b[b_off + co] in the output transform
 //   BN_FUSED       (optional, inference) after bias and ReLU, y = y * b[b_off + COUT + co]
 //                  + b[b_off + 2*COUT + co]: the block's folded inference batch norm
-//   TCO, TN        GEMM register tile: TCO output channels x TN*16 tiles
+//   TCO            the GEMM's channel tile: M has COUTP = COUT rounded up to TCO rows
 //   TSTRIDE        floats per (xi, channel) row of the scratch matrices V and M
 //                  (V is NXI x CIN rows, M NXI x COUTP, each xi's block padded, see VXS)
 //   WM             (optional) output tile side: 2 (default, this file's transforms) or 4
 //                  (cl/winograd_f4.h's: NXI = 36 matrices instead of 16)
-//   WINO_DW        (optional) also the weight-gradient kernels (the section at the end),
-//                  with WD_TCI x WD_TCO (input x output channels per GEMM work-item)
+//   WINO_DW        (optional) also the weight-gradient kernels (the section at the end)
 //   WD_ONLY        (optional, with WINO_DW) only the weight-gradient kernels: the program of
 //                  a weight gradient whose tile side or chunk is not the forward's
 // A program holds only the kernels its launches use (PoCL compiles every kernel of a program
 // when pixloc's cache asks for its binary: 0.1-0.6 s of CPU each): on CPUs the convolutions'
-// transforms are all wino_output_input launches, and wino_input is the weight gradient's.
+// transforms are all wino_output_input launches, and wino_input is the weight gradient's; the
+// GEMMs, whose shapes are launch arguments, are cl/wino_gemm.cl's, one program for all layers.
 //   BN_IN          (optional, training) the input planes are a batch norm's input: the input
 //                  transform (wino_input, forward and weight gradient) reads the batch norm's
 //                  output instead, x * scale + shift on the image and 0 on the ring, with
@@ -40,7 +40,7 @@
 // is the 'same' padding). Within a chunk of images starting at image n0, tile
 // (n0 + nl, ty, tx) has index t = (nl*TH + ty)*TW + tx. Three steps per chunk:
 //   wino_input:  V[xi][ci][t] = (B^T d B)[xi]                  (16 x CIN x tiles)
-//   wino_gemm:   M[xi][co][t] = sum_ci U[xi][ci][co] V[xi][ci][t]
+//   wino_gemm:   M[xi][co][t] = sum_ci U[xi][ci][co] V[xi][ci][t]   (cl/wino_gemm.cl)
 //   wino_output: y = A^T M A (+ bias, ReLU) into the padded output, ring = 0
 // with U[xi][ci][co] = (G g G^T)[xi] from wino_weights (once per call). On CPUs a chunk's
 // wino_output and the next chunk's wino_input are one launch (wino_output_input): measured
@@ -106,66 +106,6 @@
 #define MXS (COUTP * TSTRIDE + 16)
 // WINO_DW: the weight-gradient sums S[xi][ci][co] (NXI x CIN x COUT), then the bias sums (COUT).
 #define SDB (NXI * CIN * COUT)
-
-// NXI (16 or 36) batched GEMMs M[xi] (COUTP x tiles) = U[xi]^T (COUTP x CIN) V[xi] (CIN x tiles):
-// a work-item owns TCO channels x TN*16 tiles in float16 accumulators, except the last block of
-// a chunk, which owns the chunk's remaining nvec % TN vectors of 16 tiles (when that is not 0)
-// and computes no more: at 169 tiles (F(4x4) on 50 x 50) 11 vectors, not 12. Each column's sum
-// runs in the same order in both: the same bits.
-// WINO_GEMM_BLOCK(nt) (nt = 1..TN, a constant: the loops unroll and acc stays in registers; a
-// macro, not a function, because a function called at four sites is not always inlined, and then
-// acc lives in memory: measured 1.6x slower) on vp, up, mp.
-#define WINO_GEMM_BLOCK(nt)                                                                                            \
-    do {                                                                                                               \
-        float16 acc[TCO][nt];                                                                                          \
-        _Pragma("unroll") for (int c = 0; c < TCO; c++) _Pragma("unroll") for (int j = 0; j < (nt); j++) acc[c][j] =   \
-            (float16)(0.0f);                                                                                           \
-        for (int ci = 0; ci < CIN; ci++) {                                                                             \
-            float16 vv[nt];                                                                                            \
-            _Pragma("unroll") for (int j = 0; j < (nt); j++) vv[j] = vload16(j, vp);                                   \
-            _Pragma("unroll") for (int c = 0; c < TCO; c++) {                                                          \
-                const float16 uu = (float16)(up[c]);                                                                   \
-                _Pragma("unroll") for (int j = 0; j < (nt); j++) acc[c][j] = fma(vv[j], uu, acc[c][j]);                \
-            }                                                                                                          \
-            vp += TSTRIDE;                                                                                             \
-            up += COUTP;                                                                                               \
-        }                                                                                                              \
-        _Pragma("unroll") for (int c = 0; c < TCO; c++) _Pragma("unroll") for (int j = 0; j < (nt); j++)               \
-            vstore16(acc[c][j], j, mp + c * TSTRIDE);                                                                  \
-    } while (0)
-
-// nvec: the chunk's tiles in vectors of 16, ceil(ntiles / 16).
-// global (ceil(nvec / TN) rounded up, COUTP/TCO, NXI)
-#if !WD_ONLY
-__kernel void wino_gemm(__global const float *restrict v, __global const float *restrict u,
-                        __global float *restrict m, int nvec) {
-    const int tb = get_global_id(0);
-    const int co0 = get_global_id(1) * TCO;
-    const int xi = get_global_id(2);
-    const int rem = nvec - tb * TN;
-    if (rem <= 0) return;
-    __global const float *vp = v + xi * VXS + tb * 16 * TN;
-    __global const float *up = u + xi * CIN * COUTP + co0;
-    __global float *mp = m + xi * MXS + co0 * TSTRIDE + tb * 16 * TN;
-    if (rem >= TN) {
-        WINO_GEMM_BLOCK(TN);
-        return;
-    }
-#if TN > 1
-    if (rem == 1) WINO_GEMM_BLOCK(1);
-#endif
-#if TN > 2
-    if (rem == 2) WINO_GEMM_BLOCK(2);
-#endif
-#if TN > 3
-    if (rem == 3) WINO_GEMM_BLOCK(3);
-#endif
-#if TN > 4
-#error "wino_gemm: TN above 4 needs more remainder cases"
-#endif
-}
-#endif
-
 
 // Interleaves a and b: (a0 b0 a1 b1 ... a7 b7), (a8 b8 ... a15 b15).
 #define ILV_LO ((uint16)(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23))
@@ -559,7 +499,8 @@ __kernel void wino_output_input(__global const float *restrict m, int n0, __glob
 // Per chunk:
 //   wino_input:   V from x, as in the forward
 //   wino_dy:      Z[xi][co][t] into the products buffer (M's layout, COUT <= COUTP rows)
-//   wino_dw_gemm: S[xi][ci][co] (+)= sum_t V[xi][ci][t] Z[xi][co][t]   (first chunk: =)
+//   wino_dw_gemm: S[xi][ci][co] (+)= sum_t V[xi][ci][t] Z[xi][co][t]   (first chunk: =;
+//                 cl/wino_gemm.cl)
 //   wino_db:      S[NXI][co]     (+)= sum_t Z[WT + 1][co][t]
 // and once: wino_dw_output, dw = G^T S G and db. This section has F(2x2)'s wino_dy and
 // wino_dw_output; cl/winograd_f4.h has F(4x4)'s (WM=4). Where an F(2x2) tile is partial (odd
@@ -567,7 +508,6 @@ __kernel void wino_output_input(__global const float *restrict m, int n0, __glob
 // exactly zero, and it meets the only entries of V that read past the image (the next plane's
 // top ring row, also zero, or the buffer's zeroed margin). Sums over tiles run 16 lanes wide in
 // tile order and are added chunk after chunk: a fixed order, bit-identical run to run.
-// Defines: WD_TCI x WD_TCO (input x output channels per GEMM work-item).
 #if WINO_DW && WM == 2
 #if PX_GPU
 // GPU shape: one work-item per (tile, output channel). global (>= ntiles, COUT).
@@ -635,66 +575,6 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
 #endif // WINO_DW && WM == 2
 
 #if WINO_DW
-// S[xi][ci][co] (+)= sum over the chunk's ntiles tiles of V[xi][ci][t] Z[xi][co][t]: a
-// work-item owns WD_TCI x WD_TCO (ci, co) pairs in float16 accumulators (16 tiles a step,
-// the tail masked), summed across lanes at the end. Channels past the end repeat the last
-// one (computed, not stored). global (ceil(CIN/WD_TCI), ceil(COUT/WD_TCO), NXI).
-__kernel void wino_dw_gemm(__global const float *restrict v, __global const float *restrict z, int ntiles,
-                           __global float *restrict s, int first) {
-    const int ci0 = get_global_id(0) * WD_TCI, co0 = get_global_id(1) * WD_TCO, xi = get_global_id(2);
-    if (ci0 >= CIN || co0 >= COUT) return;
-    __global const float *vr[WD_TCI];
-    __global const float *zr[WD_TCO];
-#pragma unroll
-    for (int r = 0; r < WD_TCI; r++) vr[r] = v + xi * VXS + min(ci0 + r, CIN - 1) * TSTRIDE;
-#pragma unroll
-    for (int c = 0; c < WD_TCO; c++) zr[c] = z + xi * MXS + min(co0 + c, COUT - 1) * TSTRIDE;
-    float16 acc[WD_TCI * WD_TCO];
-#pragma unroll
-    for (int i = 0; i < WD_TCI * WD_TCO; i++) acc[i] = (float16)(0.0f);
-    int t = 0;
-    for (; t + 16 <= ntiles; t += 16) {
-        float16 zv[WD_TCO];
-#pragma unroll
-        for (int c = 0; c < WD_TCO; c++) zv[c] = vload16(0, zr[c] + t);
-#pragma unroll
-        for (int r = 0; r < WD_TCI; r++) {
-            const float16 vv = vload16(0, vr[r] + t);
-#pragma unroll
-            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
-        }
-    }
-    if (t < ntiles) { // tail: lanes past the chunk's tiles hold other data; mask both operands
-        const int16 m = LANES < (ntiles - t);
-        float16 zv[WD_TCO];
-#pragma unroll
-        for (int c = 0; c < WD_TCO; c++) zv[c] = select((float16)(0.0f), vload16(0, zr[c] + t), m);
-#pragma unroll
-        for (int r = 0; r < WD_TCI; r++) {
-            const float16 vv = select((float16)(0.0f), vload16(0, vr[r] + t), m);
-#pragma unroll
-            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
-        }
-    }
-    float h[WD_TCI * WD_TCO]; // each accumulator's lane sum, in hsum16's order
-#if WD_TCI * WD_TCO == 16     // the 16 at once (HSUM16X16: the same bits)
-    float16 hs;
-    HSUM16X16(acc, hs);
-    vstore16(hs, 0, h);
-#else
-#pragma unroll
-    for (int i = 0; i < WD_TCI * WD_TCO; i++) h[i] = hsum16(acc[i]);
-#endif
-#pragma unroll
-    for (int r = 0; r < WD_TCI; r++)
-#pragma unroll
-        for (int c = 0; c < WD_TCO; c++)
-            if (ci0 + r < CIN && co0 + c < COUT) {
-                const int idx = (xi * CIN + ci0 + r) * COUT + co0 + c;
-                s[idx] = first ? h[r * WD_TCO + c] : s[idx] + h[r * WD_TCO + c];
-            }
-}
-
 // S[SDB + co] (+)= sum over the chunk's tiles of Z[WT + 1][co][t]. global (COUT).
 __kernel void wino_db(__global const float *restrict z, int ntiles, __global float *restrict s, int first) {
     const int co = get_global_id(0);

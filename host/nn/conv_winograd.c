@@ -12,7 +12,12 @@
 // As in host/conv.c, one layer shape builds two programs: forward (CIN=Cin,
 // COUT=Cout, bias) and input gradient (CIN=Cout, COUT=Cin, FLIP=1: the same
 // convolution on dy with the weights flipped in space and transposed in
-// channels). A call transforms the weights (U, 16 x CIN x COUTP floats, cheap),
+// channels). The GEMMs are not in them: cl/wino_gemm.cl takes the shapes as launch
+// arguments, so every layer, direction and tile side with the same register tile shares one
+// program (gemm_options): on PoCL a network compiles wino_gemm and wino_dw_gemm once each
+// instead of once per layer and direction (the default network's first step: 49 kernels, not 53;
+// the seed network's: 8 and 4 instances become one each), with the same machine code in the
+// inner loops and the same bits. A call transforms the weights (U, 16 x CIN x COUTP floats, cheap),
 // then runs the batch in chunks of `nb` images: input transform into V, 16
 // batched GEMMs into M, output transform into the padded output. V and M hold
 // one chunk (16 x channels x tiles each), so a chunk's scratch can stay in cache.
@@ -33,11 +38,12 @@ enum { WINO_TN = 4, WINO_NB = 1 };           // host/conv.c's DEFAULTS_WINO has 
 #define WINO_GPU_EW     256 // GPU transforms: work-items per group
 
 typedef struct {
-    cl_program prog;
+    cl_program prog, gemm_prog; // this direction's transforms; the shared GEMM (cl/wino_gemm.cl)
     cl_kernel weights, input, gemm, output;
     cl_kernel outin; // CPUs: a chunk's output transform with the next chunk's input transform
     int cin, cout, tco, coutp;
     int m, tiles; // output tile side, tiles per image
+    int tstride;  // floats per scratch row (the program's TSTRIDE, the GEMM's ts argument)
 } wino_dir;
 
 struct conv_wino {
@@ -50,8 +56,8 @@ struct conv_wino {
     // where their tile side wd_m is not the forward's, with its own input transform wd_input),
     // their tiles per image, their GEMM tile (input x output channels) and the sums S (NXI x
     // Cin x Cout, then Cout).
-    int wd, wd_m, wd_nb, wd_tci, wd_tco, wd_tiles;
-    cl_program wd_prog;
+    int wd, wd_m, wd_nb, wd_tci, wd_tco, wd_tiles, wd_tstride;
+    cl_program wd_prog, wd_gemm_prog;
     cl_kernel wd_input, dy, dw_gemm, db, dw_output;
     cl_mem s;
     // p->bn_in (a training layer after a batch norm): that batch norm's state, whose scale and
@@ -77,6 +83,7 @@ static int tiles_per_image(int H, int W, int m) { return ((H + m - 1) / m) * ((W
 static int nb_for(const conv3x3_params *p, int max_N);
 static int wd_nb_for(const conv3x3_params *p, int max_N, int H, int W, int Cin, int Cout);
 static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
+static size_t dir_tstride(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int wd, int m);
 
 // The options of one direction's program (this program's cin -> cout; flip: the input gradient;
 // m: the output tile side). bn_fused (an inference network's forward: the next batch norm in
@@ -85,20 +92,17 @@ static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m);
 // programs' options (and cache keys) do not change.
 static void program_options(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int flip, int bn_fused,
                             int wd, int wd_only, int m, char *opt, size_t len) {
-    int tn = conv_wino_tn(p);
     snprintf(opt, len,
-             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTN=%d "
-             "-DTSTRIDE=%zu",
-             cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout), tn,
-             tstride_for(p, wd ? wd_nb_for(p, max_N, H, W, cin, cout) : nb_for(p, max_N), H, W, m));
+             "-DCIN=%d -DCOUT=%d -DIMG_H=%d -DIMG_W=%d -DMARGIN=%zu -DFLIP=%d -DHAS_BIAS=%d -DTCO=%d -DTSTRIDE=%zu",
+             cin, cout, H, W, (size_t)ACT_MARGIN(W), flip, !flip, (int)tco_for(p->tile_co, cout),
+             dir_tstride(p, max_N, H, W, cin, cout, wd, m));
     if (bn_fused) {
         size_t used = strlen(opt);
         snprintf(opt + used, len - used, " -DBN_FUSED=1");
     }
     if (wd) {
         size_t used = strlen(opt);
-        snprintf(opt + used, len - used, " -DWINO_DW=1 -DWD_TCI=%d -DWD_TCO=%d%s", p->dw_tk, p->dw_tc,
-                 wd_only ? " -DWD_ONLY=1" : "");
+        snprintf(opt + used, len - used, " -DWINO_DW=1%s", wd_only ? " -DWD_ONLY=1" : "");
     }
     if (m != 2) {
         size_t used = strlen(opt);
@@ -114,6 +118,16 @@ static void program_options(const conv3x3_params *p, int max_N, int H, int W, in
     }
 }
 
+// The options of the shared GEMM programs (cl/wino_gemm.cl): which = 1, wino_gemm for a
+// direction whose output channels are cout; which = 2, the weight gradient's wino_dw_gemm.
+// Only the register tile is a define, so layers and directions with the same tile share one.
+static void gemm_options(const conv3x3_params *p, int cout, int which, char *opt, size_t len) {
+    if (which == 1)
+        snprintf(opt, len, "-DWINO_GEMM=1 -DTCO=%d -DTN=%d", (int)tco_for(p->tile_co, cout), conv_wino_tn(p));
+    else
+        snprintf(opt, len, "-DWINO_GEMM=2 -DWD_TCI=%d -DWD_TCO=%d", p->dw_tk, p->dw_tc);
+}
+
 // 1 if the weight-gradient kernels are a program of their own (their tile side or chunk is not
 // the forward's).
 static int wd_separate(const conv3x3_params *p, int max_N, int H, int W, int Cin, int Cout) {
@@ -127,11 +141,19 @@ void conv_wino_programs(const ocl_target *t, const conv3x3_params *p, int max_N,
     int sep = wd_separate(p, max_N, H, W, Cin, Cout);
     program_options(p, max_N, H, W, Cin, Cout, 0, 0, p->wino_dw && !sep, 0, conv_wino_m(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    gemm_options(p, Cout, 1, opt, sizeof opt);
+    ocl_program_list_add(out, t, "wino_gemm.cl", opt);
     program_options(p, max_N, H, W, Cout, Cin, 1, 0, 0, 0, conv_wino_m_dx(p), opt, sizeof opt);
     ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    gemm_options(p, Cin, 1, opt, sizeof opt);
+    ocl_program_list_add(out, t, "wino_gemm.cl", opt);
     if (sep) {
         program_options(p, max_N, H, W, Cin, Cout, 0, 0, 1, 1, conv_wino_m_dw(p), opt, sizeof opt);
         ocl_program_list_add(out, t, "conv_winograd.cl", opt);
+    }
+    if (p->wino_dw) {
+        gemm_options(p, Cout, 2, opt, sizeof opt);
+        ocl_program_list_add(out, t, "wino_gemm.cl", opt);
     }
 }
 
@@ -144,11 +166,14 @@ static void dir_init(conv_wino *k, wino_dir *d, const conv3x3_params *p, int cin
     d->cout = cout;
     d->tco = t;
     d->coutp = (int)ocl_round_up((size_t)cout, (size_t)t);
+    d->tstride = (int)dir_tstride(p, k->max_N, k->H, k->W, cin, cout, wd, m);
     char opt[OCL_PROGRAM_OPTIONS_MAX];
     program_options(p, k->max_N, k->H, k->W, cin, cout, flip, bn_fused, wd, 0, m, opt, sizeof opt);
     d->prog = ocl_program(k->c, "conv_winograd.cl", opt);
     d->weights = ocl_kernel(k->c, d->prog, "wino_weights");
-    d->gemm = ocl_kernel(k->c, d->prog, "wino_gemm");
+    gemm_options(p, cout, 1, opt, sizeof opt);
+    d->gemm_prog = ocl_program(k->c, "wino_gemm.cl", opt);
+    d->gemm = ocl_kernel(k->c, d->gemm_prog, "wino_gemm");
     if (k->c->target.gpu) { // (CPUs run both transforms as wino_output_input: run_outin)
         d->input = ocl_kernel(k->c, d->prog, "wino_input");
         d->output = ocl_kernel(k->c, d->prog, "wino_output");
@@ -196,6 +221,11 @@ static size_t tstride_for(const conv3x3_params *p, int nb, int H, int W, int m) 
     int tn = conv_wino_tn(p);
     size_t tiles = (size_t)nb * (size_t)tiles_per_image(H, W, m);
     return ocl_round_up(ocl_round_up(tiles, 16 * (size_t)tn) + 16, 16);
+}
+// The scratch row stride of a program of cin -> cout at tile side m: chunks of the weight
+// gradient's images where it holds the weight-gradient kernels (wd), else of the forward's.
+static size_t dir_tstride(const conv3x3_params *p, int max_N, int H, int W, int cin, int cout, int wd, int m) {
+    return tstride_for(p, wd ? wd_nb_for(p, max_N, H, W, cin, cout) : nb_for(p, max_N), H, W, m);
 }
 
 // fwd_only: the forward direction's sizes alone.
@@ -278,7 +308,11 @@ conv_wino *conv_wino_create_for(ocl_ctx *c, int max_N, int Cin, int Cout, int H,
         // Its own kernel object either way (on CPUs the forward has no wino_input object: run_outin).
         k->wd_input = ocl_kernel(c, wp, "wino_input");
         k->dy = ocl_kernel(c, wp, "wino_dy");
-        k->dw_gemm = ocl_kernel(c, wp, "wino_dw_gemm");
+        char gopt[OCL_PROGRAM_OPTIONS_MAX];
+        gemm_options(p, Cout, 2, gopt, sizeof gopt);
+        k->wd_gemm_prog = ocl_program(c, "wino_gemm.cl", gopt);
+        k->dw_gemm = ocl_kernel(c, k->wd_gemm_prog, "wino_dw_gemm");
+        k->wd_tstride = (int)dir_tstride(p, max_N, H, W, Cin, Cout, 1, k->wd_m);
         k->db = ocl_kernel(c, wp, "wino_db");
         k->dw_output = ocl_kernel(c, wp, "wino_dw_output");
     }
@@ -308,8 +342,12 @@ void conv_wino_free(conv_wino *k) {
     cl_kernel wk[] = {k->wd_input, k->dy, k->dw_gemm, k->db, k->dw_output};
     for (size_t j = 0; j < sizeof wk / sizeof wk[0]; j++)
         if (wk[j]) clReleaseKernel(wk[j]);
-    for (int i = 0; i < 2; i++) ocl_program_release(k->c, &ds[i]->prog); // this layer's programs
+    for (int i = 0; i < 2; i++) { // this layer's programs (the GEMMs' are shared: a reference each)
+        ocl_program_release(k->c, &ds[i]->prog);
+        ocl_program_release(k->c, &ds[i]->gemm_prog);
+    }
     if (k->wd_prog) ocl_program_release(k->c, &k->wd_prog);
+    if (k->wd_gemm_prog) ocl_program_release(k->c, &k->wd_gemm_prog);
     ocl_free(&k->u);
     ocl_free(&k->v);
     ocl_free(&k->m_);
@@ -390,6 +428,9 @@ static void run(conv_wino *k, wino_dir *d, int N, cl_mem in, cl_mem w, int w_off
     KARG(d->gemm, 0, k->v);
     KARG(d->gemm, 1, k->u);
     KARG(d->gemm, 2, k->m_);
+    KARG(d->gemm, 4, d->cin);
+    KARG(d->gemm, 5, d->coutp);
+    KARG(d->gemm, 6, d->tstride);
     // BN_STATS (the forward's): the batch norm's buffers, which must have been given; else unused.
     int stats = k->bn_stats && d == &k->f;
     if (stats && !k->bn_psum)
@@ -467,6 +508,10 @@ void conv_wino_backward_weights(conv_wino *k, int N, cl_mem x, cl_mem dy, cl_mem
     KARG(k->dw_gemm, 0, k->v);
     KARG(k->dw_gemm, 1, k->m_);
     KARG(k->dw_gemm, 3, k->s);
+    KARG(k->dw_gemm, 5, d->cin);
+    KARG(k->dw_gemm, 6, d->cout);
+    KARG(k->dw_gemm, 7, d->coutp);
+    KARG(k->dw_gemm, 8, k->wd_tstride);
     KARG(k->db, 0, k->m_);
     KARG(k->db, 2, k->s);
     size_t gg[3] = {((size_t)d->cin + k->wd_tci - 1) / k->wd_tci, ((size_t)d->cout + k->wd_tco - 1) / k->wd_tco,
