@@ -35,7 +35,7 @@
 // run to run.
 
 #include "layout.h" // PW, PH, PLANE
-#include "vec16.h"  // LANES, hsum16
+#include "vec16.h"  // LANES, hsum16, FMA_ROWS16
 #ifndef BN_FUSED
 #define BN_FUSED 0
 #endif
@@ -215,30 +215,8 @@ __kernel void conv_dw_tile(__global const float *restrict x, __global const floa
 #pragma unroll
     for (int i = 0; i < DW_TK * DW_TC; i++) acc[i] = (float16)(0.0f);
 
-    int q = qb;
-    for (; q + 16 <= qe; q += 16) {
-        float16 dv[DW_TC];
-#pragma unroll
-        for (int c = 0; c < DW_TC; c++) dv[c] = vload16(0, dr[c] + q);
-#pragma unroll
-        for (int r = 0; r < DW_TK; r++) {
-            const float16 xv = vload16(0, xr[r] + q);
-#pragma unroll
-            for (int c = 0; c < DW_TC; c++) acc[r * DW_TC + c] = fma(xv, dv[c], acc[r * DW_TC + c]);
-        }
-    }
-    if (q < qe) { // tail: lanes past qe may read the next plane; mask both operands
-        const int16 m = LANES < (qe - q);
-        float16 dv[DW_TC];
-#pragma unroll
-        for (int c = 0; c < DW_TC; c++) dv[c] = select((float16)(0.0f), vload16(0, dr[c] + q), m);
-#pragma unroll
-        for (int r = 0; r < DW_TK; r++) {
-            const float16 xv = select((float16)(0.0f), vload16(0, xr[r] + q), m);
-#pragma unroll
-            for (int c = 0; c < DW_TC; c++) acc[r * DW_TC + c] = fma(xv, dv[c], acc[r * DW_TC + c]);
-        }
-    }
+    // (lanes past qe may read the next plane: FMA_ROWS16 masks the tail)
+    FMA_ROWS16(acc, xr, DW_TK, dr, DW_TC, qb, qe);
 
     __global float *out = part + p * PSTRIDE;
 #pragma unroll

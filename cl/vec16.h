@@ -39,3 +39,27 @@ float hsum16(float16 v) {
             HSUM16X16_STEP(l3_, l2_, k_, HSUM16X16_L3, HSUM16X16_H3);                              \
         (out) = shuffle2(l3_[0], l3_[1], HSUM16X16_L4) + shuffle2(l3_[0], l3_[1], HSUM16X16_H4);   \
     } while (0)
+
+// acc[r * NB + c] += a[r][k] * b[c][k] lane by lane, for rows a[0..NA-1] and b[0..NB-1]
+// (__global const float pointers) and positions k = k0 .. k1-1, 16 at a time (lane l of acc sums
+// positions k0 + l, k0 + l + 16, ...): whole vectors first, then the last partial one with both
+// operands masked, so that lanes past k1 (anything there, NaN included) add exactly zero. The
+// weight gradients' inner loop (cl/conv.cl's conv_dw_tile, cl/wino_gemm.cl's wino_dw_gemm); a
+// macro over the caller's arrays (NA, NB constants), so the accumulators stay in registers.
+#define FMA_ROWS16_STEP(acc, a, NA, b, NB, k, m)                                                   \
+    do {                                                                                           \
+        float16 bv_[NB];                                                                           \
+        _Pragma("unroll") for (int c_ = 0; c_ < (NB); c_++) bv_[c_] =                              \
+            select((float16)(0.0f), vload16(0, (b)[c_] + (k)), (m));                               \
+        _Pragma("unroll") for (int r_ = 0; r_ < (NA); r_++) {                                      \
+            const float16 av_ = select((float16)(0.0f), vload16(0, (a)[r_] + (k)), (m));           \
+            _Pragma("unroll") for (int c_ = 0; c_ < (NB); c_++) (acc)[r_ * (NB) + c_] =            \
+                fma(av_, bv_[c_], (acc)[r_ * (NB) + c_]);                                          \
+        }                                                                                          \
+    } while (0)
+#define FMA_ROWS16(acc, a, NA, b, NB, k0, k1)                                                      \
+    do {                                                                                           \
+        int k_ = (k0);                                                                             \
+        for (; k_ + 16 <= (k1); k_ += 16) FMA_ROWS16_STEP(acc, a, NA, b, NB, k_, (int16)(-1));     \
+        if (k_ < (k1)) FMA_ROWS16_STEP(acc, a, NA, b, NB, k_, LANES < ((k1) - k_));                \
+    } while (0)

@@ -13,7 +13,7 @@
 // Every sum runs in a fixed order: bit-identical run to run, and to the bit what the same
 // kernels computed with the shapes as defines.
 
-#include "vec16.h" // LANES, hsum16, HSUM16X16
+#include "vec16.h" // LANES, hsum16, HSUM16X16, FMA_ROWS16
 #ifndef WINO_GEMM
 #error "WINO_GEMM must be 1 (wino_gemm) or 2 (wino_dw_gemm)"
 #endif
@@ -80,10 +80,10 @@ __kernel void wino_gemm(__global const float *restrict v, __global const float *
 #elif WINO_GEMM == 2
 // The weight gradient's sums S[xi][ci][co] (+)= sum over the chunk's ntiles tiles of
 // V[xi][ci][t] Z[xi][co][t] (first chunk: =), S being NXI x cin x cout: a work-item owns
-// WD_TCI x WD_TCO (ci, co) pairs in float16 accumulators (16 tiles a step, the tail masked),
-// summed across lanes at the end. Channels past the end repeat the last one (computed, not
-// stored). coutp: Z's rows per block (cout rounded up to the forward GEMM's TCO); ts: the
-// scratch row stride. global (ceil(cin/WD_TCI), ceil(cout/WD_TCO), NXI).
+// WD_TCI x WD_TCO (ci, co) pairs in float16 accumulators (16 tiles a step, the tail masked:
+// FMA_ROWS16), summed across lanes at the end. Channels past the end repeat the last one
+// (computed, not stored). coutp: Z's rows per block (cout rounded up to the forward GEMM's TCO);
+// ts: the scratch row stride. global (ceil(cin/WD_TCI), ceil(cout/WD_TCO), NXI).
 __kernel void wino_dw_gemm(__global const float *restrict v, __global const float *restrict z, int ntiles,
                            __global float *restrict s, int first, int cin, int cout, int coutp, int ts) {
     const int ci0 = get_global_id(0) * WD_TCI, co0 = get_global_id(1) * WD_TCO, xi = get_global_id(2);
@@ -97,30 +97,7 @@ __kernel void wino_dw_gemm(__global const float *restrict v, __global const floa
     float16 acc[WD_TCI * WD_TCO];
 #pragma unroll
     for (int i = 0; i < WD_TCI * WD_TCO; i++) acc[i] = (float16)(0.0f);
-    int t = 0;
-    for (; t + 16 <= ntiles; t += 16) {
-        float16 zv[WD_TCO];
-#pragma unroll
-        for (int c = 0; c < WD_TCO; c++) zv[c] = vload16(0, zr[c] + t);
-#pragma unroll
-        for (int r = 0; r < WD_TCI; r++) {
-            const float16 vv = vload16(0, vr[r] + t);
-#pragma unroll
-            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
-        }
-    }
-    if (t < ntiles) { // tail: lanes past the chunk's tiles hold other data; mask both operands
-        const int16 m = LANES < (ntiles - t);
-        float16 zv[WD_TCO];
-#pragma unroll
-        for (int c = 0; c < WD_TCO; c++) zv[c] = select((float16)(0.0f), vload16(0, zr[c] + t), m);
-#pragma unroll
-        for (int r = 0; r < WD_TCI; r++) {
-            const float16 vv = select((float16)(0.0f), vload16(0, vr[r] + t), m);
-#pragma unroll
-            for (int c = 0; c < WD_TCO; c++) acc[r * WD_TCO + c] = fma(vv, zv[c], acc[r * WD_TCO + c]);
-        }
-    }
+    FMA_ROWS16(acc, vr, WD_TCI, zr, WD_TCO, 0, ntiles);
     float h[WD_TCI * WD_TCO]; // each accumulator's lane sum, in hsum16's order
 #if WD_TCI * WD_TCO == 16     // the 16 at once (HSUM16X16: the same bits)
     float16 hs;
