@@ -85,6 +85,20 @@ static void expect_refused(ocl_ctx *c, const char *what, const char *path, const
     CHECK(strstr(err, fragment) != NULL, "%s: message '%s' lacks '%s'", what, err, fragment);
 }
 
+// checkpoint_read_position (train --resume's early look at a run) on `path`: accepted (want_ok)
+// or refused as out of range, as checkpoint_load refuses it.
+static void expect_position(const char *what, const char *path, int want_ok) {
+    char err[1024] = "", row[256];
+    int64_t epoch = -1, step = -1;
+    int rc = checkpoint_read_position(path, &epoch, &step, row, sizeof row, err, sizeof err);
+    if (want_ok)
+        CHECK(rc == 0 && epoch >= 0 && step >= 0, "%s: position read: rc %d, epoch %lld, step %lld (%s)", what, rc,
+              (long long)epoch, (long long)step, err);
+    else
+        CHECK(rc != 0 && strstr(err, "training position is out of range") != NULL,
+              "%s: position accepted: rc %d, message '%s'", what, rc, err);
+}
+
 int main(void) {
     ocl_ctx c;
     ocl_options oo = {0};
@@ -145,10 +159,16 @@ int main(void) {
     expect_refused(&c, "NaN moving variance", bad, "'bn0.moving_variance' element 1 is NaN");
     copy_changed(good, bad, NULL, NULL, "adam/v", 3, NAN, 0);
     expect_refused(&c, "NaN Adam moment", bad, "tensor 'adam/v' element 3 is NaN");
+    expect_position("the good checkpoint", good, 1);
     copy_changed(good, bad, NULL, NULL, "train/position", 1, 0, -4);
     expect_refused(&c, "negative step in epoch", bad, "training position is out of range");
+    expect_position("negative step in epoch", bad, 0);
     copy_changed(good, bad, NULL, NULL, "train/position", 0, 0, -1);
     expect_refused(&c, "negative epoch", bad, "training position is out of range");
+    expect_position("negative epoch", bad, 0);
+    copy_changed(good, bad, NULL, NULL, "train/position", 0, 0, 200000);
+    expect_refused(&c, "epoch past any run", bad, "training position is out of range");
+    expect_position("epoch past any run", bad, 0);
     copy_changed(good, bad, NULL, NULL, "train/counts", 1, 0, 9);
     expect_refused(&c, "best epoch after the current one", bad, "best epoch 9");
 

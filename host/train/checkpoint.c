@@ -387,6 +387,15 @@ int checkpoint_read_settings(const char *path, train_settings *s, char *err, siz
     return 0;
 }
 
+// The history row a checkpoint carries, "" where it has none (or one too long for len).
+static void read_history_row(st_file *f, char *out, size_t len) {
+    const char *row = st_meta(f, "history_row");
+    snprintf(out, len, "%s", row && strlen(row) < len ? row : "");
+}
+
+// Whether a stored training position (epochs done, steps into the next) is in range.
+static int position_ok(const int64_t pos[2]) { return pos[0] >= 0 && pos[0] <= 100000 && pos[1] >= 0; }
+
 int checkpoint_read_position(const char *path, int64_t *epoch, int64_t *step_in_epoch, char *history_row,
                              size_t row_len, char *err, size_t errlen) {
     train_settings s;
@@ -394,15 +403,17 @@ int checkpoint_read_position(const char *path, int64_t *epoch, int64_t *step_in_
     if (!f) return -1;
     int64_t two[1] = {2}, pos[2];
     const st_tensor *x = st_expect(f, "train/position", ST_I64, 1, two, err, errlen);
+    int ok = 0;
     if (x) {
         memcpy(pos, x->data, sizeof pos);
+        ok = position_ok(pos); // (a damaged one: checkpoint_load says so)
+        if (!ok) snprintf(err, errlen, "%s: the training position is out of range", path);
         *epoch = pos[0];
         *step_in_epoch = pos[1];
-        const char *row = st_meta(f, "history_row");
-        snprintf(history_row, row_len, "%s", row && strlen(row) < row_len ? row : "");
+        read_history_row(f, history_row, row_len);
     }
     st_close(f);
-    return x ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size_t errlen) {
@@ -447,8 +458,8 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
         if (check_finite(path, "adam/m", (const float *)m->data, (size_t)np, err, errlen) != 0 ||
             check_finite(path, "adam/v", (const float *)v->data, (size_t)np, err, errlen) != 0)
             goto out;
-        if (st_step < 0 || ipos[0] < 0 || ipos[0] > 100000 || ipos[1] < 0 || icnt[0] < 0 || icnt[1] < 0 ||
-            icnt[1] > ipos[0] || !isfinite(dsums[0]) || !isfinite(dsums[1]) || !(dsums[3] >= 0)) {
+        if (st_step < 0 || !position_ok(ipos) || icnt[0] < 0 || icnt[1] < 0 || icnt[1] > ipos[0] ||
+            !isfinite(dsums[0]) || !isfinite(dsums[1]) || !(dsums[3] >= 0)) {
             snprintf(err, errlen,
                      "%s: the training position is out of range (epoch %lld, step %lld, best epoch "
                      "%lld): the checkpoint is damaged",
@@ -466,8 +477,7 @@ int checkpoint_load(const char *path, net *n, train_progress *p, char *err, size
         p->seconds = dsums[3];
         p->run_count = icnt[0];
         p->best_epoch = icnt[1];
-        const char *row = st_meta(f, "history_row");
-        snprintf(p->history_row, sizeof p->history_row, "%s", row && strlen(row) < sizeof p->history_row ? row : "");
+        read_history_row(f, p->history_row, sizeof p->history_row);
     }
     rc = 0;
 out:

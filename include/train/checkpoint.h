@@ -34,7 +34,8 @@ int checkpoint_device_note(const char *path, const net *n, char *msg, size_t len
 int checkpoint_read_settings(const char *path, train_settings *s, char *err, size_t errlen);
 // Reads a resumable checkpoint's training position (epochs done, steps done in the unfinished
 // one) and history row without a device or a net: for a run that may have nothing left to do.
-// -1 (err set) if the file has no such state; checkpoint_load checks everything else.
+// -1 (err set) if the file has no such state or its position is out of range (damaged);
+// checkpoint_load checks everything else.
 int checkpoint_read_position(const char *path, int64_t *epoch, int64_t *step_in_epoch, char *history_row,
                              size_t row_len, char *err, size_t errlen);
 // Loads tensors into a net created from the same settings; checks every shape.
