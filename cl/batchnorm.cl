@@ -30,6 +30,7 @@
 
 #if !PX_GPU
 #include "bn_plane.h" // bn_hsum16, bn_plane_sums (shared with the Winograd output transform)
+#include "vec16.h"    // STORE16
 
 // psum[nc] = sum of plane nc's interior, pm2[nc] = sum of (x - plane mean)^2 there.
 // global (>= NC), any local size.
@@ -54,7 +55,7 @@ __kernel void bn_apply(__global const float *x, __global float *y, __global cons
     float scale = st[2 * C + c], shift = st[3 * C + c];
     if ((k + 1) * 16 <= plane) {
         float16 v = vload16(k, xp) * scale + shift;
-        vstore16(select((float16)(0.0f), v, vload16(k, mask)), k, yp);
+        STORE16(select((float16)(0.0f), v, vload16(k, mask)), yp + 16 * k);
     } else { // the plane's partial last chunk
         for (int j = k * 16; j < plane; j++) yp[j] = mask[j] ? xp[j] * scale + shift : 0.0f;
     }
@@ -102,7 +103,7 @@ __kernel void bn_bwd_apply(__global const float *x, __global float *g, __global 
         float16 dx = scale * (vload16(k, gp) - kb - (xv - mean) * invstd * kg);
         int16 m = vload16(k, mask);
         if (relu) m &= isgreater(xv, (float16)(0.0f));
-        vstore16(select((float16)(0.0f), dx, m), k, gp);
+        STORE16(select((float16)(0.0f), dx, m), gp + 16 * k);
     } else { // the plane's partial last chunk: no access past the plane (g is in place)
         for (int j = k * 16; j < plane; j++) {
             float xv = xp[j];

@@ -133,7 +133,7 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
 #endif
             v = select((float16)(0.0f), v, keep);
             if (q0 + 16 <= PLANE) {
-                vstore16(v, 0, yp + j * PLANE + q0);
+                STORE16(v, yp + j * PLANE + q0);
             } else { // tiny images: the last chunk runs past the plane
                 float tmp[16];
                 vstore16(v, 0, tmp);

@@ -135,7 +135,7 @@
 // (wino_input, wino_dy) store a chunk of 16 tiles this way.
 void store_lanes(float16 r, __global float *dst, int nvalid) {
     if (nvalid == 16) {
-        vstore16(r, 0, dst);
+        STORE16(r, dst);
     } else {
         float tmp[16];
         vstore16(r, 0, tmp);
@@ -342,8 +342,8 @@ float wino_out_at(__global const float *mp, int i, int j) {
 // all of those later; otherwise only the image's columns are written.
 void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
     if (room >= 32) {
-        vstore16(lo, 0, rp + c0);
-        vstore16(hi, 0, rp + c0 + 16);
+        STORE16(lo, rp + c0);
+        STORE16(hi, rp + c0 + 16);
     } else {
         float tmp[32];
         vstore16(lo, 0, tmp);

@@ -43,7 +43,7 @@
             up += coutp;                                                                                               \
         }                                                                                                              \
         _Pragma("unroll") for (int c = 0; c < TCO; c++) _Pragma("unroll") for (int j = 0; j < (nt); j++)               \
-            vstore16(acc[c][j], j, mp + c * ts);                                                                       \
+            STORE16(acc[c][j], mp + c * ts + 16 * j);                                                                  \
     } while (0)
 
 // nvec: the chunk's tiles in vectors of 16, ceil(ntiles / 16); coutp: the output channels

@@ -96,15 +96,47 @@ __kernel void wino_input(__global const float *restrict x, int n0, int ntiles, _
     }
 }
 #else
-// Patch column j of 16 tiles from two rows of loads: lo[g] holds columns 16g..16g+15 of the
-// chunk, hi[g] columns 16g+4..16g+19; lane l = 4g + q takes column 4l + j.
-#define WINO4_COL(a, sw) ((float16)((a)[0].sw, (a)[1].sw, (a)[2].sw, (a)[3].sw))
+// Patch columns of 16 tiles (lane l: tile tx0 + l) from one row's loads: lo[g] holds the
+// chunk's columns 16g..16g+15 (in[16g ..]) for the groups g <= gmax that hold one of the row's
+// tiles (the others: anything), xn columns 16 gmax + 4 .. 16 gmax + 19. c[j] lane l = in[4l + j]
+// for j = 0..3 (a stride-4 de-interleave: two rounds of two-source shuffles, 8 in all), and
+// WINO4_COLS6's c[4], c[5] = in[4l + 4], in[4l + 5] (the next tile's first two columns: c[0],
+// c[1] one lane on, except for the last tile of group gmax, whose next tile's columns are xn's
+// lanes 12 and 13), one shuffle each. The first round goes through `volatile` private memory,
+// an optimization barrier as in wino_out_chunk: without it LLVM 15 merges the rounds into
+// 4-source shuffles and narrows the loads to 8-byte pieces (as it did with the former
+// (float16)(lo[0].s048c, ...) swizzles).
+#define DIL4_A ((uint16)(0, 4, 8, 12, 16, 20, 24, 28, 2, 6, 10, 14, 18, 22, 26, 30))
+#define DIL4_B ((uint16)(1, 5, 9, 13, 17, 21, 25, 29, 3, 7, 11, 15, 19, 23, 27, 31))
+#define DIL4_NEXT(gmax, k) as_uint16(select(LANES + 1, (int16)(28 + (k)), LANES == 4 * (gmax) + 3))
+#define WINO4_COLS4(lo, c)                                                                              \
+    do {                                                                                                \
+        volatile float16 l_[4];                                                                         \
+        _Pragma("unroll") for (int g_ = 0; g_ < 4; g_++) l_[g_] = (lo)[g_];                             \
+        const float16 l0_ = l_[0], l1_ = l_[1], l2_ = l_[2], l3_ = l_[3];                               \
+        volatile float16 r1_[4];                                                                        \
+        r1_[0] = shuffle2(l0_, l1_, DIL4_A);                                                            \
+        r1_[1] = shuffle2(l2_, l3_, DIL4_A);                                                            \
+        r1_[2] = shuffle2(l0_, l1_, DIL4_B);                                                            \
+        r1_[3] = shuffle2(l2_, l3_, DIL4_B);                                                            \
+        const float16 p01_ = r1_[0], p23_ = r1_[1], q01_ = r1_[2], q23_ = r1_[3];                       \
+        (c)[0] = shuffle2(p01_, p23_, HSUM16X16_L1); /* lanes 0-7 of each: (0..7, 16..23) */           \
+        (c)[2] = shuffle2(p01_, p23_, HSUM16X16_H1);                                                    \
+        (c)[1] = shuffle2(q01_, q23_, HSUM16X16_L1);                                                    \
+        (c)[3] = shuffle2(q01_, q23_, HSUM16X16_H1);                                                    \
+    } while (0)
+#define WINO4_COLS6(lo, xn, gmax, c)                                                                    \
+    do {                                                                                                \
+        WINO4_COLS4(lo, c);                                                                             \
+        (c)[4] = shuffle2((c)[0], (xn), DIL4_NEXT(gmax, 0));                                            \
+        (c)[5] = shuffle2((c)[1], (xn), DIL4_NEXT(gmax, 1));                                            \
+    } while (0)
 
 // CPU shape: a work-item owns one input plane (image, channel) and walks its tiles 16 at a
 // time along a tile row, as the F(2x2) kernel (the same store rule). Loads: only the
 // 4-lane groups that hold one of the row's tiles (at most 17 floats past a row's end,
-// inside the next row, plane or the buffer's margin); patch rows past the plane are zero,
-// and columns past it are masked where the last tile column overhangs the image.
+// inside the next row, plane or the buffer's margin); patch rows past the plane are zero
+// (loaded from its last row, then masked), and so are columns past it.
 // Input plane p (wino_plane) of the chunk from image n0 (wino_input and wino_output_input).
 void wino_input_plane(__global const float *restrict x, int n0, __global float *restrict v,
                       __global const float *restrict bn, int p) {
@@ -120,31 +152,27 @@ void wino_input_plane(__global const float *restrict x, int n0, __global float *
 #pragma unroll
             for (int j = 0; j < 6; j++) cin[j] = PAD_IN16(4 * (tx0 + LANES) + j, IMG_W);
 #endif
+            const int gmax = (ntx - 1) / 4; // the last 4-lane group holding one of the row's tiles
 #pragma unroll
             for (int i = 0; i < 6; i++) {
-                float16 lo[4], hi[4];
-#pragma unroll
-                for (int g = 0; g < 4; g++) lo[g] = hi[g] = (float16)(0.0f);
-                // BN_IN: the ring's rows read as zeros (the batch norm's output is 0 there)
+                // BN_IN: the ring's rows read as zeros (the batch norm's output is 0 there). Rows
+                // read as zeros are loaded from the plane's last row (unconditional loads), then
+                // zeroed; groups past gmax repeat gmax's (their lanes are not the row's tiles).
                 const int load = BN_IN ? PAD_IN(4 * ty + i, IMG_H) : 4 * ty + i < PH;
-                if (load) {
-                    __global const float *rp = xplane + (4 * ty + i) * PW + 4 * tx0;
+                __global const float *rp = xplane + min(4 * ty + i, PH - 1) * PW + 4 * tx0;
+                float16 lo[4];
 #pragma unroll
-                    for (int g = 0; g < 4; g++)
-                        if (4 * g < ntx) {
-                            lo[g] = vload16(0, rp + 16 * g);
-                            hi[g] = vload16(0, rp + 16 * g + 4);
-                        }
-                }
-                float16 d[6] = {WINO4_COL(lo, s048c), WINO4_COL(lo, s159d), WINO4_COL(lo, s26ae),
-                                WINO4_COL(lo, s37bf), WINO4_COL(hi, s048c), WINO4_COL(hi, s159d)};
+                for (int g = 0; g < 4; g++) lo[g] = vload16(0, rp + 16 * min(g, gmax));
+                const float16 xn = vload16(0, rp + 16 * gmax + 4);
+                float16 d[6];
+                WINO4_COLS6(lo, xn, gmax, d);
 #if BN_IN // columns outside the image (the ring, or past the padded row) read as zeros too
-                if (load)
 #pragma unroll
-                    for (int j = 0; j < 6; j++) d[j] = BN_IN_LOAD16(d[j], cin[j], bna);
-#elif 4 * TW > IMG_W // the last tile column's patch overhangs the padded row
+                for (int j = 0; j < 6; j++) d[j] = BN_IN_LOAD16(d[j], cin[j] & (int16)(-load), bna);
+#else // (and columns past the padded row, where the last tile column's patch overhangs it)
 #pragma unroll
-                for (int j = 0; j < 6; j++) d[j] = select(d[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= PW);
+                for (int j = 0; j < 6; j++)
+                    d[j] = select((float16)(0.0f), d[j], (int16)(-load) & (4 * (tx0 + LANES) + j < PW));
 #endif
                 WINO4_B(float16, d[0], d[1], d[2], d[3], d[4], d[5], e[i][0], e[i][1], e[i][2], e[i][3], e[i][4],
                         e[i][5]);
@@ -189,12 +217,18 @@ float wino_out_at(__global const float *mp, int i, int j) {
 // Writes padded row rp's columns c0 .. c0+63 (c0 = 1 + 4*tx0), as put_row of the F(2x2) kernel:
 // all 64 while they stay inside the plane (what runs past the row is rewritten later),
 // otherwise only the image's columns.
-void put_row4(__global float *rp, int c0, int room, const float16 *o) {
+void put_row4(__global float *rp, int c0, int room, float16 o0, float16 o1, float16 o2, float16 o3) {
     if (room >= 64) {
-        for (int k = 0; k < 4; k++) vstore16(o[k], 0, rp + c0 + 16 * k);
+        STORE16(o0, rp + c0);
+        STORE16(o1, rp + c0 + 16);
+        STORE16(o2, rp + c0 + 32);
+        STORE16(o3, rp + c0 + 48);
     } else {
         float tmp[64];
-        for (int k = 0; k < 4; k++) vstore16(o[k], 0, tmp + 16 * k);
+        vstore16(o0, 0, tmp);
+        vstore16(o1, 0, tmp + 16);
+        vstore16(o2, 0, tmp + 32);
+        vstore16(o3, 0, tmp + 48);
         const int nv = min(64, IMG_W + 1 - c0); // columns c0 .. IMG_W
         for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
     }
@@ -227,11 +261,18 @@ void wino_out_chunk(__global const float *mp, __global float *yp, int ty, int tx
     for (int i = 0; i < 4; i++) {
         if (i < rows) {
             const int row = 4 * ty + 1 + i;
-            const float16 lo01 = shuffle2(yv[i][0], yv[i][1], ILV_LO), hi01 = shuffle2(yv[i][0], yv[i][1], ILV_HI);
-            const float16 lo23 = shuffle2(yv[i][2], yv[i][3], ILV_LO), hi23 = shuffle2(yv[i][2], yv[i][3], ILV_HI);
-            const float16 o[4] = {shuffle2(lo01, lo23, ILV2_0), shuffle2(lo01, lo23, ILV2_1),
-                                  shuffle2(hi01, hi23, ILV2_0), shuffle2(hi01, hi23, ILV2_1)};
-            put_row4(yp + row * PW, c0, PLANE - (row * PW + c0), o);
+            // The first level of the 4-way interleave goes through `volatile` private memory: an
+            // optimization barrier. Without it LLVM 15 merges the two levels into four 4-source
+            // shuffles, which it lowers to ~40 two-source permutes a row instead of 6 (PoCL's
+            // code for a 128->64 output transform: 18% slower, measured A/B in one process).
+            volatile float16 ilv[4];
+            ilv[0] = shuffle2(yv[i][0], yv[i][1], ILV_LO);
+            ilv[1] = shuffle2(yv[i][0], yv[i][1], ILV_HI);
+            ilv[2] = shuffle2(yv[i][2], yv[i][3], ILV_LO);
+            ilv[3] = shuffle2(yv[i][2], yv[i][3], ILV_HI);
+            const float16 lo01 = ilv[0], hi01 = ilv[1], lo23 = ilv[2], hi23 = ilv[3];
+            put_row4(yp + row * PW, c0, PLANE - (row * PW + c0), shuffle2(lo01, lo23, ILV2_0),
+                     shuffle2(lo01, lo23, ILV2_1), shuffle2(hi01, hi23, ILV2_0), shuffle2(hi01, hi23, ILV2_1));
         }
     }
 }
@@ -298,24 +339,22 @@ __kernel void wino_dy(__global const float *restrict dy, int n0, int ntiles, __g
     __global float *zplane = wino_plane_tiles(z, COUT, get_global_id(0));
     for (int ty = 0; ty < TH; ty++) {
         for (int tx0 = 0; tx0 < TW; tx0 += 16) {
-            const int ntx = min(16, TW - tx0);
+            const int ntx = min(16, TW - tx0), gmax = (ntx - 1) / 4;
             float16 h[4][6]; // dY A^T of each of the tile row's dY rows
 #pragma unroll
             for (int a = 0; a < 4; a++) {
+                // Rows past the image read as zeros: loaded from its last row, then zeroed (as
+                // wino_input_plane's rows; groups past gmax repeat gmax's).
+                const int load = 4 * ty + a < IMG_H;
+                __global const float *rp = yplane + (min(4 * ty + a, IMG_H - 1) + 1) * PW + 1 + 4 * tx0;
                 float16 lo[4];
 #pragma unroll
-                for (int g = 0; g < 4; g++) lo[g] = (float16)(0.0f);
-                if (4 * ty + a < IMG_H) {
-                    __global const float *rp = yplane + (4 * ty + 1 + a) * PW + 1 + 4 * tx0;
+                for (int g = 0; g < 4; g++) lo[g] = vload16(0, rp + 16 * min(g, gmax));
+                float16 y[4];
+                WINO4_COLS4(lo, y);
 #pragma unroll
-                    for (int g = 0; g < 4; g++)
-                        if (4 * g < ntx) lo[g] = vload16(0, rp + 16 * g);
-                }
-                float16 y[4] = {WINO4_COL(lo, s048c), WINO4_COL(lo, s159d), WINO4_COL(lo, s26ae), WINO4_COL(lo, s37bf)};
-#if 4 * TW > IMG_W // the last tile column overhangs the image
-#pragma unroll
-                for (int j = 0; j < 4; j++) y[j] = select(y[j], (float16)(0.0f), 4 * (tx0 + LANES) + j >= IMG_W);
-#endif
+                for (int j = 0; j < 4; j++)
+                    y[j] = select((float16)(0.0f), y[j], (int16)(-load) & (4 * (tx0 + LANES) + j < IMG_W));
                 WINO4_AZ(float16, y[0], y[1], y[2], y[3], h[a][0], h[a][1], h[a][2], h[a][3], h[a][4], h[a][5]);
             }
             __global float *zp = zplane + ty * TW + tx0;
