@@ -9,6 +9,7 @@
 // the same order on every device and run.
 
 #include "layout.h" // PAD_PLANE
+#include "vec16.h"  // STORE16
 
 #if PX_GPU
 #define HEAD_WG 256 // work-items per partial (host/nn/head.c: HEAD_GPU_WG)
@@ -28,7 +29,8 @@ float head_tree(__local float *red, float v) {
 }
 #endif
 
-// s = sigmoid(b + sum_c w[c] * x[n, c]), one pixel per work-item.  global (>= H*W, N)
+// s = sigmoid(b + sum_c w[c] * x[n, c]). GPU: one pixel per work-item, global (>= H*W, N).
+#if PX_GPU
 __kernel void head_forward(__global const float *x, __global const float *params, int w_off,
                            int b_off, __global float *s, int Cin, int H, int W, int margin) {
     const int i = get_global_id(0), n = get_global_id(1);
@@ -40,6 +42,31 @@ __kernel void head_forward(__global const float *x, __global const float *params
     for (int c = 0; c < Cin; c++) z += params[w_off + c] * xp[c * plane];
     s[((size_t)n * H + y) * W + j] = 1.0f / (1.0f + exp(-z));
 }
+#else
+// CPU: one image row (y, n) per work-item, 16 pixels at a time in float16 (the same sums in the
+// same order); the last chunk's loads run up to 15 floats past the row, into the ring row below
+// it (inside the plane), and only the row's pixels are stored. global (>= H, N)
+__kernel void head_forward(__global const float *x, __global const float *params, int w_off,
+                           int b_off, __global float *s, int Cin, int H, int W, int margin) {
+    const int y = get_global_id(0), n = get_global_id(1);
+    if (y >= H) return;
+    size_t plane = PAD_PLANE(H, W);
+    __global const float *xr = x + margin + (size_t)n * Cin * plane + (size_t)(y + 1) * PAD_PW(W) + 1;
+    __global float *sr = s + ((size_t)n * H + y) * W;
+    for (int j0 = 0; j0 < W; j0 += 16) {
+        float16 z = (float16)(params[b_off]);
+        for (int c = 0; c < Cin; c++) z += params[w_off + c] * vload16(0, xr + c * plane + j0);
+        float t[16]; // the sigmoid lane by lane: scalar exp, whose bits the vector one does not keep
+        vstore16(z, 0, t);
+        for (int l = 0; l < 16; l++) t[l] = 1.0f / (1.0f + exp(-t[l]));
+        if (j0 + 16 <= W) {
+            STORE16(vload16(0, t), sr + j0);
+        } else {
+            for (int l = 0; l < W - j0; l++) sr[j0 + l] = t[l];
+        }
+    }
+}
+#endif
 
 // The loss of one output: (s-t)^2, or the cross-entropy -(t log s + (1-t) log(1-s)) with s
 // clipped to [1e-7, 1-1e-7] as Keras's binary_crossentropy clips it (a value only: the gradient

@@ -116,7 +116,12 @@ void head_forward(head *h, int N, cl_mem x, cl_mem params, size_t w_off, size_t 
     KARG(k, 6, h->H);
     KARG(k, 7, h->W);
     KARG(k, 8, h->margin);
+    // GPU: a work-item per pixel, groups of HEAD_EW; CPU: a work-item per image row, groups of one.
     size_t g[2] = {ocl_round_up((size_t)h->H * h->W, HEAD_EW), (size_t)N}, l[2] = {HEAD_EW, 1};
+    if (!h->c->target.gpu) {
+        g[0] = (size_t)h->H;
+        l[0] = 1;
+    }
     ocl_run(h->c, k, 2, g, l);
 }
 
