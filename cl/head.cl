@@ -199,8 +199,9 @@ __kernel void head_bwd_final(__global const float *part, __global float *grads, 
     grads[c == Cin ? db_off : dw_off + c] = s;
 }
 
-// dx[n, c] = dz[n] * w[c] on the interior, 0 on the ring, one padded position per
-// work-item.  global (>= PW*PH, N)
+// dx[n, c] = dz[n] * w[c] on the interior, 0 * w[c] on the ring. GPU: one padded position per
+// work-item, global (>= PW*PH, N).
+#if PX_GPU
 __kernel void head_bwd_input(__global const float *dz, __global const float *params, int w_off,
                              __global float *dx, int Cin, int H, int W, int margin) {
     const int i0 = get_global_id(0), n = get_global_id(1);
@@ -213,3 +214,26 @@ __kernel void head_bwd_input(__global const float *dz, __global const float *par
     float d = inside ? dz[((size_t)n * H + (py - 1)) * W + (px - 1)] : 0.0f;
     for (int c = 0; c < Cin; c++) dx[i + c * plane] = d * params[w_off + c];
 }
+#else
+// CPU: a work-item per plane (c, n), row by row, the image's pixels 16 at a time (the row's tail
+// one by one: no access past the row), the same products. global (>= Cin, N)
+__kernel void head_bwd_input(__global const float *dz, __global const float *params, int w_off,
+                             __global float *dx, int Cin, int H, int W, int margin) {
+    const int c = get_global_id(0), n = get_global_id(1);
+    if (c >= Cin) return;
+    const int pw = PAD_PW(W), ph = PAD_PH(H);
+    const float w = params[w_off + c], ring = 0.0f * w; // (-0 for a negative weight, as on GPUs)
+    __global float *dp = dx + (size_t)margin + ((size_t)n * Cin + c) * (size_t)(pw * ph);
+    for (int q = 0; q < pw; q++) dp[q] = ring;
+    for (int y = 0; y < H; y++) {
+        __global const float *dr = dz + ((size_t)n * H + y) * W;
+        __global float *row = dp + (size_t)(y + 1) * pw;
+        int j = 0;
+        for (; j + 16 <= W; j += 16) STORE16(vload16(0, dr + j) * w, row + 1 + j);
+        for (; j < W; j++) row[1 + j] = dr[j] * w;
+        row[0] = ring;
+        row[W + 1] = ring;
+    }
+    for (int q = (H + 1) * pw; q < ph * pw; q++) dp[q] = ring;
+}
+#endif

@@ -207,6 +207,11 @@ void head_backward(head *h, int N, cl_mem x, cl_mem s, cl_mem t, cl_mem params, 
     KARG(k, 5, h->H);
     KARG(k, 6, h->W);
     KARG(k, 7, h->margin);
+    // GPU: a work-item per padded position, groups of HEAD_EW; CPU: a work-item per plane, groups of one.
     size_t g3[2] = {ocl_round_up((size_t)(h->W + 2) * (h->H + 2), HEAD_EW), (size_t)N}, l3[2] = {HEAD_EW, 1};
+    if (!h->c->target.gpu) {
+        g3[0] = (size_t)Cin;
+        l3[0] = 1;
+    }
     ocl_run(h->c, k, 2, g3, l3);
 }
