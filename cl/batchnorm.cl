@@ -44,20 +44,24 @@ __kernel void bn_stats(__global const float *x, __global const int *mask, __glob
     pm2[nc] = m2;
 }
 
-// y = x*scale + shift on the interior, 0 on the ring.  global (>= nv, C, N)
+// y = x*scale + shift on the interior, 0 on the ring: a work-item per plane (c, n), its nv
+// chunks in order (a work-item per chunk cost 1.5-2x the time: PoCL's cost per work-group and
+// the per-item set-up).  global (>= C, N)
 __kernel void bn_apply(__global const float *x, __global float *y, __global const int *mask,
                        __global const float *st, int C, int plane, int nv, int margin) {
-    int k = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    if (k >= nv) return;
+    int c = get_global_id(0), n = get_global_id(1);
+    if (c >= C) return;
     size_t base = (size_t)margin + ((size_t)n * (size_t)C + (size_t)c) * (size_t)plane;
     __global const float *xp = x + base;
     __global float *yp = y + base;
     float scale = st[2 * C + c], shift = st[3 * C + c];
-    if ((k + 1) * 16 <= plane) {
-        float16 v = vload16(k, xp) * scale + shift;
-        STORE16(select((float16)(0.0f), v, vload16(k, mask)), yp + 16 * k);
-    } else { // the plane's partial last chunk
-        for (int j = k * 16; j < plane; j++) yp[j] = mask[j] ? xp[j] * scale + shift : 0.0f;
+    for (int k = 0; k < nv; k++) {
+        if ((k + 1) * 16 <= plane) {
+            float16 v = vload16(k, xp) * scale + shift;
+            STORE16(select((float16)(0.0f), v, vload16(k, mask)), yp + 16 * k);
+        } else { // the plane's partial last chunk
+            for (int j = k * 16; j < plane; j++) yp[j] = mask[j] ? xp[j] * scale + shift : 0.0f;
+        }
     }
 }
 
@@ -86,29 +90,31 @@ __kernel void bn_bwd_stats(__global const float *x, __global const float *g,
 }
 
 // In place: g (dY) becomes dX = gamma*invstd*(dy - dbeta/M - xhat*dgamma/M), times
-// the ReLU mask (x > 0, x being the ReLU output) when relu != 0; ring = 0.
-// global (>= nv, C, N)
+// the ReLU mask (x > 0, x being the ReLU output) when relu != 0; ring = 0. A work-item per plane
+// (c, n), its nv chunks in order (as bn_apply).  global (>= C, N)
 __kernel void bn_bwd_apply(__global const float *x, __global float *g, __global const int *mask,
                            __global const float *st, __global const float *params, int gamma_off,
                            int C, int plane, int nv, int margin, int relu) {
-    int k = get_global_id(0), c = get_global_id(1), n = get_global_id(2);
-    if (k >= nv) return;
+    int c = get_global_id(0), n = get_global_id(1);
+    if (c >= C) return;
     size_t base = (size_t)margin + ((size_t)n * (size_t)C + (size_t)c) * (size_t)plane;
     __global const float *xp = x + base;
     __global float *gp = g + base;
     float mean = st[c], invstd = st[C + c], scale = params[gamma_off + c] * invstd;
     float kb = st[4 * C + c], kg = st[5 * C + c];
-    if ((k + 1) * 16 <= plane) {
-        float16 xv = vload16(k, xp);
-        float16 dx = scale * (vload16(k, gp) - kb - (xv - mean) * invstd * kg);
-        int16 m = vload16(k, mask);
-        if (relu) m &= isgreater(xv, (float16)(0.0f));
-        STORE16(select((float16)(0.0f), dx, m), gp + 16 * k);
-    } else { // the plane's partial last chunk: no access past the plane (g is in place)
-        for (int j = k * 16; j < plane; j++) {
-            float xv = xp[j];
-            float dx = scale * (gp[j] - kb - (xv - mean) * invstd * kg);
-            gp[j] = (mask[j] && !(relu && !(xv > 0.0f))) ? dx : 0.0f;
+    for (int k = 0; k < nv; k++) {
+        if ((k + 1) * 16 <= plane) {
+            float16 xv = vload16(k, xp);
+            float16 dx = scale * (vload16(k, gp) - kb - (xv - mean) * invstd * kg);
+            int16 m = vload16(k, mask);
+            if (relu) m &= isgreater(xv, (float16)(0.0f));
+            STORE16(select((float16)(0.0f), dx, m), gp + 16 * k);
+        } else { // the plane's partial last chunk: no access past the plane (g is in place)
+            for (int j = k * 16; j < plane; j++) {
+                float xv = xp[j];
+                float dx = scale * (gp[j] - kb - (xv - mean) * invstd * kg);
+                gp[j] = (mask[j] && !(relu && !(xv > 0.0f))) ? dx : 0.0f;
+            }
         }
     }
 }

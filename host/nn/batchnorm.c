@@ -10,8 +10,7 @@
 
 // Explicit work-group sizes (PoCL runs a work-group as a loop over its work-items,
 // so a fixed, modest size keeps launches cheap and compiles each kernel once).
-#define BN_LOCAL_CHUNKS 16 // elementwise kernels: 16-float chunks of a plane per group
-#define BN_LOCAL_PLANES 8  // reduction kernels: planes per group
+#define BN_LOCAL_PLANES 8 // planes per group (CPU: a work-item per plane)
 // GPU kernels (PX_GPU=1): a reduction's work-group per plane (BN_WG in cl/batchnorm.cl),
 // element-wise groups of positions, per-channel kernels' groups.
 #define BN_GPU_WG     256
@@ -164,12 +163,16 @@ static void check_batch(const batchnorm *b, int N) {
     if (N < 1 || N > b->max_N) px_die(PX_EXIT_FAIL, "batchnorm: batch %d outside 1..%d", N, b->max_N);
 }
 
-// Elementwise launch over (chunks, C, N): 16-float chunks (CPU) or positions (GPU) of each plane.
+// Elementwise launch: GPU, over (positions, C, N); CPU, over (C, N), a work-item per plane
+// walking its 16-float chunks.
 static void run_chunks(batchnorm *b, cl_kernel k, size_t C, size_t N) {
-    size_t per = b->gpu ? BN_GPU_EW : BN_LOCAL_CHUNKS;
-    size_t g[3] = {round_up(b->gpu ? (size_t)b->plane : (size_t)b->nv, per), C, N};
-    size_t l[3] = {per, 1, 1};
-    ocl_run(b->c, k, 3, g, l);
+    if (b->gpu) {
+        size_t g[3] = {round_up((size_t)b->plane, BN_GPU_EW), C, N}, l[3] = {BN_GPU_EW, 1, 1};
+        ocl_run(b->c, k, 3, g, l);
+    } else {
+        size_t g[2] = {round_up(C, BN_LOCAL_PLANES), N}, l[2] = {BN_LOCAL_PLANES, 1};
+        ocl_run(b->c, k, 2, g, l);
+    }
 }
 
 // Per-channel launch (bn_finalize, bn_bwd_finalize: they check c < C).
