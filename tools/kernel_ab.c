@@ -13,7 +13,8 @@
 //   wino_output_input       C2 output planes and C input planes per image (AB_ONLY=in or out:
 //                           only that half)
 //   wino_gemm               cin = C, coutp = C2, H tiles, W = the row stride; AB_NXI matrices
-//                           (default 16)
+//                           (default 16); the launch assumes -DTCO=4 -DTN=4 (the defaults)
+//   (wino_input and wino_dy are the weight gradient's: OPTIONS with -DWINO_DW=1)
 // Example (the seed network's 128->64 input gradient, F(4x4) transforms):
 //   /tmp/kernel_ab cl /tmp/cl-edit conv_winograd.cl wino_output_input "-DCIN=128 -DCOUT=64
 //   -DIMG_H=50 -DIMG_W=50 -DMARGIN=96 -DFLIP=1 -DHAS_BIAS=0 -DTCO=4 -DTSTRIDE=208 -DWM=4"
@@ -147,14 +148,34 @@ int main(int argc, char **argv) {
     if (outin) g1 = (size_t)nout + ((only && !strcmp(only, "out")) ? 0 : g1);
     for (int v = 0; v < 2; v++) {
         if (gemm) { // (v, u, m, nvec, cin, coutp, ts)
-            ARG(k[v], 0, x); ARG(k[v], 1, u); ARG(k[v], 2, out[v]); ARG(k[v], 3, nvec); ARG(k[v], 4, C);
-            ARG(k[v], 5, C2); ARG(k[v], 6, W);
+            ARG(k[v], 0, x);
+            ARG(k[v], 1, u);
+            ARG(k[v], 2, out[v]);
+            ARG(k[v], 3, nvec);
+            ARG(k[v], 4, C);
+            ARG(k[v], 5, C2);
+            ARG(k[v], 6, W);
         } else if (outin) { // (m, n0, b, b_off, y, relu, mask, psum, pm2, inv_hw, nout, x, n0_in, v, bn)
-            ARG(k[v], 0, m); ARG(k[v], 1, zero); ARG(k[v], 2, bn); ARG(k[v], 3, zero); ARG(k[v], 4, y[v]);
-            ARG(k[v], 5, relu); ARG(k[v], 6, bn); ARG(k[v], 7, bn); ARG(k[v], 8, bn); ARG(k[v], 9, inv_hw);
-            ARG(k[v], 10, nout); ARG(k[v], 11, x); ARG(k[v], 12, zero); ARG(k[v], 13, out[v]); ARG(k[v], 14, bn);
+            ARG(k[v], 0, m);
+            ARG(k[v], 1, zero);
+            ARG(k[v], 2, bn);
+            ARG(k[v], 3, zero);
+            ARG(k[v], 4, y[v]);
+            ARG(k[v], 5, relu);
+            ARG(k[v], 6, bn);
+            ARG(k[v], 7, bn);
+            ARG(k[v], 8, bn);
+            ARG(k[v], 9, inv_hw);
+            ARG(k[v], 10, nout);
+            ARG(k[v], 11, x);
+            ARG(k[v], 12, zero);
+            ARG(k[v], 13, out[v]);
+            ARG(k[v], 14, bn);
         } else { // wino_input (x, n0, ntiles, v, bn) or wino_dy (dy, n0, ntiles, z)
-            ARG(k[v], 0, x); ARG(k[v], 1, zero); ARG(k[v], 2, zero); ARG(k[v], 3, out[v]);
+            ARG(k[v], 0, x);
+            ARG(k[v], 1, zero);
+            ARG(k[v], 2, zero);
+            ARG(k[v], 3, out[v]);
             if (!strcmp(kn, "wino_input")) ARG(k[v], 4, bn);
         }
     }
