@@ -14,6 +14,8 @@
 //                           only that half)
 //   wino_gemm               cin = C, coutp = C2, H tiles, W = the row stride; AB_NXI matrices
 //                           (default 16); the launch assumes -DTCO=4 -DTN=4 (the defaults)
+//   wino_dw_gemm            cin = C, cout = coutp = C2, H tiles, W = the row stride, AB_NXI
+//                           matrices; the launch assumes -DWD_TCI=4 -DWD_TCO=4 (the defaults)
 //   (wino_input and wino_dy are the weight gradient's: OPTIONS with -DWINO_DW=1)
 // Example (the seed network's 128->64 input gradient, F(4x4) transforms):
 //   /tmp/kernel_ab cl /tmp/cl-edit conv_winograd.cl wino_output_input "-DCIN=128 -DCOUT=64
@@ -96,7 +98,7 @@ int main(int argc, char **argv) {
     int nimg = argc > 9 ? atoi(argv[9]) : 1, reps = argc > 10 ? atoi(argv[10]) : 60;
     int C2 = argc > 11 ? atoi(argv[11]) : C;
     const char *only = getenv("AB_ONLY");
-    int gemm = !strcmp(kn, "wino_gemm"), outin = !strcmp(kn, "wino_output_input");
+    int gemm = !strcmp(kn, "wino_gemm"), outin = !strcmp(kn, "wino_output_input"), dwg = !strcmp(kn, "wino_dw_gemm");
     if (C < 1 || H < 1 || W < 1 || nimg < 1 || reps < 1 || C2 < 1) {
         fprintf(stderr, "kernel_ab: C, H, W, NIMG, REPS and C2 must be positive\n");
         return 2;
@@ -155,6 +157,17 @@ int main(int argc, char **argv) {
             ARG(k[v], 4, C);
             ARG(k[v], 5, C2);
             ARG(k[v], 6, W);
+        } else if (dwg) { // (v, z, ntiles, s, first, cin, cout, coutp, ts): cin = C, cout = C2, H tiles, W stride
+            int first = 1;
+            ARG(k[v], 0, x);
+            ARG(k[v], 1, u);
+            ARG(k[v], 2, H);
+            ARG(k[v], 3, out[v]);
+            ARG(k[v], 4, first);
+            ARG(k[v], 5, C);
+            ARG(k[v], 6, C2);
+            ARG(k[v], 7, C2);
+            ARG(k[v], 8, W);
         } else if (outin) { // (m, n0, b, b_off, y, relu, mask, psum, pm2, inv_hw, nout, x, n0_in, v, bn)
             ARG(k[v], 0, m);
             ARG(k[v], 1, zero);
@@ -185,7 +198,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 2; i++) {
             int v = (r & 1) ? 1 - i : i;
             double t0 = now();
-            if (gemm)
+            if (dwg) {
+                size_t gd[3] = {(size_t)(C + 3) / 4, (size_t)(C2 + 3) / 4, (size_t)nxi}, ld[3] = {1, 1, 1};
+                CK(clEnqueueNDRangeKernel(q, k[v], 3, NULL, gd, ld, 0, NULL, NULL));
+            } else if (gemm)
                 CK(clEnqueueNDRangeKernel(q, k[v], 3, NULL, g3, l3, 0, NULL, NULL));
             else
                 CK(clEnqueueNDRangeKernel(q, k[v], 1, NULL, &g1, &one, 0, NULL, NULL));
