@@ -86,7 +86,17 @@ static int same(cl_command_queue q, cl_mem a, cl_mem b, size_t floats) {
     return r;
 }
 
-#define ARG(k, i, v) CK(clSetKernelArg((k), (i), sizeof(v), &(v)))
+// A kernel argument (its size and where its value is) and the setting of arguments 0..n-1.
+typedef struct {
+    size_t size;
+    const void *value;
+} karg;
+static karg mem_arg(const cl_mem *b) { return (karg){sizeof(cl_mem), b}; }
+static karg int_arg(const int *i) { return (karg){sizeof(int), i}; }
+static karg float_arg(const float *f) { return (karg){sizeof(float), f}; }
+static void set_args(cl_kernel k, const karg *a, int n) {
+    for (int i = 0; i < n; i++) CK(clSetKernelArg(k, (cl_uint)i, a[i].size, a[i].value));
+}
 
 int main(int argc, char **argv) {
     if (argc < 9) {
@@ -148,48 +158,24 @@ int main(int argc, char **argv) {
     size_t g1 = (size_t)nimg * (size_t)C, one = 1;
     size_t g3[3] = {((size_t)(nvec + 3) / 4 + 7) / 8 * 8, (size_t)C2 / 4, (size_t)nxi}, l3[3] = {8, 1, 1};
     if (outin) g1 = (size_t)nout + ((only && !strcmp(only, "out")) ? 0 : g1);
+    int first = 1;
     for (int v = 0; v < 2; v++) {
         if (gemm) { // (v, u, m, nvec, cin, coutp, ts)
-            ARG(k[v], 0, x);
-            ARG(k[v], 1, u);
-            ARG(k[v], 2, out[v]);
-            ARG(k[v], 3, nvec);
-            ARG(k[v], 4, C);
-            ARG(k[v], 5, C2);
-            ARG(k[v], 6, W);
+            const karg a[] = {mem_arg(&x), mem_arg(&u),  mem_arg(&out[v]), int_arg(&nvec),
+                              int_arg(&C), int_arg(&C2), int_arg(&W)};
+            set_args(k[v], a, sizeof a / sizeof a[0]);
         } else if (dwg) { // (v, z, ntiles, s, first, cin, cout, coutp, ts): cin = C, cout = C2, H tiles, W stride
-            int first = 1;
-            ARG(k[v], 0, x);
-            ARG(k[v], 1, u);
-            ARG(k[v], 2, H);
-            ARG(k[v], 3, out[v]);
-            ARG(k[v], 4, first);
-            ARG(k[v], 5, C);
-            ARG(k[v], 6, C2);
-            ARG(k[v], 7, C2);
-            ARG(k[v], 8, W);
+            const karg a[] = {mem_arg(&x), mem_arg(&u),  int_arg(&H),  mem_arg(&out[v]), int_arg(&first),
+                              int_arg(&C), int_arg(&C2), int_arg(&C2), int_arg(&W)};
+            set_args(k[v], a, sizeof a / sizeof a[0]);
         } else if (outin) { // (m, n0, b, b_off, y, relu, mask, psum, pm2, inv_hw, nout, x, n0_in, v, bn)
-            ARG(k[v], 0, m);
-            ARG(k[v], 1, zero);
-            ARG(k[v], 2, bn);
-            ARG(k[v], 3, zero);
-            ARG(k[v], 4, y[v]);
-            ARG(k[v], 5, relu);
-            ARG(k[v], 6, bn);
-            ARG(k[v], 7, bn);
-            ARG(k[v], 8, bn);
-            ARG(k[v], 9, inv_hw);
-            ARG(k[v], 10, nout);
-            ARG(k[v], 11, x);
-            ARG(k[v], 12, zero);
-            ARG(k[v], 13, out[v]);
-            ARG(k[v], 14, bn);
+            const karg a[] = {mem_arg(&m),    int_arg(&zero), mem_arg(&bn),   int_arg(&zero),   mem_arg(&y[v]),
+                              int_arg(&relu), mem_arg(&bn),   mem_arg(&bn),   mem_arg(&bn),     float_arg(&inv_hw),
+                              int_arg(&nout), mem_arg(&x),    int_arg(&zero), mem_arg(&out[v]), mem_arg(&bn)};
+            set_args(k[v], a, sizeof a / sizeof a[0]);
         } else { // wino_input (x, n0, ntiles, v, bn) or wino_dy (dy, n0, ntiles, z)
-            ARG(k[v], 0, x);
-            ARG(k[v], 1, zero);
-            ARG(k[v], 2, zero);
-            ARG(k[v], 3, out[v]);
-            if (!strcmp(kn, "wino_input")) ARG(k[v], 4, bn);
+            const karg a[] = {mem_arg(&x), int_arg(&zero), int_arg(&zero), mem_arg(&out[v]), mem_arg(&bn)};
+            set_args(k[v], a, strcmp(kn, "wino_input") ? 4 : 5);
         }
     }
 
