@@ -132,13 +132,8 @@ __kernel void conv_tile(__global const float *restrict x, __global const float *
             v = v * b[b_off + COUT + co0 + j] + b[b_off + 2 * COUT + co0 + j];
 #endif
             v = select((float16)(0.0f), v, keep);
-            if (q0 + 16 <= PLANE) {
-                STORE16(v, yp + j * PLANE + q0);
-            } else { // tiny images: the last chunk runs past the plane
-                float tmp[16];
-                vstore16(v, 0, tmp);
-                for (int l = 0; l < 16 && q0 + l < PLANE; l++) yp[j * PLANE + q0 + l] = tmp[l];
-            }
+            // (tiny images: the last chunk runs past the plane)
+            store_lanes(v, yp + j * PLANE + q0, min(16, PLANE - q0));
         }
     }
     if (chunk == 0) zero_span(yp, co0, 0, PW);

@@ -131,18 +131,6 @@
     } while (0)
 
 #if !PX_GPU
-// Stores the first nvalid lanes of r at dst (all 16 with one vector store). The CPU transforms
-// (wino_input, wino_dy) store a chunk of 16 tiles this way.
-void store_lanes(float16 r, __global float *dst, int nvalid) {
-    if (nvalid == 16) {
-        STORE16(r, dst);
-    } else {
-        float tmp[16];
-        vstore16(r, 0, tmp);
-        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
-    }
-}
-
 // The CPU transforms (wino_input, wino_dy) of a chunk from image n0: plane p (a work-item's
 // global id, or that less the output planes in wino_output_input) is image n0 + p / ch,
 // channel p % ch (ch channels): its padded plane in activations a, and the scratch entry

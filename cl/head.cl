@@ -9,7 +9,7 @@
 // the same order on every device and run.
 
 #include "layout.h" // PAD_PLANE
-#include "vec16.h"  // STORE16
+#include "vec16.h"  // STORE16, store_lanes
 
 #if PX_GPU
 #define HEAD_WG 256 // work-items per partial (host/nn/head.c: HEAD_GPU_WG)
@@ -59,11 +59,7 @@ __kernel void head_forward(__global const float *x, __global const float *params
         float t[16]; // the sigmoid lane by lane: scalar exp, whose bits the vector one does not keep
         vstore16(z, 0, t);
         for (int l = 0; l < 16; l++) t[l] = 1.0f / (1.0f + exp(-t[l]));
-        if (j0 + 16 <= W) {
-            STORE16(vload16(0, t), sr + j0);
-        } else {
-            for (int l = 0; l < W - j0; l++) sr[j0 + l] = t[l];
-        }
+        store_lanes(vload16(0, t), sr + j0, min(16, W - j0));
     }
 }
 #endif

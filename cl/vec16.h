@@ -1,4 +1,5 @@
-// float16 helpers shared by cl/conv.cl and cl/conv_winograd.cl.
+// float16 helpers shared by the CPU-shaped kernels (cl/conv.cl, cl/conv_winograd.cl, cl/wino_gemm.cl,
+// cl/batchnorm.cl, cl/head.cl).
 
 // STORE16(v, p): v at the __global float pointer p (any 4-byte alignment) as one 64-byte store.
 // PoCL 3.1's vstore16 becomes three stores (4 + 4 + 8 floats) on AVX-512, which cost the CPU
@@ -6,6 +7,19 @@
 // bytes gives LLVM's single unaligned vector store instead.
 typedef float16 __attribute__((aligned(4))) float16_unaligned;
 #define STORE16(v, p) (*(__global float16_unaligned *)(p) = (v))
+
+// Stores the first nvalid (1..16) lanes of r at dst: all 16 with one vector store, fewer one by
+// one. The CPU transforms store a chunk of 16 tiles this way, conv_tile and head_forward a
+// row's or plane's last chunk.
+void store_lanes(float16 r, __global float *dst, int nvalid) {
+    if (nvalid == 16) {
+        STORE16(r, dst);
+    } else {
+        float tmp[16];
+        vstore16(r, 0, tmp);
+        for (int l = 0; l < nvalid; l++) dst[l] = tmp[l];
+    }
+}
 
 // Lane numbers 0..15, for masks.
 #define LANES ((int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))

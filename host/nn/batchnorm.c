@@ -165,7 +165,7 @@ static void check_batch(const batchnorm *b, int N) {
 
 // Elementwise launch: GPU, over (positions, C, N); CPU, over (C, N), a work-item per plane
 // walking its 16-float chunks.
-static void run_chunks(batchnorm *b, cl_kernel k, size_t C, size_t N) {
+static void run_elementwise(batchnorm *b, cl_kernel k, size_t C, size_t N) {
     if (b->gpu) {
         size_t g[3] = {round_up((size_t)b->plane, BN_GPU_EW), C, N}, l[3] = {BN_GPU_EW, 1, 1};
         ocl_run(b->c, k, 3, g, l);
@@ -246,7 +246,7 @@ void batchnorm_forward(batchnorm *b, int N, cl_mem x, cl_mem y, cl_mem params, s
     KARG(k, 5, plane);
     KARG(k, 6, nv);
     KARG(k, 7, margin);
-    run_chunks(b, k, (size_t)C, (size_t)N);
+    run_elementwise(b, k, (size_t)C, (size_t)N);
 }
 
 cl_mem batchnorm_state(const batchnorm *b) { return b->st; }
@@ -310,7 +310,7 @@ void batchnorm_backward(batchnorm *b, int N, cl_mem x, cl_mem g, cl_mem params, 
     KARG(k, 8, nv);
     KARG(k, 9, margin);
     KARG(k, 10, relu);
-    run_chunks(b, k, (size_t)C, (size_t)N);
+    run_elementwise(b, k, (size_t)C, (size_t)N);
 }
 
 void batchnorm_fold(ocl_ctx *c, int C, cl_mem params, size_t gamma_off, size_t beta_off, cl_mem stats, size_t mean_off,
