@@ -114,6 +114,23 @@ int main(int argc, char **argv) {
         return 2;
     }
 
+    // The transforms' scratch rows must hold the chunk's tiles (and the 15 an output vector load
+    // may read past them: host/nn/conv_winograd.c's tstride_for); with fewer, work-items of
+    // neighbouring rows overwrite each other in an order that varies run to run (and the two
+    // builds then "DIFFER" for no fault of theirs).
+    if (!gemm && !dwg) {
+        const char *ts = strstr(opts, "-DTSTRIDE="), *wm = strstr(opts, "-DWM=");
+        int m = wm ? atoi(wm + 5) : 2;
+        long tiles = (long)nimg * ((H + m - 1) / m) * ((W + m - 1) / m);
+        if (!ts || atol(ts + 10) < tiles + 15) {
+            fprintf(
+                stderr,
+                "kernel_ab: OPTIONS need -DTSTRIDE= of at least %ld (%d image(s) of %dx%d in F(%dx%d) tiles, + 15)\n",
+                tiles + 15, nimg, H, W, m, m);
+            return 2;
+        }
+    }
+
     cl_platform_id pl;
     cl_device_id dev;
     cl_int e;
