@@ -333,11 +333,9 @@ void put_row(__global float *rp, int c0, int room, float16 lo, float16 hi) {
         STORE16(lo, rp + c0);
         STORE16(hi, rp + c0 + 16);
     } else {
-        float tmp[32];
-        vstore16(lo, 0, tmp);
-        vstore16(hi, 0, tmp + 16);
-        const int nv = min(32, IMG_W + 1 - c0); // columns c0 .. IMG_W
-        for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
+        const int nv = IMG_W + 1 - c0; // columns c0 .. IMG_W
+        store_lanes(lo, rp + c0, nv);
+        store_lanes(hi, rp + c0 + 16, nv - 16);
     }
 }
 

@@ -8,11 +8,12 @@
 typedef float16 __attribute__((aligned(4))) float16_unaligned;
 #define STORE16(v, p) (*(__global float16_unaligned *)(p) = (v))
 
-// Stores the first nvalid (1..16) lanes of r at dst: all 16 with one vector store, fewer one by
-// one. The CPU transforms store a chunk of 16 tiles this way, conv_tile and head_forward a
-// row's or plane's last chunk.
+// Stores the first nvalid lanes of r at dst: all 16 (nvalid >= 16) with one vector store, fewer
+// one by one, none when nvalid <= 0. The CPU transforms store a chunk of 16 tiles this way (and a
+// row's tail of several vectors, put_row / put_row4), conv_tile and head_forward a row's or
+// plane's last chunk.
 void store_lanes(float16 r, __global float *dst, int nvalid) {
-    if (nvalid == 16) {
+    if (nvalid >= 16) {
         STORE16(r, dst);
     } else {
         float tmp[16];

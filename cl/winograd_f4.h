@@ -224,13 +224,11 @@ void put_row4(__global float *rp, int c0, int room, float16 o0, float16 o1, floa
         STORE16(o2, rp + c0 + 32);
         STORE16(o3, rp + c0 + 48);
     } else {
-        float tmp[64];
-        vstore16(o0, 0, tmp);
-        vstore16(o1, 0, tmp + 16);
-        vstore16(o2, 0, tmp + 32);
-        vstore16(o3, 0, tmp + 48);
-        const int nv = min(64, IMG_W + 1 - c0); // columns c0 .. IMG_W
-        for (int k = 0; k < nv; k++) rp[c0 + k] = tmp[k];
+        const int nv = IMG_W + 1 - c0; // columns c0 .. IMG_W
+        store_lanes(o0, rp + c0, nv);
+        store_lanes(o1, rp + c0 + 16, nv - 16);
+        store_lanes(o2, rp + c0 + 32, nv - 32);
+        store_lanes(o3, rp + c0 + 48, nv - 48);
     }
 }
 
