@@ -45,7 +45,7 @@ static int cmp_double(const void *a, const void *b) {
 // Makes side's context (prefix "A_" or "B_"): its PIXLOC_* overrides set, the options read, the
 // environment put back. Prints the overrides.
 static void side_init(ocl_ctx *c, const char *prefix) {
-    char *names[MAX_VARS], *olds[MAX_VARS];
+    char *names[MAX_VARS], *values[MAX_VARS], *olds[MAX_VARS];
     int n = 0;
     size_t pl = strlen(prefix);
     printf("%c:", prefix[0]);
@@ -54,18 +54,13 @@ static void side_init(ocl_ctx *c, const char *prefix) {
         const char *eq = strchr(*e, '=');
         if (!eq) continue;
         names[n] = strndup(*e + pl, (size_t)(eq - *e) - pl);
+        values[n] = strdup(eq + 1); // (copies: setenv below may move environ's strings)
         const char *old = getenv(names[n]);
         olds[n] = old ? strdup(old) : NULL;
-        printf(" %s=%s", names[n], eq + 1);
+        printf(" %s=%s", names[n], values[n]);
         n++;
     }
     printf(n ? "\n" : " (the environment as it is)\n");
-    char *values[MAX_VARS];
-    for (int i = 0; i < n; i++) {
-        char key[256];
-        snprintf(key, sizeof key, "%s%s", prefix, names[i]);
-        values[i] = strdup(getenv(key));
-    }
     for (int i = 0; i < n; i++) setenv(names[i], values[i], 1);
     ocl_options o = {0};
     ocl_options_from_env(&o);
